@@ -1,0 +1,115 @@
+/* capture/: packets in, ordered TCP byte streams out.
+ *
+ * Reads libpcap savefiles (pcap, pcapng) or a live interface, decodes the
+ * link, IP and TCP layers, keeps a connection table keyed by 5-tuple and
+ * reassembles each direction.  It knows nothing about TLS: whoever drives
+ * it receives connection events and in-order byte chunks through a
+ * struct cap_sink, and may tell it to stop tracking a connection.
+ *
+ * Errors come back as return values with text in a caller-owned errbuf;
+ * nothing in capture/ prints. */
+#ifndef EK_CAPTURE_H
+#define EK_CAPTURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/netaddr.h"
+
+#define CAP_ERRBUF_SIZE 512
+
+/* A TCP connection as the sink sees it.  Direction d means packets sent
+ * by ep[d] to ep[1-d].  ep[0] is the sender of the connection's first
+ * packet, except when that packet is a SYN-ACK (then ep[0] is its
+ * receiver), so a connection with a handshake has the SYN sender at ep[0]. */
+struct cap_conn {
+	uint64_t id;                /* 0-based in order of first packet (= Wireshark tcp.stream) */
+	uint32_t file_index;
+	struct ek_endpoint ep[2];
+	int initiator;              /* 0 when a SYN (or SYN-ACK) identified the client, -1 unknown */
+	void *user;                 /* the sink's per-connection state */
+};
+
+enum cap_flag { CAP_FLAG_FIN, CAP_FLAG_RST };
+
+enum cap_end {
+	CAP_END_CLOSED,    /* FIN both ways or RST, and quiet since */
+	CAP_END_REUSED,    /* a new SYN reuses the 5-tuple */
+	CAP_END_IDLE,      /* idle timeout */
+	CAP_END_EVICTED,   /* table full: oldest connection evicted */
+	CAP_END_EOF,       /* end of the input */
+};
+
+struct cap_sink {
+	void *ctx;
+	/* First packet of a new connection. */
+	void (*conn_open)(void *ctx, struct cap_conn *c, const struct ek_pktref *p);
+	/* In-order bytes of direction dir.  p is the packet whose arrival made
+	 * them contiguous (the frame Wireshark reports a message in). */
+	void (*data)(void *ctx, struct cap_conn *c, int dir, const uint8_t *bytes, size_t len,
+		     const struct ek_pktref *p);
+	/* `missing` bytes of direction dir were never captured (0 = unknown
+	 * amount); the next data call for dir continues after the hole.  p is
+	 * the first packet after the hole (or the one that closed the
+	 * connection / ended the capture). */
+	void (*gap)(void *ctx, struct cap_conn *c, int dir, uint64_t missing, const struct ek_pktref *p);
+	/* FIN or RST sent by ep[dir], after any data that packet carried. */
+	void (*flag)(void *ctx, struct cap_conn *c, int dir, enum cap_flag f, const struct ek_pktref *p);
+	/* Last call for c: pending holes were reported, c->user must be freed. */
+	void (*conn_end)(void *ctx, struct cap_conn *c, enum cap_end why, const struct ek_pktref *p);
+};
+
+struct cap_opts {
+	size_t max_conn_ooo_bytes;   /* out-of-order bytes buffered per direction (0: default 1 MiB) */
+	size_t max_total_ooo_bytes;  /* across all connections (0: default 64 MiB) */
+	size_t max_conns;            /* tracked connections (0: default 1,000,000) */
+	uint32_t idle_timeout_sec;   /* (0: default 600) */
+};
+
+struct cap_stats {
+	uint64_t packets;            /* frames read */
+	uint64_t bytes;              /* captured bytes read */
+	uint64_t tcp_packets;
+	uint64_t not_ip;             /* frames with no IPv4/IPv6 (ARP, other link types ...) */
+	uint64_t not_tcp;            /* IP packets that are not TCP */
+	uint64_t ip_fragments;       /* IPv4/IPv6 fragments, skipped (not reassembled) */
+	uint64_t snaplen_cut;        /* frames whose TCP payload was cut by the snapshot length */
+	uint64_t malformed;          /* frames whose headers could not be decoded */
+	uint64_t conns;              /* connections seen */
+	uint64_t conns_evicted;
+	uint64_t gaps;               /* holes reported */
+	uint64_t gap_bytes;          /* bytes known to be missing */
+	uint64_t ooo_overflow;       /* times an out-of-order cap forced a hole */
+	bool truncated;              /* the file ended in the middle of a packet record */
+	char truncated_msg[CAP_ERRBUF_SIZE];
+	/* Live capture only (pcap_stats). */
+	bool have_pcap_stats;
+	uint64_t ps_recv, ps_drop, ps_ifdrop;
+};
+
+struct cap_reader;
+
+/* Open a capture file ("-" for stdin).  On failure returns NULL with a
+ * one-line reason in errbuf. */
+struct cap_reader *cap_open_file(const char *path, uint32_t file_index, const struct cap_opts *o,
+				 const struct cap_sink *sink, char errbuf[CAP_ERRBUF_SIZE]);
+
+/* Read every packet, calling the sink.  Returns 0 when the input was
+ * read to its end (possibly truncated: see stats), -1 on a read error
+ * (errbuf says why).  All connections are ended (CAP_END_EOF) before it
+ * returns. */
+int cap_run(struct cap_reader *r, char errbuf[CAP_ERRBUF_SIZE]);
+
+/* Stop tracking c's data (the sink decided it is not interesting).  The
+ * connection stays in the table so its id is kept; no more data, gap or
+ * flag calls are made for it, and conn_end is called right after the
+ * current sink call returns (cap_ignore may be called from inside one). */
+void cap_ignore(struct cap_reader *r, struct cap_conn *c);
+
+const struct cap_stats *cap_get_stats(const struct cap_reader *r);
+/* Link type name (pcap_datalink_val_to_name) */
+const char *cap_linktype(const struct cap_reader *r);
+void cap_close(struct cap_reader *r);
+
+#endif

@@ -1,0 +1,179 @@
+/* dissect/: TLS records and handshake messages out of two byte streams.
+ *
+ * The driver creates one tls_conn per TCP connection and feeds it the
+ * in-order bytes, holes and TCP flags of each direction.  The dissector
+ * decides whether the connection is TLS, which side is the client, and
+ * emits typed events through struct tls_sink.  It knows nothing about
+ * pcap or output formats: report/ decides what is written. */
+#ifndef EK_TLS_H
+#define EK_TLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/netaddr.h"
+#include "x509.h"
+
+/* Versions as on the wire: 0x0300 SSL3.0 ... 0x0304 TLS1.3, 0x0002 SSL2. */
+const char *tls_version_name(uint16_t v);          /* "TLS1.2", NULL when unknown */
+const char *tls_cipher_name(uint16_t id);          /* IANA name, NULL when unknown */
+const char *tls_alert_name(uint8_t desc);          /* "unsupported_certificate", NULL when unknown */
+const char *tls_handshake_name(uint8_t type);      /* "ClientHello", NULL when unknown */
+const char *tls_sigalg_name(uint16_t id);          /* "rsa_pss_rsae_sha256", NULL when unknown */
+const char *tls_cert_type_name(uint8_t t);         /* "rsa_sign", NULL when unknown */
+
+/* Handshake message types (RFC 8446 / 5246). */
+enum {
+	TLS_HS_HELLO_REQUEST = 0, TLS_HS_CLIENT_HELLO = 1, TLS_HS_SERVER_HELLO = 2,
+	TLS_HS_HELLO_VERIFY_REQUEST = 3, TLS_HS_NEW_SESSION_TICKET = 4, TLS_HS_END_OF_EARLY_DATA = 5,
+	TLS_HS_HELLO_RETRY_REQUEST = 6, /* not on the wire: a ServerHello with the HRR random */
+	TLS_HS_ENCRYPTED_EXTENSIONS = 8, TLS_HS_CERTIFICATE = 11, TLS_HS_SERVER_KEY_EXCHANGE = 12,
+	TLS_HS_CERTIFICATE_REQUEST = 13, TLS_HS_SERVER_HELLO_DONE = 14, TLS_HS_CERTIFICATE_VERIFY = 15,
+	TLS_HS_CLIENT_KEY_EXCHANGE = 16, TLS_HS_FINISHED = 20, TLS_HS_CERTIFICATE_URL = 21,
+	TLS_HS_CERTIFICATE_STATUS = 22, TLS_HS_KEY_UPDATE = 24, TLS_HS_MESSAGE_HASH = 254,
+};
+
+enum tls_role { TLS_ROLE_NONE = 0, TLS_ROLE_CLIENT = 1, TLS_ROLE_SERVER = 2 };
+
+/* What the dissector knows about a connection; valid during a callback. */
+struct tls_conn_view {
+	uint64_t id;
+	uint32_t file_index;
+	struct ek_endpoint client, server;
+	bool roles_known;        /* decided by SYN or by a Hello; else the higher port is the client */
+	uint16_t version;        /* negotiated (ServerHello), 0 until known */
+	bool tls13;
+	bool client_sent_hello, server_sent_hello;
+	bool cert_requested;     /* a CertificateRequest was seen */
+	bool client_finished, server_finished; /* Finished seen (or encrypted Finished after CCS) */
+};
+
+enum tls_event_kind {
+	TLS_EV_CONN_TLS,      /* the connection was recognised as TLS (first event of a TLS connection) */
+	TLS_EV_TCP_OPEN,      /* SYN seen: pkt is the first packet of the connection */
+	TLS_EV_TCP_FIN,
+	TLS_EV_TCP_RESET,
+	TLS_EV_DATA_MISSING,  /* a hole in dir `sender` */
+	TLS_EV_HANDSHAKE,     /* one handshake message (u.hs) */
+	TLS_EV_CCS,
+	TLS_EV_ALERT,         /* u.alert */
+	TLS_EV_ENCRYPTED_HANDSHAKE, /* first encrypted handshake record of a direction */
+	TLS_EV_RECORD_INCOMPLETE,   /* a record or message a hole or the end of the stream cut short */
+	TLS_EV_CONN_END,      /* last event of the connection */
+};
+
+struct tls_client_hello {
+	uint16_t legacy_version;
+	const uint16_t *versions; size_t n_versions;   /* supported_versions */
+	const char *sni;                               /* NULL when absent; raw bytes, escape before printing */
+	const char *alpn;                              /* "h2,http/1.1" or NULL */
+	const uint16_t *sigalgs; size_t n_sigalgs;
+	size_t n_ciphers;
+	bool sslv2;                                    /* SSLv2-compatible ClientHello */
+	const uint8_t *random;                         /* 32 bytes */
+};
+
+struct tls_server_hello {
+	uint16_t legacy_version;
+	uint16_t selected_version;                     /* from supported_versions, else legacy */
+	uint16_t cipher;
+	bool hello_retry;                              /* HelloRetryRequest */
+};
+
+struct tls_certificate {
+	struct x509_info *const *certs;                /* certs[0] is the leaf */
+	size_t n_certs;
+	bool truncated;                                /* list ended early (declared longer than the data) */
+	bool tls13;                                    /* 1.3 layout */
+};
+
+struct tls_cert_request {
+	const uint8_t *cert_types; size_t n_cert_types;
+	const uint16_t *sigalgs; size_t n_sigalgs;
+	const char *const *ca_names; size_t n_ca_names; /* RFC 2253; raw content, escape before printing */
+};
+
+struct tls_handshake {
+	uint8_t type;          /* TLS_HS_*; TLS_HS_HELLO_RETRY_REQUEST for an HRR */
+	uint32_t length;       /* body length */
+	bool malformed;        /* body did not parse; only type and length are meaningful */
+	union {
+		struct tls_client_hello ch;
+		struct tls_server_hello sh;
+		struct tls_certificate cert;
+		struct tls_cert_request cr;
+	} u;
+};
+
+struct tls_alert {
+	uint8_t level;         /* 1 warning, 2 fatal; 0 when encrypted */
+	uint8_t desc;
+	bool encrypted;        /* sent after ChangeCipherSpec: level/desc unknown */
+};
+
+struct tls_missing {
+	uint64_t bytes;        /* 0 = unknown */
+	bool in_record;        /* the hole fell inside a record */
+	bool resumed;          /* parsing resumes at the next record boundary */
+};
+
+struct tls_event {
+	enum tls_event_kind kind;
+	const struct tls_conn_view *conn;
+	enum tls_role sender;  /* NONE for events that have no sender */
+	uint16_t version;      /* negotiated once known, else the carrying record's version */
+	struct ek_pktref pkt;
+	union {
+		struct tls_handshake hs;
+		struct tls_alert alert;
+		struct tls_missing missing;
+		const char *incomplete; /* TLS_EV_RECORD_INCOMPLETE: which message, e.g. "Certificate" */
+	} u;
+};
+
+struct tls_sink {
+	void *ctx;
+	void (*event)(void *ctx, const struct tls_event *ev);
+};
+
+struct tls_opts {
+	const uint16_t *ports; size_t n_ports;    /* TLS by port; others by content */
+	size_t max_handshake_len;                 /* larger messages are reported, not buffered (0: 256 KiB) */
+	size_t max_chain_len;                     /* certificates kept per message (0: 64) */
+};
+
+struct tls_ctx;
+struct tls_conn;
+
+struct tls_ctx *tls_ctx_new(const struct tls_opts *o, const struct tls_sink *sink, struct x509_cache *certs);
+void tls_ctx_free(struct tls_ctx *t);
+
+struct tls_conn_params {
+	uint64_t id;
+	uint32_t file_index;
+	struct ek_endpoint ep[2];  /* ep[d] sends direction d */
+	int initiator;             /* 0 when ep[0] is known to be the client (SYN), -1 unknown */
+	bool syn_seen;
+};
+
+enum tls_verdict { TLS_UNDECIDED, TLS_IS_TLS, TLS_NOT_TLS };
+
+struct tls_conn *tls_conn_new(struct tls_ctx *t, const struct tls_conn_params *p, const struct ek_pktref *pkt);
+/* In-order bytes of direction dir.  Returns TLS_NOT_TLS once the
+ * connection is known not to carry TLS: the driver should stop feeding it. */
+enum tls_verdict tls_conn_data(struct tls_ctx *t, struct tls_conn *c, int dir, const uint8_t *b, size_t n,
+			       const struct ek_pktref *pkt);
+void tls_conn_gap(struct tls_ctx *t, struct tls_conn *c, int dir, uint64_t missing, const struct ek_pktref *pkt);
+void tls_conn_fin(struct tls_ctx *t, struct tls_conn *c, int dir, const struct ek_pktref *pkt);
+void tls_conn_rst(struct tls_ctx *t, struct tls_conn *c, int dir, const struct ek_pktref *pkt);
+/* Ends the connection: reports what is left incomplete, emits
+ * TLS_EV_CONN_END (if TLS) and frees c. */
+void tls_conn_end(struct tls_ctx *t, struct tls_conn *c, const struct ek_pktref *pkt);
+
+struct tls_stats {
+	uint64_t conns_tls, conns_not_tls, records, handshake_msgs, certificates, alerts;
+};
+void tls_get_stats(const struct tls_ctx *t, struct tls_stats *out);
+
+#endif
