@@ -1,2 +1,136 @@
+/* ekuscope: which certificate each side of every TLS connection presented,
+ * and why handshakes failed.  The command-line front end. */
+#include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
-int main(void) { fputs("ekuscope: not built yet\n", stderr); return 2; }
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis.h"
+
+#define EK_EXIT_OK 0
+#define EK_EXIT_USAGE 2
+
+static const uint16_t default_ports[] = { 443, 5061, 2222, 8443, 7001, 7002, 636, 993, 995, 465, 5223, 8444 };
+
+static void usage(FILE *fp)
+{
+	fputs("Usage: ekuscope [options] FILE...\n"
+	      "       ekuscope [options] -r FILE [-r FILE ...]\n"
+	      "\n"
+	      "Shows, for every TLS connection in pcap/pcapng captures, each handshake message\n"
+	      "with the frame Wireshark numbers it, and the certificates each side presented\n"
+	      "(serial, EKU, subject, issuer, validity).\n"
+	      "\n"
+	      "Input:\n"
+	      "  -r FILE            read a capture file (pcap or pcapng; \"-\" is stdin); repeatable\n"
+	      "  --tls-port N       also treat TCP port N as TLS (repeatable; other ports are\n"
+	      "                     recognised by content)\n"
+	      "Output:\n"
+	      "  -o FILE            write the timeline CSV to FILE (\"-\" for stdout)\n"
+	      "  -q                 quiet: no timeline on stdout\n"
+	      "  -h, --help         this help\n"
+	      "  -V, --version      version\n"
+	      "\n"
+	      "Without -o the timeline prints readably on stdout, followed by a summary.\n"
+	      "Exit status: 0 analysis done, 2 usage or input error.\n",
+	      fp);
+}
+
+static int parse_port(const char *s, uint16_t *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || *end || v < 1 || v > 65535) return -1;
+	*out = (uint16_t)v;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	enum { OPT_TLS_PORT = 1000 };
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "tls-port", required_argument, NULL, OPT_TLS_PORT },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char **files = calloc((size_t)argc + 1, sizeof *files);
+	size_t n_files = 0;
+	uint16_t ports[sizeof default_ports / sizeof default_ports[0] + 64];
+	size_t n_ports = sizeof default_ports / sizeof default_ports[0];
+	memcpy(ports, default_ports, sizeof default_ports);
+	struct analysis_opts ao;
+	memset(&ao, 0, sizeof ao);
+	if (!files) {
+		fputs("ekuscope: out of memory\n", stderr);
+		return EK_EXIT_USAGE;
+	}
+
+	int ch;
+	while ((ch = getopt_long(argc, argv, "hVr:o:q", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'h':
+			usage(stdout);
+			free(files);
+			return EK_EXIT_OK;
+		case 'V':
+			puts("ekuscope " EK_VERSION);
+			free(files);
+			return EK_EXIT_OK;
+		case 'r': files[n_files++] = optarg; break;
+		case 'o': ao.timeline_csv = optarg; break;
+		case 'q': ao.quiet = true; break;
+		case OPT_TLS_PORT: {
+			uint16_t p;
+			if (parse_port(optarg, &p) != 0) {
+				fprintf(stderr, "ekuscope: --tls-port: not a port number: %s\n", optarg);
+				free(files);
+				return EK_EXIT_USAGE;
+			}
+			if (n_ports < sizeof ports / sizeof ports[0]) ports[n_ports++] = p;
+			break;
+		}
+		default:
+			fputs("Try 'ekuscope --help' for more information.\n", stderr);
+			free(files);
+			return EK_EXIT_USAGE;
+		}
+	}
+	for (int i = optind; i < argc; i++) files[n_files++] = argv[i];
+	if (!n_files) {
+		fputs("ekuscope: no input: give capture files (or -r FILE)\n", stderr);
+		fputs("Try 'ekuscope --help' for more information.\n", stderr);
+		free(files);
+		return EK_EXIT_USAGE;
+	}
+
+	ao.tls_ports = ports;
+	ao.n_tls_ports = n_ports;
+	bool csv_on_stdout = ao.timeline_csv && strcmp(ao.timeline_csv, "-") == 0;
+	ao.text_timeline = !ao.timeline_csv && !ao.quiet;
+
+	char err[512];
+	struct analysis *a = analysis_new(&ao, err, sizeof err);
+	if (!a) {
+		fprintf(stderr, "ekuscope: %s\n", err);
+		free(files);
+		return EK_EXIT_USAGE;
+	}
+	int status = EK_EXIT_OK;
+	for (size_t i = 0; i < n_files; i++) {
+		if (analysis_file(a, files[i], err, sizeof err) != 0) {
+			fprintf(stderr, "ekuscope: %s\n", err);
+			status = EK_EXIT_USAGE;
+		}
+	}
+	if (analysis_finish(a, err, sizeof err) != 0) {
+		fprintf(stderr, "ekuscope: %s\n", err);
+		status = EK_EXIT_USAGE;
+	}
+	if (!ao.quiet) analysis_summary(a, csv_on_stdout ? stderr : stdout);
+	analysis_free(a);
+	free(files);
+	return status;
+}

@@ -1,0 +1,14 @@
+/* The short human text of a timeline row's `detail` column. */
+#ifndef EK_DETAIL_H
+#define EK_DETAIL_H
+
+#include "../dissect/tls.h"
+
+/* Timeline event name of ev ("ClientHello", "Alert", ...). */
+const char *detail_event_name(const struct tls_event *ev);
+/* Heap string (never NULL unless out of memory); raw text: writers sanitise. */
+char *detail_for_event(const struct tls_event *ev);
+/* "fatal unsupported_certificate(43)" into buf. */
+void detail_alert(const struct tls_alert *a, char *buf, size_t n);
+
+#endif
