@@ -6,10 +6,13 @@
 
 #include "connmap.h"
 #include "csv_out.h"
+#include "findings.h"
+#include "inventory.h"
 #include "pipeline.h"
 #include "timeline.h"
 #include "timeline_csv.h"
 #include "timeline_text.h"
+#include "trust.h"
 
 #define MAX_FILES 4096
 
@@ -19,6 +22,9 @@ struct analysis {
 	struct tls_ctx *tls;
 	struct connmap *conns;
 	struct timeline *tl;
+	struct trust *trust;
+	struct inventory *inv;
+	struct findings *findings;
 	struct csv_out *csv;
 	struct timeline_text text;
 	char *file_names[MAX_FILES];  /* base names, by file index */
@@ -46,7 +52,7 @@ static void on_event(void *ctx, const struct tls_event *ev)
 			a->t.not_tls_conns++;
 		}
 		cr->ended = true;
-		connmap_release(a->conns, cr, NULL);
+		connmap_release(a->conns, cr, findings_free_conn);
 	}
 }
 
@@ -60,11 +66,29 @@ struct analysis *analysis_new(const struct analysis_opts *o, char *err, size_t e
 	a->o = *o;
 	a->certs = x509_cache_new(0);
 	a->conns = connmap_new();
-	a->tl = timeline_new(a->certs, a->conns, NULL, NULL, NULL);
+	a->trust = trust_new(o->public_roots, o->ca_file, o->ca_path);
+	if (!a->certs || !a->conns || !a->trust) {
+		snprintf(err, errn, "out of memory");
+		analysis_free(a);
+		return NULL;
+	}
+	if ((o->public_roots || o->ca_file || o->ca_path) && trust_check_config(a->trust, err, errn) != 0) {
+		analysis_free(a);
+		return NULL;
+	}
+	a->inv = inventory_new(a->certs, a->trust);
+	struct findings_opts fo = { o->findings_csv, o->live };
+	a->findings = a->inv ? findings_new(&fo, a->certs, a->trust, a->inv, err, errn) : NULL;
+	if (!a->findings) {
+		if (!a->inv) snprintf(err, errn, "out of memory");
+		analysis_free(a);
+		return NULL;
+	}
+	a->tl = timeline_new(a->certs, a->conns, findings_free_conn, findings_on_event, a->findings);
 	struct tls_opts to = { .ports = o->tls_ports, .n_ports = o->n_tls_ports };
 	struct tls_sink sink = { a, on_event };
-	a->tls = a->certs ? tls_ctx_new(&to, &sink, a->certs) : NULL;
-	if (!a->certs || !a->conns || !a->tl || !a->tls) {
+	a->tls = a->tl ? tls_ctx_new(&to, &sink, a->certs) : NULL;
+	if (!a->tl || !a->tls) {
 		snprintf(err, errn, "out of memory");
 		analysis_free(a);
 		return NULL;
@@ -130,10 +154,18 @@ int analysis_finish(struct analysis *a, char *err, size_t errn)
 		rc = csv_out_close(a->csv, true, err, errn);
 		a->csv = NULL;
 	}
+	if (rc == 0) rc = findings_close(a->findings, err, errn);
+	if (rc == 0 && a->o.certs_csv)
+		rc = inventory_write_csv(a->inv, a->o.certs_csv, a->file_names, a->t.files, err, errn);
 	return rc;
 }
 
-void analysis_summary(const struct analysis *a, FILE *fp)
+int analysis_max_severity(const struct analysis *a)
+{
+	return findings_max_severity(a->findings);
+}
+
+static void summary(const struct analysis *a, FILE *fp)
 {
 	const struct analysis_totals *t = &a->t;
 	fprintf(fp, "\nSummary: %u file%s, %llu packets, %llu TCP connections, %llu TLS connections\n", t->files,
@@ -157,6 +189,17 @@ void analysis_summary(const struct analysis *a, FILE *fp)
 			t->files_truncated == 1 ? "" : "s");
 }
 
+void analysis_report(const struct analysis *a, FILE *fp, bool quiet)
+{
+	if (!quiet) summary(a, fp);
+	if (!quiet || findings_max_severity(a->findings) >= 0) findings_print(a->findings, fp);
+	if (!quiet) {
+		findings_print_ladders(a->findings, fp);
+		inventory_print(a->inv, fp);
+	}
+	fflush(fp);
+}
+
 const struct analysis_totals *analysis_totals(const struct analysis *a)
 {
 	return &a->t;
@@ -171,7 +214,10 @@ void analysis_free(struct analysis *a)
 	}
 	timeline_free(a->tl);
 	if (a->tls) tls_ctx_free(a->tls);
-	connmap_free(a->conns, NULL);
+	connmap_free(a->conns, findings_free_conn);
+	findings_free(a->findings);
+	inventory_free(a->inv);
+	trust_free(a->trust);
 	if (a->certs) x509_cache_free(a->certs);
 	for (uint32_t i = 0; i < a->t.files && i < MAX_FILES; i++) free(a->file_names[i]);
 	free(a);

@@ -15,6 +15,9 @@ struct analysis_opts {
 	bool text_timeline;           /* readable timeline on stdout */
 	bool live;                    /* stream rows (no atomic files, flush each row) */
 	bool quiet;                   /* -q */
+	const char *findings_csv;     /* --findings */
+	const char *certs_csv;        /* --certs */
+	const char *public_roots, *ca_file, *ca_path;
 	const uint16_t *tls_ports; size_t n_tls_ports;
 	struct cap_opts cap;
 };
@@ -36,7 +39,11 @@ int analysis_file(struct analysis *a, const char *path, char *err, size_t errn);
 /* Finish: drain the timeline, close outputs (commit files).  -1 with err
  * set when an output could not be written. */
 int analysis_finish(struct analysis *a, char *err, size_t errn);
-void analysis_summary(const struct analysis *a, FILE *fp);
+/* The stdout report: summary, findings by severity, failed-handshake
+ * ladders, endpoints.  quiet: findings only. */
+void analysis_report(const struct analysis *a, FILE *fp, bool quiet);
+/* Highest finding severity (enum severity), -1 when none. */
+int analysis_max_severity(const struct analysis *a);
 const struct analysis_totals *analysis_totals(const struct analysis *a);
 void analysis_free(struct analysis *a);
 

@@ -7,9 +7,11 @@
 #include <string.h>
 
 #include "analysis.h"
+#include "findings_table.h"
 
 #define EK_EXIT_OK 0
 #define EK_EXIT_USAGE 2
+#define EK_EXIT_FINDINGS 3
 
 static const uint16_t default_ports[] = { 443, 5061, 2222, 8443, 7001, 7002, 636, 993, 995, 465, 5223, 8444 };
 
@@ -28,12 +30,22 @@ static void usage(FILE *fp)
 	      "                     recognised by content)\n"
 	      "Output:\n"
 	      "  -o FILE            write the timeline CSV to FILE (\"-\" for stdout)\n"
-	      "  -q                 quiet: no timeline on stdout\n"
+	      "  --findings FILE    write the findings CSV to FILE\n"
+	      "  --certs FILE       write the certificate inventory CSV to FILE\n"
+	      "  -q                 print only findings on stdout\n"
+	      "Diagnosis:\n"
+	      "  --ca-file PEM      verify presented chains against these CAs (chain_untrusted)\n"
+	      "  --ca-path DIR      same, from an OpenSSL hashed CA directory\n"
+	      "  --public-roots PEM the publicly trusted roots (default: the system bundle)\n"
+	      "  --fail-on SEV      exit 3 when a finding of severity SEV (info, warning,\n"
+	      "                     error) or higher exists\n"
 	      "  -h, --help         this help\n"
 	      "  -V, --version      version\n"
 	      "\n"
-	      "Without -o the timeline prints readably on stdout, followed by a summary.\n"
-	      "Exit status: 0 analysis done, 2 usage or input error.\n",
+	      "Without -o the timeline prints readably on stdout; the report (summary,\n"
+	      "findings with explanation and remedy, failed-handshake ladders, what each\n"
+	      "endpoint presented) follows.\n"
+	      "Exit status: 0 analysis done, 2 usage or input error, 3 --fail-on matched.\n",
 	      fp);
 }
 
@@ -49,8 +61,14 @@ static int parse_port(const char *s, uint16_t *out)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_TLS_PORT = 1000 };
+	enum { OPT_TLS_PORT = 1000, OPT_FINDINGS, OPT_CERTS, OPT_CA_FILE, OPT_CA_PATH, OPT_PUBLIC_ROOTS, OPT_FAIL_ON };
 	static const struct option longopts[] = {
+		{ "findings", required_argument, NULL, OPT_FINDINGS },
+		{ "certs", required_argument, NULL, OPT_CERTS },
+		{ "ca-file", required_argument, NULL, OPT_CA_FILE },
+		{ "ca-path", required_argument, NULL, OPT_CA_PATH },
+		{ "public-roots", required_argument, NULL, OPT_PUBLIC_ROOTS },
+		{ "fail-on", required_argument, NULL, OPT_FAIL_ON },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "tls-port", required_argument, NULL, OPT_TLS_PORT },
@@ -68,6 +86,7 @@ int main(int argc, char **argv)
 		return EK_EXIT_USAGE;
 	}
 
+	int fail_on = -1;
 	int ch;
 	while ((ch = getopt_long(argc, argv, "hVr:o:q", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -82,6 +101,19 @@ int main(int argc, char **argv)
 		case 'r': files[n_files++] = optarg; break;
 		case 'o': ao.timeline_csv = optarg; break;
 		case 'q': ao.quiet = true; break;
+		case OPT_FINDINGS: ao.findings_csv = optarg; break;
+		case OPT_CERTS: ao.certs_csv = optarg; break;
+		case OPT_CA_FILE: ao.ca_file = optarg; break;
+		case OPT_CA_PATH: ao.ca_path = optarg; break;
+		case OPT_PUBLIC_ROOTS: ao.public_roots = optarg; break;
+		case OPT_FAIL_ON:
+			fail_on = severity_parse(optarg);
+			if (fail_on < 0) {
+				fprintf(stderr, "ekuscope: --fail-on: expected info, warning or error, not '%s'\n", optarg);
+				free(files);
+				return EK_EXIT_USAGE;
+			}
+			break;
 		case OPT_TLS_PORT: {
 			uint16_t p;
 			if (parse_port(optarg, &p) != 0) {
@@ -129,7 +161,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ekuscope: %s\n", err);
 		status = EK_EXIT_USAGE;
 	}
-	if (!ao.quiet) analysis_summary(a, csv_on_stdout ? stderr : stdout);
+	analysis_report(a, csv_on_stdout ? stderr : stdout, ao.quiet);
+	if (status == EK_EXIT_OK && fail_on >= 0 && analysis_max_severity(a) >= fail_on) status = EK_EXIT_FINDINGS;
 	analysis_free(a);
 	free(files);
 	return status;

@@ -1,0 +1,649 @@
+#include "findings.h"
+
+#include <openssl/x509v3.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "csv_out.h"
+#include "detail.h"
+#include "sanitize.h"
+#include "strmap.h"
+
+#define LADDER_MAX 24
+#define MSG_LEN 512
+
+struct ladder_step {
+	uint64_t frame;
+	struct ek_time ts;
+	enum tls_role sender;
+	char event[24];
+	char info[112];
+};
+
+struct ladder {
+	char title[200];
+	struct ladder_step steps[LADDER_MAX];
+	size_t n, dropped;
+};
+
+/* Per-connection state (connmap's fc). */
+struct findings_conn {
+	char *sni;
+	bool cert_requested;
+	uint64_t cr_frame;
+	char **ca_names;
+	size_t n_ca;
+	unsigned codes;            /* findings raised on this connection */
+	bool failed_done, missing_done, encrypted_done;
+	bool client_encrypted;     /* the client sent an encrypted handshake record (TLS 1.3) */
+	const char *last_name;
+	enum tls_role last_sender;
+	uint64_t last_frame;
+	struct ek_time last_ts;
+	struct ladder ladder;
+};
+
+/* One aggregated finding for the text report. */
+struct agg {
+	enum finding_code code;
+	char message[MSG_LEN];
+	uint64_t count;
+	struct ladder *ladder;     /* handshake_failed: the first occurrence's ladder */
+};
+
+struct findings {
+	struct findings_opts o;
+	struct x509_cache *cache;
+	struct trust *trust;
+	struct inventory *inv;
+	struct csv_out *csv;
+	struct strmap *aggs;
+	uint64_t by_sev[3];
+	int max_sev;
+};
+
+static const char *const csv_cols[] = {
+	"code", "severity", "file", "frame", "conn", "client", "server", "role", "cert_serial", "cert_subject",
+	"message",
+};
+
+struct findings *findings_new(const struct findings_opts *o, struct x509_cache *cache, struct trust *trust,
+			      struct inventory *inv, char *err, size_t errn)
+{
+	struct findings *f = calloc(1, sizeof *f);
+	if (!f) {
+		snprintf(err, errn, "out of memory");
+		return NULL;
+	}
+	f->o = *o;
+	f->cache = cache;
+	f->trust = trust;
+	f->inv = inv;
+	f->max_sev = -1;
+	f->aggs = strmap_new();
+	if (!f->aggs) {
+		snprintf(err, errn, "out of memory");
+		free(f);
+		return NULL;
+	}
+	if (o->csv_path) {
+		f->csv = csv_out_open(o->csv_path, !o->live, err, errn);
+		if (!f->csv) {
+			findings_free(f);
+			return NULL;
+		}
+		csv_out_row(f->csv, csv_cols, sizeof csv_cols / sizeof csv_cols[0]);
+	}
+	return f;
+}
+
+static void free_agg(void *ctx, void *p)
+{
+	(void)ctx;
+	struct agg *a = p;
+	free(a->ladder);
+	free(a);
+}
+
+void findings_free(struct findings *f)
+{
+	if (!f) return;
+	if (f->csv) {
+		char e[256];
+		csv_out_close(f->csv, false, e, sizeof e);
+	}
+	strmap_free(f->aggs, free_agg, NULL);
+	free(f);
+}
+
+int findings_close(struct findings *f, char *err, size_t errn)
+{
+	int rc = 0;
+	if (f->csv) rc = csv_out_close(f->csv, true, err, errn);
+	f->csv = NULL;
+	return rc;
+}
+
+void findings_free_conn(struct findings_conn *fc)
+{
+	if (!fc) return;
+	free(fc->sni);
+	for (size_t i = 0; i < fc->n_ca; i++) free(fc->ca_names[i]);
+	free(fc->ca_names);
+	free(fc);
+}
+
+int findings_max_severity(const struct findings *f) { return f->max_sev; }
+uint64_t findings_count(const struct findings *f, enum severity s) { return f->by_sev[s]; }
+
+/* Everything a rule needs to say where a finding is. */
+struct where {
+	const struct tls_event *ev;
+	struct row *row;            /* the row it concerns (may be NULL) */
+	const char *role;           /* "client" / "server" / "" */
+	const struct x509_info *cert;
+};
+
+static void raise_finding(struct findings *f, struct findings_conn *fc, enum finding_code code, const struct where *w,
+			  const char *aggkey_extra, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+static void raise_finding(struct findings *f, struct findings_conn *fc, enum finding_code code, const struct where *w,
+			  const char *aggkey_extra, const char *fmt, ...)
+{
+	const struct finding_def *d = finding_def(code);
+	char msg[MSG_LEN];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+
+	if (w->row) row_add_finding(w->row, d->name);
+	if (fc) fc->codes |= 1u << code;
+	f->by_sev[d->severity]++;
+	if ((int)d->severity > f->max_sev) f->max_sev = (int)d->severity;
+
+	const struct tls_conn_view *v = w->ev->conn;
+	char client[EK_ENDPOINT_STRLEN], server[EK_ENDPOINT_STRLEN];
+	ek_endpoint_str(&v->client, true, client, sizeof client);
+	ek_endpoint_str(&v->server, true, server, sizeof server);
+	if (f->csv) {
+		csv_out_field(f->csv, d->name);
+		csv_out_field(f->csv, severity_name(d->severity));
+		csv_out_field(f->csv, w->row ? w->row->file : "");
+		csv_out_fieldf(f->csv, "%llu", (unsigned long long)w->ev->pkt.frame);
+		csv_out_fieldf(f->csv, "%llu", (unsigned long long)v->id);
+		csv_out_field(f->csv, client);
+		csv_out_field(f->csv, server);
+		csv_out_field(f->csv, w->role);
+		csv_out_field(f->csv, w->cert ? w->cert->serial_hex : "");
+		csv_out_field(f->csv, w->cert ? w->cert->subject : "");
+		csv_out_field(f->csv, msg);
+		csv_out_end_row(f->csv);
+		if (f->o.live) csv_out_flush(f->csv);
+	}
+
+	/* Aggregate: same code, same endpoints (client by address), same certificate. */
+	char cip[EK_ENDPOINT_STRLEN], key[600];
+	ek_endpoint_str(&v->client, false, cip, sizeof cip);
+	snprintf(key, sizeof key, "%s|%s|%s|%s|%s", d->name, cip, server, w->cert ? w->cert->sha256_hex : "",
+		 aggkey_extra ? aggkey_extra : "");
+	struct agg *a = strmap_get(f->aggs, key);
+	if (!a) {
+		a = calloc(1, sizeof *a);
+		if (!a) return;
+		a->code = code;
+		snprintf(a->message, sizeof a->message, "%s", msg);
+		if (code == F_HANDSHAKE_FAILED && fc) {
+			a->ladder = malloc(sizeof *a->ladder);
+			if (a->ladder) *a->ladder = fc->ladder;
+		}
+		if (strmap_put(f->aggs, key, a) != 0) {
+			free_agg(NULL, a);
+			return;
+		}
+	}
+	a->count++;
+}
+
+/* --- helpers -------------------------------------------------------------- */
+
+static const char *role_name(enum tls_role r)
+{
+	return r == TLS_ROLE_CLIENT ? "client" : r == TLS_ROLE_SERVER ? "server" : "";
+}
+
+static void sender_endpoint(const struct tls_event *ev, enum tls_role r, bool with_port, char *buf, size_t n)
+{
+	ek_endpoint_str(r == TLS_ROLE_CLIENT ? &ev->conn->client : &ev->conn->server, with_port, buf, n);
+}
+
+static double ms_between(struct ek_time a, struct ek_time b)
+{
+	return (double)(b.sec - a.sec) * 1e3 + ((double)b.nsec - (double)a.nsec) / 1e6;
+}
+
+static void ladder_add(struct findings_conn *fc, const struct tls_event *ev, const struct row *rows, size_t n)
+{
+	if (!n) return;
+	struct ladder *l = &fc->ladder;
+	if (l->n == LADDER_MAX) {
+		l->dropped++;
+		return;
+	}
+	struct ladder_step *s = &l->steps[l->n++];
+	s->frame = ev->pkt.frame;
+	s->ts = ev->pkt.ts;
+	s->sender = ev->sender;
+	snprintf(s->event, sizeof s->event, "%s", rows[0].event);
+	s->info[0] = '\0';
+	if (rows[0].cert)
+		snprintf(s->info, sizeof s->info, "%s  %s", rows[0].cert->serial_hex,
+			 rows[0].cert->parsed ? rows[0].cert->eku : "(unparsable)");
+	else if (ev->kind == TLS_EV_ALERT || ev->kind == TLS_EV_DATA_MISSING ||
+		 (ev->kind == TLS_EV_HANDSHAKE && ev->u.hs.type == TLS_HS_CERTIFICATE))
+		snprintf(s->info, sizeof s->info, "%s", rows[0].detail);
+}
+
+/* Plain-language meaning of the alerts that end certificate problems. */
+static const char *alert_meaning(uint8_t desc)
+{
+	switch (desc) {
+	case 40: return "no acceptable parameters (cipher, version, or a required certificate)";
+	case 42: return "the peer rejected the certificate";
+	case 43: return "the peer rejected the certificate's type or purpose (EKU)";
+	case 44: return "the certificate was revoked";
+	case 45: return "the certificate has expired";
+	case 46: return "the peer could not validate the certificate";
+	case 48: return "the peer does not trust the issuing CA";
+	case 49: return "access denied";
+	case 70: return "no common protocol version";
+	case 112: return "the server does not know the requested name (SNI)";
+	case 116: return "the server requires a client certificate";
+	default: return NULL;
+	}
+}
+
+/* The finding on this connection that best explains a failure. */
+static const char *likely_cause(const struct findings_conn *fc)
+{
+	static const struct { enum finding_code c; const char *why; } order[] = {
+		{ F_CLIENT_CERT_NO_CLIENTAUTH, "client certificate without clientAuth EKU" },
+		{ F_SERVER_CERT_NO_SERVERAUTH, "server certificate without serverAuth EKU" },
+		{ F_CERT_EXPIRED, "expired certificate" },
+		{ F_CERT_NOT_YET_VALID, "certificate not yet valid" },
+		{ F_CHAIN_UNTRUSTED, "chain does not verify" },
+		{ F_ISSUER_NOT_REQUESTED, "client certificate from a CA the server did not list" },
+		{ F_CLIENT_CERT_EMPTY, "no client certificate sent" },
+		{ F_SNI_MISMATCH, "server certificate does not match the SNI" },
+		{ F_DATA_MISSING, "capture incomplete" },
+	};
+	for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
+		if (fc->codes & (1u << order[i].c)) return order[i].why;
+	return NULL;
+}
+
+static const char *likely_code(const struct findings_conn *fc)
+{
+	static const enum finding_code order[] = {
+		F_CLIENT_CERT_NO_CLIENTAUTH, F_SERVER_CERT_NO_SERVERAUTH, F_CERT_EXPIRED, F_CERT_NOT_YET_VALID,
+		F_CHAIN_UNTRUSTED, F_ISSUER_NOT_REQUESTED, F_CLIENT_CERT_EMPTY, F_SNI_MISMATCH, F_DATA_MISSING,
+	};
+	for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
+		if (fc->codes & (1u << order[i])) return finding_def(order[i])->name;
+	return NULL;
+}
+
+/* --- rules ---------------------------------------------------------------- */
+
+static void on_certificate(struct findings *f, struct findings_conn *fc, const struct tls_event *ev, struct row *rows,
+			   size_t n)
+{
+	const struct tls_certificate *c = &ev->u.hs.u.cert;
+	bool client = ev->sender == TLS_ROLE_CLIENT;
+	char me[EK_ENDPOINT_STRLEN], peer[EK_ENDPOINT_STRLEN];
+	sender_endpoint(ev, ev->sender, !client, me, sizeof me);
+	sender_endpoint(ev, client ? TLS_ROLE_SERVER : TLS_ROLE_CLIENT, client, peer, sizeof peer);
+	struct where w = { ev, n ? &rows[0] : NULL, role_name(ev->sender), NULL };
+	char sbuf[256];
+
+	if (c->n_certs == 0) {
+		if (client && fc->cert_requested)
+			raise_finding(f, fc, F_CLIENT_CERT_EMPTY, &w, NULL,
+				      "client %s sent an empty Certificate (frame %llu) to %s although the server "
+				      "requested one (CertificateRequest, frame %llu)",
+				      me, (unsigned long long)ev->pkt.frame, peer, (unsigned long long)fc->cr_frame);
+		return;
+	}
+	struct x509_info *leaf = c->certs[0];
+	if (!leaf) return;
+	w.cert = leaf;
+	const char *serial = sanitize_str(leaf->serial_hex, sbuf, sizeof sbuf);
+
+	bool other_role = false;
+	struct inv_entry *ie =
+		inventory_note(f->inv, client ? &ev->conn->client : &ev->conn->server, client, c->certs, c->n_certs,
+			       ev->pkt.file_index, ev->pkt.frame, &other_role);
+
+	if (leaf->parsed) {
+		unsigned e = leaf->eku_flags;
+		if (client && (e & EKU_PRESENT) && !(e & (EKU_CLIENT | EKU_ANY))) {
+			raise_finding(f, fc, F_CLIENT_CERT_NO_CLIENTAUTH, &w, NULL,
+				      "%s presented certificate %s (EKU %s) as TLS client to %s (frame %llu): no "
+				      "clientAuth",
+				      me, serial, leaf->eku, peer, (unsigned long long)ev->pkt.frame);
+			inventory_mark(ie, F_CLIENT_CERT_NO_CLIENTAUTH);
+		}
+		if (!client && (e & EKU_PRESENT) && !(e & (EKU_SERVER | EKU_ANY))) {
+			raise_finding(f, fc, F_SERVER_CERT_NO_SERVERAUTH, &w, NULL,
+				      "%s presented certificate %s (EKU %s) as TLS server to %s (frame %llu): no "
+				      "serverAuth",
+				      me, serial, leaf->eku, peer, (unsigned long long)ev->pkt.frame);
+			inventory_mark(ie, F_SERVER_CERT_NO_SERVERAUTH);
+		}
+		if (!(e & EKU_PRESENT)) {
+			raise_finding(f, fc, F_CERT_NO_EKU, &w, NULL,
+				      "%s %s presented certificate %s without an EKU extension (any purpose)",
+				      role_name(ev->sender), me, serial);
+			inventory_mark(ie, F_CERT_NO_EKU);
+		}
+		if ((e & EKU_CLIENT) && ie && ie->public_ca) {
+			raise_finding(f, fc, F_PUBLIC_CA_CLIENTAUTH, &w, NULL,
+				      "%s presents certificate %s (EKU %s) from a public CA: its renewal will not "
+				      "carry clientAuth",
+				      me, serial, leaf->eku);
+			inventory_mark(ie, F_PUBLIC_CA_CLIENTAUTH);
+		}
+		if (!client && fc->sni && leaf->x509 &&
+		    X509_check_host(leaf->x509, fc->sni, strlen(fc->sni), 0, NULL) != 1) {
+			char sni[300], san[400];
+			raise_finding(f, fc, F_SNI_MISMATCH, &w, fc->sni,
+				      "server %s certificate %s (%s) does not match SNI %s", me, serial,
+				      sanitize_str(*leaf->san ? leaf->san : leaf->subject, san, sizeof san),
+				      sanitize_str(fc->sni, sni, sizeof sni));
+			inventory_mark(ie, F_SNI_MISMATCH);
+		}
+		char reason[256];
+		if (trust_verify(f->trust, c->certs, c->n_certs, client, ev->pkt.ts.sec, reason, sizeof reason) == 1) {
+			raise_finding(f, fc, F_CHAIN_UNTRUSTED, &w, reason,
+				      "%s chain of %s (leaf %s) does not verify for %s: %s", role_name(ev->sender), me,
+				      serial, client ? "sslclient" : "sslserver", reason);
+			inventory_mark(ie, F_CHAIN_UNTRUSTED);
+		}
+	}
+	if (other_role && ie && !(ie->codes & (1u << F_SAME_CERT_BOTH_ROLES))) {
+		char ip[EK_ENDPOINT_STRLEN];
+		sender_endpoint(ev, ev->sender, false, ip, sizeof ip);
+		raise_finding(f, fc, F_SAME_CERT_BOTH_ROLES, &w, NULL,
+			      "%s presented certificate %s both as TLS server and as TLS client (now as %s, frame %llu)",
+			      ip, serial, role_name(ev->sender), (unsigned long long)ev->pkt.frame);
+		inventory_mark(ie, F_SAME_CERT_BOTH_ROLES);
+	}
+
+	/* Validity of every certificate, at the packet's time. */
+	for (size_t i = 0; i < c->n_certs && i < n; i++) {
+		const struct x509_info *x = c->certs[i];
+		if (!x || !x->have_validity) continue;
+		struct where wi = { ev, &rows[i], role_name(ev->sender), x };
+		char when[32], at[32], xs[256];
+		ek_unix_str(ev->pkt.ts.sec, at, sizeof at);
+		if (ev->pkt.ts.sec > x->not_after) {
+			ek_unix_str(x->not_after, when, sizeof when);
+			raise_finding(f, fc, F_CERT_EXPIRED, &wi, NULL,
+				      "%s %s presented certificate %s (chain position %zu) that expired %s, before the "
+				      "packet (%s, frame %llu)",
+				      role_name(ev->sender), me, sanitize_str(x->serial_hex, xs, sizeof xs), i, when, at,
+				      (unsigned long long)ev->pkt.frame);
+			if (i == 0) inventory_mark(ie, F_CERT_EXPIRED);
+		} else if (ev->pkt.ts.sec < x->not_before) {
+			ek_unix_str(x->not_before, when, sizeof when);
+			raise_finding(f, fc, F_CERT_NOT_YET_VALID, &wi, NULL,
+				      "%s %s presented certificate %s (chain position %zu) valid only from %s, after "
+				      "the packet (%s, frame %llu)",
+				      role_name(ev->sender), me, sanitize_str(x->serial_hex, xs, sizeof xs), i, when, at,
+				      (unsigned long long)ev->pkt.frame);
+			if (i == 0) inventory_mark(ie, F_CERT_NOT_YET_VALID);
+		}
+	}
+
+	/* Did one of the CAs the server listed issue the client's chain? */
+	if (client && fc->cert_requested && fc->n_ca) {
+		bool match = false;
+		for (size_t i = 0; i < c->n_certs && !match; i++) {
+			const struct x509_info *x = c->certs[i];
+			if (!x || !x->parsed) continue;
+			for (size_t k = 0; k < fc->n_ca && !match; k++)
+				match = strcmp(x->issuer, fc->ca_names[k]) == 0 || strcmp(x->subject, fc->ca_names[k]) == 0;
+		}
+		if (!match && leaf->parsed) {
+			char iss[300], listed[300];
+			raise_finding(f, fc, F_ISSUER_NOT_REQUESTED, &w, NULL,
+				      "client %s sent certificate %s issued by %s; the server %s listed %zu other CA%s "
+				      "(first: %s)",
+				      me, serial, sanitize_str(leaf->issuer, iss, sizeof iss), peer, fc->n_ca,
+				      fc->n_ca == 1 ? "" : "s", sanitize_str(fc->ca_names[0], listed, sizeof listed));
+			inventory_mark(ie, F_ISSUER_NOT_REQUESTED);
+		}
+	}
+}
+
+static bool handshake_done(const struct tls_conn_view *v)
+{
+	return v->client_finished && v->server_finished;
+}
+
+/* An alert, reset or FIN ended the connection: was the handshake done? */
+static void on_end_signal(struct findings *f, struct findings_conn *fc, const struct tls_event *ev, struct row *rows,
+			  size_t n)
+{
+	const struct tls_conn_view *v = ev->conn;
+	if (fc->failed_done || handshake_done(v)) return;
+	if (!v->client_sent_hello && !v->server_sent_hello) return; /* picked up mid-stream */
+	if (ev->kind == TLS_EV_ALERT && !ev->u.alert.encrypted) {
+		/* warnings other than close_notify/user_canceled do not end a connection */
+		if (ev->u.alert.level != 2 && ev->u.alert.desc != 0 && ev->u.alert.desc != 90) return;
+	}
+	/* TLS 1.3 without keys: after the client's encrypted flight nothing can be told. */
+	if (v->tls13 && fc->client_encrypted && !(v->client_finished || v->server_finished)) return;
+	fc->failed_done = true;
+
+	char who[EK_ENDPOINT_STRLEN], peer[EK_ENDPOINT_STRLEN], how[160], after[200] = "", cause[200] = "";
+	enum tls_role r = ev->sender;
+	sender_endpoint(ev, r, r == TLS_ROLE_SERVER, who, sizeof who);
+	sender_endpoint(ev, r == TLS_ROLE_CLIENT ? TLS_ROLE_SERVER : TLS_ROLE_CLIENT, r == TLS_ROLE_CLIENT, peer,
+			sizeof peer);
+	const char *meaning = NULL;
+	if (ev->kind == TLS_EV_ALERT) {
+		char a[96];
+		detail_alert(&ev->u.alert, a, sizeof a);
+		snprintf(how, sizeof how, "%s alert", a);
+		if (!ev->u.alert.encrypted) meaning = alert_meaning(ev->u.alert.desc);
+	} else {
+		snprintf(how, sizeof how, "%s", ev->kind == TLS_EV_TCP_RESET ? "a TCP reset" : "a TCP FIN");
+	}
+	if (fc->last_name)
+		snprintf(after, sizeof after, ", %.1f ms after the %s's %s (frame %llu)", ms_between(fc->last_ts, ev->pkt.ts),
+			 role_name(fc->last_sender), fc->last_name, (unsigned long long)fc->last_frame);
+	const char *why = likely_cause(fc), *code = likely_code(fc);
+	if (why)
+		snprintf(cause, sizeof cause, "; likely cause: %s (%s)", why, code);
+	else if (meaning)
+		snprintf(cause, sizeof cause, "; %s", meaning);
+	struct where w = { ev, n ? &rows[0] : NULL, role_name(r), NULL };
+	char extra[64];
+	snprintf(extra, sizeof extra, "%d|%u|%s", (int)ev->kind, ev->kind == TLS_EV_ALERT ? ev->u.alert.desc : 0,
+		 code ? code : "");
+	raise_finding(f, fc, F_HANDSHAKE_FAILED, &w, extra,
+		      "%s %s aborted the handshake with %s by %s at frame %llu%s%s", role_name(r), who, peer, how,
+		      (unsigned long long)ev->pkt.frame, after, cause);
+}
+
+static struct findings_conn *conn_state(struct conn_rec *cr)
+{
+	if (!cr->fc) cr->fc = calloc(1, sizeof *cr->fc);
+	return cr->fc;
+}
+
+void findings_on_event(void *ctx, struct conn_rec *cr, const struct tls_event *ev, struct row *rows, size_t n)
+{
+	struct findings *f = ctx;
+	struct findings_conn *fc = conn_state(cr);
+	if (!fc) return;
+	if (n && ev->kind != TLS_EV_TCP_OPEN) ladder_add(fc, ev, rows, n);
+	if (!fc->ladder.title[0]) {
+		char c[EK_ENDPOINT_STRLEN], s[EK_ENDPOINT_STRLEN];
+		ek_endpoint_str(&ev->conn->client, true, c, sizeof c);
+		ek_endpoint_str(&ev->conn->server, true, s, sizeof s);
+		snprintf(fc->ladder.title, sizeof fc->ladder.title, "%s conn %llu  client %s  server %s",
+			 n ? rows[0].file : "", (unsigned long long)ev->conn->id, c, s);
+	}
+
+	switch (ev->kind) {
+	case TLS_EV_HANDSHAKE: {
+		const struct tls_handshake *hs = &ev->u.hs;
+		fc->last_name = n ? rows[0].event : NULL;
+		fc->last_sender = ev->sender;
+		fc->last_frame = ev->pkt.frame;
+		fc->last_ts = ev->pkt.ts;
+		if (hs->malformed) break;
+		if (hs->type == TLS_HS_CLIENT_HELLO && hs->u.ch.sni && !fc->sni) fc->sni = strdup(hs->u.ch.sni);
+		if (hs->type == TLS_HS_CERTIFICATE_REQUEST && !fc->cert_requested) {
+			fc->cert_requested = true;
+			fc->cr_frame = ev->pkt.frame;
+			fc->ca_names = calloc(hs->u.cr.n_ca_names + 1, sizeof *fc->ca_names);
+			for (size_t i = 0; fc->ca_names && i < hs->u.cr.n_ca_names; i++)
+				if ((fc->ca_names[fc->n_ca] = strdup(hs->u.cr.ca_names[i])) != NULL) fc->n_ca++;
+		}
+		if (hs->type == TLS_HS_CERTIFICATE) on_certificate(f, fc, ev, rows, n);
+		if (hs->type == TLS_HS_SERVER_HELLO && hs->u.sh.selected_version == 0x0304 && !fc->encrypted_done) {
+			fc->encrypted_done = true;
+			char c[EK_ENDPOINT_STRLEN], s[EK_ENDPOINT_STRLEN];
+			ek_endpoint_str(&ev->conn->client, true, c, sizeof c);
+			ek_endpoint_str(&ev->conn->server, true, s, sizeof s);
+			struct where w = { ev, n ? &rows[0] : NULL, "", NULL };
+			raise_finding(f, fc, F_CERTS_ENCRYPTED, &w, NULL,
+				      "TLS 1.3 between %s and %s (ServerHello frame %llu): certificates are encrypted "
+				      "and no key was given for this connection",
+				      c, s, (unsigned long long)ev->pkt.frame);
+		}
+		break;
+	}
+	case TLS_EV_ENCRYPTED_HANDSHAKE:
+		if (ev->sender == TLS_ROLE_CLIENT) fc->client_encrypted = true;
+		break;
+	case TLS_EV_DATA_MISSING:
+		if (!fc->missing_done && !handshake_done(ev->conn) && !(ev->conn->tls13 && fc->client_encrypted)) {
+			fc->missing_done = true;
+			char who[EK_ENDPOINT_STRLEN], b[64] = "bytes";
+			sender_endpoint(ev, ev->sender, ev->sender == TLS_ROLE_SERVER, who, sizeof who);
+			if (ev->u.missing.bytes) snprintf(b, sizeof b, "%llu bytes", (unsigned long long)ev->u.missing.bytes);
+			struct where w = { ev, n ? &rows[0] : NULL, role_name(ev->sender), NULL };
+			raise_finding(f, fc, F_DATA_MISSING, &w, NULL,
+				      "%s of the handshake sent by %s %s were not captured (before frame %llu)", b,
+				      role_name(ev->sender), who, (unsigned long long)ev->pkt.frame);
+		}
+		break;
+	case TLS_EV_ALERT:
+	case TLS_EV_TCP_RESET:
+	case TLS_EV_TCP_FIN:
+		on_end_signal(f, fc, ev, rows, n);
+		break;
+	default:
+		break;
+	}
+}
+
+/* --- text report ------------------------------------------------------------ */
+
+/* Print text wrapped to 78 columns with an indent. */
+static void wrap(FILE *fp, const char *text, int indent)
+{
+	const int width = 78;
+	int col = 0;
+	const char *p = text;
+	while (*p) {
+		while (*p == ' ') p++;
+		const char *e = p;
+		while (*e && *e != ' ') e++;
+		int wl = (int)(e - p);
+		if (col == 0) {
+			fprintf(fp, "%*s", indent, "");
+			col = indent;
+		} else if (col + 1 + wl > width) {
+			fprintf(fp, "\n%*s", indent, "");
+			col = indent;
+		} else {
+			fputc(' ', fp);
+			col++;
+		}
+		fwrite(p, 1, (size_t)wl, fp);
+		col += wl;
+		p = e;
+	}
+	if (col) fputc('\n', fp);
+}
+
+void findings_print(const struct findings *f, FILE *fp)
+{
+	static const char *const titles[] = { "INFO", "WARNINGS", "ERRORS" };
+	if (f->max_sev < 0) {
+		fprintf(fp, "\nNo findings.\n");
+		return;
+	}
+	for (int sev = SEV_ERROR; sev >= SEV_INFO; sev--) {
+		if (!f->by_sev[sev]) continue;
+		fprintf(fp, "\n%s (%llu)\n", titles[sev], (unsigned long long)f->by_sev[sev]);
+		for (int code = 0; code < F_COUNT; code++) {
+			const struct finding_def *d = finding_def((enum finding_code)code);
+			if ((int)d->severity != sev) continue;
+			bool any = false;
+			for (size_t i = 0; i < strmap_count(f->aggs); i++) {
+				const struct agg *a = strmap_at(f->aggs, i);
+				if ((int)a->code != code) continue;
+				if (!any) fprintf(fp, "\n  %s\n", d->name);
+				any = true;
+				char buf[MSG_LEN * 2], line[MSG_LEN * 2 + 32];
+				sanitize_str(a->message, buf, sizeof buf);
+				if (a->count > 1)
+					snprintf(line, sizeof line, "- %s (x%llu)", buf, (unsigned long long)a->count);
+				else
+					snprintf(line, sizeof line, "- %s", buf);
+				wrap(fp, line, 4);
+			}
+			if (!any) continue;
+			fprintf(fp, "    What it means:\n");
+			wrap(fp, d->explanation, 6);
+			fprintf(fp, "    What fixes it:\n");
+			wrap(fp, d->remedy, 6);
+		}
+	}
+}
+
+void findings_print_ladders(const struct findings *f, FILE *fp)
+{
+	size_t shown = 0, total = 0;
+	for (size_t i = 0; i < strmap_count(f->aggs); i++) {
+		const struct agg *a = strmap_at(f->aggs, i);
+		if (a->code == F_HANDSHAKE_FAILED && a->ladder) total++;
+	}
+	if (!total) return;
+	fprintf(fp, "\nFAILED HANDSHAKES (%zu distinct)\n", total);
+	for (size_t i = 0; i < strmap_count(f->aggs) && shown < 10; i++) {
+		const struct agg *a = strmap_at(f->aggs, i);
+		if (a->code != F_HANDSHAKE_FAILED || !a->ladder) continue;
+		shown++;
+		char buf[512];
+		fprintf(fp, "\n  %s", sanitize_str(a->ladder->title, buf, sizeof buf));
+		if (a->count > 1) fprintf(fp, "  (and %llu more like it)", (unsigned long long)a->count - 1);
+		fprintf(fp, "\n    %-7s %-9s %-3s %-19s %s\n", "frame", "+ms", "dir", "message", "certificate / detail");
+		const struct ladder *l = a->ladder;
+		for (size_t k = 0; k < l->n; k++) {
+			const struct ladder_step *s = &l->steps[k];
+			const char *dir = s->sender == TLS_ROLE_CLIENT ? "C>S" : s->sender == TLS_ROLE_SERVER ? "S>C" : "";
+			fprintf(fp, "    %-7llu %-9.1f %-3s %-19s %s\n", (unsigned long long)s->frame,
+				ms_between(l->steps[0].ts, s->ts), dir, s->event, sanitize_str(s->info, buf, sizeof buf));
+		}
+		if (l->dropped) fprintf(fp, "    ... %zu more steps\n", l->dropped);
+	}
+	if (total > shown) fprintf(fp, "\n  (%zu more failed handshakes: see --findings)\n", total - shown);
+}

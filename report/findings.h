@@ -1,0 +1,44 @@
+/* Findings: rules over dissect events that say what is wrong and what to
+ * do.  Each finding annotates the timeline row it concerns, streams to the
+ * --findings CSV, and is aggregated for the text report. */
+#ifndef EK_FINDINGS_H
+#define EK_FINDINGS_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "../dissect/tls.h"
+#include "connmap.h"
+#include "findings_table.h"
+#include "inventory.h"
+#include "row.h"
+#include "trust.h"
+
+struct findings_opts {
+	const char *csv_path;     /* --findings, NULL none */
+	bool live;                /* stream (no atomic file), flush each finding */
+};
+
+struct findings;
+
+struct findings *findings_new(const struct findings_opts *o, struct x509_cache *cache, struct trust *trust,
+			      struct inventory *inv, char *err, size_t errn);
+void findings_free(struct findings *f);
+
+/* timeline_annotate_fn: apply the rules to one event and its rows. */
+void findings_on_event(void *ctx, struct conn_rec *cr, const struct tls_event *ev, struct row *rows, size_t n);
+/* connmap's free_fc. */
+void findings_free_conn(struct findings_conn *fc);
+
+/* Commit the CSV.  -1 with err on write failure. */
+int findings_close(struct findings *f, char *err, size_t errn);
+
+/* Highest severity seen, -1 when there is no finding. */
+int findings_max_severity(const struct findings *f);
+uint64_t findings_count(const struct findings *f, enum severity s);
+
+/* Text report sections (80 columns). */
+void findings_print(const struct findings *f, FILE *fp);
+void findings_print_ladders(const struct findings *f, FILE *fp);
+
+#endif
