@@ -1,0 +1,381 @@
+/* The reader: source -> decode -> connection table -> reassembly -> sink.
+ *
+ * Connection numbering follows Wireshark's tcp.stream: a packet belongs
+ * to the entry of its 5-tuple, and only a SYN (without ACK) whose
+ * sequence number differs from its direction's base sequence number
+ * starts a new connection on a tuple that is already known.  Ended and
+ * ignored connections stay in the table as tombstones (no buffers, no
+ * callbacks) so their late packets do not make new ids. */
+#include "capture.h"
+
+#include <pcap/pcap.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conntab.h"
+#include "decode.h"
+#include "reasm.h"
+#include "source.h"
+
+#define DEF_CONN_OOO ((size_t)1 << 20)
+#define DEF_TOTAL_OOO ((size_t)64 << 20)
+#define DEF_MAX_CONNS ((size_t)1000000)
+#define DEF_IDLE 600
+/* A closed connection waits this long for stragglers (retransmitted
+ * FINs, a last ACK, data that fills a hole) before conn_end. */
+#define CLOSE_LINGER 10
+
+struct cap_reader {
+	struct src *src;
+	uint32_t file_index;
+	int dlt;
+	struct cap_opts o;
+	struct cap_sink sink;
+	struct cap_stats st;
+	struct conntab *ct;
+	struct reasm_pool pool;
+	uint64_t next_id;
+	int64_t now;          /* latest packet second seen: time never runs backwards here */
+	int64_t linger;
+	struct ek_pktref last; /* latest packet read */
+	int in_cb;            /* sink calls in progress */
+	struct ct_conn **pend; /* ignored from inside a call about another connection */
+	size_t npend, cappend;
+};
+
+#define CONN_OF(pub) ((struct ct_conn *)((char *)(pub) - offsetof(struct ct_conn, pub)))
+
+/* ---- sink calls ---------------------------------------------------- */
+
+struct dirctx {
+	struct cap_reader *r;
+	struct ct_conn *c;
+	int dir;
+};
+
+static bool cb_data(void *ctx, const uint8_t *b, size_t n, const struct ek_pktref *p)
+{
+	struct dirctx *x = ctx;
+	if (x->c->ignored) return false;
+	if (x->r->sink.data) {
+		x->r->in_cb++;
+		x->r->sink.data(x->r->sink.ctx, &x->c->pub, x->dir, b, n, p);
+		x->r->in_cb--;
+	}
+	return !x->c->ignored;
+}
+
+static bool cb_gap(void *ctx, uint64_t missing, const struct ek_pktref *p)
+{
+	struct dirctx *x = ctx;
+	if (x->c->ignored) return false;
+	x->r->st.gaps++;
+	x->r->st.gap_bytes += missing;
+	if (x->r->sink.gap) {
+		x->r->in_cb++;
+		x->r->sink.gap(x->r->sink.ctx, &x->c->pub, x->dir, missing, p);
+		x->r->in_cb--;
+	}
+	return !x->c->ignored;
+}
+
+static bool cb_flag(void *ctx, enum cap_flag f, const struct ek_pktref *p)
+{
+	struct dirctx *x = ctx;
+	if (x->c->ignored) return false;
+	if (x->r->sink.flag) {
+		x->r->in_cb++;
+		x->r->sink.flag(x->r->sink.ctx, &x->c->pub, x->dir, f, p);
+		x->r->in_cb--;
+	}
+	return !x->c->ignored;
+}
+
+static const struct reasm_cb CB = { cb_data, cb_gap, cb_flag };
+
+/* ---- connection life ----------------------------------------------- */
+
+/* Report the end of a tracked connection (flushing what reassembly still
+ * holds unless the sink ignored it), then keep a tombstone or forget it. */
+static void end_conn(struct cap_reader *r, struct ct_conn *c, enum cap_end why, const struct ek_pktref *p,
+		     bool tomb)
+{
+	if (c->state != CT_TOMB) {
+		for (int d = 0; d < 2 && !c->ignored; d++) {
+			struct dirctx x = { r, c, d };
+			reasm_finish(&c->rd[d], &r->pool, p, &CB, &x);
+		}
+		reasm_free(&c->rd[0], &r->pool);
+		reasm_free(&c->rd[1], &r->pool);
+		if (r->sink.conn_end) {
+			r->in_cb++;
+			r->sink.conn_end(r->sink.ctx, &c->pub, why, p);
+			r->in_cb--;
+		}
+		c->pub.user = NULL;
+		c->ignored = true; /* cap_ignore on an ended connection does nothing */
+	}
+	if (tomb) ct_move(r->ct, c, CT_TOMB, r->now);
+	else ct_del(r->ct, c);
+}
+
+/* After a sink call: honour a cap_ignore made inside it. */
+static bool ended_if_ignored(struct cap_reader *r, struct ct_conn *c, const struct ek_pktref *p)
+{
+	if (!c->ignored || (c->state != CT_OPEN && c->state != CT_CLOSED)) return false;
+	end_conn(r, c, CAP_END_CLOSED, p, true);
+	return true;
+}
+
+/* Connections the sink ignored while it was being told about another one. */
+static void end_pending(struct cap_reader *r, const struct ek_pktref *p)
+{
+	while (r->npend) {
+		struct ct_conn *c = r->pend[--r->npend];
+		ended_if_ignored(r, c, p); /* no-op if it has ended meanwhile */
+	}
+}
+
+/* Idle connections, closed ones past their linger, and old tombstones. */
+static void expire(struct cap_reader *r)
+{
+	struct ct_conn *c;
+	int64_t idle = r->o.idle_timeout_sec;
+	while ((c = ct_oldest(r->ct, CT_OPEN)) && r->now - c->last_seen > idle)
+		end_conn(r, c, CAP_END_IDLE, &c->last_pkt, true);
+	while ((c = ct_oldest(r->ct, CT_CLOSED)) && r->now - c->last_seen > r->linger)
+		end_conn(r, c, CAP_END_CLOSED, &c->last_pkt, true);
+	end_pending(r, &r->last);
+	while ((c = ct_oldest(r->ct, CT_TOMB)) && r->now - c->last_seen > idle)
+		ct_del(r->ct, c);
+}
+
+/* Table full: a tombstone goes first, else the least recently active. */
+static void evict_one(struct cap_reader *r, const struct ek_pktref *p)
+{
+	struct ct_conn *c = ct_oldest(r->ct, CT_TOMB);
+	if (c) {
+		ct_del(r->ct, c);
+		return;
+	}
+	struct ct_conn *a = ct_oldest(r->ct, CT_OPEN), *b = ct_oldest(r->ct, CT_CLOSED);
+	c = !a ? b : !b ? a : (b->last_seen < a->last_seen ? b : a);
+	if (!c) return;
+	r->st.conns_evicted++;
+	end_conn(r, c, CAP_END_EVICTED, p, false);
+}
+
+static void tcp_packet(struct cap_reader *r, const struct dec_tcp *t, const struct ek_pktref *p)
+{
+	int dir = 0;
+	bool syn = t->flags & TCPF_SYN, ack = t->flags & TCPF_ACK;
+	struct ct_conn *c = ct_lookup(r->ct, &t->src, &t->dst, &dir);
+
+	/* Wireshark's rule for a new stream on a known tuple */
+	if (c && syn && !ack && c->base_set[dir] && t->seq != c->base_seq[dir]) {
+		end_conn(r, c, CAP_END_REUSED, p, false);
+		c = NULL;
+	}
+	if (!c) {
+		while (ct_size(r->ct) >= r->o.max_conns) evict_one(r, p);
+		bool synack = syn && ack; /* its receiver is the client */
+		c = ct_add(r->ct, synack ? &t->dst : &t->src, synack ? &t->src : &t->dst, r->now);
+		if (!c) {
+			r->st.malformed++; /* out of memory: nothing sensible left to do with it */
+			return;
+		}
+		dir = synack ? 1 : 0;
+		c->pub.id = r->next_id++;
+		c->pub.file_index = r->file_index;
+		c->pub.initiator = syn ? 0 : -1;
+		r->st.conns++;
+		if (r->sink.conn_open) {
+			r->in_cb++;
+			r->sink.conn_open(r->sink.ctx, &c->pub, p);
+			r->in_cb--;
+		}
+	} else {
+		ct_touch(r->ct, c, r->now);
+	}
+
+	if (!c->base_set[dir]) {
+		c->base_seq[dir] = syn ? t->seq : t->seq - 1;
+		c->base_set[dir] = true;
+	}
+	if (ack && !c->base_set[1 - dir]) {
+		c->base_seq[1 - dir] = t->ack - 1;
+		c->base_set[1 - dir] = true;
+	}
+	if (syn && c->pub.initiator < 0 && dir == (ack ? 1 : 0)) c->pub.initiator = 0;
+	if (t->flags & TCPF_FIN) c->fin_seen[dir] = true;
+	if (t->flags & TCPF_RST) c->rst_seen = true;
+	c->last_pkt = *p;
+
+	if (ended_if_ignored(r, c, p) || c->state == CT_TOMB) return;
+
+	bool ok = true;
+	if (ack) {
+		struct dirctx x = { r, c, 1 - dir };
+		ok = reasm_ack(&c->rd[1 - dir], &r->pool, t->ack, syn, p, &CB, &x);
+	}
+	if (ok) {
+		struct dirctx x = { r, c, dir };
+		struct reasm_in in = { t->seq, t->flags, t->payload, t->caplen, t->len };
+		reasm_segment(&c->rd[dir], &r->pool, &in, p, &CB, &x);
+	}
+	if (!ended_if_ignored(r, c, p) && c->state == CT_OPEN &&
+	    (c->rst_seen || (c->fin_seen[0] && c->fin_seen[1])))
+		ct_move(r->ct, c, CT_CLOSED, r->now);
+	end_pending(r, p);
+}
+
+static int by_id(const void *a, const void *b)
+{
+	uint64_t x = (*(struct ct_conn *const *)a)->pub.id, y = (*(struct ct_conn *const *)b)->pub.id;
+	return x < y ? -1 : x > y;
+}
+
+/* End of input: every tracked connection ends, in id order. */
+static void end_all(struct cap_reader *r)
+{
+	size_t n = ct_count(r->ct, CT_OPEN) + ct_count(r->ct, CT_CLOSED);
+	if (!n) return;
+	struct ct_conn **v = malloc(n * sizeof *v);
+	if (!v) { /* no order then */
+		struct ct_conn *c;
+		while ((c = ct_oldest(r->ct, CT_OPEN)) || (c = ct_oldest(r->ct, CT_CLOSED)))
+			end_conn(r, c, CAP_END_EOF, &r->last, false);
+		return;
+	}
+	size_t k = 0;
+	for (enum ct_state s = CT_OPEN; s <= CT_CLOSED; s++)
+		for (struct ct_conn *c = ct_oldest(r->ct, s); c && k < n; c = c->next) v[k++] = c;
+	qsort(v, k, sizeof *v, by_id);
+	for (size_t i = 0; i < k; i++) end_conn(r, v[i], CAP_END_EOF, &r->last, false);
+	free(v);
+	r->npend = 0; /* all ended */
+}
+
+/* ---- public API ---------------------------------------------------- */
+
+struct cap_reader *cap_open_file(const char *path, uint32_t file_index, const struct cap_opts *o,
+				 const struct cap_sink *sink, char errbuf[CAP_ERRBUF_SIZE])
+{
+	struct cap_reader *r = calloc(1, sizeof *r);
+	if (!r) {
+		snprintf(errbuf, CAP_ERRBUF_SIZE, "%.200s: out of memory", path);
+		return NULL;
+	}
+	if (o) r->o = *o;
+	if (!r->o.max_conn_ooo_bytes) r->o.max_conn_ooo_bytes = DEF_CONN_OOO;
+	if (!r->o.max_total_ooo_bytes) r->o.max_total_ooo_bytes = DEF_TOTAL_OOO;
+	if (!r->o.max_conns) r->o.max_conns = DEF_MAX_CONNS;
+	if (!r->o.idle_timeout_sec) r->o.idle_timeout_sec = DEF_IDLE;
+	r->linger = r->o.idle_timeout_sec < CLOSE_LINGER ? r->o.idle_timeout_sec : CLOSE_LINGER;
+	if (sink) r->sink = *sink;
+	r->file_index = file_index;
+	r->pool.max_dir = r->o.max_conn_ooo_bytes;
+	r->pool.max_total = r->o.max_total_ooo_bytes;
+	r->ct = ct_new();
+	if (!r->ct) {
+		snprintf(errbuf, CAP_ERRBUF_SIZE, "%.200s: out of memory", path);
+		free(r);
+		return NULL;
+	}
+	r->src = src_open(path, errbuf);
+	if (!r->src) {
+		ct_destroy(r->ct);
+		free(r);
+		return NULL;
+	}
+	r->dlt = src_dlt(r->src);
+	r->last.file_index = file_index;
+	return r;
+}
+
+int cap_run(struct cap_reader *r, char errbuf[CAP_ERRBUF_SIZE])
+{
+	int ret = 0;
+	bool first = r->st.packets == 0;
+	for (;;) {
+		const struct pcap_pkthdr *h;
+		const uint8_t *data;
+		enum src_rc rc = src_next(r->src, &h, &data, errbuf);
+		if (rc == SRC_EOF) break;
+		if (rc == SRC_TRUNCATED) {
+			r->st.truncated = true;
+			snprintf(r->st.truncated_msg, sizeof r->st.truncated_msg, "%s", errbuf);
+			break;
+		}
+		if (rc == SRC_ERROR) {
+			ret = -1;
+			break;
+		}
+		r->st.packets++;
+		r->st.bytes += h->caplen;
+		struct ek_pktref p = { r->st.packets, { (int64_t)h->ts.tv_sec, (uint32_t)h->ts.tv_usec }, r->file_index };
+		r->last = p;
+		if (first || p.ts.sec > r->now) r->now = p.ts.sec;
+		first = false;
+		expire(r);
+
+		struct dec_tcp t;
+		switch (dec_frame(r->dlt, data, h->caplen, h->len, &t)) {
+		case DEC_TCP:
+			r->st.tcp_packets++;
+			if (t.caplen < t.len) r->st.snaplen_cut++;
+			tcp_packet(r, &t, &p);
+			r->st.ooo_overflow = r->pool.ooo_overflow;
+			break;
+		case DEC_NOT_IP: r->st.not_ip++; break;
+		case DEC_NOT_TCP: r->st.not_tcp++; break;
+		case DEC_FRAGMENT: r->st.ip_fragments++; break;
+		case DEC_MALFORMED: r->st.malformed++; break;
+		}
+	}
+	end_all(r);
+	r->st.ooo_overflow = r->pool.ooo_overflow;
+	return ret;
+}
+
+void cap_ignore(struct cap_reader *r, struct cap_conn *pub)
+{
+	struct ct_conn *c = CONN_OF(pub);
+	if (c->ignored || (c->state != CT_OPEN && c->state != CT_CLOSED)) return;
+	c->ignored = true;
+	/* outside a sink call there is no "after it returns": end it now */
+	if (!r->in_cb) {
+		end_conn(r, c, CAP_END_CLOSED, &c->last_pkt, true);
+		return;
+	}
+	/* the connection being processed is ended when its call returns;
+	 * any other one when the current packet is done */
+	if (r->npend == r->cappend) {
+		size_t n = r->cappend ? r->cappend * 2 : 16;
+		struct ct_conn **v = realloc(r->pend, n * sizeof *v);
+		if (!v) return; /* it still gets no data; conn_end comes with its next packet or its end */
+		r->pend = v;
+		r->cappend = n;
+	}
+	r->pend[r->npend++] = c;
+}
+
+const struct cap_stats *cap_get_stats(const struct cap_reader *r) { return &r->st; }
+
+const char *cap_linktype(const struct cap_reader *r) { return src_dlt_name(r->src); }
+
+void cap_close(struct cap_reader *r)
+{
+	if (!r) return;
+	/* connections still tracked (cap_run not called or not finished) go
+	 * without callbacks: the caller is tearing down */
+	for (enum ct_state s = CT_OPEN; s < CT_NSTATES; s++)
+		for (struct ct_conn *c = ct_oldest(r->ct, s); c; c = c->next) {
+			reasm_free(&c->rd[0], &r->pool);
+			reasm_free(&c->rd[1], &r->pool);
+		}
+	ct_destroy(r->ct);
+	src_close(r->src);
+	free(r->pend);
+	free(r);
+}

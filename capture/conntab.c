@@ -1,0 +1,226 @@
+/* Connection table: chained hash on the unordered endpoint pair, state
+ * lists for O(1) expiry, slab allocation. */
+#include "conntab.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define SLAB_ENTRIES 4096
+#define MIN_BUCKETS 1024
+
+struct slab {
+	struct slab *next;
+	struct ct_conn e[SLAB_ENTRIES];
+};
+
+struct ct_list {
+	struct ct_conn *head, *tail;
+	size_t n;
+};
+
+struct conntab {
+	struct ct_conn **b;     /* buckets */
+	size_t nb;              /* power of two */
+	size_t n;               /* entries */
+	struct ct_list l[CT_NSTATES];
+	struct ct_conn *free;   /* recycled entries */
+	struct slab *slabs;
+	size_t slab_used;       /* entries handed out of slabs->e */
+};
+
+static inline uint64_t rd64(const uint8_t *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return v;
+}
+
+/* Strong per-endpoint mix; the pair hash adds two of them, which is
+ * symmetric in the endpoints without having to order them. */
+static uint64_t ep_mix(const struct ek_endpoint *e)
+{
+	uint64_t a = rd64(e->addr.a) * 0x9E3779B97F4A7C15ULL;
+	uint64_t b = rd64(e->addr.a + 8) * 0xC2B2AE3D27D4EB4FULL;
+	uint64_t x = a ^ (b << 31 | b >> 33) ^ ((uint64_t)e->port << 8 | e->addr.family) * 0x165667B19E3779F9ULL;
+	x ^= x >> 32;
+	x *= 0xD6E8FEB86659FD93ULL;
+	x ^= x >> 32;
+	return x;
+}
+
+static uint64_t pair_hash(const struct ek_endpoint *s, const struct ek_endpoint *d)
+{
+	uint64_t h = ep_mix(s) + ep_mix(d);
+	h ^= h >> 29;
+	h *= 0xBF58476D1CE4E5B9ULL;
+	h ^= h >> 32;
+	return h;
+}
+
+static inline bool ep_eq(const struct ek_endpoint *a, const struct ek_endpoint *b)
+{
+	return a->port == b->port && a->addr.family == b->addr.family && memcmp(a->addr.a, b->addr.a, 16) == 0;
+}
+
+struct conntab *ct_new(void)
+{
+	struct conntab *t = calloc(1, sizeof *t);
+	if (!t) return NULL;
+	t->nb = MIN_BUCKETS;
+	t->b = calloc(t->nb, sizeof *t->b);
+	if (!t->b) {
+		free(t);
+		return NULL;
+	}
+	t->slab_used = SLAB_ENTRIES; /* no slab yet */
+	return t;
+}
+
+void ct_destroy(struct conntab *t)
+{
+	if (!t) return;
+	while (t->slabs) {
+		struct slab *s = t->slabs;
+		t->slabs = s->next;
+		free(s);
+	}
+	free(t->b);
+	free(t);
+}
+
+struct ct_conn *ct_lookup(struct conntab *t, const struct ek_endpoint *src, const struct ek_endpoint *dst,
+			  int *dir)
+{
+	uint64_t h = pair_hash(src, dst);
+	for (struct ct_conn *c = t->b[h & (t->nb - 1)]; c; c = c->hnext) {
+		if (ep_eq(&c->pub.ep[0], src) && ep_eq(&c->pub.ep[1], dst)) {
+			*dir = 0;
+			return c;
+		}
+		if (ep_eq(&c->pub.ep[1], src) && ep_eq(&c->pub.ep[0], dst)) {
+			*dir = 1;
+			return c;
+		}
+	}
+	return NULL;
+}
+
+static void grow(struct conntab *t)
+{
+	size_t nb = t->nb * 2;
+	struct ct_conn **b = calloc(nb, sizeof *b);
+	if (!b) return; /* keep the longer chains */
+	for (size_t i = 0; i < t->nb; i++) {
+		struct ct_conn *c = t->b[i];
+		while (c) {
+			struct ct_conn *nx = c->hnext;
+			size_t k = pair_hash(&c->pub.ep[0], &c->pub.ep[1]) & (nb - 1);
+			c->hnext = b[k];
+			b[k] = c;
+			c = nx;
+		}
+	}
+	free(t->b);
+	t->b = b;
+	t->nb = nb;
+}
+
+static void list_push(struct ct_list *l, struct ct_conn *c)
+{
+	c->next = NULL;
+	c->prev = l->tail;
+	if (l->tail) l->tail->next = c;
+	else l->head = c;
+	l->tail = c;
+	l->n++;
+}
+
+static void list_unlink(struct ct_list *l, struct ct_conn *c)
+{
+	if (c->prev) c->prev->next = c->next;
+	else l->head = c->next;
+	if (c->next) c->next->prev = c->prev;
+	else l->tail = c->prev;
+	c->prev = c->next = NULL;
+	l->n--;
+}
+
+static struct ct_conn *alloc_entry(struct conntab *t)
+{
+	if (t->free) {
+		struct ct_conn *c = t->free;
+		t->free = c->hnext;
+		return c;
+	}
+	if (t->slab_used == SLAB_ENTRIES) {
+		struct slab *s = malloc(sizeof *s);
+		if (!s) return NULL;
+		s->next = t->slabs;
+		t->slabs = s;
+		t->slab_used = 0;
+	}
+	return &t->slabs->e[t->slab_used++];
+}
+
+struct ct_conn *ct_add(struct conntab *t, const struct ek_endpoint *ep0, const struct ek_endpoint *ep1,
+		       int64_t now)
+{
+	if (t->n >= t->nb) grow(t);
+	struct ct_conn *c = alloc_entry(t);
+	if (!c) return NULL;
+	memset(c, 0, sizeof *c);
+	c->pub.ep[0] = *ep0;
+	c->pub.ep[1] = *ep1;
+	c->pub.initiator = -1;
+	c->last_seen = now;
+	c->state = CT_OPEN;
+	reasm_init(&c->rd[0]);
+	reasm_init(&c->rd[1]);
+	size_t k = pair_hash(ep0, ep1) & (t->nb - 1);
+	c->hnext = t->b[k];
+	t->b[k] = c;
+	t->n++;
+	list_push(&t->l[CT_OPEN], c);
+	return c;
+}
+
+void ct_del(struct conntab *t, struct ct_conn *c)
+{
+	size_t k = pair_hash(&c->pub.ep[0], &c->pub.ep[1]) & (t->nb - 1);
+	for (struct ct_conn **pp = &t->b[k]; *pp; pp = &(*pp)->hnext) {
+		if (*pp == c) {
+			*pp = c->hnext;
+			break;
+		}
+	}
+	list_unlink(&t->l[c->state], c);
+	c->state = CT_NSTATES; /* recycled: stale pointers can tell */
+	t->n--;
+	c->hnext = t->free;
+	t->free = c;
+}
+
+void ct_touch(struct conntab *t, struct ct_conn *c, int64_t now)
+{
+	c->last_seen = now;
+	struct ct_list *l = &t->l[c->state];
+	if (l->tail == c) return;
+	list_unlink(l, c);
+	list_push(l, c);
+}
+
+void ct_move(struct conntab *t, struct ct_conn *c, enum ct_state s, int64_t now)
+{
+	list_unlink(&t->l[c->state], c);
+	c->state = (uint8_t)s;
+	c->last_seen = now;
+	list_push(&t->l[s], c);
+}
+
+struct ct_conn *ct_oldest(const struct conntab *t, enum ct_state s)
+{
+	return t->l[s].head;
+}
+
+size_t ct_size(const struct conntab *t) { return t->n; }
+size_t ct_count(const struct conntab *t, enum ct_state s) { return t->l[s].n; }

@@ -1,0 +1,74 @@
+/* capture/ internal: the connection table.
+ *
+ * A hash table (chained, power-of-two buckets, symmetric hash so both
+ * directions of a 5-tuple find the same entry) plus three lists ordered
+ * by last activity, so idle expiry and eviction look at list heads only.
+ * Entries come from a slab with a free list: adding a connection does
+ * not call malloc except when a slab block or the bucket array grows.
+ * The table does no callbacks: capture.c decides what an entry's end
+ * means. */
+#ifndef EK_CAPTURE_CONNTAB_H
+#define EK_CAPTURE_CONNTAB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "capture.h"
+#include "reasm.h"
+
+enum ct_state {
+	CT_OPEN,    /* tracked, not closed */
+	CT_CLOSED,  /* tracked, FIN both ways or RST seen: ends after a quiet spell */
+	CT_TOMB,    /* ended or ignored: keeps only the tuple and the id */
+	CT_NSTATES
+};
+
+struct ct_conn {
+	struct cap_conn pub;        /* what the sink sees */
+	struct ct_conn *hnext;      /* hash chain / slab free list */
+	struct ct_conn *prev, *next;/* list of its state, oldest first */
+	int64_t last_seen;          /* seconds, reader's monotonic clock */
+	uint32_t base_seq[2];       /* per direction, as Wireshark keeps it (stream numbering) */
+	bool base_set[2];
+	bool fin_seen[2];
+	bool rst_seen;
+	bool ignored;               /* cap_ignore was called */
+	uint8_t state;              /* enum ct_state; CT_NSTATES once deleted */
+	struct ek_pktref last_pkt;  /* the connection's latest packet */
+	struct reasm_dir rd[2];     /* per direction (dir d: sent by pub.ep[d]) */
+};
+
+struct conntab;
+
+struct conntab *ct_new(void);
+/* Frees every entry, without callbacks. */
+void ct_destroy(struct conntab *t);
+
+/* The entry for the packet src -> dst, or NULL; *dir is the packet's
+ * direction in it (0 when src is ep[0]). */
+struct ct_conn *ct_lookup(struct conntab *t, const struct ek_endpoint *src, const struct ek_endpoint *dst,
+			  int *dir);
+
+/* A new zeroed entry in state CT_OPEN with ep[0], ep[1] set, or NULL
+ * when out of memory.  The caller fills the rest of pub. */
+struct ct_conn *ct_add(struct conntab *t, const struct ek_endpoint *ep0, const struct ek_endpoint *ep1,
+		       int64_t now);
+
+/* Unlink and recycle an entry (its reasm buffers must be freed already). */
+void ct_del(struct conntab *t, struct ct_conn *c);
+
+/* Mark activity: the entry moves to the tail of its list. */
+void ct_touch(struct conntab *t, struct ct_conn *c, int64_t now);
+
+/* Move to another state's list (as most recent). */
+void ct_move(struct conntab *t, struct ct_conn *c, enum ct_state s, int64_t now);
+
+/* Least recently active entry of a state, or NULL. */
+struct ct_conn *ct_oldest(const struct conntab *t, enum ct_state s);
+
+/* Entries in the table / in one state. */
+size_t ct_size(const struct conntab *t);
+size_t ct_count(const struct conntab *t, enum ct_state s);
+
+#endif
