@@ -122,6 +122,9 @@ static bool drain(struct call *k, const struct ek_pktref *trig)
 				uint32_t missing = h->seq - d->next;
 				d->next = h->seq;
 				if (!emit_gap(k, missing, &h->pkt)) return false;
+				/* what follows the hole arrived in its own packets: that
+				 * is where Wireshark shows it, not in this ACK */
+				trig = NULL;
 				continue;
 			}
 			if (!h && d->fin && !d->fin_done && sdiff(d->acked, d->fin_seq) >= 0) {
@@ -253,7 +256,7 @@ static bool place(struct call *k, uint32_t s, uint32_t len, struct cur c, const 
 		uint32_t missing = to - d->next;
 		d->next = to;
 		if (!emit_gap(k, missing, h ? &h->pkt : p)) return false;
-		if (h && !drain(k, p)) return false;
+		if (h && !drain(k, NULL)) return false;
 	}
 }
 
