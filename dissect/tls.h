@@ -46,7 +46,12 @@ struct tls_conn_view {
 	bool tls13;
 	bool client_sent_hello, server_sent_hello;
 	bool cert_requested;     /* a CertificateRequest was seen */
-	bool client_finished, server_finished; /* Finished seen (or encrypted Finished after CCS) */
+	bool client_finished, server_finished; /* Finished seen (or encrypted Finished after CCS);
+						* TLS <= 1.2 only: in 1.3 no Finished is visible */
+	bool is_tls;             /* recognised as TLS (TLS_EV_CONN_TLS was emitted) */
+	uint64_t client_app_bytes, server_app_bytes; /* bodies of application-data records (counted, not kept);
+						      * in TLS 1.3 all type-23 records after the first
+						      * encrypted-handshake record of the direction */
 };
 
 enum tls_event_kind {
@@ -60,7 +65,7 @@ enum tls_event_kind {
 	TLS_EV_ALERT,         /* u.alert */
 	TLS_EV_ENCRYPTED_HANDSHAKE, /* first encrypted handshake record of a direction */
 	TLS_EV_RECORD_INCOMPLETE,   /* a record or message a hole or the end of the stream cut short */
-	TLS_EV_CONN_END,      /* last event of the connection */
+	TLS_EV_CONN_END,      /* last event of every connection, TLS or not (view.is_tls says which) */
 };
 
 struct tls_client_hello {
@@ -123,6 +128,14 @@ struct tls_event {
 	const struct tls_conn_view *conn;
 	enum tls_role sender;  /* NONE for events that have no sender */
 	uint16_t version;      /* negotiated once known, else the carrying record's version */
+	/* The packet of the chunk that completed the record carrying the
+	 * event's last byte: a handshake message is reported when its record
+	 * is complete (the frame Wireshark shows it in), not when the message
+	 * itself ends inside a longer record.  Messages complete before a hole
+	 * or the end of the stream in a record cut short carry the packet that
+	 * brought their last byte; DATA_MISSING (and the RECORD_INCOMPLETE it
+	 * causes) carries the first packet after the hole; events emitted by
+	 * tls_conn_end carry its packet. */
 	struct ek_pktref pkt;
 	union {
 		struct tls_handshake hs;
@@ -168,11 +181,18 @@ void tls_conn_gap(struct tls_ctx *t, struct tls_conn *c, int dir, uint64_t missi
 void tls_conn_fin(struct tls_ctx *t, struct tls_conn *c, int dir, const struct ek_pktref *pkt);
 void tls_conn_rst(struct tls_ctx *t, struct tls_conn *c, int dir, const struct ek_pktref *pkt);
 /* Ends the connection: reports what is left incomplete, emits
- * TLS_EV_CONN_END (if TLS) and frees c. */
+ * TLS_EV_CONN_END (always; view.is_tls false for a connection that was
+ * never recognised as TLS) and frees c. */
 void tls_conn_end(struct tls_ctx *t, struct tls_conn *c, const struct ek_pktref *pkt);
 
 struct tls_stats {
 	uint64_t conns_tls, conns_not_tls, records, handshake_msgs, certificates, alerts;
+	uint64_t app_records;          /* application-data records counted */
+	uint64_t handshake_malformed;  /* messages reported with malformed=true (incl. too large) */
+	uint64_t incomplete;           /* TLS_EV_RECORD_INCOMPLETE events */
+	uint64_t gaps;                 /* holes reported by the driver */
+	uint64_t bad_records;          /* invalid record headers (the direction stopped) */
+	uint64_t dirs_stopped;         /* directions whose parsing stopped (lost position) */
 };
 void tls_get_stats(const struct tls_ctx *t, struct tls_stats *out);
 

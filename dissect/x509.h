@@ -31,7 +31,7 @@ struct x509_info {
 	char *serial_hex;       /* lowercase, as `openssl x509 -noout -serial` prints it */
 	char *subject;          /* RFC 2253 */
 	char *issuer;           /* RFC 2253 */
-	char *san;              /* "DNS:a.example;IP:10.0.0.1" */
+	char *san;              /* "DNS:a.example;IP:10.0.0.1" (also URI: and email: entries) */
 	char *eku;              /* "serverAuth;clientAuth", dotted OIDs for unknown, "absent" */
 	char *key_usage;        /* "digitalSignature;keyEncipherment", "" when absent */
 	unsigned eku_flags;

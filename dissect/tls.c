@@ -1,0 +1,1233 @@
+/* TLS records and handshake messages out of the two byte streams of a
+ * TCP connection.
+ *
+ * Per direction the dissector is in one of these modes:
+ *
+ *   INIT       no byte seen yet.
+ *   SCAN       deciding where (whether) TLS starts: the first bytes are
+ *              tested, then every position of the first TLS_SCAN_LIMIT
+ *              bytes (STARTTLS probe, mid-stream resynchronisation).
+ *   RECORDS    parsing records at a known position.
+ *   STOPPED    the position of the next record is unknown (hole, invalid
+ *              header): the rest of the direction is ignored.
+ *   EXHAUSTED  SCAN went past its limit without finding TLS.
+ *   CLOSED     the connection ended.
+ *
+ * Recognition (SCAN):
+ *   - The first bytes of a direction: a record header of type 22 with
+ *     version 0x0300-0x0304 and length 1..2^14+2048, or an SSLv2-compatible
+ *     ClientHello (RFC 5246 E.2: msb-length header, msg type 1, version
+ *     0x0300-0x0304 -- or 0x0002, SSL 2.0 itself -- lengths that add up).  On a TLS port (either endpoint's
+ *     port in tls_opts.ports), or once the other direction was recognised,
+ *     any record type 20-24 is accepted there.
+ *   - Otherwise every position of the first 16 KiB is tested for the start
+ *     of a handshake record: 22, 03 0x, length, then a ClientHello (type 1)
+ *     from the client / ServerHello (type 2) from the server (either while
+ *     roles are unknown), a body length >= 38 that fits the record (or a
+ *     record >= 512 bytes, for a hello fragmented over records), and the
+ *     legacy version 03 0x.  This covers STARTTLS-style upgrades (SMTP,
+ *     IMAP, POP3, FTP AUTH TLS, LDAP StartTLS, XMPP, PostgreSQL SSLRequest,
+ *     MySQL, IRC) without knowing any of those protocols.  Once the
+ *     connection is known to be TLS a plaintext alert record (15 03 0x 00 02
+ *     level desc) also starts TLS, for a server that rejects the hello.
+ *   - A direction whose start was not captured (no SYN, or a hole before
+ *     its first byte) on a TLS port or in a recognised connection may also
+ *     resynchronise: a plausible record header whose length leads exactly
+ *     to a second plausible header (same version) starts TLS at the second
+ *     one.  The handshake stream position is then only assumed: the first
+ *     handshake header must have a known type and a sane length.
+ *   - Only WIN-1 carry bytes are kept across chunks; candidate positions
+ *     are found with memchr, so the scan costs about one pass over at most
+ *     16 KiB (plus one record length while verifying a resync candidate).
+ *   - When both directions are EXHAUSTED (or sent FIN/RST while still
+ *     scanning) without TLS the verdict is TLS_NOT_TLS.
+ *   - A mid-stream direction (resynchronised, or first bytes without SYN)
+ *     has not shown its ChangeCipherSpec: an application-data record, or
+ *     an alert record longer than 2 bytes, marks it encrypted.
+ *
+ * Holes (never parse across missing bytes):
+ *   - Inside a record whose header was seen, with a known number of
+ *     missing bytes that ends inside the record: the record is reported
+ *     incomplete and the rest of it is skipped; parsing resumes at the
+ *     next record (DATA_MISSING in_record, resumed).  A handshake message
+ *     the hole fell in is reported incomplete and skipped by its length
+ *     (the next message starts where its length says); if the hole also
+ *     swallowed the next message header, handshake parsing of this
+ *     direction is suspended ("lost") until its next ChangeCipherSpec,
+ *     while records are still followed.
+ *   - Unknown amount missing (0), or a hole in a partial record header:
+ *     the direction stops.
+ *   - A known amount missing at a record boundary, or running past the
+ *     end of the current record: the next record position is not known.
+ *     The bytes after the hole are accepted as a record header only if
+ *     they are a plausible one with the direction's record version;
+ *     otherwise the direction stops.  The DATA_MISSING event is held back
+ *     until that is decided so that `resumed` is true.  Handshake parsing
+ *     is suspended ("lost") after such a hole.
+ *   - A hole while scanning just continues the scan after the hole.
+ *   - A record cut short by a hole: the messages it completely contains
+ *     before the hole are still reported (no byte of them is missing).
+ *
+ * Frames: a handshake or alert record that spans chunks is kept (one copy,
+ * at most 2^14+2048 bytes) and parsed when its last byte arrives, so every
+ * message is reported in the frame that completes its record -- the frame
+ * Wireshark shows it in.  A record within one chunk is parsed in place;
+ * only a handshake message spanning records is assembled in a buffer
+ * (capped at max_handshake_len; longer ones are skipped by length and
+ * reported malformed).  Buffers exist only while something spans chunks.
+ *
+ * FIN and RST are events only: parsing goes on if data follows (a spurious
+ * RST from a middlebox is followed by the real connection); what is left
+ * unfinished is reported by tls_conn_end.
+ *
+ * Encryption: TLS <= 1.2: records of a direction after its
+ * ChangeCipherSpec; TLS 1.3: every type-23 record of both directions once
+ * the ServerHello selected 1.3 (the first one of each direction is the
+ * TLS_EV_ENCRYPTED_HANDSHAKE; the Finished flags of the view stay false in
+ * 1.3, where no Finished is visible).  A ChangeCipherSpec is the 1.3
+ * middlebox-compatibility one (reported, otherwise ignored) when 1.3 was
+ * selected (ServerHello or HelloRetryRequest) or, before any ServerHello,
+ * when the client sends it after offering 1.3.  Application data is
+ * counted and skipped by length, never copied. */
+#include "tls.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/cursor.h"
+#include "tls_int.h"
+
+#define TLS_SCAN_LIMIT 16384u
+#define TLS_MAX_RECORD (16384u + 2048u)
+#define TLS_DEFAULT_MAX_HS (256u * 1024u)
+#define TLS_DEFAULT_MAX_CHAIN 64u
+#define WIN 11 /* bytes needed to test one scan position */
+
+enum dmode { DM_INIT, DM_SCAN, DM_RECORDS, DM_STOPPED, DM_EXHAUSTED, DM_CLOSED };
+
+/* How the body of the current record is handled. */
+enum rclass { RC_NONE, RC_HS, RC_ALERT, RC_ENC_ALERT, RC_CCS, RC_ENC_HS, RC_APP, RC_SKIP };
+
+enum { REC_CCS = 20, REC_ALERT = 21, REC_HANDSHAKE = 22, REC_APPDATA = 23, REC_HEARTBEAT = 24 };
+
+struct tls_dir {
+	uint8_t mode;          /* enum dmode */
+	uint8_t rclass;        /* enum rclass of the current record */
+	uint8_t rec_have;      /* header bytes collected */
+	uint8_t rec_need;      /* header size: 5, or 2 for the SSLv2 hello */
+	uint8_t rec_hdr[5];
+	uint8_t rec_type;
+	uint16_t rec_ver;      /* version of the current record */
+	uint16_t last_ver;     /* version of the last valid record */
+	uint32_t rec_left;     /* body bytes of the current record still to come */
+	uint8_t *rbuf;         /* body of a handshake/alert record that spans chunks */
+	uint32_t rbuf_have;
+	struct ek_pktref rbuf_pkt; /* the chunk that delivered the last buffered byte */
+
+	uint8_t hs_hdr[4];
+	uint8_t hs_have;       /* handshake header bytes collected */
+	uint8_t al_have, al_level; /* alert bytes collected */
+	uint32_t hs_len, hs_got;
+	uint8_t *hs_buf;       /* only while a message spans chunks */
+
+	uint8_t win[WIN];      /* SCAN carry: bytes at the current position */
+	uint8_t win_n;
+	uint32_t scan_bytes;   /* positions given up (and bytes skipped) while scanning */
+	uint32_t rs_skip;      /* resync candidate: bytes to skip before the second header */
+	uint16_t rs_ver;
+
+	bool first_pending : 1; /* the next scan position is the direction's first byte */
+	bool pos_unknown : 1;   /* the start of this direction was not captured */
+	bool rs_active : 1;
+	bool rec_damaged : 1;   /* a hole cut this record: skip the rest, no event */
+	bool hs_sslv2 : 1;      /* the message being assembled is an SSLv2 hello */
+	bool hs_damaged : 1;    /* a hole cut this message: skip the rest, no event */
+	bool hs_toolarge : 1;   /* longer than max_handshake_len: skip, then report malformed */
+	bool hs_lost : 1;       /* handshake stream position unknown: ignore handshake records */
+	bool hs_assumed : 1;    /* position assumed (mid-stream): validate the next header */
+	bool midstream : 1;     /* records found without seeing the start of the direction */
+	bool verify_next : 1;   /* after a hole: the next header must be plausible */
+	bool enc : 1;           /* TLS <= 1.2: after this direction's ChangeCipherSpec */
+	bool enc13 : 1;         /* TLS 1.3: after the ServerHello */
+	bool enc_hs_seen : 1;
+	bool gap_pending : 1;   /* DATA_MISSING held back until verify_next is decided */
+	bool gap_in_record : 1;
+	bool fin : 1;           /* FIN or RST seen from this side */
+
+	uint64_t gap_bytes;
+	const char *gap_incomplete;
+	struct ek_pktref gap_pkt;
+};
+
+struct tls_conn {
+	struct tls_conn_view view;
+	struct ek_endpoint ep[2];
+	uint8_t client_dir;
+	bool syn_seen, tls_port, ch_offered13, v13, counted_not_tls;
+	enum tls_verdict verdict;
+	const struct ek_pktref *pkt; /* packet of the call being processed */
+	struct tls_dir d[2];
+};
+
+struct tls_ctx {
+	struct tls_sink sink;
+	struct x509_cache *cache;
+	bool own_cache;
+	uint16_t *ports;
+	size_t n_ports;
+	size_t max_hs;
+	struct tls_stats st;
+	struct tls_scratch sc;
+};
+
+static void rec_feed(struct tls_ctx *t, struct tls_conn *c, int d, struct cur *in);
+
+/* ---- context -------------------------------------------------------------- */
+
+struct tls_ctx *tls_ctx_new(const struct tls_opts *o, const struct tls_sink *sink, struct x509_cache *certs)
+{
+	struct tls_ctx *t = calloc(1, sizeof *t);
+	if (!t) return NULL;
+	if (sink) t->sink = *sink;
+	t->cache = certs;
+	if (!t->cache) {
+		t->cache = x509_cache_new(0);
+		t->own_cache = true;
+	}
+	t->max_hs = o && o->max_handshake_len ? o->max_handshake_len : TLS_DEFAULT_MAX_HS;
+	t->sc.max_certs = o && o->max_chain_len ? o->max_chain_len : TLS_DEFAULT_MAX_CHAIN;
+	t->sc.certs = calloc(t->sc.max_certs, sizeof *t->sc.certs);
+	if (o && o->n_ports) {
+		t->ports = malloc(o->n_ports * sizeof *t->ports);
+		if (t->ports) {
+			memcpy(t->ports, o->ports, o->n_ports * sizeof *t->ports);
+			t->n_ports = o->n_ports;
+		}
+	}
+	if (!t->cache || !t->sc.certs || (o && o->n_ports && !t->ports)) {
+		tls_ctx_free(t);
+		return NULL;
+	}
+	return t;
+}
+
+void tls_ctx_free(struct tls_ctx *t)
+{
+	if (!t) return;
+	if (t->own_cache) x509_cache_free(t->cache);
+	tls_scratch_free(&t->sc);
+	free(t->ports);
+	free(t);
+}
+
+void tls_get_stats(const struct tls_ctx *t, struct tls_stats *out)
+{
+	*out = t->st;
+}
+
+/* ---- events ---------------------------------------------------------------- */
+
+static enum tls_role role_of(const struct tls_conn *c, int d)
+{
+	return d == c->client_dir ? TLS_ROLE_CLIENT : TLS_ROLE_SERVER;
+}
+
+static void set_client(struct tls_conn *c, int d, bool known)
+{
+	c->client_dir = (uint8_t)d;
+	c->view.client = c->ep[d];
+	c->view.server = c->ep[1 - d];
+	c->view.roles_known = known;
+}
+
+/* Roles from a hello (or a message only a server sends), once. */
+static void learn_client(struct tls_conn *c, int d)
+{
+	if (!c->view.roles_known) set_client(c, d, true);
+}
+
+static void ev_init(struct tls_event *ev, const struct tls_conn *c, enum tls_event_kind kind, int d, uint16_t rec_ver,
+		    const struct ek_pktref *pkt)
+{
+	memset(ev, 0, sizeof *ev);
+	ev->kind = kind;
+	ev->conn = &c->view;
+	ev->sender = d < 0 ? TLS_ROLE_NONE : role_of(c, d);
+	ev->version = c->view.version ? c->view.version : rec_ver;
+	if (pkt) ev->pkt = *pkt;
+}
+
+static void emit(struct tls_ctx *t, const struct tls_event *ev)
+{
+	if (t->sink.event) t->sink.event(t->sink.ctx, ev);
+}
+
+static void emit_simple(struct tls_ctx *t, struct tls_conn *c, enum tls_event_kind kind, int d)
+{
+	struct tls_event ev;
+	ev_init(&ev, c, kind, d, d < 0 ? 0 : c->d[d].last_ver, c->pkt);
+	emit(t, &ev);
+}
+
+static void emit_incomplete(struct tls_ctx *t, struct tls_conn *c, int d, const char *what,
+			    const struct ek_pktref *pkt)
+{
+	struct tls_event ev;
+	ev_init(&ev, c, TLS_EV_RECORD_INCOMPLETE, d, c->d[d].last_ver, pkt);
+	ev.u.incomplete = what;
+	t->st.incomplete++;
+	emit(t, &ev);
+}
+
+static void mark_tls(struct tls_ctx *t, struct tls_conn *c)
+{
+	if (c->view.is_tls) return;
+	c->view.is_tls = true;
+	c->verdict = TLS_IS_TLS;
+	t->st.conns_tls++;
+	emit_simple(t, c, TLS_EV_CONN_TLS, -1);
+}
+
+/* ---- per-direction state helpers -------------------------------------------- */
+
+static void hs_reset(struct tls_dir *ds)
+{
+	free(ds->hs_buf);
+	ds->hs_buf = NULL;
+	ds->hs_have = 0;
+	ds->hs_len = ds->hs_got = 0;
+	ds->hs_sslv2 = ds->hs_damaged = ds->hs_toolarge = false;
+}
+
+static void rbuf_free(struct tls_dir *ds)
+{
+	free(ds->rbuf);
+	ds->rbuf = NULL;
+	ds->rbuf_have = 0;
+}
+
+static void stop_dir(struct tls_ctx *t, struct tls_dir *ds, enum dmode why)
+{
+	hs_reset(ds);
+	rbuf_free(ds);
+	if (ds->mode == DM_RECORDS && why == DM_STOPPED) t->st.dirs_stopped++;
+	ds->mode = (uint8_t)why;
+	ds->rec_have = 0;
+	ds->rec_left = 0;
+	ds->rclass = RC_NONE;
+	ds->win_n = 0;
+	ds->verify_next = false;
+}
+
+static const char *hs_name(const struct tls_dir *ds)
+{
+	if (ds->hs_sslv2) return "ClientHello";
+	if (ds->hs_have >= 1) { /* the type byte is known */
+		const char *n = tls_handshake_name(ds->hs_hdr[0]);
+		return n ? n : "Handshake";
+	}
+	return "Handshake";
+}
+
+/* What a hole or the end of the stream leaves unfinished in this
+ * direction (NULL: nothing, or already reported). */
+static const char *pending_name(const struct tls_dir *ds)
+{
+	if (ds->mode != DM_RECORDS) return NULL;
+	if (ds->rec_have > 0 && ds->rec_have < ds->rec_need) return ds->rec_need == 2 ? "ClientHello" : "record";
+	if (ds->rec_have > 0) {
+		if (ds->rec_damaged) return NULL;
+		switch (ds->rclass) {
+		case RC_HS:
+			if (ds->hs_lost || ds->hs_damaged) return NULL;
+			return hs_name(ds);
+		case RC_ALERT:
+		case RC_ENC_ALERT: return "Alert";
+		case RC_CCS: return "ChangeCipherSpec";
+		case RC_ENC_HS: return "EncryptedHandshake";
+		case RC_APP: return "ApplicationData";
+		default:
+			return ds->rec_type == REC_HANDSHAKE ? "EncryptedHandshake" :
+			       ds->rec_type == REC_HEARTBEAT ? "Heartbeat" : "record";
+		}
+	}
+	if (ds->hs_have > 0 && !ds->hs_damaged && !ds->hs_lost) return hs_name(ds);
+	return NULL;
+}
+
+/* Emit the held-back DATA_MISSING (and RECORD_INCOMPLETE) of a hole
+ * followed by an unverified record position. */
+static void flush_gap(struct tls_ctx *t, struct tls_conn *c, int d, bool resumed)
+{
+	struct tls_dir *ds = &c->d[d];
+	if (!ds->gap_pending) return;
+	ds->gap_pending = false;
+	ds->verify_next = false;
+	struct ek_pktref pkt = ds->gap_pkt;
+	struct tls_event ev;
+	ev_init(&ev, c, TLS_EV_DATA_MISSING, d, ds->last_ver, &pkt);
+	ev.u.missing.bytes = ds->gap_bytes;
+	ev.u.missing.in_record = ds->gap_in_record;
+	ev.u.missing.resumed = resumed;
+	emit(t, &ev);
+	if (ds->gap_incomplete) emit_incomplete(t, c, d, ds->gap_incomplete, &pkt);
+	if (!resumed) stop_dir(t, ds, DM_STOPPED);
+}
+
+/* ---- handshake messages ------------------------------------------------------ */
+
+static int cert_layout(const struct tls_conn *c)
+{
+	if (c->view.tls13) return TLS_LAYOUT_13;
+	return c->view.version ? TLS_LAYOUT_12 : TLS_LAYOUT_UNKNOWN;
+}
+
+static int cr_layout(const struct tls_conn *c)
+{
+	if (c->view.tls13) return TLS_LAYOUT_13;
+	if (!c->view.version) return TLS_LAYOUT_UNKNOWN;
+	return c->view.version >= 0x0303 ? TLS_LAYOUT_12 : TLS_LAYOUT_11;
+}
+
+static void set_finished(struct tls_conn *c, int d)
+{
+	if (role_of(c, d) == TLS_ROLE_CLIENT) c->view.client_finished = true;
+	else c->view.server_finished = true;
+}
+
+/* One complete handshake message (body p/n, NULL when malformed-too-large). */
+static void hs_dispatch(struct tls_ctx *t, struct tls_conn *c, int d, uint8_t type, const uint8_t *p, size_t n,
+			bool sslv2, bool toolarge)
+{
+	struct tls_dir *ds = &c->d[d];
+	struct tls_event ev;
+	bool ok = !toolarge;
+
+	if (type == TLS_HS_CLIENT_HELLO) learn_client(c, d);
+	else if (type == TLS_HS_SERVER_HELLO || type == TLS_HS_CERTIFICATE_REQUEST ||
+		 type == TLS_HS_SERVER_HELLO_DONE || type == TLS_HS_HELLO_VERIFY_REQUEST)
+		learn_client(c, 1 - d);
+
+	ev_init(&ev, c, TLS_EV_HANDSHAKE, d, ds->rec_ver, c->pkt);
+	struct tls_handshake *hs = &ev.u.hs;
+	hs->type = type;
+	hs->length = (uint32_t)n;
+
+	switch (type) {
+	case TLS_HS_CLIENT_HELLO: {
+		bool offers13 = false;
+		if (ok) {
+			if (sslv2) {
+				ev.version = c->view.version ? c->view.version : 0x0002;
+				ok = tls_msg_sslv2_client_hello(&t->sc, p, n, &hs->u.ch) == 0;
+			} else {
+				ok = tls_msg_client_hello(&t->sc, p, n, &hs->u.ch, &offers13) == 0;
+			}
+		}
+		if (role_of(c, d) == TLS_ROLE_CLIENT) c->view.client_sent_hello = true;
+		if (ok && offers13) c->ch_offered13 = true;
+		break;
+	}
+	case TLS_HS_SERVER_HELLO:
+		if (ok) ok = tls_msg_server_hello(p, n, &hs->u.sh) == 0;
+		c->view.server_sent_hello = true;
+		if (ok) {
+			uint16_t v = hs->u.sh.selected_version;
+			bool is13 = tls_version_is_13(v);
+			if (hs->u.sh.hello_retry) hs->type = TLS_HS_HELLO_RETRY_REQUEST;
+			c->view.version = v;
+			c->view.tls13 = is13;
+			c->v13 = is13;
+			ev.version = v;
+			if (is13 && !hs->u.sh.hello_retry) {
+				/* Everything after the ServerHello is encrypted, both ways. */
+				c->d[0].enc13 = c->d[1].enc13 = true;
+			}
+		}
+		break;
+	case TLS_HS_CERTIFICATE:
+		if (ok) {
+			ok = tls_msg_certificate(&t->sc, t->cache, p, n, cert_layout(c), &hs->u.cert) == 0;
+			if (ok) t->st.certificates += hs->u.cert.n_certs;
+		}
+		break;
+	case TLS_HS_CERTIFICATE_REQUEST:
+		c->view.cert_requested = true;
+		if (ok) ok = tls_msg_cert_request(&t->sc, p, n, cr_layout(c), &hs->u.cr) == 0;
+		break;
+	case TLS_HS_FINISHED:
+		set_finished(c, d);
+		break;
+	default:
+		break;
+	}
+	if (!ok) {
+		if (type == TLS_HS_CERTIFICATE) tls_msg_certificate_release(t->cache, &hs->u.cert);
+		memset(&hs->u, 0, sizeof hs->u);
+		hs->malformed = true;
+		t->st.handshake_malformed++;
+	}
+	t->st.handshake_msgs++;
+	emit(t, &ev);
+	if (ok && type == TLS_HS_CERTIFICATE) tls_msg_certificate_release(t->cache, &hs->u.cert);
+}
+
+/* The message whose header is in ds->hs_hdr is complete. */
+static void hs_complete(struct tls_ctx *t, struct tls_conn *c, int d, const uint8_t *p, size_t n)
+{
+	struct tls_dir *ds = &c->d[d];
+	uint8_t type = ds->hs_hdr[0];
+	bool sslv2 = ds->hs_sslv2, toolarge = ds->hs_toolarge;
+	uint8_t *buf = ds->hs_buf;
+	ds->hs_buf = NULL; /* freed after the event: p may point into it */
+	hs_reset(ds);
+	hs_dispatch(t, c, d, type, p, n, sslv2, toolarge);
+	free(buf);
+}
+
+/* Handshake-record body bytes (plaintext), as they arrive. */
+static void hs_feed(struct tls_ctx *t, struct tls_conn *c, int d, struct cur *b)
+{
+	struct tls_dir *ds = &c->d[d];
+	while (cur_left(b) && ds->mode == DM_RECORDS) {
+		if (ds->hs_lost) {
+			cur_skip(b, cur_left(b));
+			return;
+		}
+		if (ds->hs_have < 4) {
+			if (ds->hs_have == 0 && cur_has(b, 4)) {
+				cur_copy(b, ds->hs_hdr, 4);
+				ds->hs_have = 4;
+			} else {
+				ds->hs_hdr[ds->hs_have++] = cur_u8(b);
+				if (ds->hs_have < 4) continue;
+			}
+			struct cur h = cur_make(ds->hs_hdr, 4);
+			uint8_t type = cur_u8(&h);
+			ds->hs_len = cur_u24(&h);
+			ds->hs_got = 0;
+			if (ds->hs_assumed) {
+				/* Mid-stream: is this really a message start? */
+				ds->hs_assumed = false;
+				if (!tls_handshake_name(type) || type == TLS_HS_HELLO_RETRY_REQUEST ||
+				    ds->hs_len > t->max_hs) {
+					hs_reset(ds);
+					ds->hs_lost = true;
+					continue;
+				}
+			}
+			if (ds->hs_len > t->max_hs) ds->hs_toolarge = true;
+			if (ds->hs_len == 0) hs_complete(t, c, d, NULL, 0);
+			continue;
+		}
+		size_t rem = ds->hs_len - ds->hs_got;
+		size_t k = cur_left(b) < rem ? cur_left(b) : rem;
+		if (ds->hs_toolarge || ds->hs_damaged) {
+			cur_skip(b, k);
+			ds->hs_got += (uint32_t)k;
+			if (ds->hs_got == ds->hs_len) {
+				if (ds->hs_toolarge && !ds->hs_damaged) hs_complete(t, c, d, NULL, ds->hs_len);
+				else hs_reset(ds);
+			}
+			continue;
+		}
+		if (ds->hs_got == 0 && k == rem) {
+			/* Whole message in this chunk and record: parse in place. */
+			const uint8_t *p = cur_bytes(b, k);
+			hs_complete(t, c, d, p, k);
+			continue;
+		}
+		if (!ds->hs_buf) {
+			ds->hs_buf = malloc(ds->hs_len);
+			if (!ds->hs_buf) {
+				ds->hs_toolarge = true; /* reported malformed */
+				continue;
+			}
+		}
+		const uint8_t *src = cur_bytes(b, k);
+		if (src) memcpy(ds->hs_buf + ds->hs_got, src, k);
+		ds->hs_got += (uint32_t)k;
+		if (ds->hs_got == ds->hs_len) hs_complete(t, c, d, ds->hs_buf, ds->hs_len);
+	}
+}
+
+/* ---- records ------------------------------------------------------------------- */
+
+static bool ccs_is_compat(const struct tls_conn *c, int d)
+{
+	if (c->v13) return true;
+	return d == c->client_dir && !c->view.server_sent_hello && c->ch_offered13;
+}
+
+static void rec_end(struct tls_ctx *t, struct tls_conn *c, int d)
+{
+	struct tls_dir *ds = &c->d[d];
+	enum rclass rc = (enum rclass)ds->rclass;
+	bool damaged = ds->rec_damaged;
+	ds->rec_have = 0;
+	ds->rec_left = 0;
+	ds->rclass = RC_NONE;
+	ds->rec_damaged = false;
+	if (damaged) return;
+	struct tls_event ev;
+	switch (rc) {
+	case RC_CCS:
+		ev_init(&ev, c, TLS_EV_CCS, d, ds->rec_ver, c->pkt);
+		emit(t, &ev);
+		if (!ccs_is_compat(c, d) && !ds->enc13) {
+			const char *inc = ds->hs_have && !ds->hs_damaged && !ds->hs_lost ? hs_name(ds) : NULL;
+			if (inc) emit_incomplete(t, c, d, inc, c->pkt);
+			hs_reset(ds);
+			ds->hs_lost = false;
+			ds->hs_assumed = false;
+			ds->al_have = 0;
+			ds->enc = true;
+		}
+		break;
+	case RC_ENC_ALERT:
+		ev_init(&ev, c, TLS_EV_ALERT, d, ds->rec_ver, c->pkt);
+		ev.u.alert.encrypted = true;
+		t->st.alerts++;
+		emit(t, &ev);
+		break;
+	case RC_ENC_HS:
+		if (!ds->enc13) set_finished(c, d);
+		ev_init(&ev, c, TLS_EV_ENCRYPTED_HANDSHAKE, d, ds->rec_ver, c->pkt);
+		emit(t, &ev);
+		break;
+	default:
+		break;
+	}
+}
+
+static void rec_header(struct tls_ctx *t, struct tls_conn *c, int d)
+{
+	struct tls_dir *ds = &c->d[d];
+	struct cur h = cur_make(ds->rec_hdr, ds->rec_need);
+	t->st.records++;
+	ds->rec_damaged = false;
+	if (ds->rec_need == 2) {
+		/* SSLv2-compatible ClientHello: 2-byte header, msb set. */
+		ds->rec_left = cur_u16(&h) & 0x7fffu;
+		ds->rec_type = 0;
+		ds->rec_ver = 0x0002;
+		ds->rec_need = 5;
+		ds->rclass = RC_HS;
+		hs_reset(ds);
+		ds->hs_hdr[0] = TLS_HS_CLIENT_HELLO;
+		ds->hs_have = 4;
+		ds->hs_sslv2 = true;
+		ds->hs_len = ds->rec_left;
+		ds->hs_toolarge = ds->hs_len > t->max_hs;
+		ds->rec_have = 5;
+		if (ds->rec_left == 0) {
+			hs_reset(ds);
+			rec_end(t, c, d);
+		}
+		return;
+	}
+	uint8_t type = cur_u8(&h);
+	uint16_t ver = cur_u16(&h);
+	uint16_t len = cur_u16(&h);
+	bool valid = type >= REC_CCS && type <= REC_HEARTBEAT && (ver >> 8) == 3 && (ver & 0xff) <= 4 &&
+		     len <= TLS_MAX_RECORD;
+	if (ds->verify_next) {
+		/* Same version as before the hole (a ClientHello record is often
+		 * 0x0301 and the records after it 0x0303). */
+		if (ds->last_ver && ver != ds->last_ver && !(ds->last_ver == 0x0301 && ver == 0x0303)) valid = false;
+		flush_gap(t, c, d, valid);
+		if (!valid) return; /* flush_gap stopped the direction */
+	}
+	if (!valid) {
+		t->st.bad_records++;
+		stop_dir(t, ds, DM_STOPPED);
+		return;
+	}
+	ds->rec_type = type;
+	ds->rec_ver = ver;
+	ds->last_ver = ver;
+	ds->rec_left = len;
+	switch (type) {
+	case REC_CCS: ds->rclass = RC_CCS; break;
+	case REC_ALERT:
+		/* Mid-stream the ChangeCipherSpec may have been missed: a
+		 * plaintext alert is 2 bytes, an encrypted one longer. */
+		if (ds->midstream && !ds->enc && !ds->enc13 && len != 2) ds->enc = ds->enc_hs_seen = true;
+		ds->rclass = ds->enc && !ds->enc13 ? RC_ENC_ALERT : RC_ALERT;
+		break;
+	case REC_HANDSHAKE:
+		if (!ds->enc || ds->enc13) {
+			ds->rclass = RC_HS;
+		} else if (!ds->enc_hs_seen) {
+			ds->enc_hs_seen = true;
+			ds->rclass = RC_ENC_HS;
+		} else {
+			ds->rclass = RC_SKIP;
+		}
+		break;
+	case REC_APPDATA:
+		/* Mid-stream application data: this direction is encrypted. */
+		if (ds->midstream && !ds->enc && !ds->enc13) ds->enc = ds->enc_hs_seen = true;
+		if (ds->enc13 && !ds->enc_hs_seen) {
+			ds->enc_hs_seen = true;
+			ds->rclass = RC_ENC_HS;
+		} else {
+			ds->rclass = RC_APP;
+			t->st.app_records++;
+			if (role_of(c, d) == TLS_ROLE_CLIENT) c->view.client_app_bytes += len;
+			else c->view.server_app_bytes += len;
+		}
+		break;
+	default: ds->rclass = RC_SKIP; break;
+	}
+	if (len == 0) rec_end(t, c, d);
+}
+
+static void alert_feed(struct tls_ctx *t, struct tls_conn *c, int d, struct cur *b)
+{
+	struct tls_dir *ds = &c->d[d];
+	while (cur_left(b)) {
+		if (ds->al_have == 0) {
+			ds->al_level = cur_u8(b);
+			ds->al_have = 1;
+			continue;
+		}
+		uint8_t desc = cur_u8(b);
+		ds->al_have = 0;
+		struct tls_event ev;
+		ev_init(&ev, c, TLS_EV_ALERT, d, ds->rec_ver, c->pkt);
+		ev.u.alert.level = ds->al_level;
+		ev.u.alert.desc = desc;
+		t->st.alerts++;
+		emit(t, &ev);
+	}
+}
+
+static void body_feed(struct tls_ctx *t, struct tls_conn *c, int d, struct cur *body)
+{
+	if (c->d[d].rclass == RC_HS) hs_feed(t, c, d, body);
+	else alert_feed(t, c, d, body);
+}
+
+/* Parse the buffered record body.  early: the record is cut short (hole,
+ * end of stream): its complete messages are reported, in the frame of the
+ * chunk that brought their last byte. */
+static void rbuf_flush(struct tls_ctx *t, struct tls_conn *c, int d, bool early)
+{
+	struct tls_dir *ds = &c->d[d];
+	if (!ds->rbuf_have) {
+		rbuf_free(ds);
+		return;
+	}
+	uint8_t *buf = ds->rbuf;
+	size_t n = ds->rbuf_have;
+	ds->rbuf = NULL;
+	ds->rbuf_have = 0;
+	const struct ek_pktref *saved = c->pkt;
+	struct ek_pktref bp = ds->rbuf_pkt;
+	if (early) c->pkt = &bp;
+	struct cur body = cur_make(buf, n);
+	if (!ds->rec_damaged && ds->mode == DM_RECORDS) body_feed(t, c, d, &body);
+	c->pkt = saved;
+	free(buf);
+}
+
+static void rec_feed(struct tls_ctx *t, struct tls_conn *c, int d, struct cur *in)
+{
+	struct tls_dir *ds = &c->d[d];
+	while (ds->mode == DM_RECORDS && cur_left(in)) {
+		if (ds->rec_have < ds->rec_need) {
+			if (ds->rec_have == 0 && cur_has(in, ds->rec_need)) {
+				cur_copy(in, ds->rec_hdr, ds->rec_need);
+				ds->rec_have = ds->rec_need;
+			} else {
+				ds->rec_hdr[ds->rec_have++] = cur_u8(in);
+			}
+			if (ds->rec_have == ds->rec_need) rec_header(t, c, d);
+			continue;
+		}
+		size_t k = cur_left(in) < ds->rec_left ? cur_left(in) : ds->rec_left;
+		bool parse = !ds->rec_damaged && (ds->rclass == RC_HS || ds->rclass == RC_ALERT);
+		if (!parse) {
+			cur_skip(in, k); /* counted, never copied */
+			ds->rec_left -= (uint32_t)k;
+		} else if (ds->rbuf_have == 0 && k == ds->rec_left) {
+			/* The (rest of the) record is in this chunk: parse in place. */
+			struct cur body = cur_sub(in, k);
+			ds->rec_left = 0;
+			body_feed(t, c, d, &body);
+		} else {
+			/* Messages are reported when their record is complete (the
+			 * frame Wireshark shows them in): keep the body until then. */
+			if (!ds->rbuf) {
+				ds->rbuf = malloc(ds->rbuf_have + ds->rec_left);
+				if (!ds->rbuf) {
+					stop_dir(t, ds, DM_STOPPED);
+					break;
+				}
+			}
+			const uint8_t *src = cur_bytes(in, k);
+			if (src) memcpy(ds->rbuf + ds->rbuf_have, src, k);
+			ds->rbuf_have += (uint32_t)k;
+			ds->rec_left -= (uint32_t)k;
+			if (c->pkt) ds->rbuf_pkt = *c->pkt;
+			if (ds->rec_left == 0) rbuf_flush(t, c, d, false);
+		}
+		if (ds->rec_left == 0 && ds->mode == DM_RECORDS) rec_end(t, c, d);
+	}
+	if (ds->mode != DM_RECORDS) cur_skip(in, cur_left(in));
+}
+
+/* ---- scanning ------------------------------------------------------------------- */
+
+enum pat { PAT_NO, PAT_MORE, PAT_FIRST, PAT_SSLV2, PAT_HS, PAT_ALERT, PAT_RESYNC, PAT_VERIFIED };
+
+/* Each pattern test sees a bytes of w (a copy of the stream at the tested
+ * position) and returns 1 match, 0 no match, -1 needs more bytes. */
+
+/* Record header: type in [lo, hi], 03 0x (x <= 4, or == ver's when ver
+ * is set), length 1..2^14+2048. */
+static int pat_record(const uint8_t *w, size_t a, uint8_t lo, uint8_t hi, uint16_t ver)
+{
+	if (a < 1) return -1;
+	if (w[0] < lo || w[0] > hi) return 0;
+	if (a < 2) return -1;
+	if (w[1] != 3) return 0;
+	if (a < 3) return -1;
+	if (w[2] > 4 || (ver && w[2] != (ver & 0xff))) return 0;
+	if (a < 5) return -1;
+	unsigned len = (unsigned)w[3] << 8 | w[4];
+	return len >= 1 && len <= TLS_MAX_RECORD;
+}
+
+/* A handshake record starting with a hello of a type in `mask` (bit per type). */
+static int pat_hs_start(const uint8_t *w, size_t a, unsigned mask)
+{
+	int r = pat_record(w, a, REC_HANDSHAKE, REC_HANDSHAKE, 0);
+	if (r <= 0) return r;
+	unsigned rl = (unsigned)w[3] << 8 | w[4];
+	if (rl < 42) return 0;
+	if (a < 6) return -1;
+	if (w[5] > 7 || !(mask & (1u << w[5]))) return 0;
+	if (a < 9) return -1;
+	unsigned hl = (unsigned)w[6] << 16 | (unsigned)w[7] << 8 | w[8];
+	if (hl < 38 || hl > 0x20000) return 0;
+	if (hl + 4 > rl && rl < 512) return 0;
+	if (a < 11) return -1;
+	return w[9] == 3 && w[10] <= 4;
+}
+
+/* A plaintext alert record: 15 03 0x 00 02 level desc. */
+static int pat_alert(const uint8_t *w, size_t a)
+{
+	int r = pat_record(w, a, REC_ALERT, REC_ALERT, 0);
+	if (r <= 0) return r;
+	if (w[3] != 0 || w[4] != 2) return 0;
+	if (a < 7) return -1;
+	return (w[5] == 1 || w[5] == 2) && tls_alert_name(w[6]) != NULL;
+}
+
+/* SSLv2-compatible ClientHello (RFC 5246 E.2). */
+static int pat_sslv2(const uint8_t *w, size_t a)
+{
+	if (a < 1) return -1;
+	if (!(w[0] & 0x80)) return 0;
+	if (a < 3) return -1;
+	if (w[2] != 1) return 0;
+	if (a < 5) return -1;
+	if (!((w[3] == 3 && w[4] <= 4) || (w[3] == 0 && w[4] == 2))) return 0; /* or 0x0002: SSL 2.0 itself */
+	if (a < 11) return -1;
+	unsigned len = ((unsigned)w[0] & 0x7f) << 8 | w[1];
+	unsigned csl = (unsigned)w[5] << 8 | w[6], sidl = (unsigned)w[7] << 8 | w[8], chl = (unsigned)w[9] << 8 | w[10];
+	if (csl == 0 || csl % 3 || (sidl != 0 && sidl != 16) || chl < 16 || chl > 32) return 0;
+	return 9 + csl + sidl + chl == len;
+}
+
+static bool resync_ok(const struct tls_conn *c, const struct tls_dir *ds)
+{
+	return ds->pos_unknown && (c->tls_port || c->view.is_tls);
+}
+
+static enum pat test_pos(const struct tls_conn *c, int d, const uint8_t *w, size_t a)
+{
+	const struct tls_dir *ds = &c->d[d];
+	bool more = false;
+	int r;
+	if (ds->rs_active) {
+		r = pat_record(w, a, REC_CCS, REC_HEARTBEAT, ds->rs_ver);
+		return r > 0 ? PAT_VERIFIED : r < 0 ? PAT_MORE : PAT_NO;
+	}
+	if (ds->first_pending) {
+		r = pat_sslv2(w, a);
+		if (r > 0) return PAT_SSLV2;
+		more |= r < 0;
+		bool any = c->tls_port || c->view.is_tls;
+		r = pat_record(w, a, any ? REC_CCS : REC_HANDSHAKE, any ? REC_HEARTBEAT : REC_HANDSHAKE, 0);
+		if (r > 0) return PAT_FIRST;
+		more |= r < 0;
+	}
+	unsigned mask = (1u << TLS_HS_CLIENT_HELLO) | (1u << TLS_HS_SERVER_HELLO);
+	if (c->view.roles_known)
+		mask = d == c->client_dir ? 1u << TLS_HS_CLIENT_HELLO : 1u << TLS_HS_SERVER_HELLO;
+	r = pat_hs_start(w, a, mask);
+	if (r > 0) return PAT_HS;
+	more |= r < 0;
+	if (c->view.is_tls) {
+		r = pat_alert(w, a);
+		if (r > 0) return more ? PAT_MORE : PAT_ALERT;
+		more |= r < 0;
+	}
+	if (resync_ok(c, ds)) {
+		r = pat_record(w, a, REC_CCS, REC_HEARTBEAT, 0);
+		if (r > 0 && !more) return PAT_RESYNC;
+		more |= r < 0;
+	}
+	return more ? PAT_MORE : PAT_NO;
+}
+
+/* First bytes that can start a pattern at all. */
+static bool candidate_byte(const struct tls_conn *c, const struct tls_dir *ds, uint8_t b)
+{
+	if (b == REC_HANDSHAKE) return true;
+	if (b == REC_ALERT && c->view.is_tls) return true;
+	return b >= REC_CCS && b <= REC_HEARTBEAT && resync_ok(c, ds);
+}
+
+/* Start parsing records at the current scan position: the carry first,
+ * then whatever is left of `in` (the caller's loop feeds it). */
+static void scan_commit(struct tls_ctx *t, struct tls_conn *c, int d, enum pat p)
+{
+	struct tls_dir *ds = &c->d[d];
+	uint8_t carry[WIN];
+	size_t n = ds->win_n;
+	memcpy(carry, ds->win, n);
+	ds->win_n = 0;
+	ds->mode = DM_RECORDS;
+	ds->rec_have = 0;
+	ds->rec_need = p == PAT_SSLV2 ? 2 : 5;
+	ds->rs_active = false;
+	/* Where the first bytes were not the start of the stream, a
+	 * handshake record need not start with a message header. */
+	ds->hs_assumed = p == PAT_VERIFIED || p == PAT_RESYNC || (p == PAT_FIRST && ds->pos_unknown);
+	ds->midstream = ds->hs_assumed;
+	mark_tls(t, c);
+	struct cur cc = cur_make(carry, n);
+	rec_feed(t, c, d, &cc);
+}
+
+static void scan_feed(struct tls_ctx *t, struct tls_conn *c, int d, struct cur *in)
+{
+	struct tls_dir *ds = &c->d[d];
+	while (ds->mode == DM_SCAN && (cur_left(in) || ds->win_n)) {
+		if (ds->rs_active && ds->rs_skip) {
+			/* Skipping the body of a resync candidate record. */
+			size_t k = ds->win_n < ds->rs_skip ? ds->win_n : ds->rs_skip;
+			memmove(ds->win, ds->win + k, ds->win_n - k);
+			ds->win_n = (uint8_t)(ds->win_n - k);
+			size_t k2 = ds->rs_skip - k;
+			if (k2 > cur_left(in)) k2 = cur_left(in);
+			cur_skip(in, k2);
+			ds->rs_skip -= (uint32_t)(k + k2);
+			ds->scan_bytes += (uint32_t)(k + k2);
+			if (ds->rs_skip) return;
+			continue;
+		}
+		if (!ds->rs_active && ds->scan_bytes >= TLS_SCAN_LIMIT) {
+			stop_dir(t, ds, DM_EXHAUSTED);
+			return;
+		}
+		if (ds->win_n == 0 && !ds->first_pending && !ds->rs_active) {
+			/* Fast path: jump to the next byte that can start a pattern. */
+			size_t lim = cur_left(in);
+			size_t budget = TLS_SCAN_LIMIT - ds->scan_bytes;
+			if (lim > budget) lim = budget;
+			size_t skip = lim;
+			const uint8_t *r = cur_rest(in);
+			if (r && lim) {
+				if (resync_ok(c, ds)) {
+					struct cur s = cur_make(r, lim);
+					skip = 0;
+					while (cur_left(&s) && !candidate_byte(c, ds, cur_u8(&s))) skip++;
+				} else {
+					const uint8_t *h = memchr(r, REC_HANDSHAKE, lim);
+					if (h) skip = (size_t)(h - r);
+					if (c->view.is_tls) {
+						const uint8_t *al = memchr(r, REC_ALERT, skip);
+						if (al) skip = (size_t)(al - r);
+					}
+				}
+			}
+			cur_skip(in, skip);
+			ds->scan_bytes += (uint32_t)skip;
+			if (!cur_left(in) || ds->scan_bytes >= TLS_SCAN_LIMIT) continue;
+		}
+		/* Test this position: carry plus a peek at the chunk. */
+		uint8_t w[WIN];
+		size_t a = ds->win_n;
+		memcpy(w, ds->win, a);
+		struct cur peek = *in;
+		while (a < WIN && cur_left(&peek)) w[a++] = cur_u8(&peek);
+		enum pat p = test_pos(c, d, w, a);
+		if (p == PAT_MORE) {
+			/* Keep the bytes from this position on (fewer than WIN). */
+			while (ds->win_n < a) ds->win[ds->win_n++] = cur_u8(in);
+			return;
+		}
+		if (p == PAT_NO) {
+			if (ds->rs_active) {
+				ds->rs_active = false; /* second header missing: scan on from here */
+				continue;
+			}
+			if (ds->win_n) {
+				memmove(ds->win, ds->win + 1, ds->win_n - 1u);
+				ds->win_n--;
+			} else {
+				cur_skip(in, 1);
+			}
+			ds->scan_bytes++;
+			ds->first_pending = false;
+			continue;
+		}
+		ds->first_pending = false;
+		if (p == PAT_RESYNC) {
+			/* Candidate header: its length must lead to another one. */
+			ds->rs_active = true;
+			ds->rs_ver = (uint16_t)(w[1] << 8 | w[2]);
+			ds->rs_skip = 5u + ((unsigned)w[3] << 8 | w[4]);
+			continue;
+		}
+		scan_commit(t, c, d, p);
+		return;
+	}
+}
+
+/* ---- connection API ----------------------------------------------------------------- */
+
+static bool port_is_tls(const struct tls_ctx *t, uint16_t port)
+{
+	for (size_t i = 0; i < t->n_ports; i++)
+		if (t->ports[i] == port) return true;
+	return false;
+}
+
+struct tls_conn *tls_conn_new(struct tls_ctx *t, const struct tls_conn_params *p, const struct ek_pktref *pkt)
+{
+	struct tls_conn *c = calloc(1, sizeof *c);
+	if (!c) return NULL;
+	c->view.id = p->id;
+	c->view.file_index = p->file_index;
+	c->ep[0] = p->ep[0];
+	c->ep[1] = p->ep[1];
+	c->syn_seen = p->syn_seen;
+	bool tls0 = port_is_tls(t, p->ep[0].port), tls1 = port_is_tls(t, p->ep[1].port);
+	c->tls_port = tls0 || tls1;
+	c->verdict = TLS_UNDECIDED;
+	for (int d = 0; d < 2; d++) {
+		c->d[d].rec_need = 5;
+		c->d[d].pos_unknown = !p->syn_seen;
+	}
+	if (p->initiator == 0 || p->initiator == 1) {
+		set_client(c, p->initiator, true);
+	} else if (tls0 != tls1) {
+		set_client(c, tls0 ? 1 : 0, false); /* the side on a TLS port serves */
+	} else {
+		set_client(c, p->ep[1].port > p->ep[0].port ? 1 : 0, false); /* higher port: client */
+	}
+	c->pkt = pkt;
+	if (p->syn_seen) {
+		struct tls_event ev;
+		ev_init(&ev, c, TLS_EV_TCP_OPEN, c->client_dir, 0, pkt);
+		emit(t, &ev);
+	}
+	return c;
+}
+
+/* No TLS can start in this direction any more. */
+static bool dir_done(const struct tls_dir *ds)
+{
+	return ds->mode == DM_EXHAUSTED || ds->mode == DM_CLOSED || (ds->fin && ds->mode != DM_RECORDS);
+}
+
+static void check_not_tls(struct tls_ctx *t, struct tls_conn *c)
+{
+	if (c->view.is_tls || c->verdict == TLS_NOT_TLS) return;
+	if (dir_done(&c->d[0]) && dir_done(&c->d[1])) {
+		c->verdict = TLS_NOT_TLS;
+		c->counted_not_tls = true;
+		t->st.conns_not_tls++;
+	}
+}
+
+enum tls_verdict tls_conn_data(struct tls_ctx *t, struct tls_conn *c, int dir, const uint8_t *b, size_t n,
+			       const struct ek_pktref *pkt)
+{
+	if (!c || dir < 0 || dir > 1) return TLS_UNDECIDED;
+	if (c->verdict == TLS_NOT_TLS) return TLS_NOT_TLS;
+	struct tls_dir *ds = &c->d[dir];
+	c->pkt = pkt;
+	struct cur in = cur_make(b, n);
+	while (cur_left(&in)) {
+		switch (ds->mode) {
+		case DM_INIT:
+			ds->mode = DM_SCAN;
+			ds->first_pending = true;
+			break;
+		case DM_SCAN: scan_feed(t, c, dir, &in); break;
+		case DM_RECORDS: rec_feed(t, c, dir, &in); break;
+		default: cur_skip(&in, cur_left(&in)); break;
+		}
+	}
+	check_not_tls(t, c);
+	return c->verdict;
+}
+
+void tls_conn_gap(struct tls_ctx *t, struct tls_conn *c, int dir, uint64_t missing, const struct ek_pktref *pkt)
+{
+	if (!c || dir < 0 || dir > 1 || c->verdict == TLS_NOT_TLS) return;
+	struct tls_dir *ds = &c->d[dir];
+	c->pkt = pkt;
+	t->st.gaps++;
+	flush_gap(t, c, dir, false); /* a second hole before the first was resolved */
+
+	struct tls_event ev;
+	ev_init(&ev, c, TLS_EV_DATA_MISSING, dir, ds->last_ver, pkt);
+	ev.u.missing.bytes = missing;
+	const char *inc = NULL;
+
+	switch (ds->mode) {
+	case DM_INIT:
+	case DM_SCAN:
+		/* The scan goes on after the hole; this direction's start (or the
+		 * carry) is gone, so resynchronisation becomes possible. */
+		ds->mode = DM_SCAN;
+		ds->first_pending = false;
+		ds->pos_unknown = true;
+		ds->win_n = 0;
+		ds->rs_active = false;
+		ds->rs_skip = 0;
+		ds->scan_bytes += missing > TLS_SCAN_LIMIT ? TLS_SCAN_LIMIT : (uint32_t)missing;
+		if (ds->scan_bytes >= TLS_SCAN_LIMIT) stop_dir(t, ds, DM_EXHAUSTED);
+		break;
+	case DM_RECORDS:
+		rbuf_flush(t, c, dir, true);
+		if (ds->mode != DM_RECORDS) break;
+		if (ds->rec_have == 0 || (ds->rec_have == ds->rec_need && missing > ds->rec_left)) {
+			/* The hole reaches a record boundary we will not see. */
+			bool in_record = ds->rec_have != 0;
+			inc = pending_name(ds);
+			ds->rec_have = 0;
+			ds->rec_left = 0;
+			ds->rclass = RC_NONE;
+			ds->rec_damaged = false;
+			ds->rec_need = 5;
+			hs_reset(ds);
+			ds->al_have = 0;
+			ds->hs_lost = true;
+			if (missing == 0) {
+				ev.u.missing.in_record = in_record;
+				stop_dir(t, ds, DM_STOPPED);
+				break;
+			}
+			/* Known amount: accept the next bytes only as a plausible header. */
+			ds->gap_pending = true;
+			ds->verify_next = true;
+			ds->gap_bytes = missing;
+			ds->gap_in_record = in_record;
+			ds->gap_incomplete = inc;
+			if (pkt) ds->gap_pkt = *pkt;
+			else memset(&ds->gap_pkt, 0, sizeof ds->gap_pkt);
+			return;
+		}
+		ev.u.missing.in_record = true;
+		inc = pending_name(ds);
+		if (ds->rec_have < ds->rec_need || missing == 0) {
+			/* Partial header, or unknown amount: the next record is lost. */
+			stop_dir(t, ds, DM_STOPPED);
+			break;
+		}
+		/* missing <= rec_left: the record ends after the hole. */
+		ev.u.missing.resumed = true;
+		ds->rec_left -= (uint32_t)missing;
+		if (ds->rclass == RC_HS && !ds->rec_damaged && !ds->hs_lost) {
+			if (ds->hs_have == 4) {
+				uint64_t rem = ds->hs_len - ds->hs_got;
+				if (missing < rem) {
+					/* Skip the rest of this message by its length. */
+					ds->hs_got += (uint32_t)missing;
+					free(ds->hs_buf);
+					ds->hs_buf = NULL;
+					ds->hs_damaged = true;
+				} else if (missing == rem) {
+					hs_reset(ds); /* the next message starts after the hole */
+				} else {
+					hs_reset(ds);
+					ds->hs_lost = true;
+				}
+			} else {
+				hs_reset(ds);
+				ds->hs_lost = true;
+			}
+		} else {
+			ds->rec_damaged = true;
+			ds->al_have = 0;
+		}
+		if (ds->rec_left == 0) {
+			ds->rec_damaged = true;
+			rec_end(t, c, dir);
+		}
+		break;
+	default:
+		break;
+	}
+	emit(t, &ev);
+	if (inc) emit_incomplete(t, c, dir, inc, pkt);
+	check_not_tls(t, c);
+}
+
+/* End of one direction's stream: report what it left unfinished. */
+static void close_dir(struct tls_ctx *t, struct tls_conn *c, int d)
+{
+	struct tls_dir *ds = &c->d[d];
+	flush_gap(t, c, d, false);
+	if (ds->mode == DM_RECORDS) rbuf_flush(t, c, d, true);
+	const char *inc = pending_name(ds);
+	if (inc) emit_incomplete(t, c, d, inc, c->pkt);
+	stop_dir(t, ds, DM_CLOSED);
+}
+
+/* FIN and RST are reported but do not end the parsing of the direction:
+ * a spurious RST (middlebox, stale segment) can be followed by the real
+ * data, and the capture layer decides what data belongs to the
+ * connection.  What is left unfinished is reported at tls_conn_end. */
+void tls_conn_fin(struct tls_ctx *t, struct tls_conn *c, int dir, const struct ek_pktref *pkt)
+{
+	if (!c || dir < 0 || dir > 1 || c->verdict == TLS_NOT_TLS) return;
+	c->pkt = pkt;
+	c->d[dir].fin = true;
+	emit_simple(t, c, TLS_EV_TCP_FIN, dir);
+	check_not_tls(t, c);
+}
+
+void tls_conn_rst(struct tls_ctx *t, struct tls_conn *c, int dir, const struct ek_pktref *pkt)
+{
+	if (!c || dir < 0 || dir > 1 || c->verdict == TLS_NOT_TLS) return;
+	c->pkt = pkt;
+	c->d[dir].fin = true;
+	emit_simple(t, c, TLS_EV_TCP_RESET, dir);
+	check_not_tls(t, c);
+}
+
+void tls_conn_end(struct tls_ctx *t, struct tls_conn *c, const struct ek_pktref *pkt)
+{
+	if (!c) return;
+	c->pkt = pkt;
+	if (c->verdict != TLS_NOT_TLS)
+		for (int d = 0; d < 2; d++) close_dir(t, c, d);
+	if (!c->view.is_tls && !c->counted_not_tls) t->st.conns_not_tls++;
+	emit_simple(t, c, TLS_EV_CONN_END, -1);
+	for (int d = 0; d < 2; d++) {
+		hs_reset(&c->d[d]);
+		rbuf_free(&c->d[d]);
+	}
+	free(c);
+}

@@ -1,0 +1,57 @@
+/* dissect/ internals: handshake message body parsers shared by tls.c.
+ *
+ * The parsers read one complete handshake message body through a cursor
+ * and fill the public event structures.  Lists and strings they return
+ * live in a struct tls_scratch owned by the tls_ctx (reused for every
+ * message: valid until the next message is parsed); pointers into the
+ * message body itself (random, cert_types) are valid as long as the body. */
+#ifndef EK_TLS_INT_H
+#define EK_TLS_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tls.h"
+#include "x509.h"
+
+#define TLS_SCRATCH_VERSIONS 32
+#define TLS_SCRATCH_SIGALGS 128
+#define TLS_SCRATCH_SNI 256
+#define TLS_SCRATCH_ALPN 512
+
+struct tls_scratch {
+	uint16_t versions[TLS_SCRATCH_VERSIONS];
+	uint16_t sigalgs[TLS_SCRATCH_SIGALGS];
+	char sni[TLS_SCRATCH_SNI];
+	char alpn[TLS_SCRATCH_ALPN];
+	uint8_t random[32];
+	/* Certificate message: entries each hold a reference until released. */
+	struct x509_info **certs;
+	size_t max_certs;
+	/* CertificateRequest CA names: one arena of NUL-terminated strings. */
+	char *names;
+	size_t names_len, names_cap;
+	size_t *name_off;
+	const char **name_ptr;
+	size_t n_names, name_slots;
+};
+
+/* Layout hints for messages whose layout depends on the version. */
+enum { TLS_LAYOUT_UNKNOWN = 0, TLS_LAYOUT_11 = 11 /* TLS <= 1.1 */, TLS_LAYOUT_12 = 12, TLS_LAYOUT_13 = 13 };
+
+/* All return 0 when the body parsed, -1 when it is malformed. */
+int tls_msg_client_hello(struct tls_scratch *s, const uint8_t *p, size_t n, struct tls_client_hello *ch,
+			 bool *offers13);
+/* p/n: the SSLv2 record body (msg_type onwards). */
+int tls_msg_sslv2_client_hello(struct tls_scratch *s, const uint8_t *p, size_t n, struct tls_client_hello *ch);
+int tls_msg_server_hello(const uint8_t *p, size_t n, struct tls_server_hello *sh);
+int tls_msg_certificate(struct tls_scratch *s, struct x509_cache *xc, const uint8_t *p, size_t n, int layout,
+			struct tls_certificate *out);
+void tls_msg_certificate_release(struct x509_cache *xc, struct tls_certificate *cert);
+int tls_msg_cert_request(struct tls_scratch *s, const uint8_t *p, size_t n, int layout, struct tls_cert_request *out);
+void tls_scratch_free(struct tls_scratch *s);
+
+bool tls_version_is_13(uint16_t v);
+
+#endif
