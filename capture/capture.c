@@ -176,6 +176,21 @@ static void tcp_packet(struct cap_reader *r, const struct dec_tcp *t, const stru
 		end_conn(r, c, CAP_END_REUSED, p, false);
 		c = NULL;
 	}
+	/* A retried SYN (same ISN) after the connection was reset or closed
+	 * keeps Wireshark's stream id, but is a new conversation for the sink. */
+	if (c && syn && !ack && !c->dropped && (c->state == CT_TOMB || c->state == CT_CLOSED)) {
+		if (c->state == CT_CLOSED) end_conn(r, c, CAP_END_REUSED, p, true);
+		reasm_init(&c->rd[0]);
+		reasm_init(&c->rd[1]);
+		c->ignored = c->rst_seen = c->fin_seen[0] = c->fin_seen[1] = false;
+		c->pub.user = NULL;
+		ct_move(r->ct, c, CT_OPEN, r->now);
+		if (r->sink.conn_open) {
+			r->in_cb++;
+			r->sink.conn_open(r->sink.ctx, &c->pub, p);
+			r->in_cb--;
+		}
+	}
 	if (!c) {
 		while (ct_size(r->ct) >= r->o.max_conns) evict_one(r, p);
 		bool synack = syn && ack; /* its receiver is the client */
@@ -343,6 +358,7 @@ void cap_ignore(struct cap_reader *r, struct cap_conn *pub)
 	struct ct_conn *c = CONN_OF(pub);
 	if (c->ignored || (c->state != CT_OPEN && c->state != CT_CLOSED)) return;
 	c->ignored = true;
+	c->dropped = true;
 	/* outside a sink call there is no "after it returns": end it now */
 	if (!r->in_cb) {
 		end_conn(r, c, CAP_END_CLOSED, &c->last_pkt, true);

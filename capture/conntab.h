@@ -33,7 +33,8 @@ struct ct_conn {
 	bool base_set[2];
 	bool fin_seen[2];
 	bool rst_seen;
-	bool ignored;               /* cap_ignore was called */
+	bool ignored;               /* no more sink calls (cap_ignore, or ended) */
+	bool dropped;               /* the sink called cap_ignore: not its kind of traffic */
 	uint8_t state;              /* enum ct_state; CT_NSTATES once deleted */
 	struct ek_pktref last_pkt;  /* the connection's latest packet */
 	struct reasm_dir rd[2];     /* per direction (dir d: sent by pub.ep[d]) */

@@ -299,7 +299,7 @@ static void test_gaps_and_ignore(void)
 		  "O0@1 10.0.0.1:1000>10.0.0.2:443 i0\n"
 		  "D0.0@3:aaa\n"
 		  "G0.0@4:3\n"
-		  "D0.0@5:ccc\n"
+		  "D0.0@4:ccc\n"
 		  "O1@6 10.0.0.1:1001>10.0.0.2:8443 i0\n"
 		  "E1@6:CLOSED\n"
 		  "O2@9 10.0.0.1:1002>10.0.0.2:9443 i0\n"
@@ -486,6 +486,8 @@ struct known {
 	const char *opens;
 };
 
+/* First frame of each stream id ("O<id>@<frame> "): a retried SYN opens
+ * the same id again for the sink, but tshark lists a stream once. */
 static void opens_only(char *out, size_t n)
 {
 	out[0] = 0;
@@ -493,9 +495,14 @@ static void opens_only(char *out, size_t n)
 		char *e = strchr(l, '\n');
 		if (!e) break;
 		if (*l == 'O') {
-			char *sp = strchr(l, ' ');
-			strncat(out, l, (size_t)(sp - l));
-			strncat(out, " ", n - strlen(out) - 1);
+			char *sp = strchr(l, ' '), *at = strchr(l, '@'), id[32];
+			snprintf(id, sizeof id, " %.*s@", (int)(at - l), l);
+			char with_space[8200];
+			snprintf(with_space, sizeof with_space, " %s", out);
+			if (!strstr(with_space, id)) {
+				strncat(out, l, (size_t)(sp - l));
+				strncat(out, " ", n - strlen(out) - 1);
+			}
 		}
 		l = e + 1;
 	}

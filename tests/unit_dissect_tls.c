@@ -1257,7 +1257,30 @@ static void test_not_tls(void)
 	sc_data(&s, 1, &odd);
 	run(&s, 0, 0, &R);
 	CHECK(R.last_verdict == TLS_NOT_TLS);
-	bfree(&body), bfree(&more), bfree(&odd);
+	/* OpenVPN over TCP on port 443, with a real hello record inside its
+	 * framing: not TLS (the records are not a record stream). */
+	sc_free(&s);
+	sc_init(&s, true, 50000, 443);
+	struct ch_spec cs = { .sni = "vpn.example", .n_ciphers = 2 };
+	struct buf ch = client_hello(&cs), ovpn = { 0 }, rec = { 0 };
+	records(&rec, 22, 0x0301, ch.p, ch.n, 16384);
+	put16(&ovpn, 42);
+	put8(&ovpn, 0x38);
+	fill(&ovpn, 0x11, 41);
+	put16(&ovpn, (unsigned)(14 + 60));
+	put8(&ovpn, 0x20);
+	fill(&ovpn, 0x22, 13);
+	put(&ovpn, rec.p, 60);
+	sc_data(&s, 0, &ovpn);
+	struct buf sovpn = { 0 };
+	put16(&sovpn, 54);
+	put8(&sovpn, 0x40);
+	fill(&sovpn, 0x33, 53);
+	sc_data(&s, 1, &sovpn);
+	run(&s, 1, 0, &R);
+	CHECK(R.last_verdict == TLS_NOT_TLS);
+	SEQ(&R.r, "OPEN c", "END tls=0");
+	bfree(&body), bfree(&more), bfree(&odd), bfree(&ch), bfree(&ovpn), bfree(&rec), bfree(&sovpn);
 	sc_free(&s);
 }
 
