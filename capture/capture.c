@@ -184,6 +184,7 @@ static void tcp_packet(struct cap_reader *r, const struct dec_tcp *t, const stru
 		reasm_init(&c->rd[1]);
 		c->ignored = c->rst_seen = c->fin_seen[0] = c->fin_seen[1] = false;
 		c->pub.user = NULL;
+		r->st.conns++; /* a new conversation, though Wireshark keeps its stream id */
 		ct_move(r->ct, c, CT_OPEN, r->now);
 		if (r->sink.conn_open) {
 			r->in_cb++;

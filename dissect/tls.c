@@ -39,6 +39,8 @@
  *   - Only WIN-1 carry bytes are kept across chunks; candidate positions
  *     are found with memchr, so the scan costs about one pass over at most
  *     16 KiB (plus one record length while verifying a resync candidate).
+ *   - OpenVPN over TCP (first packet: u16 length, hard-reset opcode) wraps
+ *     TLS records in its own framing: the connection is not TLS here.
  *   - When both directions are EXHAUSTED (or sent FIN/RST while still
  *     scanning) without TLS the verdict is TLS_NOT_TLS.
  *   - A mid-stream direction (resynchronised, or first bytes without SYN)
@@ -120,6 +122,7 @@ struct tls_dir {
 	uint16_t rec_ver;      /* version of the current record */
 	uint16_t last_ver;     /* version of the last valid record */
 	uint32_t rec_left;     /* body bytes of the current record still to come */
+	uint32_t rec_parse;    /* of those, bytes to parse (a NULL-cipher MAC is not) */
 	uint8_t *rbuf;         /* body of a handshake/alert record that spans chunks */
 	uint32_t rbuf_have;
 	struct ek_pktref rbuf_pkt; /* the chunk that delivered the last buffered byte */
@@ -164,6 +167,7 @@ struct tls_conn {
 	struct ek_endpoint ep[2];
 	uint8_t client_dir;
 	bool syn_seen, tls_port, ch_offered13, v13, counted_not_tls;
+	uint8_t null_mac;    /* NULL-encryption suite: MAC length after the CCS */
 	enum tls_verdict verdict;
 	const struct ek_pktref *pkt; /* packet of the call being processed */
 	struct tls_dir d[2];
@@ -389,6 +393,25 @@ static int cr_layout(const struct tls_conn *c)
 	return c->view.version >= 0x0303 ? TLS_LAYOUT_12 : TLS_LAYOUT_11;
 }
 
+/* NULL-encryption suites (TLS_RSA_WITH_NULL_SHA ...): records after the
+ * ChangeCipherSpec are plaintext followed by a MAC, as Wireshark shows them.
+ * Returns the MAC length, 0 for any other suite. */
+static uint8_t null_cipher_mac(uint16_t cipher)
+{
+	const char *n = tls_cipher_name(cipher);
+	if (!n || !strstr(n, "_WITH_NULL_")) return 0;
+	size_t l = strlen(n);
+	struct {
+		const char *suffix;
+		uint8_t mac;
+	} m[] = { { "_SHA384", 48 }, { "_SHA256", 32 }, { "_SHA", 20 }, { "_MD5", 16 } };
+	for (size_t i = 0; i < sizeof m / sizeof m[0]; i++) {
+		size_t k = strlen(m[i].suffix);
+		if (l > k && strcmp(n + l - k, m[i].suffix) == 0) return m[i].mac;
+	}
+	return 0;
+}
+
 static void set_finished(struct tls_conn *c, int d)
 {
 	if (role_of(c, d) == TLS_ROLE_CLIENT) c->view.client_finished = true;
@@ -437,6 +460,7 @@ static void hs_dispatch(struct tls_ctx *t, struct tls_conn *c, int d, uint8_t ty
 			if (hs->u.sh.hello_retry) hs->type = TLS_HS_HELLO_RETRY_REQUEST;
 			c->view.version = v;
 			c->view.tls13 = is13;
+			c->null_mac = is13 || hs->u.sh.hello_retry ? 0 : null_cipher_mac(hs->u.sh.cipher);
 			c->v13 = is13;
 			ev.version = v;
 			if (is13 && !hs->u.sh.hello_retry) {
@@ -609,6 +633,7 @@ static void rec_header(struct tls_ctx *t, struct tls_conn *c, int d)
 	if (ds->rec_need == 2) {
 		/* SSLv2-compatible ClientHello: 2-byte header, msb set. */
 		ds->rec_left = cur_u16(&h) & 0x7fffu;
+		ds->rec_parse = ds->rec_left;
 		ds->rec_type = 0;
 		ds->rec_ver = 0x0002;
 		ds->rec_need = 5;
@@ -647,6 +672,16 @@ static void rec_header(struct tls_ctx *t, struct tls_conn *c, int d)
 	ds->rec_ver = ver;
 	ds->last_ver = ver;
 	ds->rec_left = len;
+	ds->rec_parse = len;
+	if (ds->enc && !ds->enc13 && c->null_mac && len >= c->null_mac &&
+	    (type == REC_HANDSHAKE || type == REC_ALERT)) {
+		/* NULL encryption: plaintext, then the MAC. */
+		ds->rec_parse = len - c->null_mac;
+		ds->rclass = type == REC_HANDSHAKE ? RC_HS : RC_ALERT;
+		if (type == REC_HANDSHAKE) ds->enc_hs_seen = true;
+		if (len == 0) rec_end(t, c, d);
+		return;
+	}
 	switch (type) {
 	case REC_CCS: ds->rclass = RC_CCS; break;
 	case REC_ALERT:
@@ -705,8 +740,13 @@ static void alert_feed(struct tls_ctx *t, struct tls_conn *c, int d, struct cur 
 
 static void body_feed(struct tls_ctx *t, struct tls_conn *c, int d, struct cur *body)
 {
-	if (c->d[d].rclass == RC_HS) hs_feed(t, c, d, body);
-	else alert_feed(t, c, d, body);
+	struct tls_dir *ds = &c->d[d];
+	size_t n = cur_left(body) < ds->rec_parse ? cur_left(body) : ds->rec_parse;
+	struct cur p = cur_sub(body, n);
+	ds->rec_parse -= (uint32_t)n;
+	if (ds->rclass == RC_HS) hs_feed(t, c, d, &p);
+	else alert_feed(t, c, d, &p);
+	cur_skip(body, cur_left(body)); /* a NULL-cipher MAC */
 }
 
 /* Parse the buffered record body.  early: the record is cut short (hole,
@@ -780,7 +820,7 @@ static void rec_feed(struct tls_ctx *t, struct tls_conn *c, int d, struct cur *i
 
 /* ---- scanning ------------------------------------------------------------------- */
 
-enum pat { PAT_NO, PAT_MORE, PAT_FIRST, PAT_SSLV2, PAT_HS, PAT_ALERT, PAT_RESYNC, PAT_VERIFIED };
+enum pat { PAT_NO, PAT_MORE, PAT_FIRST, PAT_SSLV2, PAT_HS, PAT_ALERT, PAT_RESYNC, PAT_VERIFIED, PAT_OPAQUE };
 
 /* Each pattern test sees a bytes of w (a copy of the stream at the tested
  * position) and returns 1 match, 0 no match, -1 needs more bytes. */
@@ -843,6 +883,18 @@ static int pat_sslv2(const uint8_t *w, size_t a)
 	return 9 + csl + sidl + chl == len;
 }
 
+/* OpenVPN over TCP: the first packet is a u16 length and a hard-reset
+ * opcode (P_CONTROL_HARD_RESET_CLIENT_V2/V3, _SERVER_V2, key id 0).  Its
+ * TLS records are cut into P_CONTROL packets with OpenVPN headers in
+ * between, so they cannot be parsed as a record stream; without this the
+ * hello scan would lock onto a fragment and report garbage. */
+static int pat_openvpn(const uint8_t *w, size_t a)
+{
+	if (a < 3) return -1;
+	unsigned len = (unsigned)w[0] << 8 | w[1];
+	return len >= 10 && len <= 1600 && (w[2] == 0x38 || w[2] == 0x40 || w[2] == 0x50);
+}
+
 static bool resync_ok(const struct tls_conn *c, const struct tls_dir *ds)
 {
 	return ds->pos_unknown && (c->tls_port || c->view.is_tls);
@@ -858,6 +910,11 @@ static enum pat test_pos(const struct tls_conn *c, int d, const uint8_t *w, size
 		return r > 0 ? PAT_VERIFIED : r < 0 ? PAT_MORE : PAT_NO;
 	}
 	if (ds->first_pending) {
+		if (!c->view.is_tls) {
+			r = pat_openvpn(w, a);
+			if (r > 0) return PAT_OPAQUE;
+			more |= r < 0;
+		}
 		r = pat_sslv2(w, a);
 		if (r > 0) return PAT_SSLV2;
 		more |= r < 0;
@@ -989,6 +1046,12 @@ static void scan_feed(struct tls_ctx *t, struct tls_conn *c, int d, struct cur *
 			continue;
 		}
 		ds->first_pending = false;
+		if (p == PAT_OPAQUE) {
+			/* A protocol that wraps TLS in its own framing: not TLS here. */
+			stop_dir(t, &c->d[0], DM_EXHAUSTED);
+			stop_dir(t, &c->d[1], DM_EXHAUSTED);
+			return;
+		}
 		if (p == PAT_RESYNC) {
 			/* Candidate header: its length must lead to another one. */
 			ds->rs_active = true;
@@ -1148,6 +1211,7 @@ void tls_conn_gap(struct tls_ctx *t, struct tls_conn *c, int dir, uint64_t missi
 		/* missing <= rec_left: the record ends after the hole. */
 		ev.u.missing.resumed = true;
 		ds->rec_left -= (uint32_t)missing;
+		ds->rec_parse = missing < ds->rec_parse ? ds->rec_parse - (uint32_t)missing : 0;
 		if (ds->rclass == RC_HS && !ds->rec_damaged && !ds->hs_lost) {
 			if (ds->hs_have == 4) {
 				uint64_t rem = ds->hs_len - ds->hs_got;

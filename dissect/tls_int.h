@@ -35,6 +35,15 @@ struct tls_scratch {
 	size_t *name_off;
 	const char **name_ptr;
 	size_t n_names, name_slots;
+	/* Printed names by DER: a server sends the same CA list in every
+	 * CertificateRequest, and OpenSSL's decode + print is costly. */
+	struct tls_dn_memo {
+		uint64_t hash;
+		uint8_t *der;
+		size_t der_len;
+		char *txt;
+		size_t txt_len;
+	} dn_memo[64];
 };
 
 /* Layout hints for messages whose layout depends on the version. */

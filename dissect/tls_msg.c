@@ -303,7 +303,7 @@ static bool names_append(struct tls_scratch *s, const char *str, size_t len)
 }
 
 /* One DER-encoded DistinguishedName, printed RFC 2253 by OpenSSL. */
-static void add_dn(struct tls_scratch *s, const uint8_t *der, size_t len)
+static void add_dn_openssl(struct tls_scratch *s, const uint8_t *der, size_t len)
 {
 	const unsigned char *q = der;
 	X509_NAME *nm = len <= 0x7fffffff ? d2i_X509_NAME(NULL, &q, (long)len) : NULL;
@@ -320,6 +320,39 @@ static void add_dn(struct tls_scratch *s, const uint8_t *der, size_t len)
 	names_append(s, txt && tl > 0 ? txt : "", txt && tl > 0 ? (size_t)tl : 0);
 	BIO_free(b);
 	X509_NAME_free(nm);
+}
+
+/* add_dn_openssl through s->dn_memo: the text it appends, by DER. */
+static void add_dn(struct tls_scratch *s, const uint8_t *der, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ULL ^ len;
+	for (size_t i = 0; i < len; i++) h = (h ^ der[i]) * 0x100000001b3ULL;
+	struct tls_dn_memo *m = &s->dn_memo[(h ^ (h >> 32)) % (sizeof s->dn_memo / sizeof s->dn_memo[0])];
+	if (m->der && m->hash == h && m->der_len == len && memcmp(m->der, der, len) == 0) {
+		names_append(s, m->txt, m->txt_len);
+		return;
+	}
+	size_t before = s->n_names;
+	add_dn_openssl(s, der, len);
+	if (s->n_names != before + 1) return; /* out of memory: nothing to remember */
+	const char *txt = s->names + s->name_off[before];
+	size_t tl = s->names_len - 1 - s->name_off[before];
+	uint8_t *d = malloc(len ? len : 1);
+	char *t = malloc(tl ? tl : 1);
+	if (!d || !t) {
+		free(d);
+		free(t);
+		return;
+	}
+	free(m->der);
+	free(m->txt);
+	memcpy(d, der, len);
+	memcpy(t, txt, tl);
+	m->hash = h;
+	m->der = d;
+	m->der_len = len;
+	m->txt = t;
+	m->txt_len = tl;
 }
 
 /* DistinguishedName certificate_authorities<0..2^16-1>, each <1..2^16-1>. */
@@ -389,6 +422,10 @@ int tls_msg_cert_request(struct tls_scratch *s, const uint8_t *p, size_t n, int 
 
 void tls_scratch_free(struct tls_scratch *s)
 {
+	for (size_t i = 0; i < sizeof s->dn_memo / sizeof s->dn_memo[0]; i++) {
+		free(s->dn_memo[i].der);
+		free(s->dn_memo[i].txt);
+	}
 	free(s->certs);
 	free(s->names);
 	free(s->name_off);

@@ -44,6 +44,8 @@ static void on_event(void *ctx, const struct tls_event *ev)
 			a->t.tls_conns++;
 			if (v->client_finished && v->server_finished)
 				a->t.handshakes_complete++;
+			else if (v->tls13)
+				a->t.handshakes_unknown++; /* Finished is encrypted: outcome not visible without keys */
 			else if (v->client_sent_hello || v->server_sent_hello)
 				a->t.handshakes_failed++;
 			else
@@ -168,10 +170,11 @@ int analysis_max_severity(const struct analysis *a)
 static void summary(const struct analysis *a, FILE *fp)
 {
 	const struct analysis_totals *t = &a->t;
-	fprintf(fp, "\nSummary: %u file%s, %llu packets, %llu TCP connections, %llu TLS connections\n", t->files,
+	fprintf(fp, "\nSummary: %u file%s, %llu packets, %llu TCP connection%s, %llu TLS connection%s\n", t->files,
 		t->files == 1 ? "" : "s", (unsigned long long)t->packets, (unsigned long long)t->tcp_conns,
-		(unsigned long long)t->tls_conns);
-	fprintf(fp, "         handshakes: %llu completed, %llu failed or incomplete, %llu without hello\n",
+		t->tcp_conns == 1 ? "" : "s", (unsigned long long)t->tls_conns, t->tls_conns == 1 ? "" : "s");
+	fprintf(fp, "         handshakes: %llu completed, %llu failed or incomplete, %llu outcome not visible\n"
+		"         (TLS 1.3 without keys, or picked up after the hello)\n",
 		(unsigned long long)t->handshakes_complete, (unsigned long long)t->handshakes_failed,
 		(unsigned long long)t->handshakes_unknown);
 	if (t->gaps || t->snaplen_cut)

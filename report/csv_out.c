@@ -5,16 +5,43 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sanitize.h"
+
+#define ROW_BUF 8192
 
 struct csv_out {
 	FILE *fp;
 	char *path, *tmp;   /* tmp NULL for stdout */
 	bool row_started;
 	bool failed;
+	/* Plain fields of the current row, handed to stdio in one fwrite at
+	 * the end of the row (or before anything is written to fp directly),
+	 * so the FILE sees the same bytes in the same order, row by row. */
+	size_t rlen;
+	char row[ROW_BUF];
 };
+
+static void row_flush(struct csv_out *c)
+{
+	if (c->rlen && fwrite(c->row, 1, c->rlen, c->fp) != c->rlen) c->failed = true;
+	c->rlen = 0;
+}
+
+static void row_put(struct csv_out *c, const char *s, size_t n)
+{
+	if (c->rlen + n > sizeof c->row) {
+		row_flush(c);
+		if (n > sizeof c->row) {
+			if (fwrite(s, 1, n, c->fp) != n) c->failed = true;
+			return;
+		}
+	}
+	memcpy(c->row + c->rlen, s, n);
+	c->rlen += n;
+}
 
 struct csv_out *csv_out_open(const char *path, bool atomic, char *err, size_t errn)
 {
@@ -35,6 +62,10 @@ struct csv_out *csv_out_open(const char *path, bool atomic, char *err, size_t er
 		snprintf(err, errn, "out of memory");
 		return NULL;
 	}
+	/* Write-then-rename only replaces regular files: renaming onto
+	 * /dev/null, a FIFO or /dev/stdout would replace the device itself. */
+	struct stat sb;
+	if (atomic && stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) atomic = false;
 	if (atomic)
 		snprintf(c->tmp, n, "%s.tmp.%ld", path, (long)getpid());
 	else {
@@ -58,8 +89,75 @@ static bool needs_quotes(const char *s)
 	return strpbrk(s, ",\"\r\n") != NULL;
 }
 
+/* Fields of printable ASCII (most of a timeline row) take a fast path:
+ * sanitize_text copies them unchanged, so they are written straight into
+ * the row buffer, with the formula apostrophe and libcsv's quoting (a
+ * field in double quotes, quotes doubled) applied by hand.  byte_class:
+ * 0 printable, 2 ',' or '"' (printable, needs quotes), 1 anything else
+ * (NUL, controls, DEL, non-ASCII: the general path). */
+static const unsigned char byte_class[256] = {
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+};
+
+/* Length of s when it is all printable ASCII, else (size_t)-1; *special:
+ * it contains ',' or '"'. */
+static size_t ascii_field(const char *s, bool *special)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+	bool sp = false;
+	for (;;) {
+		unsigned char k = byte_class[p[i]];
+		if (k == 0) {
+			i++;
+		} else if (k == 2) {
+			sp = true;
+			i++;
+		} else {
+			break;
+		}
+	}
+	if (p[i]) return (size_t)-1;
+	*special = sp;
+	return i;
+}
+
 void csv_out_field(struct csv_out *c, const char *s)
 {
+	bool special;
+	size_t plen = ascii_field(s ? s : "", &special);
+	/* worst case: comma, quotes, apostrophe, every byte a doubled quote */
+	if (plen != (size_t)-1 && 2 * plen + 4 > sizeof c->row - c->rlen) row_flush(c);
+	if (plen != (size_t)-1 && 2 * plen + 4 <= sizeof c->row - c->rlen) {
+		/* what the general path below does, for printable ASCII */
+		bool formula = plen && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@');
+		bool quote = plen && (special || (!formula && s[0] == ' ') || s[plen - 1] == ' ');
+		char *o = c->row + c->rlen;
+		if (c->row_started) *o++ = ',';
+		c->row_started = true;
+		if (quote) *o++ = '"';
+		if (formula) *o++ = '\'';
+		if (!special) {
+			memcpy(o, s, plen);
+			o += plen;
+		} else {
+			for (size_t i = 0; i < plen; i++) {
+				if (s[i] == '"') *o++ = '"'; /* doubled */
+				*o++ = s[i];
+			}
+		}
+		if (quote) *o++ = '"';
+		c->rlen = (size_t)(o - c->row);
+		return;
+	}
+	row_flush(c);
 	char buf[4096];
 	char *clean = buf;
 	size_t len = s ? strlen(s) : 0;
@@ -99,7 +197,8 @@ void csv_out_end_row(struct csv_out *c)
 {
 	/* RFC 4180 line ends are CRLF; spreadsheets and csv readers accept LF,
 	 * which keeps the file friendly to grep and diff. */
-	putc('\n', c->fp);
+	row_put(c, "\n", 1);
+	row_flush(c);
 	c->row_started = false;
 }
 
@@ -112,6 +211,7 @@ void csv_out_row(struct csv_out *c, const char *const *fields, size_t n)
 
 void csv_out_flush(struct csv_out *c)
 {
+	row_flush(c);
 	fflush(c->fp);
 }
 
@@ -119,6 +219,7 @@ int csv_out_close(struct csv_out *c, bool commit, char *err, size_t errn)
 {
 	int rc = 0;
 	if (!c) return 0;
+	row_flush(c);
 	if (fflush(c->fp) != 0 || ferror(c->fp) || c->failed) {
 		snprintf(err, errn, "%s: write failed: %s", c->path ? c->path : "stdout", strerror(errno));
 		rc = -1;

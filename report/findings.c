@@ -37,6 +37,9 @@ struct findings_conn {
 	unsigned codes;            /* findings raised on this connection */
 	bool failed_done, missing_done, encrypted_done;
 	bool client_encrypted;     /* the client sent an encrypted handshake record (TLS 1.3) */
+	bool client_cert_seen;
+	uint64_t client_cert_frame;
+	struct ek_time client_cert_ts;
 	const char *last_name;
 	enum tls_role last_sender;
 	uint64_t last_frame;
@@ -307,6 +310,11 @@ static void on_certificate(struct findings *f, struct findings_conn *fc, const s
 	struct where w = { ev, n ? &rows[0] : NULL, role_name(ev->sender), NULL };
 	char sbuf[256];
 
+	if (client) {
+		fc->client_cert_seen = true;
+		fc->client_cert_frame = ev->pkt.frame;
+		fc->client_cert_ts = ev->pkt.ts;
+	}
 	if (c->n_certs == 0) {
 		if (client && fc->cert_requested)
 			raise_finding(f, fc, F_CLIENT_CERT_EMPTY, &w, NULL,
@@ -461,10 +469,17 @@ static void on_end_signal(struct findings *f, struct findings_conn *fc, const st
 	} else {
 		snprintf(how, sizeof how, "%s", ev->kind == TLS_EV_TCP_RESET ? "a TCP reset" : "a TCP FIN");
 	}
-	if (fc->last_name)
+	const char *why = likely_cause(fc), *code = likely_code(fc);
+	/* Point at the client's Certificate when the cause is the client's certificate. */
+	bool client_cert_cause = fc->client_cert_seen && r == TLS_ROLE_SERVER &&
+				 (fc->codes & (1u << F_CLIENT_CERT_NO_CLIENTAUTH | 1u << F_CLIENT_CERT_EMPTY |
+					       1u << F_ISSUER_NOT_REQUESTED));
+	if (client_cert_cause)
+		snprintf(after, sizeof after, ", %.1f ms after the client's Certificate (frame %llu)",
+			 ms_between(fc->client_cert_ts, ev->pkt.ts), (unsigned long long)fc->client_cert_frame);
+	else if (fc->last_name)
 		snprintf(after, sizeof after, ", %.1f ms after the %s's %s (frame %llu)", ms_between(fc->last_ts, ev->pkt.ts),
 			 role_name(fc->last_sender), fc->last_name, (unsigned long long)fc->last_frame);
-	const char *why = likely_cause(fc), *code = likely_code(fc);
 	if (why)
 		snprintf(cause, sizeof cause, "; likely cause: %s (%s)", why, code);
 	else if (meaning)
@@ -555,8 +570,8 @@ void findings_on_event(void *ctx, struct conn_rec *cr, const struct tls_event *e
 
 /* --- text report ------------------------------------------------------------ */
 
-/* Print text wrapped to 78 columns with an indent. */
-static void wrap(FILE *fp, const char *text, int indent)
+/* Print text wrapped to 78 columns: first line at indent, the rest at hang. */
+static void wrap_hang(FILE *fp, const char *text, int indent, int hang)
 {
 	const int width = 78;
 	int col = 0;
@@ -570,8 +585,8 @@ static void wrap(FILE *fp, const char *text, int indent)
 			fprintf(fp, "%*s", indent, "");
 			col = indent;
 		} else if (col + 1 + wl > width) {
-			fprintf(fp, "\n%*s", indent, "");
-			col = indent;
+			fprintf(fp, "\n%*s", hang, "");
+			col = hang;
 		} else {
 			fputc(' ', fp);
 			col++;
@@ -581,6 +596,11 @@ static void wrap(FILE *fp, const char *text, int indent)
 		p = e;
 	}
 	if (col) fputc('\n', fp);
+}
+
+static void wrap(FILE *fp, const char *text, int indent)
+{
+	wrap_hang(fp, text, indent, indent);
 }
 
 void findings_print(const struct findings *f, FILE *fp)
@@ -608,7 +628,7 @@ void findings_print(const struct findings *f, FILE *fp)
 					snprintf(line, sizeof line, "- %s (x%llu)", buf, (unsigned long long)a->count);
 				else
 					snprintf(line, sizeof line, "- %s", buf);
-				wrap(fp, line, 4);
+				wrap_hang(fp, line, 4, 6);
 			}
 			if (!any) continue;
 			fprintf(fp, "    What it means:\n");

@@ -8,15 +8,27 @@ static const char *const columns[] = {
 	"cert_not_after", "cert_sha256", "findings",
 };
 
+/* csv_out_fieldf(o, "%llu", v) without printf. */
+static void field_u64(struct csv_out *o, unsigned long long v)
+{
+	char t[24], *p = t + sizeof t;
+	*--p = '\0';
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	csv_out_field(o, p);
+}
+
 static void write_row(void *ctx, const struct row *r)
 {
 	struct csv_out *o = ctx;
 	char ts[EK_TIME_STRLEN];
 	ek_time_str(r->ts, ts, sizeof ts);
 	csv_out_field(o, r->file);
-	csv_out_fieldf(o, "%llu", (unsigned long long)r->frame);
+	field_u64(o, (unsigned long long)r->frame);
 	csv_out_field(o, ts);
-	csv_out_fieldf(o, "%llu", (unsigned long long)r->conn);
+	field_u64(o, (unsigned long long)r->conn);
 	csv_out_field(o, r->client);
 	csv_out_field(o, r->server);
 	csv_out_field(o, r->sender);
@@ -30,7 +42,7 @@ static void write_row(void *ctx, const struct row *r)
 			ek_unix_str(c->not_before, nb, sizeof nb);
 			ek_unix_str(c->not_after, na, sizeof na);
 		}
-		csv_out_fieldf(o, "%d", r->cert_index);
+		field_u64(o, (unsigned long long)r->cert_index); /* >= 0 here */
 		csv_out_field(o, c->serial_hex);
 		csv_out_field(o, c->parsed ? c->subject : "(unparsable certificate)");
 		csv_out_field(o, c->issuer);

@@ -17,6 +17,13 @@ struct trust {
 	STACK_OF(X509) *roots;    /* public roots */
 	X509_STORE *store;        /* --ca-file / --ca-path */
 	char load_err[256];
+	/* trust_is_public's answers by the SHA-256 of the chain's top
+	 * certificate: the same few chains come in every handshake, and each
+	 * answer costs a pass over the public roots. */
+	struct pub_memo {
+		uint8_t sha256[32];
+		bool used, result;
+	} memo[64];
 };
 
 struct trust *trust_new(const char *public_roots, const char *ca_file, const char *ca_path)
@@ -93,23 +100,31 @@ bool trust_is_public(struct trust *t, struct x509_info *const *chain, size_t n)
 	load(t);
 	if (!t->roots || !n) return false;
 	X509 *top = NULL;
+	const struct x509_info *top_info = NULL;
 	for (size_t i = n; i-- > 0;) {
 		if (chain[i] && chain[i]->x509) {
 			top = chain[i]->x509;
+			top_info = chain[i];
 			break;
 		}
 	}
 	if (!top) return false;
-	for (int i = 0; i < sk_X509_num(t->roots); i++) {
+	struct pub_memo *m = &t->memo[top_info->sha256[0] % (sizeof t->memo / sizeof t->memo[0])];
+	if (m->used && memcmp(m->sha256, top_info->sha256, sizeof m->sha256) == 0) return m->result;
+	bool result = false;
+	for (int i = 0; i < sk_X509_num(t->roots) && !result; i++) {
 		X509 *root = sk_X509_value(t->roots, i);
-		if (X509_cmp(root, top) == 0) return true;
-		if (X509_check_issued(root, top) == X509_V_OK) {
+		if (X509_cmp(root, top) == 0) result = true;
+		else if (X509_check_issued(root, top) == X509_V_OK) {
 			EVP_PKEY *k = X509_get0_pubkey(root);
-			if (k && X509_verify(top, k) == 1) return true;
-			ERR_clear_error();
+			if (k && X509_verify(top, k) == 1) result = true;
+			else ERR_clear_error();
 		}
 	}
-	return false;
+	memcpy(m->sha256, top_info->sha256, sizeof m->sha256);
+	m->used = true;
+	m->result = result;
+	return result;
 }
 
 int trust_verify(struct trust *t, struct x509_info *const *chain, size_t n, bool client, int64_t at,

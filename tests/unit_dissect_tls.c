@@ -1421,6 +1421,41 @@ static void test_tls13_early_ccs(void)
 	sc_free(&s);
 }
 
+/* A NULL-encryption suite: after the CCS the Finished is plaintext plus
+ * a MAC (SHA-256: 32 bytes), and is reported as Finished, like Wireshark. */
+static void test_null_cipher(void)
+{
+	struct script s;
+	sc_init(&s, true, 50000, 443);
+	client_part(&s);
+	struct buf sh = server_hello(0, 0x003b, false), shd = simple_hs(14, 0, 0), body = { 0 }, r = { 0 };
+	putb(&body, &sh);
+	putb(&body, &shd);
+	record(&r, 22, 0x0303, &body);
+	sc_data(&s, 1, &r);
+	struct buf cke = simple_hs(16, 40, 1), one = { 0 }, fin = simple_hs(20, 12, 0xf1), r2 = { 0 }, fm = { 0 };
+	record(&r2, 22, 0x0303, &cke);
+	put8(&one, 1);
+	record(&r2, 20, 0x0303, &one);
+	putb(&fm, &fin);
+	fill(&fm, 0xee, 32); /* HMAC-SHA256 */
+	record(&r2, 22, 0x0303, &fm);
+	struct buf al = { 0 };
+	put8(&al, 1);
+	put8(&al, 0);
+	fill(&al, 0xdd, 32);
+	record(&r2, 21, 0x0303, &al); /* close_notify + MAC */
+	sc_data(&s, 0, &r2);
+	run_all_splits(&s, &R);
+	SEQ(&R.r, "OPEN c", "TLS", "HS c ClientHello", "HS s ServerHello", "HS s ServerHelloDone", "HS c ClientKeyExchange",
+	    "CCS c", "HS c Finished len=12", "ALERT c 1/0", "END tls=1");
+	int i = find(&R.r, "END");
+	if (i >= 0) CHECK(R.r.ev[i].view.client_finished);
+	bfree(&sh), bfree(&shd), bfree(&body), bfree(&r), bfree(&cke), bfree(&one), bfree(&fin), bfree(&r2);
+	bfree(&fm), bfree(&al);
+	sc_free(&s);
+}
+
 /* A message longer than max_handshake_len is reported malformed and skipped. */
 static void test_too_large(void)
 {
@@ -1636,6 +1671,7 @@ int main(void)
 	test_starttls();
 	test_tls13_hrr();
 	test_tls13_early_ccs();
+	test_null_cipher();
 	test_too_large();
 	test_malformed_and_truncated();
 	test_invalid_header();
