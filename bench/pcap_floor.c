@@ -8,6 +8,10 @@ int main(int argc, char **argv)
 {
 	char err[PCAP_ERRBUF_SIZE];
 	unsigned long long packets = 0, bytes = 0;
+	if (argc == 2 && argv[1][0] == '-') {
+		puts(pcap_lib_version()); /* --version */
+		return 0;
+	}
 	for (int i = 1; i < argc; i++) {
 		pcap_t *p = pcap_open_offline(argv[i], err);
 		if (!p) {

@@ -19,7 +19,11 @@
 # handshakes/s, peak RSS and each tool's median time as a multiple of the
 # floor's median in the same run, checks the targets, and checks that
 # ekuscope reports as many certificate rows as the capture's manifest says.
-# Results also go to bench/out/results.txt.
+# Columns: wall_s median wall time (min..max over the runs), cpu_s median
+# user+sys, MB/s and hs/s (handshakes per second) from the median wall
+# time, rss_MiB peak resident set (max over the runs), x_floor median wall
+# / floor's median wall, min_x best run / floor's best run, cpu_x median
+# CPU / floor's median CPU.  Results also go to bench/out/results.txt.
 #
 # Environment: EK_BUILD (build dir, default build-bench, Release, no
 # sanitizers), EK_BENCH_REPS, EK_TSHARK_REPS.
@@ -42,7 +46,7 @@ while (($#)); do
 	--no-tshark) USE_TSHARK=0 ;;
 	--no-tcpdump) USE_TCPDUMP=0 ;;
 	--build) BUILD=$2; shift ;;
-	-h | --help) sed -n '2,27p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,31p' "$0"; exit 0 ;;
 	-*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
 	*) FILES+=("$1") ;;
 	esac
@@ -128,9 +132,10 @@ cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 	echo "ekuscope benchmark  $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 	echo "machine: $(nproc) cores, ${cpu_model:-unknown CPU}, $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "ekuscope: $("$EK" -V) ($BUILD, $(awk -F= '/^CMAKE_BUILD_TYPE:/ { print $2 }' "$BUILD/CMakeCache.txt"))"
-	echo "libpcap: $("$RUNSTAT" -o /dev/null -- tcpdump --version 2>&1 | awk '/libpcap/ { print $3; exit }' || true)"
+	echo "libpcap: $("$FLOOR" --version)"
 	((USE_TSHARK)) && echo "tshark: $(tshark --version 2>/dev/null | head -1)"
 	echo "repetitions: $REPS (tshark: $TSHARK_REPS); page cache warm; single-threaded tools"
+	awk -v n="$(nproc)" '$1 > n / 2 { printf "note: load average %s on %d cores: other work shares the CPUs, wall times are inflated\n      and noisy (compare the min and cpu_x columns too)\n", $1, n }' /proc/loadavg
 } | tee "$W/header"
 
 status=0
@@ -159,21 +164,21 @@ for f in "${FILES[@]}"; do
 	# certificate rows: ekuscope's timeline vs the manifest
 	want=$(manifest_get "$man" certificate_rows)
 	got=$("$EK" -q -o - "$f" 2>/dev/null | awk -F, '$9 == "Certificate" { n++ } END { print n + 0 }')
-	read -r floor_med _ <<<"$(stats "$W/$tag.floor" 1)"
+	read -r floor_med floor_min _ <<<"$(stats "$W/$tag.floor" 1)"
 	read -r floor_cpu _ <<<"$(stats "$W/$tag.floor" cpu)"
 	{
 		echo
 		echo "$(basename "$f"): $(awk -v b="$bytes" 'BEGIN { printf "%.1f MB", b / 1e6 }'), ${hs:-?} handshakes, $(manifest_get "$man" packets) packets"
-		printf '  %-9s %5s %8s %17s %8s %9s %10s %9s %8s %8s\n' tool runs wall_s "(min..max)" cpu_s MB/s hs/s rss_MiB x_floor cpu_x
+		printf '  %-9s %4s %8s %17s %7s %6s %8s %7s %7s %6s %6s\n' tool runs wall_s "(min..max)" cpu_s MB/s hs/s rss_MiB x_floor min_x cpu_x
 		for t in "${tools[@]}"; do
 			read -r med mn mx <<<"$(stats "$W/$tag.$t" 1)"
 			read -r cpu _ <<<"$(stats "$W/$tag.$t" cpu)"
 			read -r _ _ rss <<<"$(stats "$W/$tag.$t" 4)"
 			runs=$(wc -l <"$W/$tag.$t")
 			awk -v t="$t" -v n="$runs" -v m="$med" -v a="$mn" -v b="$mx" -v c="$cpu" -v by="$bytes" -v hs="${hs:-0}" \
-				-v r="$rss" -v fm="$floor_med" -v fc="$floor_cpu" 'BEGIN {
-				printf "  %-9s %5d %8.3f %17s %8.3f %9.0f %10.0f %9.1f %8.2f %8.2f\n", t, n, m,
-					sprintf("(%.3f..%.3f)", a, b), c, by / 1e6 / m, hs / m, r / 1024, m / fm, c / fc }'
+				-v r="$rss" -v fm="$floor_med" -v fn="$floor_min" -v fc="$floor_cpu" 'BEGIN {
+				printf "  %-9s %4d %8.3f %17s %7.3f %6.0f %8.0f %7.1f %7.2f %6.2f %6.2f\n", t, n, m,
+					sprintf("(%.3f..%.3f)", a, b), c, by / 1e6 / m, hs / m, r / 1024, m / fm, a / fn, c / fc }'
 		done
 		if [[ -n $want ]]; then
 			if [[ $got == "$want" ]]; then echo "  certificate rows: $got = manifest: ok"

@@ -41,6 +41,9 @@ struct cap_reader {
 	int in_cb;            /* sink calls in progress */
 	struct ct_conn **pend; /* ignored from inside a call about another connection */
 	size_t npend, cappend;
+	cap_progress_fn progress; /* cap_set_progress */
+	void *progress_ctx;
+	uint64_t progress_every;
 };
 
 #define CONN_OF(pub) ((struct ct_conn *)((char *)(pub) - offsetof(struct ct_conn, pub)))
@@ -309,6 +312,20 @@ struct cap_reader *cap_open_file(const char *path, uint32_t file_index, const st
 	return r;
 }
 
+static void progress_report(struct cap_reader *r)
+{
+	uint64_t done = 0, total = 0;
+	src_position(r->src, &done, &total);
+	r->progress(r->progress_ctx, done, total);
+}
+
+void cap_set_progress(struct cap_reader *r, cap_progress_fn fn, void *ctx, uint64_t every)
+{
+	r->progress = fn;
+	r->progress_ctx = ctx;
+	r->progress_every = every ? every : 65536;
+}
+
 int cap_run(struct cap_reader *r, char errbuf[CAP_ERRBUF_SIZE])
 {
 	int ret = 0;
@@ -329,6 +346,7 @@ int cap_run(struct cap_reader *r, char errbuf[CAP_ERRBUF_SIZE])
 		}
 		r->st.packets++;
 		r->st.bytes += h->caplen;
+		if (r->progress && r->st.packets % r->progress_every == 0) progress_report(r);
 		struct ek_pktref p = { r->st.packets, { (int64_t)h->ts.tv_sec, (uint32_t)h->ts.tv_usec }, r->file_index };
 		r->last = p;
 		if (first || p.ts.sec > r->now) r->now = p.ts.sec;
@@ -351,6 +369,7 @@ int cap_run(struct cap_reader *r, char errbuf[CAP_ERRBUF_SIZE])
 	}
 	end_all(r);
 	r->st.ooo_overflow = r->pool.ooo_overflow;
+	if (r->progress) progress_report(r);
 	return ret;
 }
 

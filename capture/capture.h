@@ -63,7 +63,7 @@ struct cap_sink {
 struct cap_opts {
 	size_t max_conn_ooo_bytes;   /* out-of-order bytes buffered per direction (0: default 1 MiB) */
 	size_t max_total_ooo_bytes;  /* across all connections (0: default 64 MiB) */
-	size_t max_conns;            /* tracked connections (0: default 1,000,000) */
+	size_t max_conns;            /* tracked connections (0: default 1,000,000; the CLI derives it from --max-memory) */
 	uint32_t idle_timeout_sec;   /* (0: default 600) */
 };
 
@@ -108,6 +108,13 @@ int cap_run(struct cap_reader *r, char errbuf[CAP_ERRBUF_SIZE]);
 void cap_ignore(struct cap_reader *r, struct cap_conn *c);
 
 const struct cap_stats *cap_get_stats(const struct cap_reader *r);
+
+/* Optional progress reports for a file being read: fn is called from
+ * cap_run every `every` packets (0: 65536) and once at the end, with the
+ * bytes of the file consumed so far and the file's size (both 0 when not
+ * known, e.g. a pipe).  fn NULL turns them off. */
+typedef void (*cap_progress_fn)(void *ctx, uint64_t bytes_done, uint64_t bytes_total);
+void cap_set_progress(struct cap_reader *r, cap_progress_fn fn, void *ctx, uint64_t every);
 /* Link type name (pcap_datalink_val_to_name) */
 const char *cap_linktype(const struct cap_reader *r);
 void cap_close(struct cap_reader *r);

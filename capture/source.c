@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define READ_BUF (256 * 1024) /* fewer read(2) calls than stdio's default */
@@ -15,6 +16,7 @@ struct src {
 	pcap_t *p;
 	char *buf; /* stdio buffer: lives until pcap_close has closed the FILE */
 	int dlt;
+	uint64_t size;  /* of a regular file, else 0 */
 	char name[CAP_ERRBUF_SIZE / 2];
 	char dltname[48];
 };
@@ -47,6 +49,8 @@ struct src *src_open(const char *path, char errbuf[CAP_ERRBUF_SIZE])
 		say(errbuf, path, "out of memory", NULL);
 		return NULL;
 	}
+	struct stat sb;
+	if (fstat(fileno(fp), &sb) == 0 && S_ISREG(sb.st_mode)) s->size = (uint64_t)sb.st_size;
 	s->buf = malloc(READ_BUF);
 	if (s->buf) setvbuf(fp, s->buf, _IOFBF, READ_BUF);
 
@@ -106,6 +110,14 @@ enum src_rc src_next(struct src *s, const struct pcap_pkthdr **h, const uint8_t 
 			    NULL);
 		return SRC_ERROR;
 	}
+}
+
+void src_position(struct src *s, uint64_t *done, uint64_t *total)
+{
+	/* the FILE libpcap reads: ftello counts what stdio has handed out */
+	off_t pos = s->size ? ftello(pcap_file(s->p)) : -1;
+	*done = pos >= 0 ? (uint64_t)pos : 0;
+	*total = pos >= 0 ? s->size : 0;
 }
 
 int src_dlt(const struct src *s) { return s->dlt; }

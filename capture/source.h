@@ -27,6 +27,10 @@ enum src_rc src_next(struct src *s, const struct pcap_pkthdr **h, const uint8_t 
 int src_dlt(const struct src *s);
 const char *src_dlt_name(const struct src *s);
 
+/* How far the file has been read (bytes) and its size; 0 and 0 when
+ * that is not known (standard input, a pipe). */
+void src_position(struct src *s, uint64_t *done, uint64_t *total);
+
 void src_close(struct src *s);
 
 #endif

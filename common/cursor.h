@@ -20,7 +20,8 @@ struct cur {
 
 static inline struct cur cur_make(const uint8_t *p, size_t len)
 {
-	struct cur c = { p, p ? len : 0, 0, false };
+	/* An empty cursor still points somewhere, so base + 0 is never NULL + 0. */
+	struct cur c = { p ? p : (const uint8_t *)"", p ? len : 0, 0, false };
 	return c;
 }
 

@@ -685,9 +685,11 @@ static void rec_header(struct tls_ctx *t, struct tls_conn *c, int d)
 	switch (type) {
 	case REC_CCS: ds->rclass = RC_CCS; break;
 	case REC_ALERT:
-		/* Mid-stream the ChangeCipherSpec may have been missed: a
-		 * plaintext alert is 2 bytes, an encrypted one longer. */
-		if (ds->midstream && !ds->enc && !ds->enc13 && len != 2) ds->enc = ds->enc_hs_seen = true;
+		/* The ChangeCipherSpec may have been missed (mid-stream start, or
+		 * a hole): a plaintext alert is 2 bytes (a few alerts in one
+		 * record at most), an encrypted one carries IV/MAC/tag and is
+		 * longer. */
+		if (!ds->enc && !ds->enc13 && len > 8) ds->enc = ds->enc_hs_seen = true;
 		ds->rclass = ds->enc && !ds->enc13 ? RC_ENC_ALERT : RC_ALERT;
 		break;
 	case REC_HANDSHAKE:
@@ -1160,6 +1162,10 @@ void tls_conn_gap(struct tls_ctx *t, struct tls_conn *c, int dir, uint64_t missi
 	switch (ds->mode) {
 	case DM_INIT:
 	case DM_SCAN:
+		/* On a TLS port, a direction whose first bytes were never captured
+		 * (snaplen cut, drops) is still shown: the engineer must see that
+		 * the handshake is missing rather than nothing at all. */
+		if (ds->mode == DM_INIT && c->tls_port) mark_tls(t, c);
 		/* The scan goes on after the hole; this direction's start (or the
 		 * carry) is gone, so resynchronisation becomes possible. */
 		ds->mode = DM_SCAN;

@@ -89,6 +89,7 @@ struct tls_server_hello {
 struct tls_certificate {
 	struct x509_info *const *certs;                /* certs[0] is the leaf */
 	size_t n_certs;
+	size_t n_total;                                /* certificates in the message; > n_certs when the chain cap dropped some */
 	bool truncated;                                /* list ended early (declared longer than the data) */
 	bool tls13;                                    /* 1.3 layout */
 };

@@ -209,7 +209,8 @@ int tls_msg_server_hello(const uint8_t *p, size_t n, struct tls_server_hello *sh
 static void add_cert(struct tls_scratch *s, struct x509_cache *xc, const uint8_t *der, size_t len,
 		     struct tls_certificate *out)
 {
-	if (out->n_certs >= s->max_certs) return;
+	out->n_total++;
+	if (out->n_certs >= s->max_certs) return; /* counted, not kept: the chain cap */
 	struct x509_info *x = x509_get(xc, der, len);
 	if (x) s->certs[out->n_certs++] = x;
 }

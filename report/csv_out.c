@@ -107,7 +107,8 @@ static const unsigned char byte_class[256] = {
 };
 
 /* Length of s when it is all printable ASCII, else (size_t)-1; *special:
- * it contains ',' or '"'. */
+ * it contains ',' or '"'.  (Fields are short: a table-driven byte loop
+ * beats strlen plus word-at-a-time tests here.) */
 static size_t ascii_field(const char *s, bool *special)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -129,34 +130,10 @@ static size_t ascii_field(const char *s, bool *special)
 	return i;
 }
 
-void csv_out_field(struct csv_out *c, const char *s)
+/* Any field: sanitized (sanitize.h), formula apostrophe, libcsv quoting.
+ * Kept out of line: its 4 KiB buffer would weigh on every fast-path call. */
+__attribute__((noinline)) static void field_general(struct csv_out *c, const char *s)
 {
-	bool special;
-	size_t plen = ascii_field(s ? s : "", &special);
-	/* worst case: comma, quotes, apostrophe, every byte a doubled quote */
-	if (plen != (size_t)-1 && 2 * plen + 4 > sizeof c->row - c->rlen) row_flush(c);
-	if (plen != (size_t)-1 && 2 * plen + 4 <= sizeof c->row - c->rlen) {
-		/* what the general path below does, for printable ASCII */
-		bool formula = plen && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@');
-		bool quote = plen && (special || (!formula && s[0] == ' ') || s[plen - 1] == ' ');
-		char *o = c->row + c->rlen;
-		if (c->row_started) *o++ = ',';
-		c->row_started = true;
-		if (quote) *o++ = '"';
-		if (formula) *o++ = '\'';
-		if (!special) {
-			memcpy(o, s, plen);
-			o += plen;
-		} else {
-			for (size_t i = 0; i < plen; i++) {
-				if (s[i] == '"') *o++ = '"'; /* doubled */
-				*o++ = s[i];
-			}
-		}
-		if (quote) *o++ = '"';
-		c->rlen = (size_t)(o - c->row);
-		return;
-	}
 	row_flush(c);
 	char buf[4096];
 	char *clean = buf;
@@ -181,6 +158,49 @@ void csv_out_field(struct csv_out *c, const char *s)
 		fputs(f, c->fp);
 	}
 	if (clean != buf) free(clean);
+}
+
+void csv_out_field(struct csv_out *c, const char *s)
+{
+	bool special;
+	if (!s) s = "";
+	size_t plen = ascii_field(s, &special);
+	/* worst case: comma, quotes, apostrophe, every byte a doubled quote */
+	if (plen != (size_t)-1 && 2 * plen + 4 > sizeof c->row - c->rlen) row_flush(c);
+	if (plen != (size_t)-1 && 2 * plen + 4 <= sizeof c->row - c->rlen) {
+		/* what field_general does, for printable ASCII */
+		bool formula = plen && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@');
+		bool quote = plen && (special || (!formula && s[0] == ' ') || s[plen - 1] == ' ');
+		char *o = c->row + c->rlen;
+		if (c->row_started) *o++ = ',';
+		c->row_started = true;
+		if (quote) *o++ = '"';
+		if (formula) *o++ = '\'';
+		if (!special) {
+			memcpy(o, s, plen);
+			o += plen;
+		} else {
+			for (size_t i = 0; i < plen; i++) {
+				if (s[i] == '"') *o++ = '"'; /* doubled */
+				*o++ = s[i];
+			}
+		}
+		if (quote) *o++ = '"';
+		c->rlen = (size_t)(o - c->row);
+		return;
+	}
+	field_general(c, s);
+}
+
+void csv_out_empty(struct csv_out *c, size_t n)
+{
+	for (; n; n--) {
+		if (c->row_started) {
+			if (c->rlen == sizeof c->row) row_flush(c);
+			c->row[c->rlen++] = ',';
+		}
+		c->row_started = true;
+	}
 }
 
 void csv_out_fieldf(struct csv_out *c, const char *fmt, ...)

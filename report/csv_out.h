@@ -23,6 +23,8 @@ struct csv_out;
 struct csv_out *csv_out_open(const char *path, bool atomic, char *err, size_t errn);
 void csv_out_field(struct csv_out *c, const char *s);
 void csv_out_fieldf(struct csv_out *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* n empty fields: the same as n times csv_out_field(c, ""). */
+void csv_out_empty(struct csv_out *c, size_t n);
 void csv_out_end_row(struct csv_out *c);
 void csv_out_row(struct csv_out *c, const char *const *fields, size_t n);
 void csv_out_flush(struct csv_out *c);

@@ -15,6 +15,13 @@ static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((forma
 static void sb_printf(struct sbuf *b, const char *fmt, ...)
 {
 	va_list ap;
+	if (!b->s) { /* room for most details: one vsnprintf instead of a sizing pass and a second one */
+		b->s = malloc(128);
+		if (b->s) {
+			b->s[0] = '\0';
+			b->cap = 128;
+		}
+	}
 	for (int tries = 0; tries < 2; tries++) {
 		size_t room = b->cap - b->len;
 		va_start(ap, fmt);
@@ -151,10 +158,12 @@ char *detail_for_event(const struct tls_event *ev)
 		case TLS_HS_SERVER_HELLO:
 		case TLS_HS_HELLO_RETRY_REQUEST: server_hello(&b, &hs->u.sh); break;
 		case TLS_HS_CERTIFICATE:
-			if (hs->u.cert.n_certs == 0)
+			if (hs->u.cert.n_total == 0)
 				sb_printf(&b, "empty: no certificate");
 			else
-				sb_printf(&b, "%zu certificate%s", hs->u.cert.n_certs, hs->u.cert.n_certs == 1 ? "" : "s");
+				sb_printf(&b, "%zu certificate%s", hs->u.cert.n_total, hs->u.cert.n_total == 1 ? "" : "s");
+			if (hs->u.cert.n_total > hs->u.cert.n_certs)
+				sb_printf(&b, " (first %zu kept: chain cap)", hs->u.cert.n_certs);
 			if (hs->u.cert.truncated) sb_printf(&b, " (list truncated)");
 			break;
 		case TLS_HS_CERTIFICATE_REQUEST: cert_request(&b, &hs->u.cr); break;

@@ -226,6 +226,17 @@ static double ms_between(struct ek_time a, struct ek_time b)
 	return (double)(b.sec - a.sec) * 1e3 + ((double)b.nsec - (double)a.nsec) / 1e6;
 }
 
+/* Append src to dst (size bytes, *len used), truncating as snprintf
+ * would: ladder_add runs for every event, and snprintf("%s") is costly. */
+static void put_trunc(char *dst, size_t size, size_t *len, const char *src)
+{
+	size_t k = strlen(src);
+	if (*len + k >= size) k = size - 1 - *len;
+	memcpy(dst + *len, src, k);
+	*len += k;
+	dst[*len] = '\0';
+}
+
 static void ladder_add(struct findings_conn *fc, const struct tls_event *ev, const struct row *rows, size_t n)
 {
 	if (!n) return;
@@ -238,14 +249,17 @@ static void ladder_add(struct findings_conn *fc, const struct tls_event *ev, con
 	s->frame = ev->pkt.frame;
 	s->ts = ev->pkt.ts;
 	s->sender = ev->sender;
-	snprintf(s->event, sizeof s->event, "%s", rows[0].event);
+	size_t el = 0, il = 0;
+	put_trunc(s->event, sizeof s->event, &el, rows[0].event);
 	s->info[0] = '\0';
-	if (rows[0].cert)
-		snprintf(s->info, sizeof s->info, "%s  %s", rows[0].cert->serial_hex,
-			 rows[0].cert->parsed ? rows[0].cert->eku : "(unparsable)");
-	else if (ev->kind == TLS_EV_ALERT || ev->kind == TLS_EV_DATA_MISSING ||
-		 (ev->kind == TLS_EV_HANDSHAKE && ev->u.hs.type == TLS_HS_CERTIFICATE))
-		snprintf(s->info, sizeof s->info, "%s", rows[0].detail);
+	if (rows[0].cert) {
+		put_trunc(s->info, sizeof s->info, &il, rows[0].cert->serial_hex);
+		put_trunc(s->info, sizeof s->info, &il, "  ");
+		put_trunc(s->info, sizeof s->info, &il, rows[0].cert->parsed ? rows[0].cert->eku : "(unparsable)");
+	} else if (ev->kind == TLS_EV_ALERT || ev->kind == TLS_EV_DATA_MISSING ||
+		   (ev->kind == TLS_EV_HANDSHAKE && ev->u.hs.type == TLS_HS_CERTIFICATE)) {
+		put_trunc(s->info, sizeof s->info, &il, rows[0].detail ? rows[0].detail : "(null)"); /* as printf */
+	}
 }
 
 /* Plain-language meaning of the alerts that end certificate problems. */
@@ -502,6 +516,9 @@ static struct findings_conn *conn_state(struct conn_rec *cr)
 void findings_on_event(void *ctx, struct conn_rec *cr, const struct tls_event *ev, struct row *rows, size_t n)
 {
 	struct findings *f = ctx;
+	/* Rules look at TLS connections only: no state for the (possibly
+	 * millions of) connections that are not, or not yet, TLS. */
+	if (!cr->fc && cr->state != CONN_TLS) return;
 	struct findings_conn *fc = conn_state(cr);
 	if (!fc) return;
 	if (n && ev->kind != TLS_EV_TCP_OPEN) ladder_add(fc, ev, rows, n);

@@ -5,9 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "analysis.h"
 #include "findings_table.h"
+#include "progress.h"
 
 #define EK_EXIT_OK 0
 #define EK_EXIT_USAGE 2
@@ -28,6 +30,9 @@ static void usage(FILE *fp)
 	      "  -r FILE            read a capture file (pcap or pcapng; \"-\" is stdin); repeatable\n"
 	      "  --tls-port N       also treat TCP port N as TLS (repeatable; other ports are\n"
 	      "                     recognised by content)\n"
+	      "  --max-memory MB    memory budget for connection state and out-of-order\n"
+	      "                     buffers (default 256); past it the oldest connections\n"
+	      "                     are evicted and counted in the summary\n"
 	      "Output:\n"
 	      "  -o FILE            write the timeline CSV to FILE (\"-\" for stdout)\n"
 	      "  --findings FILE    write the findings CSV to FILE\n"
@@ -61,9 +66,10 @@ static int parse_port(const char *s, uint16_t *out)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_TLS_PORT = 1000, OPT_FINDINGS, OPT_CERTS, OPT_CA_FILE, OPT_CA_PATH, OPT_PUBLIC_ROOTS, OPT_FAIL_ON };
+	enum { OPT_MAX_MEMORY = 999, OPT_TLS_PORT = 1000, OPT_FINDINGS, OPT_CERTS, OPT_CA_FILE, OPT_CA_PATH, OPT_PUBLIC_ROOTS, OPT_FAIL_ON };
 	static const struct option longopts[] = {
 		{ "findings", required_argument, NULL, OPT_FINDINGS },
+		{ "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
 		{ "certs", required_argument, NULL, OPT_CERTS },
 		{ "ca-file", required_argument, NULL, OPT_CA_FILE },
 		{ "ca-path", required_argument, NULL, OPT_CA_PATH },
@@ -87,6 +93,7 @@ int main(int argc, char **argv)
 	}
 
 	int fail_on = -1;
+	unsigned long max_memory_mb = 256;
 	int ch;
 	while ((ch = getopt_long(argc, argv, "hVr:o:q", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -102,6 +109,18 @@ int main(int argc, char **argv)
 		case 'o': ao.timeline_csv = optarg; break;
 		case 'q': ao.quiet = true; break;
 		case OPT_FINDINGS: ao.findings_csv = optarg; break;
+		case OPT_MAX_MEMORY: {
+			char *end;
+			errno = 0;
+			max_memory_mb = strtoul(optarg, &end, 10);
+			if (errno || *end || max_memory_mb < 16 || max_memory_mb > 1048576) {
+				fprintf(stderr, "ekuscope: --max-memory: expected megabytes from 16 to 1048576, not '%s'\n",
+					optarg);
+				free(files);
+				return EK_EXIT_USAGE;
+			}
+			break;
+		}
 		case OPT_CERTS: ao.certs_csv = optarg; break;
 		case OPT_CA_FILE: ao.ca_file = optarg; break;
 		case OPT_CA_PATH: ao.ca_path = optarg; break;
@@ -138,10 +157,19 @@ int main(int argc, char **argv)
 		return EK_EXIT_USAGE;
 	}
 
+	/* Budget split: an eighth for out-of-order TCP data (a quarter of that per
+	 * direction at most), the rest for connection state at ~2 KiB each
+	 * (capture + dissect + report). */
+	size_t budget = (size_t)max_memory_mb << 20;
+	ao.cap.max_total_ooo_bytes = budget / 8;
+	ao.cap.max_conn_ooo_bytes = budget / 32 < ((size_t)1 << 20) ? budget / 32 : ((size_t)1 << 20);
+	ao.cap.max_conns = budget / 8 * 7 / 2048;
 	ao.tls_ports = ports;
 	ao.n_tls_ports = n_ports;
 	bool csv_on_stdout = ao.timeline_csv && strcmp(ao.timeline_csv, "-") == 0;
 	ao.text_timeline = !ao.timeline_csv && !ao.quiet;
+	/* progress line on a terminal, unless the timeline is printing there */
+	progress_enable(!ao.quiet && isatty(STDERR_FILENO) && !(ao.text_timeline && isatty(STDOUT_FILENO)));
 
 	char err[512];
 	struct analysis *a = analysis_new(&ao, err, sizeof err);

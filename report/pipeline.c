@@ -3,9 +3,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "progress.h"
+
 struct glue {
 	struct cap_reader *reader;
 	struct tls_ctx *tls;
+	struct progress progress;
 };
 
 static void on_open(void *ctx, struct cap_conn *c, const struct ek_pktref *p)
@@ -52,18 +55,31 @@ static void on_end(void *ctx, struct cap_conn *c, enum cap_end why, const struct
 	c->user = NULL;
 }
 
+static void on_progress(void *ctx, uint64_t done, uint64_t total)
+{
+	struct glue *g = ctx;
+	struct tls_stats ts;
+	tls_get_stats(g->tls, &ts);
+	progress_update(&g->progress, done, total, ts.conns_tls);
+}
+
 int pipeline_run_file(const char *path, uint32_t file_index, const struct cap_opts *co, struct tls_ctx *tls,
 		      struct cap_stats *stats, char *err, size_t errn)
 {
 	char eb[CAP_ERRBUF_SIZE] = "";
-	struct glue g = { NULL, tls };
+	struct glue g = { NULL, tls, { 0 } };
 	struct cap_sink sink = { &g, on_open, on_data, on_gap, on_flag, on_end };
 	g.reader = cap_open_file(path, file_index, co, &sink, eb);
 	if (!g.reader) {
 		snprintf(err, errn, "%s", eb);
 		return -1;
 	}
+	if (progress_enabled()) {
+		progress_start(&g.progress, path);
+		cap_set_progress(g.reader, on_progress, &g, 0);
+	}
 	int rc = cap_run(g.reader, eb);
+	progress_end(&g.progress);
 	if (stats) *stats = *cap_get_stats(g.reader);
 	if (rc != 0) snprintf(err, errn, "%s", eb);
 	cap_close(g.reader);

@@ -6,6 +6,7 @@
 #include "detail.h"
 
 #define MAX_WRITERS 4
+#define SPARE_MAX 256
 
 struct held {
 	struct row row;
@@ -24,6 +25,15 @@ struct timeline {
 	struct held *head, *tail;
 	size_t n_held;
 	uint64_t written, dropped_cap;
+	struct held *spare;          /* popped nodes, reused by queue_row ... */
+	size_t n_spare;              /* ... at most SPARE_MAX of them */
+	/* The last endpoints formatted by fill_common: a connection's rows
+	 * come in bursts, and formatting is a good part of a row's cost. */
+	struct ep_memo {
+		struct ek_endpoint ep;
+		bool set;
+		char str[EK_ENDPOINT_STRLEN];
+	} ep_memo[2];
 };
 
 struct timeline *timeline_new(struct x509_cache *cache, struct connmap *map,
@@ -68,7 +78,13 @@ static void pop_head(struct timeline *t)
 	h->cr->queued--;
 	row_release(t, &h->row);
 	if (!h->cr->queued && h->cr->ended) connmap_release(t->map, h->cr, t->free_fc);
-	free(h);
+	if (t->n_spare < SPARE_MAX) {
+		h->next = t->spare;
+		t->spare = h;
+		t->n_spare++;
+	} else {
+		free(h);
+	}
 }
 
 /* Write or drop decided rows at the head of the hold queue. */
@@ -80,7 +96,21 @@ static void flush(struct timeline *t)
 	}
 }
 
-static void fill_common(struct row *r, const struct tls_event *ev, const char *file)
+/* ek_endpoint_str(e, true, ...) through the memo slot m. */
+static void endpoint_str(struct ep_memo *m, const struct ek_endpoint *e, char *buf, size_t n)
+{
+	if (!m->set || m->ep.port != e->port || m->ep.addr.family != e->addr.family ||
+	    memcmp(m->ep.addr.a, e->addr.a, sizeof e->addr.a) != 0) {
+		ek_endpoint_str(e, true, m->str, sizeof m->str);
+		m->ep = *e;
+		m->set = true;
+	}
+	size_t len = strlen(m->str);
+	if (len < n) memcpy(buf, m->str, len + 1);
+	else ek_endpoint_str(e, true, buf, n);
+}
+
+static void fill_common(struct timeline *t, struct row *r, const struct tls_event *ev, const char *file)
 {
 	const struct tls_conn_view *v = ev->conn;
 	memset(r, 0, sizeof *r);
@@ -88,8 +118,8 @@ static void fill_common(struct row *r, const struct tls_event *ev, const char *f
 	r->frame = ev->pkt.frame;
 	r->ts = ev->pkt.ts;
 	r->conn = v->id;
-	ek_endpoint_str(&v->client, true, r->client, sizeof r->client);
-	ek_endpoint_str(&v->server, true, r->server, sizeof r->server);
+	endpoint_str(&t->ep_memo[0], &v->client, r->client, sizeof r->client);
+	endpoint_str(&t->ep_memo[1], &v->server, r->server, sizeof r->server);
 	r->sender = ev->sender == TLS_ROLE_CLIENT ? "client" : ev->sender == TLS_ROLE_SERVER ? "server" : "";
 	const char *ver = ev->version ? tls_version_name(ev->version) : NULL;
 	r->version = ver ? ver : "";
@@ -108,7 +138,13 @@ static void queue_row(struct timeline *t, struct conn_rec *cr, struct row *r)
 		row_release(t, r);
 		return;
 	}
-	struct held *h = malloc(sizeof *h);
+	struct held *h = t->spare;
+	if (h) {
+		t->spare = h->next;
+		t->n_spare--;
+	} else {
+		h = malloc(sizeof *h);
+	}
 	if (!h) {
 		row_release(t, r);
 		return;
@@ -157,7 +193,7 @@ void timeline_event(struct timeline *t, struct conn_rec *cr, const struct tls_ev
 		if (!rows) return;
 		char *detail = detail_for_event(ev);
 		for (size_t i = 0; i < nc; i++) {
-			fill_common(&rows[i], ev, file);
+			fill_common(t, &rows[i], ev, file);
 			rows[i].detail = strdup(detail ? detail : "");
 			rows[i].cert_index = (int)i;
 			rows[i].cert = ev->u.hs.u.cert.certs[i];
@@ -166,7 +202,7 @@ void timeline_event(struct timeline *t, struct conn_rec *cr, const struct tls_ev
 		free(detail);
 		n = nc;
 	} else if (ev->kind != TLS_EV_CONN_TLS && ev->kind != TLS_EV_CONN_END) {
-		fill_common(&one, ev, file);
+		fill_common(t, &one, ev, file);
 		one.detail = detail_for_event(ev);
 		n = 1;
 	}
@@ -195,5 +231,10 @@ void timeline_free(struct timeline *t)
 {
 	if (!t) return;
 	while (t->head) pop_head(t);
+	while (t->spare) {
+		struct held *h = t->spare;
+		t->spare = h->next;
+		free(h);
+	}
 	free(t);
 }

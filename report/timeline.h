@@ -13,7 +13,7 @@
 #include "connmap.h"
 #include "row.h"
 
-#define TIMELINE_MAX_HELD 100000
+#define TIMELINE_MAX_HELD 20000
 
 struct timeline;
 

@@ -51,7 +51,7 @@ static void write_row(void *ctx, const struct row *r)
 		csv_out_field(o, na);
 		csv_out_field(o, c->sha256_hex);
 	} else {
-		for (int i = 0; i < 8; i++) csv_out_field(o, "");
+		csv_out_empty(o, 8);
 	}
 	csv_out_field(o, r->findings);
 	csv_out_end_row(o);

@@ -266,7 +266,17 @@ static void test_ipv4(void)
 	tcp(&f, 12, TCPF_ACK | TCPF_PSH, PAYLOAD);
 	CHECK_EQ_U(run(101, &f), DEC_TCP);
 	check_tcp(4, "tcp options");
-	check_prefixes(101, &f, 20 + 32, "ipv4 + tcp options");
+	check_prefixes(101, &f, 20 + 20, "ipv4 + tcp fixed header");
+	/* The snapshot length cut inside the TCP options: the fixed header is
+	 * enough, and the whole payload counts as not captured. */
+	for (size_t n = 20 + 20; n < 20 + 32; n++) {
+		CHECK_EQ_U(dec_frame(101, f.b, n, f.n, &t), DEC_TCP);
+		CHECK_EQ_U(t.caplen, 0);
+		CHECK_EQ_U(t.len, 10);
+		CHECK_EQ_U(t.seq, 0x11223344);
+		/* a short packet (not a cut) is still malformed */
+		CHECK_EQ_U(dec_frame(101, f.b, n, n, &t), DEC_MALFORMED);
+	}
 
 	/* fragments: more-fragments set, or an offset */
 	unsigned frags[] = { 0x2000, 0x0010, 0x2010 };

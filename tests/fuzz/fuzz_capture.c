@@ -37,6 +37,15 @@ static char out_path[128];
 
 static const uint16_t ports[] = { 443, 5061, 2222, 8443, 7001, 7002, 636, 993, 995, 465, 5223, 8444 };
 
+static void remove_dir(void)
+{
+	unlink(timeline_csv);
+	unlink(findings_csv);
+	unlink(certs_csv);
+	unlink(out_path);
+	rmdir(dir);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
@@ -62,6 +71,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	/* The readable timeline goes to stdout: a file checked after each input. */
 	snprintf(out_path, sizeof out_path, "%s/stdout.txt", dir);
 	FZ_CHECK(freopen(out_path, "w", stdout) != NULL);
+	atexit(remove_dir);
 	return 0;
 }
 

@@ -63,8 +63,8 @@ after=$(find "$art" -type f 2>/dev/null | wc -l)
 # stat::average_exec_per_sec come from -print_final_stats.
 cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -1 | awk '{print $2}')
 ft=$(grep -oE 'ft: [0-9]+' "$log" | tail -1 | awk '{print $2}')
-eps=$(grep -E '^stat::average_exec_per_sec' "$log" | awk '{print $2}')
-units=$(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}')
+eps=$(grep -E '^stat::average_exec_per_sec' "$log" | tail -1 | awk '{print $2}')
+units=$(grep -E '^stat::number_of_executed_units' "$log" | tail -1 | awk '{print $2}')
 if [ $rc -ne 0 ]; then
 	grep -E 'ERROR: |SUMMARY: |contract violated|^    #[0-9] ' "$log" | head -20 >&2
 fi

@@ -1,0 +1,52 @@
+#include "progress.h"
+
+#include <string.h>
+#include <time.h>
+
+static bool enabled;
+
+void progress_enable(bool on) { enabled = on; }
+bool progress_enabled(void) { return enabled; }
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void progress_start(struct progress *p, const char *name)
+{
+	memset(p, 0, sizeof *p);
+	p->fp = stderr;
+	const char *slash = strrchr(name, '/');
+	p->name = slash ? slash + 1 : name;
+	p->t0 = p->last = now();
+}
+
+void progress_update(struct progress *p, uint64_t done, uint64_t total, uint64_t tls_conns)
+{
+	if (!enabled || !total || total < PROGRESS_MIN_BYTES || done > total) return;
+	double t = now();
+	if (t - p->last < 0.5 || t - p->t0 < 0.5) return;
+	p->last = t;
+	double el = t - p->t0, rate = (double)done / el; /* bytes/s */
+	double left = rate > 0 ? (double)(total - done) / rate : 0;
+	unsigned eta = left < 359999 ? (unsigned)(left + 0.5) : 359999;
+	char etas[32];
+	if (eta >= 3600) snprintf(etas, sizeof etas, "%u:%02u:%02u", eta / 3600, eta / 60 % 60, eta % 60);
+	else snprintf(etas, sizeof etas, "%u:%02u", eta / 60, eta % 60);
+	fprintf(p->fp, "\r%.60s: %llu / %llu MB (%u%%)  %.0f MB/s  ETA %s  %llu TLS conns\033[K", p->name,
+		(unsigned long long)(done / 1000000), (unsigned long long)(total / 1000000),
+		(unsigned)((double)done * 100 / (double)total), rate / 1e6, etas, (unsigned long long)tls_conns);
+	fflush(p->fp);
+	p->shown = true;
+}
+
+void progress_end(struct progress *p)
+{
+	if (!p->shown) return;
+	fputs("\r\033[K", p->fp);
+	fflush(p->fp);
+	p->shown = false;
+}

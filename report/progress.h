@@ -1,0 +1,33 @@
+/* A progress line on stderr while a capture file is read:
+ *
+ *   big.pcap: 1234 / 4096 MB (30%)  850 MB/s  ETA 0:03  12345 TLS conns
+ *
+ * redrawn at most twice a second, cleared when the file is done.  Only
+ * when enabled (main: stderr is a terminal and not -q) and only for files
+ * of at least PROGRESS_MIN_BYTES whose size is known. */
+#ifndef EK_PROGRESS_H
+#define EK_PROGRESS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define PROGRESS_MIN_BYTES (16u << 20)
+
+void progress_enable(bool on);
+bool progress_enabled(void);
+
+struct progress {
+	FILE *fp;
+	const char *name;
+	double t0, last;       /* monotonic seconds: start, last redraw */
+	bool shown;
+};
+
+void progress_start(struct progress *p, const char *name);
+/* done/total in bytes; tls_conns: connections recognised as TLS so far. */
+void progress_update(struct progress *p, uint64_t done, uint64_t total, uint64_t tls_conns);
+/* Clears the line if one was drawn. */
+void progress_end(struct progress *p);
+
+#endif
