@@ -101,8 +101,7 @@
 
 #define TLS_SCAN_LIMIT 16384u
 #define TLS_MAX_RECORD (16384u + 2048u)
-#define TLS_DEFAULT_MAX_HS (256u * 1024u)
-#define TLS_DEFAULT_MAX_CHAIN 64u
+#define TLS_DEFAULT_MAX_HS TLS_DEFAULT_MAX_HANDSHAKE
 #define WIN 11 /* bytes needed to test one scan position */
 
 enum dmode { DM_INIT, DM_SCAN, DM_RECORDS, DM_STOPPED, DM_EXHAUSTED, DM_CLOSED };
@@ -435,6 +434,7 @@ static void hs_dispatch(struct tls_ctx *t, struct tls_conn *c, int d, uint8_t ty
 	struct tls_handshake *hs = &ev.u.hs;
 	hs->type = type;
 	hs->length = (uint32_t)n;
+	hs->too_large = toolarge;
 
 	switch (type) {
 	case TLS_HS_CLIENT_HELLO: {

@@ -104,6 +104,7 @@ struct tls_handshake {
 	uint8_t type;          /* TLS_HS_*; TLS_HS_HELLO_RETRY_REQUEST for an HRR */
 	uint32_t length;       /* body length */
 	bool malformed;        /* body did not parse; only type and length are meaningful */
+	bool too_large;        /* longer than tls_opts.max_handshake_len: skipped, not parsed (malformed too) */
 	union {
 		struct tls_client_hello ch;
 		struct tls_server_hello sh;
@@ -150,6 +151,10 @@ struct tls_sink {
 	void *ctx;
 	void (*event)(void *ctx, const struct tls_event *ev);
 };
+
+/* Defaults of the limits below (documented in the README). */
+#define TLS_DEFAULT_MAX_HANDSHAKE (256u * 1024u)
+#define TLS_DEFAULT_MAX_CHAIN 64u
 
 struct tls_opts {
 	const uint16_t *ports; size_t n_ports;    /* TLS by port; others by content */

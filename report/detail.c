@@ -149,6 +149,11 @@ char *detail_for_event(const struct tls_event *ev)
 	switch (ev->kind) {
 	case TLS_EV_HANDSHAKE: {
 		const struct tls_handshake *hs = &ev->u.hs;
+		if (hs->too_large) {
+			sb_printf(&b, "%u bytes: over the %u KiB handshake message cap, not parsed", hs->length,
+				  TLS_DEFAULT_MAX_HANDSHAKE / 1024u);
+			break;
+		}
 		if (hs->malformed) {
 			sb_printf(&b, "malformed (%u bytes)", hs->length);
 			break;
