@@ -173,10 +173,12 @@ static void summary(const struct analysis *a, FILE *fp)
 	fprintf(fp, "\nSummary: %u file%s, %llu packets, %llu TCP connection%s, %llu TLS connection%s\n", t->files,
 		t->files == 1 ? "" : "s", (unsigned long long)t->packets, (unsigned long long)t->tcp_conns,
 		t->tcp_conns == 1 ? "" : "s", (unsigned long long)t->tls_conns, t->tls_conns == 1 ? "" : "s");
-	fprintf(fp, "         handshakes: %llu completed, %llu failed or incomplete, %llu outcome not visible\n"
-		"         (TLS 1.3 without keys, or picked up after the hello)\n",
-		(unsigned long long)t->handshakes_complete, (unsigned long long)t->handshakes_failed,
-		(unsigned long long)t->handshakes_unknown);
+	fprintf(fp, "         handshakes: %llu completed, %llu failed or incomplete", (unsigned long long)t->handshakes_complete,
+		(unsigned long long)t->handshakes_failed);
+	if (t->handshakes_unknown)
+		fprintf(fp, ", %llu outcome not visible (TLS 1.3 without keys, or picked up after the hello)",
+			(unsigned long long)t->handshakes_unknown);
+	fputc('\n', fp);
 	if (t->gaps || t->snaplen_cut)
 		fprintf(fp, "         missing data: %llu holes (%llu bytes), %llu packets cut by snaplen\n",
 			(unsigned long long)t->gaps, (unsigned long long)t->gap_bytes,

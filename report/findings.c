@@ -281,34 +281,29 @@ static const char *alert_meaning(uint8_t desc)
 	}
 }
 
-/* The finding on this connection that best explains a failure. */
-static const char *likely_cause(const struct findings_conn *fc)
-{
-	static const struct { enum finding_code c; const char *why; } order[] = {
-		{ F_CLIENT_CERT_NO_CLIENTAUTH, "client certificate without clientAuth EKU" },
-		{ F_SERVER_CERT_NO_SERVERAUTH, "server certificate without serverAuth EKU" },
-		{ F_CERT_EXPIRED, "expired certificate" },
-		{ F_CERT_NOT_YET_VALID, "certificate not yet valid" },
-		{ F_CHAIN_UNTRUSTED, "chain does not verify" },
-		{ F_ISSUER_NOT_REQUESTED, "client certificate from a CA the server did not list" },
-		{ F_CLIENT_CERT_EMPTY, "no client certificate sent" },
-		{ F_SNI_MISMATCH, "server certificate does not match the SNI" },
-		{ F_DATA_MISSING, "capture incomplete" },
-	};
-	for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
-		if (fc->codes & (1u << order[i].c)) return order[i].why;
-	return NULL;
-}
+/* Findings that can explain a failed handshake, most telling first. */
+static const struct {
+	enum finding_code code;
+	const char *why;
+} causes[] = {
+	{ F_CLIENT_CERT_NO_CLIENTAUTH, "client certificate without clientAuth EKU" },
+	{ F_SERVER_CERT_NO_SERVERAUTH, "server certificate without serverAuth EKU" },
+	{ F_CERT_EXPIRED, "expired certificate" },
+	{ F_CERT_NOT_YET_VALID, "certificate not yet valid" },
+	{ F_CHAIN_UNTRUSTED, "chain does not verify" },
+	{ F_ISSUER_NOT_REQUESTED, "client certificate from a CA the server did not list" },
+	{ F_CLIENT_CERT_EMPTY, "no client certificate sent" },
+	{ F_SNI_MISMATCH, "server certificate does not match the SNI" },
+	{ F_DATA_MISSING, "capture incomplete" },
+};
 
-static const char *likely_code(const struct findings_conn *fc)
+/* Index in causes[] of the finding on this connection that best explains
+ * a failure, -1 when none. */
+static int likely_cause(const struct findings_conn *fc)
 {
-	static const enum finding_code order[] = {
-		F_CLIENT_CERT_NO_CLIENTAUTH, F_SERVER_CERT_NO_SERVERAUTH, F_CERT_EXPIRED, F_CERT_NOT_YET_VALID,
-		F_CHAIN_UNTRUSTED, F_ISSUER_NOT_REQUESTED, F_CLIENT_CERT_EMPTY, F_SNI_MISMATCH, F_DATA_MISSING,
-	};
-	for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
-		if (fc->codes & (1u << order[i])) return finding_def(order[i])->name;
-	return NULL;
+	for (size_t i = 0; i < sizeof causes / sizeof causes[0]; i++)
+		if (fc->codes & (1u << causes[i].code)) return (int)i;
+	return -1;
 }
 
 /* --- rules ---------------------------------------------------------------- */
@@ -483,7 +478,9 @@ static void on_end_signal(struct findings *f, struct findings_conn *fc, const st
 	} else {
 		snprintf(how, sizeof how, "%s", ev->kind == TLS_EV_TCP_RESET ? "a TCP reset" : "a TCP FIN");
 	}
-	const char *why = likely_cause(fc), *code = likely_code(fc);
+	int cause_i = likely_cause(fc);
+	const char *why = cause_i >= 0 ? causes[cause_i].why : NULL;
+	const char *code = cause_i >= 0 ? finding_def(causes[cause_i].code)->name : NULL;
 	/* Point at the client's Certificate when the cause is the client's certificate. */
 	bool client_cert_cause = fc->client_cert_seen && r == TLS_ROLE_SERVER &&
 				 (fc->codes & (1u << F_CLIENT_CERT_NO_CLIENTAUTH | 1u << F_CLIENT_CERT_EMPTY |
