@@ -176,7 +176,7 @@ static void summary(const struct analysis *a, FILE *fp)
 	fprintf(fp, "         handshakes: %llu completed, %llu failed or incomplete", (unsigned long long)t->handshakes_complete,
 		(unsigned long long)t->handshakes_failed);
 	if (t->handshakes_unknown)
-		fprintf(fp, ", %llu outcome not visible (TLS 1.3 without keys, or picked up after the hello)",
+		fprintf(fp, ",\n         %llu outcome not visible (TLS 1.3 without keys, or no hello seen)",
 			(unsigned long long)t->handshakes_unknown);
 	fputc('\n', fp);
 	if (t->gaps || t->snaplen_cut)
