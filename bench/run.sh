@@ -188,7 +188,7 @@ for f in "${FILES[@]}"; do
 	[[ -z $want || $got == "$want" ]] || status=1
 
 	# targets (issue 6): multiples of the floor's wall time, peak RSS
-	read -r ek_med _ <<<"$(stats "$W/$tag.ekuscope" 1)"
+	read -r ek_med ek_min _ <<<"$(stats "$W/$tag.ekuscope" 1)"
 	read -r _ _ ek_rss <<<"$(stats "$W/$tag.ekuscope" 4)"
 	case $tag in
 	bulk*) limit=1.5 ;;
@@ -196,10 +196,10 @@ for f in "${FILES[@]}"; do
 	*) limit= ;;
 	esac
 	if [[ -n $limit ]]; then
-		awk -v m="$ek_med" -v f="$floor_med" -v l="$limit" -v r="$ek_rss" 'BEGIN {
-			x = m / f
-			printf "  target: ekuscope <= %.1fx floor: %.2fx %s; peak RSS <= 48 MiB: %.1f MiB %s\n", l, x,
-				x <= l ? "MET" : "NOT MET", r / 1024, r <= 48 * 1024 ? "MET" : "NOT MET" }' | tee -a "$W/table"
+		awk -v m="$ek_med" -v f="$floor_med" -v mn="$ek_min" -v fn="$floor_min" -v l="$limit" -v r="$ek_rss" 'BEGIN {
+			x = m / f; y = mn / fn
+			printf "  target: ekuscope <= %.1fx floor: %.2fx (medians) %s, %.2fx (best runs) %s; peak RSS <= 48 MiB: %.1f MiB %s\n",
+				l, x, x <= l ? "MET" : "NOT MET", y, y <= l ? "MET" : "NOT MET", r / 1024, r <= 48 * 1024 ? "MET" : "NOT MET" }' | tee -a "$W/table"
 	fi
 done
 mkdir -p "$OUT"

@@ -8,6 +8,9 @@
  * callbacks) so their late packets do not make new ids. */
 #include "capture.h"
 
+#include <signal.h>
+#include <time.h>
+
 #include <pcap/pcap.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +45,8 @@ struct cap_reader {
 	struct ct_conn **pend; /* ignored from inside a call about another connection */
 	size_t npend, cappend;
 	cap_progress_fn progress; /* cap_set_progress */
+	volatile sig_atomic_t stop; /* cap_stop (a signal handler) */
+	uint64_t max_packets, max_seconds; /* cap_set_limits; 0 = none */
 	void *progress_ctx;
 	uint64_t progress_every;
 };
@@ -277,12 +282,17 @@ static void end_all(struct cap_reader *r)
 
 /* ---- public API ---------------------------------------------------- */
 
-struct cap_reader *cap_open_file(const char *path, uint32_t file_index, const struct cap_opts *o,
-				 const struct cap_sink *sink, char errbuf[CAP_ERRBUF_SIZE])
+/* The reader around an opened source (which it owns from now on). */
+static struct cap_reader *reader_new(struct src *src, const char *name, uint32_t file_index,
+				     const struct cap_opts *o, const struct cap_sink *sink,
+				     char errbuf[CAP_ERRBUF_SIZE])
 {
 	struct cap_reader *r = calloc(1, sizeof *r);
-	if (!r) {
-		snprintf(errbuf, CAP_ERRBUF_SIZE, "%.200s: out of memory", path);
+	if (r) r->ct = ct_new();
+	if (!r || !r->ct) {
+		snprintf(errbuf, CAP_ERRBUF_SIZE, "%.200s: out of memory", name);
+		free(r);
+		src_close(src);
 		return NULL;
 	}
 	if (o) r->o = *o;
@@ -295,21 +305,53 @@ struct cap_reader *cap_open_file(const char *path, uint32_t file_index, const st
 	r->file_index = file_index;
 	r->pool.max_dir = r->o.max_conn_ooo_bytes;
 	r->pool.max_total = r->o.max_total_ooo_bytes;
-	r->ct = ct_new();
-	if (!r->ct) {
-		snprintf(errbuf, CAP_ERRBUF_SIZE, "%.200s: out of memory", path);
-		free(r);
-		return NULL;
-	}
-	r->src = src_open(path, errbuf);
-	if (!r->src) {
-		ct_destroy(r->ct);
-		free(r);
-		return NULL;
-	}
-	r->dlt = src_dlt(r->src);
+	r->src = src;
+	r->dlt = src_dlt(src);
 	r->last.file_index = file_index;
 	return r;
+}
+
+struct cap_reader *cap_open_file(const char *path, uint32_t file_index, const struct cap_opts *o,
+				 const struct cap_sink *sink, char errbuf[CAP_ERRBUF_SIZE])
+{
+	struct src *src = src_open(path, errbuf);
+	return src ? reader_new(src, path, file_index, o, sink, errbuf) : NULL;
+}
+
+struct cap_reader *cap_open_live(const struct cap_live_opts *lo, uint32_t file_index, const struct cap_opts *o,
+				 const struct cap_sink *sink, char errbuf[CAP_ERRBUF_SIZE])
+{
+	struct src *src = src_open_live(lo->iface, lo->snaplen > 0 ? lo->snaplen : CAP_DEFAULT_SNAPLEN, lo->promisc,
+					errbuf);
+	return src ? reader_new(src, lo->iface, file_index, o, sink, errbuf) : NULL;
+}
+
+int cap_set_filter(struct cap_reader *r, const char *bpf, char errbuf[CAP_ERRBUF_SIZE])
+{
+	return src_set_filter(r->src, bpf, errbuf);
+}
+
+int cap_write_to(struct cap_reader *r, const char *path, char errbuf[CAP_ERRBUF_SIZE])
+{
+	return src_dump_open(r->src, path, errbuf);
+}
+
+void cap_set_limits(struct cap_reader *r, uint64_t max_packets, uint64_t max_seconds)
+{
+	r->max_packets = max_packets;
+	r->max_seconds = max_seconds;
+}
+
+void cap_stop(struct cap_reader *r)
+{
+	r->stop = 1;
+	src_break(r->src);
+}
+
+int cap_list_interfaces(void (*fn)(void *ctx, const char *name, const char *desc), void *ctx,
+			char errbuf[CAP_ERRBUF_SIZE])
+{
+	return src_list_interfaces(fn, ctx, errbuf);
 }
 
 static void progress_report(struct cap_reader *r)
@@ -326,14 +368,39 @@ void cap_set_progress(struct cap_reader *r, cap_progress_fn fn, void *ctx, uint6
 	r->progress_every = every ? every : 65536;
 }
 
+/* Live: packet time is wall time, so quiet periods still expire
+ * connections. */
+static void live_tick(struct cap_reader *r)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (now.tv_sec > r->now) r->now = now.tv_sec;
+	expire(r);
+}
+
 int cap_run(struct cap_reader *r, char errbuf[CAP_ERRBUF_SIZE])
 {
 	int ret = 0;
 	bool first = r->st.packets == 0;
+	bool live = src_is_live(r->src);
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	uint64_t seen = 0; /* records read, before the filter */
 	for (;;) {
+		if (r->stop) break;
+		if (r->max_seconds) {
+			struct timespec t;
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			if ((uint64_t)(t.tv_sec - t0.tv_sec) >= r->max_seconds) break;
+		}
+		if (r->max_packets && r->st.packets >= r->max_packets) break;
 		const struct pcap_pkthdr *h;
 		const uint8_t *data;
 		enum src_rc rc = src_next(r->src, &h, &data, errbuf);
+		if (rc == SRC_TIMEOUT) {
+			live_tick(r);
+			continue;
+		}
 		if (rc == SRC_EOF) break;
 		if (rc == SRC_TRUNCATED) {
 			r->st.truncated = true;
@@ -344,10 +411,15 @@ int cap_run(struct cap_reader *r, char errbuf[CAP_ERRBUF_SIZE])
 			ret = -1;
 			break;
 		}
+		/* Frames keep Wireshark's numbers of the file: the filter applies
+		 * after counting. */
+		uint64_t frame = ++seen;
+		if (!src_match(r->src, h, data)) continue;
 		r->st.packets++;
 		r->st.bytes += h->caplen;
+		src_dump(r->src, h, data);
 		if (r->progress && r->st.packets % r->progress_every == 0) progress_report(r);
-		struct ek_pktref p = { r->st.packets, { (int64_t)h->ts.tv_sec, (uint32_t)h->ts.tv_usec }, r->file_index };
+		struct ek_pktref p = { live ? r->st.packets : frame, { (int64_t)h->ts.tv_sec, (uint32_t)h->ts.tv_usec }, r->file_index };
 		r->last = p;
 		if (first || p.ts.sec > r->now) r->now = p.ts.sec;
 		first = false;
@@ -367,6 +439,8 @@ int cap_run(struct cap_reader *r, char errbuf[CAP_ERRBUF_SIZE])
 		case DEC_MALFORMED: r->st.malformed++; break;
 		}
 	}
+	if (live)
+		r->st.have_pcap_stats = src_stats(r->src, &r->st.ps_recv, &r->st.ps_drop, &r->st.ps_ifdrop);
 	end_all(r);
 	r->st.ooo_overflow = r->pool.ooo_overflow;
 	if (r->progress) progress_report(r);

@@ -107,6 +107,33 @@ int cap_run(struct cap_reader *r, char errbuf[CAP_ERRBUF_SIZE]);
  * current sink call returns (cap_ignore may be called from inside one). */
 void cap_ignore(struct cap_reader *r, struct cap_conn *c);
 
+/* Live capture on an interface ("any": all), libpcap immediate mode so
+ * packets are handed over as they arrive.  Frames are numbered in the
+ * order captured (as in the -w file). */
+#define CAP_DEFAULT_SNAPLEN 262144 /* whole packets: certificate chains span many */
+struct cap_live_opts {
+	const char *iface;
+	int snaplen;                 /* 0: CAP_DEFAULT_SNAPLEN */
+	bool promisc;
+};
+struct cap_reader *cap_open_live(const struct cap_live_opts *lo, uint32_t file_index, const struct cap_opts *o,
+				 const struct cap_sink *sink, char errbuf[CAP_ERRBUF_SIZE]);
+
+/* BPF filter (libpcap syntax).  On files it is applied after numbering,
+ * so frames keep the numbers Wireshark shows for the whole file.  -1 with
+ * libpcap's message in errbuf. */
+int cap_set_filter(struct cap_reader *r, const char *bpf, char errbuf[CAP_ERRBUF_SIZE]);
+/* Save every packet that passes the filter to a pcap file (-w). */
+int cap_write_to(struct cap_reader *r, const char *path, char errbuf[CAP_ERRBUF_SIZE]);
+/* Stop by itself after max_packets (that pass the filter) or max_seconds
+ * of wall time; 0 = no limit. */
+void cap_set_limits(struct cap_reader *r, uint64_t max_packets, uint64_t max_seconds);
+/* Ask cap_run to finish (async-signal-safe: for SIGINT/SIGTERM/SIGHUP). */
+void cap_stop(struct cap_reader *r);
+/* Interfaces libpcap can capture on. */
+int cap_list_interfaces(void (*fn)(void *ctx, const char *name, const char *desc), void *ctx,
+			char errbuf[CAP_ERRBUF_SIZE]);
+
 const struct cap_stats *cap_get_stats(const struct cap_reader *r);
 
 /* Optional progress reports for a file being read: fn is called from

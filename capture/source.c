@@ -14,6 +14,10 @@
 
 struct src {
 	pcap_t *p;
+	bool live;
+	bool have_filter;         /* files: a compiled program tested per record */
+	struct bpf_program prog;
+	pcap_dumper_t *dump;
 	char *buf; /* stdio buffer: lives until pcap_close has closed the FILE */
 	int dlt;
 	uint64_t size;  /* of a regular file, else 0 */
@@ -97,7 +101,7 @@ enum src_rc src_next(struct src *s, const struct pcap_pkthdr **h, const uint8_t 
 			*data = d;
 			return SRC_PACKET;
 		}
-		if (rc == 0) continue; /* live timeout: never for savefiles */
+		if (rc == 0) return SRC_TIMEOUT; /* live read timeout: lets the caller look at the clock */
 		if (rc == PCAP_ERROR_BREAK) return SRC_EOF;
 		const char *msg = pcap_geterr(s->p);
 		if (strstr(msg, "truncated")) {
@@ -123,9 +127,128 @@ void src_position(struct src *s, uint64_t *done, uint64_t *total)
 int src_dlt(const struct src *s) { return s->dlt; }
 const char *src_dlt_name(const struct src *s) { return s->dltname; }
 
+struct src *src_open_live(const char *iface, int snaplen, bool promisc, char errbuf[CAP_ERRBUF_SIZE])
+{
+	char ebuf[PCAP_ERRBUF_SIZE] = "";
+	struct src *s = calloc(1, sizeof *s);
+	if (!s) {
+		say(errbuf, iface, "out of memory", NULL);
+		return NULL;
+	}
+	s->live = true;
+	s->p = pcap_create(iface, ebuf);
+	if (!s->p) {
+		say(errbuf, iface, ebuf, NULL);
+		free(s);
+		return NULL;
+	}
+	pcap_set_snaplen(s->p, snaplen);
+	pcap_set_promisc(s->p, promisc);
+	/* rows must not wait for a buffer to fill: hand over every packet now */
+	pcap_set_immediate_mode(s->p, 1);
+	pcap_set_timeout(s->p, 200);
+	pcap_set_buffer_size(s->p, 8 << 20);
+	pcap_set_tstamp_precision(s->p, PCAP_TSTAMP_PRECISION_NANO); /* falls back to micro where unsupported */
+	int rc = pcap_activate(s->p);
+	if (rc < 0) {
+		const char *why = pcap_geterr(s->p);
+		if (rc == PCAP_ERROR_NO_SUCH_DEVICE)
+			say(errbuf, iface, "no such interface (ekuscope -D lists them)", NULL);
+		else if (rc == PCAP_ERROR_PERM_DENIED)
+			say(errbuf, iface, "permission denied: capturing needs root or CAP_NET_RAW", NULL);
+		else if (rc == PCAP_ERROR_IFACE_NOT_UP)
+			say(errbuf, iface, "interface is down", NULL);
+		else
+			say(errbuf, iface, why && *why ? why : pcap_statustostr(rc), NULL);
+		pcap_close(s->p);
+		free(s);
+		return NULL;
+	}
+	s->dlt = pcap_datalink(s->p);
+	const char *n = pcap_datalink_val_to_name(s->dlt);
+	if (n) snprintf(s->dltname, sizeof s->dltname, "%s", n);
+	else snprintf(s->dltname, sizeof s->dltname, "DLT_%d", s->dlt);
+	snprintf(s->name, sizeof s->name, "%s", iface);
+	return s;
+}
+
+int src_set_filter(struct src *s, const char *expr, char errbuf[CAP_ERRBUF_SIZE])
+{
+	struct bpf_program prog;
+	if (pcap_compile(s->p, &prog, expr, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+		say(errbuf, "filter", pcap_geterr(s->p), NULL);
+		return -1;
+	}
+	if (s->live) {
+		int rc = pcap_setfilter(s->p, &prog);
+		if (rc != 0) say(errbuf, "filter", pcap_geterr(s->p), NULL);
+		pcap_freecode(&prog);
+		return rc ? -1 : 0;
+	}
+	if (s->have_filter) pcap_freecode(&s->prog);
+	s->prog = prog;
+	s->have_filter = true;
+	return 0;
+}
+
+bool src_match(const struct src *s, const struct pcap_pkthdr *h, const uint8_t *data)
+{
+	return !s->have_filter || pcap_offline_filter(&s->prog, h, data) != 0;
+}
+
+int src_dump_open(struct src *s, const char *path, char errbuf[CAP_ERRBUF_SIZE])
+{
+	s->dump = pcap_dump_open(s->p, path);
+	if (!s->dump) {
+		say(errbuf, path, pcap_geterr(s->p), NULL);
+		return -1;
+	}
+	return 0;
+}
+
+void src_dump(struct src *s, const struct pcap_pkthdr *h, const uint8_t *data)
+{
+	if (!s->dump) return;
+	pcap_dump((u_char *)s->dump, h, data);
+	if (s->live) pcap_dump_flush(s->dump); /* evidence survives a kill -9 */
+}
+
+void src_break(struct src *s)
+{
+	pcap_breakloop(s->p);
+}
+
+bool src_stats(struct src *s, uint64_t *recv, uint64_t *drop, uint64_t *ifdrop)
+{
+	struct pcap_stat ps;
+	if (!s->live || pcap_stats(s->p, &ps) != 0) return false;
+	*recv = ps.ps_recv;
+	*drop = ps.ps_drop;
+	*ifdrop = ps.ps_ifdrop;
+	return true;
+}
+
+bool src_is_live(const struct src *s) { return s->live; }
+
+int src_list_interfaces(void (*fn)(void *ctx, const char *name, const char *desc), void *ctx,
+			char errbuf[CAP_ERRBUF_SIZE])
+{
+	char ebuf[PCAP_ERRBUF_SIZE] = "";
+	pcap_if_t *all = NULL;
+	if (pcap_findalldevs(&all, ebuf) != 0) {
+		say(errbuf, "interfaces", ebuf, NULL);
+		return -1;
+	}
+	for (pcap_if_t *d = all; d; d = d->next) fn(ctx, d->name, d->description ? d->description : "");
+	pcap_freealldevs(all);
+	return 0;
+}
+
 void src_close(struct src *s)
 {
 	if (!s) return;
+	if (s->dump) pcap_dump_close(s->dump);
+	if (s->have_filter) pcap_freecode(&s->prog);
 	pcap_close(s->p); /* closes the FILE */
 	free(s->buf);
 	free(s);

@@ -2,6 +2,7 @@
 #ifndef EK_CAPTURE_SOURCE_H
 #define EK_CAPTURE_SOURCE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "capture.h"
@@ -14,7 +15,33 @@ enum src_rc {
 	SRC_EOF,
 	SRC_TRUNCATED,  /* the file ends inside a record: errbuf says where */
 	SRC_ERROR,      /* errbuf says why */
+	SRC_TIMEOUT,    /* live: no packet within the read timeout */
 };
+
+/* Open a live interface ("any" for all) in immediate mode with
+ * nanosecond timestamps where the platform has them.  NULL with a
+ * one-line reason in errbuf (no such interface, no permission, ...). */
+struct src *src_open_live(const char *iface, int snaplen, bool promisc, char errbuf[CAP_ERRBUF_SIZE]);
+
+/* A BPF filter (libpcap syntax).  Live: in the kernel.  Files: tested per
+ * record with src_match(), so frame numbers still count every record.
+ * -1 with libpcap's own message in errbuf. */
+int src_set_filter(struct src *s, const char *expr, char errbuf[CAP_ERRBUF_SIZE]);
+bool src_match(const struct src *s, const struct pcap_pkthdr *h, const uint8_t *data);
+
+/* Also write every packet read (after the filter) to a pcap file. */
+int src_dump_open(struct src *s, const char *path, char errbuf[CAP_ERRBUF_SIZE]);
+void src_dump(struct src *s, const struct pcap_pkthdr *h, const uint8_t *data);
+
+/* Make a blocked src_next return SRC_EOF soon (async-signal-safe). */
+void src_break(struct src *s);
+/* Live capture counters; false for files. */
+bool src_stats(struct src *s, uint64_t *recv, uint64_t *drop, uint64_t *ifdrop);
+bool src_is_live(const struct src *s);
+
+/* Names of the interfaces libpcap can capture on; fn is called for each. */
+int src_list_interfaces(void (*fn)(void *ctx, const char *name, const char *desc), void *ctx,
+			char errbuf[CAP_ERRBUF_SIZE]);
 
 /* Open a pcap or pcapng file ("-": standard input) with nanosecond
  * timestamps.  NULL with "PATH: reason" in errbuf on failure. */

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../capture/pcapng_secrets.h"
+#include "../dissect/keylog.h"
 #include "connmap.h"
 #include "csv_out.h"
 #include "findings.h"
@@ -19,6 +21,7 @@
 struct analysis {
 	struct analysis_opts o;
 	struct x509_cache *certs;
+	struct tls_keylog *keys;      /* --keylog files + the inputs' Decryption Secrets Blocks */
 	struct tls_ctx *tls;
 	struct connmap *conns;
 	struct timeline *tl;
@@ -26,6 +29,7 @@ struct analysis {
 	struct inventory *inv;
 	struct findings *findings;
 	struct csv_out *csv;
+	struct pipeline *volatile live; /* the open live capture (analysis_stop) */
 	struct timeline_text text;
 	char *file_names[MAX_FILES];  /* base names, by file index */
 	struct analysis_totals t;
@@ -42,9 +46,11 @@ static void on_event(void *ctx, const struct tls_event *ev)
 	if (ev->kind == TLS_EV_CONN_END) {
 		if (v->is_tls) {
 			a->t.tls_conns++;
-			if (v->client_finished && v->server_finished)
+			if (v->keys) a->t.conns_keyed++;
+			if (v->decrypt_failed) a->t.conns_decrypt_failed++;
+			if (v->client_finished && v->server_finished && !v->aborted_after_finished)
 				a->t.handshakes_complete++;
-			else if (v->tls13)
+			else if (v->tls13 && (!v->keys || v->decrypt_failed))
 				a->t.handshakes_unknown++; /* Finished is encrypted: outcome not visible without keys */
 			else if (v->client_sent_hello || v->server_sent_hello)
 				a->t.handshakes_failed++;
@@ -58,6 +64,43 @@ static void on_event(void *ctx, const struct tls_event *ev)
 	}
 }
 
+static void flush_csv(void *ctx, const struct row *r)
+{
+	(void)r;
+	csv_out_flush(ctx);
+}
+
+/* --keylog files into a->keys. */
+static int load_keylogs(struct analysis *a, char *err, size_t errn)
+{
+	for (size_t i = 0; i < a->o.n_keylog_files; i++) {
+		const char *path = a->o.keylog_files[i];
+		struct tls_keylog_stats before, after;
+		tls_keylog_get_stats(a->keys, &before);
+		char e[400];
+		if (tls_keylog_add_file(a->keys, path, e, sizeof e) != 0) {
+			snprintf(err, errn, "--keylog %s", e);
+			return -1;
+		}
+		tls_keylog_get_stats(a->keys, &after);
+		if (after.secrets == before.secrets)
+			fprintf(stderr, "ekuscope: warning: --keylog %s: no TLS secrets in it (%llu malformed lines)\n", path,
+				(unsigned long long)(after.malformed - before.malformed));
+	}
+	return 0;
+}
+
+/* The TLS secrets an input file carries (pcapng Decryption Secrets Blocks). */
+static void load_dsb(struct analysis *a, const char *path)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int blocks = cap_pcapng_tls_secrets(path, &text, &len);
+	if (len) tls_keylog_add_text(a->keys, text, len);
+	if (blocks > 0) a->t.dsb_blocks += (uint64_t)blocks;
+	free(text);
+}
+
 struct analysis *analysis_new(const struct analysis_opts *o, char *err, size_t errn)
 {
 	struct analysis *a = calloc(1, sizeof *a);
@@ -67,9 +110,10 @@ struct analysis *analysis_new(const struct analysis_opts *o, char *err, size_t e
 	}
 	a->o = *o;
 	a->certs = x509_cache_new(0);
+	a->keys = tls_keylog_new(0);
 	a->conns = connmap_new();
 	a->trust = trust_new(o->public_roots, o->ca_file, o->ca_path);
-	if (!a->certs || !a->conns || !a->trust) {
+	if (!a->certs || !a->keys || !a->conns || !a->trust) {
 		snprintf(err, errn, "out of memory");
 		analysis_free(a);
 		return NULL;
@@ -87,7 +131,11 @@ struct analysis *analysis_new(const struct analysis_opts *o, char *err, size_t e
 		return NULL;
 	}
 	a->tl = timeline_new(a->certs, a->conns, findings_free_conn, findings_on_event, a->findings);
-	struct tls_opts to = { .ports = o->tls_ports, .n_ports = o->n_tls_ports };
+	if (load_keylogs(a, err, errn) != 0) {
+		analysis_free(a);
+		return NULL;
+	}
+	struct tls_opts to = { .ports = o->tls_ports, .n_ports = o->n_tls_ports, .keys = a->keys };
 	struct tls_sink sink = { a, on_event };
 	a->tls = a->tl ? tls_ctx_new(&to, &sink, a->certs) : NULL;
 	if (!a->tl || !a->tls) {
@@ -103,6 +151,11 @@ struct analysis *analysis_new(const struct analysis_opts *o, char *err, size_t e
 		}
 		struct row_writer w = timeline_csv_writer(a->csv);
 		timeline_add_writer(a->tl, &w);
+		if (o->live) {
+			/* each row reaches the file as its message completes (tail -f) */
+			struct row_writer fl = { a->csv, flush_csv };
+			timeline_add_writer(a->tl, &fl);
+		}
 	}
 	if (o->text_timeline) {
 		a->text.fp = stdout;
@@ -112,6 +165,8 @@ struct analysis *analysis_new(const struct analysis_opts *o, char *err, size_t e
 	}
 	return a;
 }
+
+static int run_input(struct analysis *a, struct pipeline *pl, char *err, size_t errn);
 
 int analysis_file(struct analysis *a, const char *path, char *err, size_t errn)
 {
@@ -126,28 +181,92 @@ int analysis_file(struct analysis *a, const char *path, char *err, size_t errn)
 	a->text.show_file = idx > 0 || a->text.show_file;
 	a->t.files++;
 
+	load_dsb(a, path);
+	struct pipeline_input in = { path, NULL, a->o.bpf, NULL, a->o.max_packets, a->o.max_seconds };
+	struct pipeline *pl = pipeline_open(&in, idx, &a->o.cap, a->tls, err, errn);
+	if (!pl) {
+		a->t.files_failed++;
+		return -1;
+	}
+	int rc = run_input(a, pl, err, errn);
+	pipeline_close(pl);
+	return rc;
+}
+
+static void add_stats(struct analysis *a, const struct cap_stats *st)
+{
+	a->t.packets += st->packets;
+	a->t.bytes += st->bytes;
+	a->t.tcp_conns += st->conns;
+	a->t.gaps += st->gaps;
+	a->t.gap_bytes += st->gap_bytes;
+	a->t.snaplen_cut += st->snaplen_cut;
+	a->t.ip_fragments += st->ip_fragments;
+	a->t.malformed += st->malformed;
+	a->t.evicted += st->conns_evicted;
+	if (st->truncated) {
+		a->t.files_truncated++;
+		fprintf(stderr, "ekuscope: warning: %s\n", st->truncated_msg);
+	}
+	if (st->have_pcap_stats) {
+		a->t.have_pcap_stats = true;
+		a->t.ps_recv += st->ps_recv;
+		a->t.ps_drop += st->ps_drop;
+		a->t.ps_ifdrop += st->ps_ifdrop;
+	}
+}
+
+static int run_input(struct analysis *a, struct pipeline *pl, char *err, size_t errn)
+{
 	struct cap_stats st;
 	memset(&st, 0, sizeof st);
-	int rc = pipeline_run_file(path, idx, &a->o.cap, a->tls, &st, err, errn);
+	int rc = pipeline_run(pl, &st, err, errn);
 	if (rc != 0) a->t.files_failed++;
-	a->t.packets += st.packets;
-	a->t.bytes += st.bytes;
-	a->t.tcp_conns += st.conns;
-	a->t.gaps += st.gaps;
-	a->t.gap_bytes += st.gap_bytes;
-	a->t.snaplen_cut += st.snaplen_cut;
-	a->t.ip_fragments += st.ip_fragments;
-	a->t.malformed += st.malformed;
-	a->t.evicted += st.conns_evicted;
-	if (st.truncated) {
-		a->t.files_truncated++;
-		fprintf(stderr, "ekuscope: warning: %s\n", st.truncated_msg);
-	}
+	add_stats(a, &st);
 	return rc;
+}
+
+int analysis_live_open(struct analysis *a, const struct cap_live_opts *lo, char *err, size_t errn)
+{
+	uint32_t idx = a->t.files;
+	if (idx >= MAX_FILES) {
+		snprintf(err, errn, "too many inputs");
+		return -1;
+	}
+	struct pipeline_input in = { NULL, lo, a->o.bpf, a->o.write_to, a->o.max_packets, a->o.max_seconds };
+	struct pipeline *pl = pipeline_open(&in, idx, &a->o.cap, a->tls, err, errn);
+	if (!pl) return -1;
+	a->file_names[idx] = strdup(lo->iface);
+	a->t.files++;
+	a->live = pl;
+	fprintf(stderr, "ekuscope: listening on %s, link-type %s, snapshot length %d bytes\n", lo->iface,
+		pipeline_linktype(pl), lo->snaplen > 0 ? lo->snaplen : CAP_DEFAULT_SNAPLEN);
+	return 0;
+}
+
+int analysis_live_run(struct analysis *a, char *err, size_t errn)
+{
+	if (!a->live) {
+		snprintf(err, errn, "no live capture open");
+		return -1;
+	}
+	int rc = run_input(a, a->live, err, errn);
+	struct pipeline *pl = a->live;
+	a->live = NULL;
+	pipeline_close(pl);
+	return rc;
+}
+
+void analysis_stop(struct analysis *a)
+{
+	if (a) pipeline_stop(a->live);
 }
 
 int analysis_finish(struct analysis *a, char *err, size_t errn)
 {
+	struct tls_stats ts;
+	tls_get_stats(a->tls, &ts);
+	a->t.records_decrypted = ts.records_decrypted;
 	timeline_drain(a->tl);
 	a->t.rows = timeline_rows_written(a->tl);
 	fflush(stdout);
@@ -188,16 +307,40 @@ static void summary(const struct analysis *a, FILE *fp)
 	if (t->malformed)
 		fprintf(fp, "         %llu malformed packets skipped\n", (unsigned long long)t->malformed);
 	if (t->evicted)
-		fprintf(fp, "         %llu connections evicted (connection table full)\n", (unsigned long long)t->evicted);
+		fprintf(fp, "         %llu connections evicted (connection table full: see --max-memory)\n",
+			(unsigned long long)t->evicted);
+	if (t->have_pcap_stats) {
+		fprintf(fp, "         capture: %llu packets received by filter, %llu dropped by kernel, %llu dropped by "
+			"interface\n",
+			(unsigned long long)t->ps_recv, (unsigned long long)t->ps_drop, (unsigned long long)t->ps_ifdrop);
+		if (t->ps_drop || t->ps_ifdrop)
+			fprintf(fp, "\n  WARNING: %llu packets were dropped before ekuscope saw them: handshakes may be\n"
+				    "  incomplete and data_missing rows are expected. Narrow the filter or raise -s only\n"
+				    "  as far as needed.\n",
+				(unsigned long long)(t->ps_drop + t->ps_ifdrop));
+	}
 	if (t->files_truncated)
 		fprintf(fp, "         %u file%s truncated: read up to the cut\n", t->files_truncated,
 			t->files_truncated == 1 ? "" : "s");
+	struct tls_keylog_stats ks;
+	tls_keylog_get_stats(a->keys, &ks);
+	if (ks.secrets || ks.malformed || t->conns_keyed) {
+		fprintf(fp, "         decryption: %llu secrets for %llu client randoms", (unsigned long long)ks.secrets,
+			(unsigned long long)ks.entries);
+		if (t->dsb_blocks) fprintf(fp, " (incl. %llu pcapng secrets blocks)", (unsigned long long)t->dsb_blocks);
+		if (ks.malformed) fprintf(fp, ", %llu malformed key log lines ignored", (unsigned long long)ks.malformed);
+		fprintf(fp, ";\n         %llu connection%s with keys, %llu records decrypted, %llu connection%s failed "
+			"to decrypt\n",
+			(unsigned long long)t->conns_keyed, t->conns_keyed == 1 ? "" : "s",
+			(unsigned long long)t->records_decrypted, (unsigned long long)t->conns_decrypt_failed,
+			t->conns_decrypt_failed == 1 ? "" : "s");
+	}
 }
 
 void analysis_report(const struct analysis *a, FILE *fp, bool quiet)
 {
 	if (!quiet) summary(a, fp);
-	if (!quiet || findings_max_severity(a->findings) >= 0) findings_print(a->findings, fp);
+	findings_print(a->findings, fp);
 	if (!quiet) {
 		findings_print_ladders(a->findings, fp);
 		inventory_print(a->inv, fp);
@@ -213,6 +356,7 @@ const struct analysis_totals *analysis_totals(const struct analysis *a)
 void analysis_free(struct analysis *a)
 {
 	if (!a) return;
+	if (a->live) pipeline_close(a->live);
 	if (a->csv) {
 		char e[256];
 		csv_out_close(a->csv, false, e, sizeof e);
@@ -224,6 +368,7 @@ void analysis_free(struct analysis *a)
 	inventory_free(a->inv);
 	trust_free(a->trust);
 	if (a->certs) x509_cache_free(a->certs);
+	tls_keylog_free(a->keys);
 	for (uint32_t i = 0; i < a->t.files && i < MAX_FILES; i++) free(a->file_names[i]);
 	free(a);
 }

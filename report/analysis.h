@@ -19,7 +19,11 @@ struct analysis_opts {
 	const char *certs_csv;        /* --certs */
 	const char *public_roots, *ca_file, *ca_path;
 	const uint16_t *tls_ports; size_t n_tls_ports;
+	const char *const *keylog_files; size_t n_keylog_files; /* --keylog (NSS key log format) */
 	struct cap_opts cap;
+	const char *bpf;              /* filter expression, NULL none */
+	const char *write_to;         /* -w: save the packets read (live) */
+	uint64_t max_packets, max_seconds; /* -c, --duration */
 };
 
 struct analysis_totals {
@@ -29,6 +33,10 @@ struct analysis_totals {
 	uint64_t rows;
 	uint64_t gaps, gap_bytes, snaplen_cut, ip_fragments, malformed, evicted;
 	uint32_t files_truncated;
+	/* decryption (--keylog, pcapng Decryption Secrets Blocks) */
+	uint64_t dsb_blocks, conns_keyed, conns_decrypt_failed, records_decrypted;
+	bool have_pcap_stats;         /* live: what libpcap counted */
+	uint64_t ps_recv, ps_drop, ps_ifdrop;
 };
 
 struct analysis;
@@ -36,6 +44,14 @@ struct analysis;
 struct analysis *analysis_new(const struct analysis_opts *o, char *err, size_t errn);
 /* Analyse one file; -1 (err set) when it could not be opened/read. */
 int analysis_file(struct analysis *a, const char *path, char *err, size_t errn);
+/* Live capture in two steps, so privileges can be dropped in between:
+ * open the interface (and -w file), then run until stopped, a limit, or
+ * an error.  Prints "listening on ..." to stderr once open. */
+int analysis_live_open(struct analysis *a, const struct cap_live_opts *lo, char *err, size_t errn);
+int analysis_live_run(struct analysis *a, char *err, size_t errn);
+/* Ask the running capture to finish: async-signal-safe. */
+void analysis_stop(struct analysis *a);
+
 /* Finish: drain the timeline, close outputs (commit files).  -1 with err
  * set when an output could not be written. */
 int analysis_finish(struct analysis *a, char *err, size_t errn);

@@ -2,6 +2,9 @@
  * and why handshakes failed.  The command-line front end. */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,16 +23,34 @@ static const uint16_t default_ports[] = { 443, 5061, 2222, 8443, 7001, 7002, 636
 static void usage(FILE *fp)
 {
 	fputs("Usage: ekuscope [options] FILE...\n"
-	      "       ekuscope [options] -r FILE [-r FILE ...]\n"
+	      "       ekuscope [options] -r FILE [-r FILE ...] [BPF expression]\n"
+	      "       ekuscope [options] -i IFACE [BPF expression]\n"
 	      "\n"
 	      "Shows, for every TLS connection in pcap/pcapng captures, each handshake message\n"
 	      "with the frame Wireshark numbers it, and the certificates each side presented\n"
 	      "(serial, EKU, subject, issuer, validity).\n"
 	      "\n"
 	      "Input:\n"
-	      "  -r FILE            read a capture file (pcap or pcapng; \"-\" is stdin); repeatable\n"
+	      "  -r FILE            read a capture file (pcap or pcapng; \"-\" is stdin); repeatable;\n"
+	      "                     with -r (or -i) trailing arguments are a BPF filter\n"
+	      "  -i IFACE           capture live on IFACE (\"any\" for all); rows appear as\n"
+	      "                     handshakes happen; Ctrl-C ends the run cleanly\n"
+	      "  -f EXPR            BPF filter (libpcap syntax); on files frames keep the\n"
+	      "                     numbers Wireshark shows for the whole file\n"
+	      "  -s SNAPLEN         live snapshot length (default 262144: whole packets)\n"
+	      "  -p                 live: do not put the interface in promiscuous mode\n"
+	      "  -w FILE            live: also save the captured packets (pcap) as evidence\n"
+	      "  -c N               stop after N packets\n"
+	      "  --duration SEC     live: stop after SEC seconds\n"
+	      "  -Z USER            live: drop root privileges to USER once the interface\n"
+	      "                     is open (default when started as root: nobody)\n"
+	      "  -D                 list the interfaces live capture can use\n"
 	      "  --tls-port N       also treat TCP port N as TLS (repeatable; other ports are\n"
 	      "                     recognised by content)\n"
+	      "  --keylog FILE      TLS secrets in the NSS key log format (SSLKEYLOGFILE),\n"
+	      "                     repeatable: TLS 1.3 certificates and alerts, TLS 1.2\n"
+	      "                     alerts and renegotiations are decrypted (pcapng\n"
+	      "                     Decryption Secrets Blocks are read without it)\n"
 	      "  --max-memory MB    memory budget for connection state and out-of-order\n"
 	      "                     buffers (default 256); past it the oldest connections\n"
 	      "                     are evicted and counted in the summary\n"
@@ -64,12 +85,98 @@ static int parse_port(const char *s, uint16_t *out)
 	return 0;
 }
 
+static int parse_count(const char *s, unsigned long long *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || *end || !*s || *s == '-' || v == 0) return -1;
+	*out = v;
+	return 0;
+}
+
+static char *join_args(int n, char **v)
+{
+	size_t len = 1;
+	for (int i = 0; i < n; i++) len += strlen(v[i]) + 1;
+	char *s = malloc(len);
+	if (!s) return NULL;
+	s[0] = '\0';
+	for (int i = 0; i < n; i++) {
+		if (i) strcat(s, " ");
+		strcat(s, v[i]);
+	}
+	return s;
+}
+
+static void print_iface(void *ctx, const char *name, const char *desc)
+{
+	int *n = ctx;
+	printf("%d.%s%s%s%s\n", ++*n, name, *desc ? " (" : "", desc, *desc ? ")" : "");
+}
+
+static int list_interfaces(void)
+{
+	char err[CAP_ERRBUF_SIZE];
+	int n = 0;
+	if (cap_list_interfaces(print_iface, &n, err) != 0) {
+		fprintf(stderr, "ekuscope: %s\n", err);
+		return EK_EXIT_USAGE;
+	}
+	return EK_EXIT_OK;
+}
+
+/* ekuscope parses hostile traffic: once the interface is open it needs no
+ * privilege, so (as tcpdump does) a run started as root continues as USER
+ * (default nobody).  Output files were opened before. */
+static int drop_privileges(const char *user, char *err, size_t errn)
+{
+	if (geteuid() != 0) return 0;
+	if (!user) user = "nobody";
+	struct passwd *pw = getpwnam(user);
+	if (!pw) {
+		snprintf(err, errn, "-Z %s: no such user", user);
+		return -1;
+	}
+	if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
+		snprintf(err, errn, "-Z %s: cannot drop privileges: %s", user, strerror(errno));
+		return -1;
+	}
+	if (setuid(0) == 0) {
+		snprintf(err, errn, "-Z %s: privileges could not be dropped", user);
+		return -1;
+	}
+	return 0;
+}
+
+static struct analysis *volatile live_analysis;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	analysis_stop(live_analysis);
+}
+
+/* SIGINT, SIGTERM and SIGHUP end a live run cleanly: outputs flushed and
+ * closed, summary printed. */
+static void catch_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
 int main(int argc, char **argv)
 {
-	enum { OPT_MAX_MEMORY = 999, OPT_TLS_PORT = 1000, OPT_FINDINGS, OPT_CERTS, OPT_CA_FILE, OPT_CA_PATH, OPT_PUBLIC_ROOTS, OPT_FAIL_ON };
+	enum { OPT_DURATION = 998, OPT_MAX_MEMORY = 999, OPT_TLS_PORT = 1000, OPT_FINDINGS, OPT_CERTS, OPT_CA_FILE, OPT_CA_PATH, OPT_PUBLIC_ROOTS, OPT_FAIL_ON, OPT_KEYLOG };
 	static const struct option longopts[] = {
 		{ "findings", required_argument, NULL, OPT_FINDINGS },
 		{ "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
+		{ "duration", required_argument, NULL, OPT_DURATION },
 		{ "certs", required_argument, NULL, OPT_CERTS },
 		{ "ca-file", required_argument, NULL, OPT_CA_FILE },
 		{ "ca-path", required_argument, NULL, OPT_CA_PATH },
@@ -78,6 +185,7 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "tls-port", required_argument, NULL, OPT_TLS_PORT },
+		{ "keylog", required_argument, NULL, OPT_KEYLOG },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char **files = calloc((size_t)argc + 1, sizeof *files);
@@ -93,9 +201,13 @@ int main(int argc, char **argv)
 	}
 
 	int fail_on = -1;
+	static const char *keylogs[64];
+	struct cap_live_opts live = { NULL, 0, true };
+	const char *filter = NULL, *user = NULL;
+	bool list_ifaces = false;
 	unsigned long max_memory_mb = 256;
 	int ch;
-	while ((ch = getopt_long(argc, argv, "hVr:o:q", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "hVr:o:qi:f:s:pw:c:Z:D", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'h':
 			usage(stdout);
@@ -108,7 +220,37 @@ int main(int argc, char **argv)
 		case 'r': files[n_files++] = optarg; break;
 		case 'o': ao.timeline_csv = optarg; break;
 		case 'q': ao.quiet = true; break;
+		case 'i': live.iface = optarg; break;
+		case 'f': filter = optarg; break;
+		case 'p': live.promisc = false; break;
+		case 'w': ao.write_to = optarg; break;
+		case 'Z': user = optarg; break;
+		case 'D': list_ifaces = true; break;
+		case 's':
+		case 'c':
+		case OPT_DURATION: {
+			unsigned long long v;
+			if (parse_count(optarg, &v) != 0 || (ch == 's' && (v < 64 || v > 262144))) {
+				fprintf(stderr, "ekuscope: -%s: not a valid number: %s\n",
+					ch == OPT_DURATION ? "-duration" : ch == 's' ? "s" : "c", optarg);
+				free(files);
+				return EK_EXIT_USAGE;
+			}
+			if (ch == 's') live.snaplen = (int)v;
+			else if (ch == 'c') ao.max_packets = v;
+			else ao.max_seconds = v;
+			break;
+		}
 		case OPT_FINDINGS: ao.findings_csv = optarg; break;
+		case OPT_KEYLOG:
+			if (ao.n_keylog_files == sizeof keylogs / sizeof keylogs[0]) {
+				fputs("ekuscope: --keylog: at most 64 key log files\n", stderr);
+				free(files);
+				return EK_EXIT_USAGE;
+			}
+			keylogs[ao.n_keylog_files++] = optarg;
+			ao.keylog_files = keylogs;
+			break;
 		case OPT_MAX_MEMORY: {
 			char *end;
 			errno = 0;
@@ -149,8 +291,37 @@ int main(int argc, char **argv)
 			return EK_EXIT_USAGE;
 		}
 	}
-	for (int i = optind; i < argc; i++) files[n_files++] = argv[i];
-	if (!n_files) {
+	if (list_ifaces) {
+		free(files);
+		return list_interfaces();
+	}
+	/* tcpdump's convention: with -i or -r the trailing words are the filter */
+	char *joined = NULL;
+	if ((live.iface || n_files) && optind < argc) {
+		if (filter) {
+			fputs("ekuscope: give the filter either with -f or as trailing arguments\n", stderr);
+			free(files);
+			return EK_EXIT_USAGE;
+		}
+		filter = joined = join_args(argc - optind, argv + optind);
+	} else {
+		for (int i = optind; i < argc; i++) files[n_files++] = argv[i];
+	}
+	ao.bpf = filter;
+	if (live.iface && n_files) {
+		fputs("ekuscope: give either -i IFACE or capture files, not both\n", stderr);
+		free(files);
+		free(joined);
+		return EK_EXIT_USAGE;
+	}
+	if (!live.iface && (ao.write_to || ao.max_seconds)) {
+		fputs("ekuscope: -w and --duration go with -i (live capture)\n", stderr);
+		free(files);
+		free(joined);
+		return EK_EXIT_USAGE;
+	}
+	ao.live = live.iface != NULL;
+	if (!n_files && !live.iface) {
 		fputs("ekuscope: no input: give capture files (or -r FILE)\n", stderr);
 		fputs("Try 'ekuscope --help' for more information.\n", stderr);
 		free(files);
@@ -176,9 +347,26 @@ int main(int argc, char **argv)
 	if (!a) {
 		fprintf(stderr, "ekuscope: %s\n", err);
 		free(files);
+		free(joined);
 		return EK_EXIT_USAGE;
 	}
 	int status = EK_EXIT_OK;
+	if (live.iface) {
+		if (analysis_live_open(a, &live, err, sizeof err) != 0 || drop_privileges(user, err, sizeof err) != 0) {
+			fprintf(stderr, "ekuscope: %s\n", err);
+			analysis_free(a);
+			free(files);
+			free(joined);
+			return EK_EXIT_USAGE;
+		}
+		live_analysis = a;
+		catch_signals();
+		if (analysis_live_run(a, err, sizeof err) != 0) {
+			fprintf(stderr, "ekuscope: %s\n", err);
+			status = EK_EXIT_USAGE;
+		}
+		live_analysis = NULL;
+	}
 	for (size_t i = 0; i < n_files; i++) {
 		if (analysis_file(a, files[i], err, sizeof err) != 0) {
 			fprintf(stderr, "ekuscope: %s\n", err);
@@ -193,5 +381,6 @@ int main(int argc, char **argv)
 	if (status == EK_EXIT_OK && fail_on >= 0 && analysis_max_severity(a) >= fail_on) status = EK_EXIT_FINDINGS;
 	analysis_free(a);
 	free(files);
+	free(joined);
 	return status;
 }

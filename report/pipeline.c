@@ -1,6 +1,7 @@
 #include "pipeline.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "progress.h"
@@ -63,25 +64,63 @@ static void on_progress(void *ctx, uint64_t done, uint64_t total)
 	progress_update(&g->progress, done, total, ts.conns_tls);
 }
 
-int pipeline_run_file(const char *path, uint32_t file_index, const struct cap_opts *co, struct tls_ctx *tls,
-		      struct cap_stats *stats, char *err, size_t errn)
+struct pipeline {
+	struct glue g;
+	bool progress;
+};
+
+struct pipeline *pipeline_open(const struct pipeline_input *in, uint32_t file_index, const struct cap_opts *co,
+			       struct tls_ctx *tls, char *err, size_t errn)
 {
 	char eb[CAP_ERRBUF_SIZE] = "";
-	struct glue g = { NULL, tls, { 0 } };
-	struct cap_sink sink = { &g, on_open, on_data, on_gap, on_flag, on_end };
-	g.reader = cap_open_file(path, file_index, co, &sink, eb);
-	if (!g.reader) {
+	struct pipeline *pl = calloc(1, sizeof *pl);
+	if (!pl) {
+		snprintf(err, errn, "out of memory");
+		return NULL;
+	}
+	pl->g.tls = tls;
+	struct cap_sink sink = { &pl->g, on_open, on_data, on_gap, on_flag, on_end };
+	pl->g.reader = in->live ? cap_open_live(in->live, file_index, co, &sink, eb)
+				: cap_open_file(in->path, file_index, co, &sink, eb);
+	if (!pl->g.reader ||
+	    (in->filter && *in->filter && cap_set_filter(pl->g.reader, in->filter, eb) != 0) ||
+	    (in->write_to && cap_write_to(pl->g.reader, in->write_to, eb) != 0)) {
 		snprintf(err, errn, "%s", eb);
-		return -1;
+		pipeline_close(pl);
+		return NULL;
 	}
-	if (progress_enabled()) {
-		progress_start(&g.progress, path);
-		cap_set_progress(g.reader, on_progress, &g, 0);
+	cap_set_limits(pl->g.reader, in->max_packets, in->max_seconds);
+	if (!in->live && progress_enabled()) {
+		pl->progress = true;
+		progress_start(&pl->g.progress, in->path);
+		cap_set_progress(pl->g.reader, on_progress, &pl->g, 0);
 	}
-	int rc = cap_run(g.reader, eb);
-	progress_end(&g.progress);
-	if (stats) *stats = *cap_get_stats(g.reader);
+	return pl;
+}
+
+int pipeline_run(struct pipeline *pl, struct cap_stats *stats, char *err, size_t errn)
+{
+	char eb[CAP_ERRBUF_SIZE] = "";
+	int rc = cap_run(pl->g.reader, eb);
+	if (pl->progress) progress_end(&pl->g.progress);
+	if (stats) *stats = *cap_get_stats(pl->g.reader);
 	if (rc != 0) snprintf(err, errn, "%s", eb);
-	cap_close(g.reader);
 	return rc;
+}
+
+void pipeline_stop(struct pipeline *pl)
+{
+	if (pl && pl->g.reader) cap_stop(pl->g.reader);
+}
+
+const char *pipeline_linktype(const struct pipeline *pl)
+{
+	return cap_linktype(pl->g.reader);
+}
+
+void pipeline_close(struct pipeline *pl)
+{
+	if (!pl) return;
+	cap_close(pl->g.reader);
+	free(pl);
 }

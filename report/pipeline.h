@@ -7,10 +7,26 @@
 #include "../capture/capture.h"
 #include "../dissect/tls.h"
 
-/* Read one capture file through tls.  Returns 0 when the file was read
- * (possibly truncated: see stats), -1 when it could not be opened or read
- * (err says why in one line). */
-int pipeline_run_file(const char *path, uint32_t file_index, const struct cap_opts *co, struct tls_ctx *tls,
-		      struct cap_stats *stats, char *err, size_t errn);
+struct pipeline_input {
+	const char *path;                     /* a capture file ("-": stdin), or */
+	const struct cap_live_opts *live;     /* a live interface */
+	const char *filter;                   /* BPF expression or NULL */
+	const char *write_to;                 /* -w: save packets, or NULL */
+	uint64_t max_packets, max_seconds;    /* -c, --duration (0: none) */
+};
+
+struct pipeline;
+
+/* Open the input (a live capture needs its privileges only for this).
+ * NULL with a one-line reason in err. */
+struct pipeline *pipeline_open(const struct pipeline_input *in, uint32_t file_index, const struct cap_opts *co,
+			       struct tls_ctx *tls, char *err, size_t errn);
+/* Read everything (a file to its end; live until stopped or a limit).
+ * 0 when read (possibly truncated: see stats), -1 on a read error. */
+int pipeline_run(struct pipeline *pl, struct cap_stats *stats, char *err, size_t errn);
+/* Ask pipeline_run to finish soon: async-signal-safe. */
+void pipeline_stop(struct pipeline *pl);
+const char *pipeline_linktype(const struct pipeline *pl);
+void pipeline_close(struct pipeline *pl);
 
 #endif
