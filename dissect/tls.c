@@ -96,7 +96,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "../common/cursor.h"
+#include "keylog.h"
+#include "tls_crypt.h"
 #include "tls_int.h"
 
 #define TLS_SCAN_LIMIT 16384u
@@ -107,7 +111,8 @@
 enum dmode { DM_INIT, DM_SCAN, DM_RECORDS, DM_STOPPED, DM_EXHAUSTED, DM_CLOSED };
 
 /* How the body of the current record is handled. */
-enum rclass { RC_NONE, RC_HS, RC_ALERT, RC_ENC_ALERT, RC_CCS, RC_ENC_HS, RC_APP, RC_SKIP };
+enum rclass { RC_NONE, RC_HS, RC_ALERT, RC_ENC_ALERT, RC_CCS, RC_ENC_HS, RC_APP, RC_SKIP,
+	      RC_DEC /* a protected record to decrypt (key log) */ };
 
 enum { REC_CCS = 20, REC_ALERT = 21, REC_HANDSHAKE = 22, REC_APPDATA = 23, REC_HEARTBEAT = 24 };
 
@@ -155,6 +160,7 @@ struct tls_dir {
 	bool gap_pending : 1;   /* DATA_MISSING held back until verify_next is decided */
 	bool gap_in_record : 1;
 	bool fin : 1;           /* FIN or RST seen from this side */
+	bool rec_count : 1;     /* the current record uses a decryption sequence number */
 
 	uint64_t gap_bytes;
 	const char *gap_incomplete;
@@ -169,6 +175,8 @@ struct tls_conn {
 	uint8_t null_mac;    /* NULL-encryption suite: MAC length after the CCS */
 	enum tls_verdict verdict;
 	const struct ek_pktref *pkt; /* packet of the call being processed */
+	struct tls_dec *dec;         /* secrets and record keys: only when the key log matched */
+	bool alert13_decrypted;      /* the alert being fed was decrypted from a TLS 1.3 record */
 	struct tls_dir d[2];
 };
 
@@ -181,6 +189,9 @@ struct tls_ctx {
 	size_t max_hs;
 	struct tls_stats st;
 	struct tls_scratch sc;
+	const struct tls_keylog *keys;
+	struct tls_crypto *crypto;  /* created at the first connection with keys */
+	uint8_t *plain;             /* decrypted record (TLS_MAX_RECORD bytes), same */
 };
 
 static void rec_feed(struct tls_ctx *t, struct tls_conn *c, int d, struct cur *in);
@@ -200,6 +211,7 @@ struct tls_ctx *tls_ctx_new(const struct tls_opts *o, const struct tls_sink *sin
 	t->max_hs = o && o->max_handshake_len ? o->max_handshake_len : TLS_DEFAULT_MAX_HS;
 	t->sc.max_certs = o && o->max_chain_len ? o->max_chain_len : TLS_DEFAULT_MAX_CHAIN;
 	t->sc.certs = calloc(t->sc.max_certs, sizeof *t->sc.certs);
+	t->keys = o ? o->keys : NULL;
 	if (o && o->n_ports) {
 		t->ports = malloc(o->n_ports * sizeof *t->ports);
 		if (t->ports) {
@@ -219,6 +231,8 @@ void tls_ctx_free(struct tls_ctx *t)
 	if (!t) return;
 	if (t->own_cache) x509_cache_free(t->cache);
 	tls_scratch_free(&t->sc);
+	tls_crypto_free(t->crypto);
+	free(t->plain);
 	free(t->ports);
 	free(t);
 }
@@ -377,6 +391,310 @@ static void flush_gap(struct tls_ctx *t, struct tls_conn *c, int d, bool resumed
 	if (!resumed) stop_dir(t, ds, DM_STOPPED);
 }
 
+/* ---- decryption with key log secrets ------------------------------------------- */
+
+/* TLS 1.3 records of the application epoch decrypted once application data
+ * was seen in the direction: an alert (2 + 1 + 16 bytes and some
+ * padding), a KeyUpdate.  Bulk data is never decrypted. */
+#define TLS13_SMALL_RECORD 64u
+
+struct tls_dec_dir {
+	struct tls_rkey cur;      /* keys of the next record */
+	struct tls_rkey hs;       /* TLS 1.3: the handshake keys after the switch (a late alert may use them) */
+	struct tls_rkey pending;  /* TLS <= 1.2: keys the next ChangeCipherSpec activates */
+	uint8_t secret[TLS_KEYLOG_MAX_SECRET]; /* TLS 1.3 application traffic secret (KeyUpdate) */
+	uint8_t secret_len;
+	uint8_t tail[16];         /* TLS 1.0 CBC: last bytes of the record being skipped (next IV) */
+	uint8_t tail_n;
+	bool on : 1;              /* records of this direction are decrypted */
+	bool app : 1;             /* TLS 1.3 application epoch */
+	bool to_app : 1;          /* TLS 1.3: Finished decrypted: application keys from the next record */
+	bool to_update : 1;       /* KeyUpdate decrypted: next generation from the next record */
+	bool bulk_seen : 1;       /* application data seen: only small records from now on */
+	bool ok_any : 1;          /* a record of this direction decrypted */
+	bool failed : 1;          /* a record did not decrypt: never again in this direction */
+	bool decrypted : 1;       /* the current record was decrypted */
+};
+
+struct tls_dec {
+	struct tls_keylog_entry e; /* secrets of the latest ClientHello's random */
+	bool have_entry;
+	bool early_data;           /* the ClientHello offered 0-RTT data */
+	uint8_t client_random[32];
+	struct tls_suite suite;
+	struct tls_dec_dir d[2];
+};
+
+static void hs_feed(struct tls_ctx *t, struct tls_conn *c, int d, struct cur *b);
+static void alert_feed(struct tls_ctx *t, struct tls_conn *c, int d, struct cur *b);
+static enum rclass classify(struct tls_ctx *t, struct tls_conn *c, int d, uint8_t type, uint16_t len);
+
+static void dec_free(struct tls_dec *x)
+{
+	if (!x) return;
+	OPENSSL_cleanse(x, sizeof *x);
+	free(x);
+}
+
+static bool dec_on(const struct tls_conn *c, int d)
+{
+	return c->dec && c->dec->d[d].on;
+}
+
+static void emit_decrypt_failed(struct tls_ctx *t, struct tls_conn *c, int d, const char *why, bool handshake)
+{
+	struct tls_event ev;
+	ev_init(&ev, c, TLS_EV_DECRYPT_FAILED, d, c->d[d].last_ver, c->pkt);
+	ev.u.decrypt.reason = why;
+	ev.u.decrypt.handshake = handshake;
+	c->view.decrypt_failed = true;
+	t->st.decrypt_failed++;
+	emit(t, &ev);
+}
+
+static bool dec_ready(struct tls_ctx *t)
+{
+	if (!t->crypto) t->crypto = tls_crypto_new();
+	if (!t->plain) t->plain = malloc(TLS_MAX_RECORD);
+	return t->crypto && t->plain;
+}
+
+/* A ClientHello: the key log's secrets for its random, if any. */
+static void dec_client_hello(struct tls_ctx *t, struct tls_conn *c, const struct tls_client_hello *ch)
+{
+	if (!t->keys || !ch->random) return;
+	const struct tls_keylog_entry *e = tls_keylog_find(t->keys, ch->random);
+	if (!e) {
+		if (c->dec) c->dec->have_entry = false; /* a renegotiation we have no secret for */
+		return;
+	}
+	if (!c->dec) {
+		c->dec = calloc(1, sizeof *c->dec);
+		if (!c->dec) return;
+		t->st.conns_keyed++;
+	}
+	c->dec->e = *e;
+	c->dec->have_entry = true;
+	c->dec->early_data = ch->early_data;
+	memcpy(c->dec->client_random, ch->random, 32);
+}
+
+static bool have_secret(const struct tls_dec *x, int kind)
+{
+	return (x->e.have & 1u << kind) != 0;
+}
+
+/* A ServerHello from direction d: derive the keys.  Returns why the
+ * connection cannot be decrypted (reported after the ServerHello), NULL
+ * when it can or when there is no secret for it. */
+static const char *dec_server_hello(struct tls_ctx *t, struct tls_conn *c, int d, const struct tls_server_hello *sh)
+{
+	struct tls_dec *x = c->dec;
+	if (!x || !x->have_entry || sh->hello_retry) return NULL;
+	uint16_t v = sh->selected_version;
+	if (tls_version_is_13(v)) {
+		if (!have_secret(x, TLS_SECRET_CHTS) && !have_secret(x, TLS_SECRET_SHTS)) return NULL;
+		c->view.keys = true;
+		if (!tls_suite_get(sh->cipher, v, &x->suite)) return "cipher suite not supported for decryption";
+		if (!dec_ready(t)) return "out of memory";
+		for (int k = 0; k < 2; k++) {
+			int dir = k ? d : 1 - d;
+			int kind = dir == d ? TLS_SECRET_SHTS : TLS_SECRET_CHTS;
+			struct tls_dec_dir *dd = &x->d[dir];
+			if (!have_secret(x, kind) || dd->failed) continue;
+			if (tls_crypto_tls13_key(t->crypto, &x->suite, x->e.secret[kind], x->e.len[kind], &dd->cur) != 0)
+				return "the key log's secret does not fit the cipher suite (hash length)";
+			dd->on = true;
+			dd->app = false;
+		}
+		return NULL;
+	}
+	if (!have_secret(x, TLS_SECRET_MASTER) || c->null_mac) return NULL; /* NULL cipher: plaintext anyway */
+	c->view.keys = true;
+	if (v < 0x0301 || v > 0x0303) return "SSL 3.0 records are not decrypted";
+	if (!tls_suite_get(sh->cipher, v, &x->suite)) return "cipher suite not supported for decryption";
+	if (!dec_ready(t) || !sh->random) return "out of memory";
+	int cd = 1 - d;
+	if (tls_crypto_tls12_keys(t->crypto, &x->suite, v, sh->encrypt_then_mac, x->e.secret[TLS_SECRET_MASTER],
+				  x->e.len[TLS_SECRET_MASTER], x->client_random, sh->random, &x->d[cd].pending,
+				  &x->d[d].pending) != 0)
+		return "key derivation failed";
+	return NULL;
+}
+
+/* TLS <= 1.2: the direction's ChangeCipherSpec activates its pending keys. */
+static void dec_ccs(struct tls_conn *c, int d)
+{
+	if (!c->dec) return;
+	struct tls_dec_dir *dd = &c->dec->d[d];
+	dd->on = dd->pending.set && !dd->failed;
+	if (dd->on) {
+		dd->cur = dd->pending;
+		dd->cur.seq = 0;
+		dd->tail_n = 0;
+	}
+	OPENSSL_cleanse(&dd->pending, sizeof dd->pending);
+}
+
+/* Is the record with this header one to decrypt? */
+static bool dec_candidate(const struct tls_conn *c, int d, uint8_t type, uint16_t len)
+{
+	const struct tls_dir *ds = &c->d[d];
+	const struct tls_dec_dir *dd = &c->dec->d[d];
+	if (ds->enc13) {
+		if (type != REC_APPDATA) return false;
+		if (!dd->app) return true;
+		if (!dd->cur.set) return len <= TLS13_SMALL_RECORD && dd->hs.set; /* only the handshake-key fallback */
+		return !dd->bulk_seen || len <= TLS13_SMALL_RECORD;
+	}
+	return ds->enc && (type == REC_HANDSHAKE || type == REC_ALERT);
+}
+
+/* Does the record carry a sequence number of the direction's keys? */
+static bool dec_counted(const struct tls_conn *c, int d, uint8_t type)
+{
+	const struct tls_dir *ds = &c->d[d];
+	if (ds->enc13) return type == REC_APPDATA;
+	return ds->enc;
+}
+
+static bool cbc_chained(const struct tls_rkey *k)
+{
+	return k->set && k->s.bulk == TB_CBC && k->version < 0x0302;
+}
+
+/* Bytes of a counted record that is skipped, not decrypted: TLS 1.0 CBC
+ * keeps its last block as the next record's IV. */
+static void dec_skip_bytes(struct tls_conn *c, int d, const struct cur *in, size_t k)
+{
+	struct tls_dec_dir *dd = &c->dec->d[d];
+	if (!cbc_chained(&dd->cur) || !k) return;
+	size_t bs = dd->cur.s.iv_len, take = k < bs ? k : bs;
+	struct cur p = *in;
+	cur_skip(&p, k - take);
+	uint8_t nb[16];
+	size_t keep = dd->tail_n + take > bs ? bs - take : dd->tail_n;
+	struct cur old = cur_make(dd->tail, dd->tail_n);
+	cur_skip(&old, dd->tail_n - keep);
+	cur_copy(&old, nb, keep);
+	cur_copy(&p, nb + keep, take);
+	memcpy(dd->tail, nb, keep + take);
+	dd->tail_n = (uint8_t)(keep + take);
+}
+
+/* The end of a record of a decrypting direction: sequence numbers and
+ * key changes (they apply from the next record on). */
+static void dec_record_end(struct tls_ctx *t, struct tls_conn *c, int d, bool counted, bool damaged)
+{
+	struct tls_dec_dir *dd = &c->dec->d[d];
+	if (counted) {
+		dd->cur.seq++;
+		if (cbc_chained(&dd->cur) && !dd->decrypted) {
+			/* the skipped record's last block chains into the next IV */
+			if (damaged || dd->tail_n != dd->cur.s.iv_len) dd->on = false;
+			else memcpy(dd->cur.iv, dd->tail, dd->tail_n);
+		}
+	}
+	dd->tail_n = 0;
+	dd->decrypted = false;
+	if (dd->to_app) {
+		/* TLS 1.3: after the Finished, the application traffic secret */
+		dd->to_app = false;
+		dd->app = true;
+		dd->hs = dd->cur;
+		OPENSSL_cleanse(&dd->cur, sizeof dd->cur);
+		int kind = role_of(c, d) == TLS_ROLE_CLIENT ? TLS_SECRET_CATS0 : TLS_SECRET_SATS0;
+		struct tls_dec *x = c->dec;
+		if (have_secret(x, kind) &&
+		    tls_crypto_tls13_key(t->crypto, &x->suite, x->e.secret[kind], x->e.len[kind], &dd->cur) == 0) {
+			memcpy(dd->secret, x->e.secret[kind], x->e.len[kind]);
+			dd->secret_len = x->e.len[kind];
+		}
+	}
+	if (dd->to_update) {
+		/* KeyUpdate: the next generation of the application secret */
+		dd->to_update = false;
+		struct tls_rkey nk;
+		if (dd->secret_len &&
+		    tls_crypto_tls13_update(t->crypto, &c->dec->suite, dd->secret, dd->secret_len) == 0 &&
+		    tls_crypto_tls13_key(t->crypto, &c->dec->suite, dd->secret, dd->secret_len, &nk) == 0)
+			dd->cur = nk;
+		else
+			dd->on = false;
+		OPENSSL_cleanse(&nk, sizeof nk);
+	}
+}
+
+/* A complete protected record body (ds->rclass RC_DEC). */
+static void dec_record(struct tls_ctx *t, struct tls_conn *c, int d, struct cur *body)
+{
+	struct tls_dir *ds = &c->d[d];
+	struct tls_dec_dir *dd = &c->dec->d[d];
+	size_t n = cur_left(body);
+	const uint8_t *ct = cur_bytes(body, n);
+	uint8_t *pt = t->plain;
+	size_t len = 0;
+	bool hs_epoch = ds->enc13 && !dd->app;
+	int rc = ct && pt && n <= TLS_MAX_RECORD ?
+			 tls_crypto_open(t->crypto, &dd->cur, ds->rec_type, ds->rec_ver, ct, n, pt, &len) :
+			 -1;
+	if (rc != 0 && ct && pt && n <= TLS_MAX_RECORD && dd->app && dd->hs.set &&
+	    tls_crypto_open(t->crypto, &dd->hs, ds->rec_type, ds->rec_ver, ct, n, pt, &len) == 0) {
+		/* sent under the handshake keys after the Finished (an alert) */
+		rc = 0;
+		dd->hs.seq++;
+		ds->rec_count = false;
+	}
+	if (rc != 0) {
+		ds->rec_count = false;
+		if (hs_epoch && !dd->ok_any && c->dec->early_data && role_of(c, d) == TLS_ROLE_CLIENT) {
+			/* 0-RTT data or EndOfEarlyData (early traffic secret): skipped,
+			 * the handshake keys start after it */
+			t->st.app_records++;
+			return;
+		}
+		dd->on = false;
+		ds->rclass = (uint8_t)classify(t, c, d, ds->rec_type, (uint16_t)n); /* as without keys */
+		if (dd->app && !dd->cur.set) return; /* no application secret in the key log: nothing failed */
+		dd->failed = true;
+		emit_decrypt_failed(t, c, d,
+				    ct && pt ? "record does not authenticate with the key log's secret (wrong key, "
+					       "or records were not captured)" :
+					       "out of memory",
+				    hs_epoch);
+		return;
+	}
+	dd->ok_any = true;
+	dd->decrypted = true;
+	ds->enc_hs_seen = true; /* a record failing later is not the first encrypted one */
+	t->st.records_decrypted++;
+	uint8_t type = ds->rec_type;
+	struct cur p = cur_make(pt, len);
+	if (ds->enc13) {
+		/* TLSInnerPlaintext: content, content type, zero padding */
+		size_t k = len;
+		while (k && cur_peek_u8(&p, k - 1) == 0) k--;
+		if (!k) return; /* only padding: no content (a protocol error of the peer) */
+		type = cur_peek_u8(&p, k - 1);
+		p = cur_make(pt, k - 1);
+	}
+	switch (type) {
+	case REC_HANDSHAKE: hs_feed(t, c, d, &p); break;
+	case REC_ALERT:
+		c->alert13_decrypted = ds->enc13;
+		alert_feed(t, c, d, &p);
+		c->alert13_decrypted = false;
+		break;
+	case REC_APPDATA:
+		dd->bulk_seen = true;
+		t->st.app_records++;
+		if (role_of(c, d) == TLS_ROLE_CLIENT) c->view.client_app_bytes += cur_left(&p);
+		else c->view.server_app_bytes += cur_left(&p);
+		break;
+	default: break;
+	}
+}
+
 /* ---- handshake messages ------------------------------------------------------ */
 
 static int cert_layout(const struct tls_conn *c)
@@ -424,6 +742,7 @@ static void hs_dispatch(struct tls_ctx *t, struct tls_conn *c, int d, uint8_t ty
 	struct tls_dir *ds = &c->d[d];
 	struct tls_event ev;
 	bool ok = !toolarge;
+	const char *dec_fail = NULL;
 
 	if (type == TLS_HS_CLIENT_HELLO) learn_client(c, d);
 	else if (type == TLS_HS_SERVER_HELLO || type == TLS_HS_CERTIFICATE_REQUEST ||
@@ -449,6 +768,7 @@ static void hs_dispatch(struct tls_ctx *t, struct tls_conn *c, int d, uint8_t ty
 		}
 		if (role_of(c, d) == TLS_ROLE_CLIENT) c->view.client_sent_hello = true;
 		if (ok && offers13) c->ch_offered13 = true;
+		if (ok && t->keys) dec_client_hello(t, c, &hs->u.ch);
 		break;
 	}
 	case TLS_HS_SERVER_HELLO:
@@ -467,6 +787,7 @@ static void hs_dispatch(struct tls_ctx *t, struct tls_conn *c, int d, uint8_t ty
 				/* Everything after the ServerHello is encrypted, both ways. */
 				c->d[0].enc13 = c->d[1].enc13 = true;
 			}
+			if (c->dec) dec_fail = dec_server_hello(t, c, d, &hs->u.sh);
 		}
 		break;
 	case TLS_HS_CERTIFICATE:
@@ -481,6 +802,11 @@ static void hs_dispatch(struct tls_ctx *t, struct tls_conn *c, int d, uint8_t ty
 		break;
 	case TLS_HS_FINISHED:
 		set_finished(c, d);
+		/* TLS 1.3: the application traffic keys start with the next record */
+		if (dec_on(c, d) && ds->enc13 && !c->dec->d[d].app) c->dec->d[d].to_app = true;
+		break;
+	case TLS_HS_KEY_UPDATE:
+		if (dec_on(c, d) && ds->enc13 && c->dec->d[d].app) c->dec->d[d].to_update = true;
 		break;
 	default:
 		break;
@@ -494,6 +820,11 @@ static void hs_dispatch(struct tls_ctx *t, struct tls_conn *c, int d, uint8_t ty
 	t->st.handshake_msgs++;
 	emit(t, &ev);
 	if (ok && type == TLS_HS_CERTIFICATE) tls_msg_certificate_release(t->cache, &hs->u.cert);
+	if (dec_fail) {
+		/* a key was given for this connection but cannot be used */
+		c->dec->d[0].on = c->dec->d[1].on = false; /* records are handled as without keys */
+		emit_decrypt_failed(t, c, d, dec_fail, c->view.tls13);
+	}
 }
 
 /* The message whose header is in ds->hs_hdr is complete. */
@@ -588,10 +919,13 @@ static void rec_end(struct tls_ctx *t, struct tls_conn *c, int d)
 	struct tls_dir *ds = &c->d[d];
 	enum rclass rc = (enum rclass)ds->rclass;
 	bool damaged = ds->rec_damaged;
+	bool counted = ds->rec_count;
 	ds->rec_have = 0;
 	ds->rec_left = 0;
 	ds->rclass = RC_NONE;
 	ds->rec_damaged = false;
+	ds->rec_count = false;
+	if (c->dec) dec_record_end(t, c, d, counted, damaged);
 	if (damaged) return;
 	struct tls_event ev;
 	switch (rc) {
@@ -606,6 +940,7 @@ static void rec_end(struct tls_ctx *t, struct tls_conn *c, int d)
 			ds->hs_assumed = false;
 			ds->al_have = 0;
 			ds->enc = true;
+			dec_ccs(c, d);
 		}
 		break;
 	case RC_ENC_ALERT:
@@ -622,6 +957,49 @@ static void rec_end(struct tls_ctx *t, struct tls_conn *c, int d)
 	default:
 		break;
 	}
+}
+
+/* How a record is handled without (usable) keys; counts application data. */
+static enum rclass classify(struct tls_ctx *t, struct tls_conn *c, int d, uint8_t type, uint16_t len)
+{
+	struct tls_dir *ds = &c->d[d];
+	enum rclass rc;
+	switch (type) {
+	case REC_CCS: rc = RC_CCS; break;
+	case REC_ALERT:
+		/* The ChangeCipherSpec may have been missed (mid-stream start, or
+		 * a hole): a plaintext alert is 2 bytes (a few alerts in one
+		 * record at most), an encrypted one carries IV/MAC/tag and is
+		 * longer. */
+		if (!ds->enc && !ds->enc13 && len > 8) ds->enc = ds->enc_hs_seen = true;
+		rc = ds->enc && !ds->enc13 ? RC_ENC_ALERT : RC_ALERT;
+		break;
+	case REC_HANDSHAKE:
+		if (!ds->enc || ds->enc13) {
+			rc = RC_HS;
+		} else if (!ds->enc_hs_seen) {
+			ds->enc_hs_seen = true;
+			rc = RC_ENC_HS;
+		} else {
+			rc = RC_SKIP;
+		}
+		break;
+	case REC_APPDATA:
+		/* Mid-stream application data: this direction is encrypted. */
+		if (ds->midstream && !ds->enc && !ds->enc13) ds->enc = ds->enc_hs_seen = true;
+		if (ds->enc13 && !ds->enc_hs_seen) {
+			ds->enc_hs_seen = true;
+			rc = RC_ENC_HS;
+		} else {
+			rc = RC_APP;
+			t->st.app_records++;
+			if (role_of(c, d) == TLS_ROLE_CLIENT) c->view.client_app_bytes += len;
+			else c->view.server_app_bytes += len;
+		}
+		break;
+	default: rc = RC_SKIP; break;
+	}
+	return rc;
 }
 
 static void rec_header(struct tls_ctx *t, struct tls_conn *c, int d)
@@ -682,41 +1060,15 @@ static void rec_header(struct tls_ctx *t, struct tls_conn *c, int d)
 		if (len == 0) rec_end(t, c, d);
 		return;
 	}
-	switch (type) {
-	case REC_CCS: ds->rclass = RC_CCS; break;
-	case REC_ALERT:
-		/* The ChangeCipherSpec may have been missed (mid-stream start, or
-		 * a hole): a plaintext alert is 2 bytes (a few alerts in one
-		 * record at most), an encrypted one carries IV/MAC/tag and is
-		 * longer. */
-		if (!ds->enc && !ds->enc13 && len > 8) ds->enc = ds->enc_hs_seen = true;
-		ds->rclass = ds->enc && !ds->enc13 ? RC_ENC_ALERT : RC_ALERT;
-		break;
-	case REC_HANDSHAKE:
-		if (!ds->enc || ds->enc13) {
-			ds->rclass = RC_HS;
-		} else if (!ds->enc_hs_seen) {
-			ds->enc_hs_seen = true;
-			ds->rclass = RC_ENC_HS;
-		} else {
-			ds->rclass = RC_SKIP;
+	if (c->dec && c->dec->d[d].on) {
+		ds->rec_count = dec_counted(c, d, type);
+		if (dec_candidate(c, d, type, len)) {
+			ds->rclass = RC_DEC;
+			if (len == 0) rec_end(t, c, d);
+			return;
 		}
-		break;
-	case REC_APPDATA:
-		/* Mid-stream application data: this direction is encrypted. */
-		if (ds->midstream && !ds->enc && !ds->enc13) ds->enc = ds->enc_hs_seen = true;
-		if (ds->enc13 && !ds->enc_hs_seen) {
-			ds->enc_hs_seen = true;
-			ds->rclass = RC_ENC_HS;
-		} else {
-			ds->rclass = RC_APP;
-			t->st.app_records++;
-			if (role_of(c, d) == TLS_ROLE_CLIENT) c->view.client_app_bytes += len;
-			else c->view.server_app_bytes += len;
-		}
-		break;
-	default: ds->rclass = RC_SKIP; break;
 	}
+	ds->rclass = (uint8_t)classify(t, c, d, type, len);
 	if (len == 0) rec_end(t, c, d);
 }
 
@@ -735,6 +1087,13 @@ static void alert_feed(struct tls_ctx *t, struct tls_conn *c, int d, struct cur 
 		ev_init(&ev, c, TLS_EV_ALERT, d, ds->rec_ver, c->pkt);
 		ev.u.alert.level = ds->al_level;
 		ev.u.alert.desc = desc;
+		if (c->alert13_decrypted && ds->al_level == 2 && c->view.client_finished && c->view.server_finished &&
+		    !(role_of(c, d) == TLS_ROLE_CLIENT ? c->view.client_app_bytes : c->view.server_app_bytes)) {
+			/* TLS 1.3: the server checks the client's certificate after
+			 * its own Finished; a fatal alert before any application
+			 * data means the handshake did not complete. */
+			c->view.aborted_after_finished = true;
+		}
 		t->st.alerts++;
 		emit(t, &ev);
 	}
@@ -746,7 +1105,8 @@ static void body_feed(struct tls_ctx *t, struct tls_conn *c, int d, struct cur *
 	size_t n = cur_left(body) < ds->rec_parse ? cur_left(body) : ds->rec_parse;
 	struct cur p = cur_sub(body, n);
 	ds->rec_parse -= (uint32_t)n;
-	if (ds->rclass == RC_HS) hs_feed(t, c, d, &p);
+	if (ds->rclass == RC_DEC) dec_record(t, c, d, &p);
+	else if (ds->rclass == RC_HS) hs_feed(t, c, d, &p);
 	else alert_feed(t, c, d, &p);
 	cur_skip(body, cur_left(body)); /* a NULL-cipher MAC */
 }
@@ -769,7 +1129,8 @@ static void rbuf_flush(struct tls_ctx *t, struct tls_conn *c, int d, bool early)
 	struct ek_pktref bp = ds->rbuf_pkt;
 	if (early) c->pkt = &bp;
 	struct cur body = cur_make(buf, n);
-	if (!ds->rec_damaged && ds->mode == DM_RECORDS) body_feed(t, c, d, &body);
+	/* a protected record is decrypted whole or not at all */
+	if (!ds->rec_damaged && ds->mode == DM_RECORDS && !(early && ds->rclass == RC_DEC)) body_feed(t, c, d, &body);
 	c->pkt = saved;
 	free(buf);
 }
@@ -789,8 +1150,9 @@ static void rec_feed(struct tls_ctx *t, struct tls_conn *c, int d, struct cur *i
 			continue;
 		}
 		size_t k = cur_left(in) < ds->rec_left ? cur_left(in) : ds->rec_left;
-		bool parse = !ds->rec_damaged && (ds->rclass == RC_HS || ds->rclass == RC_ALERT);
+		bool parse = !ds->rec_damaged && (ds->rclass == RC_HS || ds->rclass == RC_ALERT || ds->rclass == RC_DEC);
 		if (!parse) {
+			if (ds->rec_count) dec_skip_bytes(c, d, in, k);
 			cur_skip(in, k); /* counted, never copied */
 			ds->rec_left -= (uint32_t)k;
 		} else if (ds->rbuf_have == 0 && k == ds->rec_left) {
@@ -1192,6 +1554,8 @@ void tls_conn_gap(struct tls_ctx *t, struct tls_conn *c, int dir, uint64_t missi
 			hs_reset(ds);
 			ds->al_have = 0;
 			ds->hs_lost = true;
+			if (c->dec) c->dec->d[dir].on = false; /* records were not seen: sequence numbers lost */
+			ds->rec_count = false;
 			if (missing == 0) {
 				ev.u.missing.in_record = in_record;
 				stop_dir(t, ds, DM_STOPPED);
@@ -1299,5 +1663,6 @@ void tls_conn_end(struct tls_ctx *t, struct tls_conn *c, const struct ek_pktref 
 		hs_reset(&c->d[d]);
 		rbuf_free(&c->d[d]);
 	}
+	dec_free(c->dec);
 	free(c);
 }

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "../common/netaddr.h"
+#include "keylog.h"
 #include "x509.h"
 
 /* Versions as on the wire: 0x0300 SSL3.0 ... 0x0304 TLS1.3, 0x0002 SSL2. */
@@ -47,7 +48,14 @@ struct tls_conn_view {
 	bool client_sent_hello, server_sent_hello;
 	bool cert_requested;     /* a CertificateRequest was seen */
 	bool client_finished, server_finished; /* Finished seen (or encrypted Finished after CCS);
-						* TLS <= 1.2 only: in 1.3 no Finished is visible */
+						* in 1.3 only when decrypted with a key log */
+	bool keys;               /* the key log has secrets for this connection (matched by the
+				  * ClientHello random) and its records are decrypted: known from
+				  * the ServerHello on */
+	bool decrypt_failed;     /* a record did not decrypt (TLS_EV_DECRYPT_FAILED was emitted) */
+	bool aborted_after_finished; /* TLS 1.3, decrypted: a fatal alert after both Finished, before
+				      * any application data of its sender (a server rejecting the
+				      * client's certificate): the handshake did not complete */
 	bool is_tls;             /* recognised as TLS (TLS_EV_CONN_TLS was emitted) */
 	uint64_t client_app_bytes, server_app_bytes; /* bodies of application-data records (counted, not kept);
 						      * in TLS 1.3 all type-23 records after the first
@@ -66,6 +74,8 @@ enum tls_event_kind {
 	TLS_EV_ENCRYPTED_HANDSHAKE, /* first encrypted handshake record of a direction */
 	TLS_EV_RECORD_INCOMPLETE,   /* a record or message a hole or the end of the stream cut short */
 	TLS_EV_CONN_END,      /* last event of every connection, TLS or not (view.is_tls says which) */
+	TLS_EV_DECRYPT_FAILED, /* u.decrypt: a key was given but a record of dir `sender` did not decrypt
+				* (or the suite is not supported); that direction is not decrypted any more */
 };
 
 struct tls_client_hello {
@@ -76,6 +86,7 @@ struct tls_client_hello {
 	const uint16_t *sigalgs; size_t n_sigalgs;
 	size_t n_ciphers;
 	bool sslv2;                                    /* SSLv2-compatible ClientHello */
+	bool early_data;                               /* offers 0-RTT data (early_data extension) */
 	const uint8_t *random;                         /* 32 bytes */
 };
 
@@ -84,6 +95,8 @@ struct tls_server_hello {
 	uint16_t selected_version;                     /* from supported_versions, else legacy */
 	uint16_t cipher;
 	bool hello_retry;                              /* HelloRetryRequest */
+	bool encrypt_then_mac;                         /* RFC 7366 extension */
+	const uint8_t *random;                         /* 32 bytes */
 };
 
 struct tls_certificate {
@@ -119,6 +132,11 @@ struct tls_alert {
 	bool encrypted;        /* sent after ChangeCipherSpec: level/desc unknown */
 };
 
+struct tls_decrypt_failed {
+	const char *reason;    /* static text: why */
+	bool handshake;        /* handshake messages stay hidden (TLS 1.3 handshake epoch) */
+};
+
 struct tls_missing {
 	uint64_t bytes;        /* 0 = unknown */
 	bool in_record;        /* the hole fell inside a record */
@@ -144,6 +162,7 @@ struct tls_event {
 		struct tls_alert alert;
 		struct tls_missing missing;
 		const char *incomplete; /* TLS_EV_RECORD_INCOMPLETE: which message, e.g. "Certificate" */
+		struct tls_decrypt_failed decrypt;
 	} u;
 };
 
@@ -160,6 +179,10 @@ struct tls_opts {
 	const uint16_t *ports; size_t n_ports;    /* TLS by port; others by content */
 	size_t max_handshake_len;                 /* larger messages are reported, not buffered (0: 256 KiB) */
 	size_t max_chain_len;                     /* certificates kept per message (0: 64) */
+	/* Secrets by ClientHello random (NULL or empty: nothing is decrypted).
+	 * Read, never changed, by the dissector; the caller may add to it
+	 * between files. */
+	const struct tls_keylog *keys;
 };
 
 struct tls_ctx;
@@ -199,6 +222,9 @@ struct tls_stats {
 	uint64_t gaps;                 /* holes reported by the driver */
 	uint64_t bad_records;          /* invalid record headers (the direction stopped) */
 	uint64_t dirs_stopped;         /* directions whose parsing stopped (lost position) */
+	uint64_t conns_keyed;          /* connections with secrets from the key log */
+	uint64_t records_decrypted;    /* records decrypted and authenticated */
+	uint64_t decrypt_failed;       /* TLS_EV_DECRYPT_FAILED events */
 };
 void tls_get_stats(const struct tls_ctx *t, struct tls_stats *out);
 

@@ -22,6 +22,8 @@ enum {
 	EXT_SERVER_NAME = 0,
 	EXT_SIGNATURE_ALGORITHMS = 13,
 	EXT_ALPN = 16,
+	EXT_ENCRYPT_THEN_MAC = 22,
+	EXT_EARLY_DATA = 42,
 	EXT_SUPPORTED_VERSIONS = 43,
 	EXT_CERTIFICATE_AUTHORITIES = 47,
 };
@@ -124,6 +126,9 @@ int tls_msg_client_hello(struct tls_scratch *s, const uint8_t *p, size_t n, stru
 		case EXT_ALPN:
 			parse_alpn(s, &e, ch);
 			break;
+		case EXT_EARLY_DATA:
+			ch->early_data = true;
+			break;
 		case EXT_SIGNATURE_ALGORITHMS:
 			ch->n_sigalgs = read_u16_list(&e, s->sigalgs, TLS_SCRATCH_SIGALGS);
 			ch->sigalgs = s->sigalgs;
@@ -183,6 +188,7 @@ int tls_msg_server_hello(const uint8_t *p, size_t n, struct tls_server_hello *sh
 	sh->cipher = cur_u16(&c);
 	cur_u8(&c); /* compression */
 	if (!cur_ok(&c) || !random) return -1;
+	sh->random = random;
 	sh->hello_retry = memcmp(random, hrr_random, sizeof hrr_random) == 0;
 	sh->selected_version = sh->legacy_version;
 	if (!cur_left(&c)) return 0;
@@ -197,6 +203,8 @@ int tls_msg_server_hello(const uint8_t *p, size_t n, struct tls_server_hello *sh
 		if (type == EXT_SUPPORTED_VERSIONS) {
 			if (len != 2) return -1;
 			sh->selected_version = cur_u16(&e);
+		} else if (type == EXT_ENCRYPT_THEN_MAC) {
+			sh->encrypt_then_mac = true;
 		}
 		if (!cur_ok(&e)) return -1;
 	}

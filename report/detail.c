@@ -133,6 +133,7 @@ const char *detail_event_name(const struct tls_event *ev)
 	case TLS_EV_ALERT: return "Alert";
 	case TLS_EV_ENCRYPTED_HANDSHAKE: return "EncryptedHandshake";
 	case TLS_EV_RECORD_INCOMPLETE: return "record_incomplete";
+	case TLS_EV_DECRYPT_FAILED: return "decrypt_failed";
 	case TLS_EV_HANDSHAKE: {
 		const char *n = tls_handshake_name(ev->u.hs.type);
 		return n ? n : "UnknownHandshake";
@@ -193,6 +194,10 @@ char *detail_for_event(const struct tls_event *ev)
 		break;
 	case TLS_EV_RECORD_INCOMPLETE:
 		sb_printf(&b, "%s incomplete: bytes missing", ev->u.incomplete ? ev->u.incomplete : "record");
+		break;
+	case TLS_EV_DECRYPT_FAILED:
+		sb_printf(&b, "%s; this direction is not decrypted further",
+			  ev->u.decrypt.reason ? ev->u.decrypt.reason : "not decrypted");
 		break;
 	default:
 		break;

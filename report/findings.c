@@ -446,7 +446,7 @@ static void on_certificate(struct findings *f, struct findings_conn *fc, const s
 
 static bool handshake_done(const struct tls_conn_view *v)
 {
-	return v->client_finished && v->server_finished;
+	return v->client_finished && v->server_finished && !v->aborted_after_finished;
 }
 
 /* An alert, reset or FIN ended the connection: was the handshake done? */
@@ -461,7 +461,7 @@ static void on_end_signal(struct findings *f, struct findings_conn *fc, const st
 		if (ev->u.alert.level != 2 && ev->u.alert.desc != 0 && ev->u.alert.desc != 90) return;
 	}
 	/* TLS 1.3 without keys: after the client's encrypted flight nothing can be told. */
-	if (v->tls13 && fc->client_encrypted && !(v->client_finished || v->server_finished)) return;
+	if (v->tls13 && fc->client_encrypted && !v->client_finished) return;
 	fc->failed_done = true;
 
 	char who[EK_ENDPOINT_STRLEN], peer[EK_ENDPOINT_STRLEN], how[160], after[200] = "", cause[200] = "";
@@ -544,7 +544,8 @@ void findings_on_event(void *ctx, struct conn_rec *cr, const struct tls_event *e
 				if ((fc->ca_names[fc->n_ca] = strdup(hs->u.cr.ca_names[i])) != NULL) fc->n_ca++;
 		}
 		if (hs->type == TLS_HS_CERTIFICATE) on_certificate(f, fc, ev, rows, n);
-		if (hs->type == TLS_HS_SERVER_HELLO && hs->u.sh.selected_version == 0x0304 && !fc->encrypted_done) {
+		if (hs->type == TLS_HS_SERVER_HELLO && hs->u.sh.selected_version == 0x0304 && !ev->conn->keys &&
+		    !fc->encrypted_done) {
 			fc->encrypted_done = true;
 			char c[EK_ENDPOINT_STRLEN], s[EK_ENDPOINT_STRLEN];
 			ek_endpoint_str(&ev->conn->client, true, c, sizeof c);
@@ -559,6 +560,21 @@ void findings_on_event(void *ctx, struct conn_rec *cr, const struct tls_event *e
 	}
 	case TLS_EV_ENCRYPTED_HANDSHAKE:
 		if (ev->sender == TLS_ROLE_CLIENT) fc->client_encrypted = true;
+		break;
+	case TLS_EV_DECRYPT_FAILED:
+		/* a key was given, but the TLS 1.3 handshake stays encrypted */
+		if (ev->conn->tls13 && ev->u.decrypt.handshake && !fc->encrypted_done) {
+			fc->encrypted_done = true;
+			char c[EK_ENDPOINT_STRLEN], s[EK_ENDPOINT_STRLEN];
+			ek_endpoint_str(&ev->conn->client, true, c, sizeof c);
+			ek_endpoint_str(&ev->conn->server, true, s, sizeof s);
+			struct where w = { ev, n ? &rows[0] : NULL, role_name(ev->sender), NULL };
+			raise_finding(f, fc, F_CERTS_ENCRYPTED, &w, NULL,
+				      "TLS 1.3 between %s and %s: the key log's secrets for this connection do not "
+				      "decrypt the %s's handshake (frame %llu: %s): certificates not visible",
+				      c, s, role_name(ev->sender), (unsigned long long)ev->pkt.frame,
+				      ev->u.decrypt.reason ? ev->u.decrypt.reason : "");
+		}
 		break;
 	case TLS_EV_DATA_MISSING:
 		if (!fc->missing_done && !handshake_done(ev->conn) && !(ev->conn->tls13 && fc->client_encrypted)) {

@@ -324,6 +324,7 @@ static void on_event(void *ctx, const struct tls_event *ev)
 	case TLS_EV_ENCRYPTED_HANDSHAKE: snprintf(s, cap, "ENCHS %c", c); break;
 	case TLS_EV_RECORD_INCOMPLETE: snprintf(s, cap, "INC %c %s", c, ev->u.incomplete); break;
 	case TLS_EV_CONN_END: snprintf(s, cap, "END tls=%d", ev->conn->is_tls); break;
+	case TLS_EV_DECRYPT_FAILED: snprintf(s, cap, "DECFAIL %c", c); break;
 	case TLS_EV_HANDSHAKE: {
 		const struct tls_handshake *h = &ev->u.hs;
 		const char *name = tls_handshake_name(h->type);
@@ -464,7 +465,7 @@ struct runres {
 static void run(const struct script *s, size_t chunk, unsigned seed, struct runres *out)
 {
 	memset(out, 0, sizeof *out);
-	struct tls_opts o = { tls_ports, sizeof tls_ports / sizeof tls_ports[0], s->max_hs, 0 };
+	struct tls_opts o = { tls_ports, sizeof tls_ports / sizeof tls_ports[0], s->max_hs, 0, NULL };
 	struct tls_sink sink = { &out->r, on_event };
 	struct tls_ctx *t = tls_ctx_new(&o, &sink, NULL);
 	struct ek_pktref pk = { FRAME_OPEN, { 0, 0 }, 0 };
