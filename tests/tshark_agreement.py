@@ -41,8 +41,9 @@ time with `-d tcp.port==P,tls` for those connections' server ports, and the
 second run's messages are taken for those connections only (forcing a port
 to TLS would break tshark's STARTTLS dissection of other connections).
 pcapng Decryption Secrets Blocks are stripped first (editcap
---discard-all-secrets) so that tshark does not decrypt what ekuscope cannot;
-key log files are never given to tshark.
+--discard-all-secrets) and both tools read the stripped file: this test
+compares the dissectors without keys;
+key log files are given to neither.
 
 Differences are matched against the expectations file (TSV:
 file<TAB>kind<TAB>reason, '#' comments).  `kind` is a glob (fnmatch)
@@ -559,7 +560,7 @@ def process(rel, corpus, tmpdir, tag, binary):
         res["stream_gaps"] = gaps
         res["forced_ports"] = []
         if binary:
-            (emsgs, eports, unknown), rc = run_ekuscope(binary, epath, tmpdir, tag)
+            (emsgs, eports, unknown), rc = run_ekuscope(binary, tpath, tmpdir, tag)
             res["ek_rc"] = rc
             res["unknown_events"] = unknown
             econns = {m.conn for m in emsgs}
