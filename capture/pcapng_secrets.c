@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../common/cursor.h"
 
@@ -35,6 +36,10 @@ int cap_pcapng_tls_secrets(const char *path, char **text, size_t *len)
 	*text = NULL;
 	*len = 0;
 	if (!path || strcmp(path, "-") == 0) return 0;
+	/* a regular file only: reading a pipe or a device would take bytes
+	 * away from the capture reader */
+	struct stat sb;
+	if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) return 0;
 	FILE *fp = fopen(path, "rb");
 	if (!fp) return 0;
 	char *out = NULL;

@@ -14,7 +14,8 @@
  * so a large capture costs nothing extra).  *text gets the key log text
  * of every TLSK block, each followed by a newline (malloc'd, *len bytes),
  * NULL and 0 when there is none: a classic pcap file, standard input
- * ("-"), a file that cannot be opened (the capture reader reports that).
+ * ("-") or anything else that is not a regular file (a pipe is left to the
+ * capture reader), a file that cannot be opened (the reader reports that).
  * A corrupt or truncated block ends the walk quietly; at most 64 MiB of
  * text is kept.  Returns the number of TLSK blocks read. */
 int cap_pcapng_tls_secrets(const char *path, char **text, size_t *len);

@@ -11,6 +11,28 @@
 #include <unistd.h>
 
 #define READ_BUF (256 * 1024) /* fewer read(2) calls than stdio's default */
+#define FAST_BUF ((size_t)1 << 20)
+
+/* Classic pcap files are read here in large blocks and their records
+ * handed out in place (libpcap copies each record out of stdio with two
+ * freads: most of its cost).  Only records libpcap would hand out as they
+ * are: version 2.4, a byte order and timestamp precision we convert the
+ * same way, caplen within the snapshot length.  Anything else (pcapng,
+ * pipes, a record over the snapshot length, the end of a truncated file,
+ * a read error) goes back to libpcap at that record's offset, for its own
+ * behaviour and messages. */
+struct fast {
+	bool on;
+	bool swapped, scale_up;   /* byte order; microsecond file (nanoseconds wanted) */
+	int fd;
+	uint32_t snapshot;
+	uint8_t *buf;
+	size_t have, pos;         /* bytes in buf, next record at buf + pos */
+	off_t file_off;           /* file offset of buf[0] */
+	bool eof;
+	volatile bool brk;        /* src_break */
+	struct pcap_pkthdr h;
+};
 
 struct src {
 	pcap_t *p;
@@ -23,6 +45,7 @@ struct src {
 	uint64_t size;  /* of a regular file, else 0 */
 	char name[CAP_ERRBUF_SIZE / 2];
 	char dltname[48];
+	struct fast fast;
 };
 
 static void say(char errbuf[CAP_ERRBUF_SIZE], const char *path, const char *what, const char *more)
@@ -31,6 +54,102 @@ static void say(char errbuf[CAP_ERRBUF_SIZE], const char *path, const char *what
 	/* one line, whatever libpcap put in its message */
 	for (char *q = errbuf; *q; q++)
 		if (*q == '\n' || *q == '\r') *q = ' ';
+}
+
+static uint32_t rd32(const uint8_t *p, bool swapped)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return swapped ? __builtin_bswap32(v) : v;
+}
+
+/* After libpcap has read the file header: can the records be read here? */
+static void fast_setup(struct src *s, FILE *fp)
+{
+	struct fast *f = &s->fast;
+	if (!s->size) return; /* regular files only: a fallback seeks */
+	uint8_t hdr[24];
+	off_t at = ftello(fp);
+	if (at != 24 || pread(fileno(fp), hdr, sizeof hdr, 0) != (ssize_t)sizeof hdr) return;
+	uint32_t magic;
+	memcpy(&magic, hdr, 4);
+	bool nsec;
+	if (magic == 0xa1b2c3d4u || magic == 0xd4c3b2a1u) nsec = false;
+	else if (magic == 0xa1b23c4du || magic == 0x4d3cb2a1u) nsec = true;
+	else return;
+	f->swapped = magic == 0xd4c3b2a1u || magic == 0x4d3cb2a1u;
+	uint16_t major, minor;
+	memcpy(&major, hdr + 4, 2);
+	memcpy(&minor, hdr + 6, 2);
+	if (f->swapped) {
+		major = __builtin_bswap16(major);
+		minor = __builtin_bswap16(minor);
+	}
+	/* 2.4 only: older minors may have caplen and len swapped */
+	if (major != 2 || minor != 4 || f->swapped != (pcap_is_swapped(s->p) == 1)) return;
+	/* byte-swapped pseudo-headers are fixed up by libpcap for some link types */
+	if (f->swapped && s->dlt != DLT_EN10MB) return;
+	if (pcap_get_tstamp_precision(s->p) != PCAP_TSTAMP_PRECISION_NANO) return;
+	/* at most libpcap's MAXIMUM_SNAPLEN: no link type's maximum is lower */
+	int snap = pcap_snapshot(s->p);
+	if (snap <= 0 || snap > 262144) return;
+	f->buf = malloc(FAST_BUF);
+	if (!f->buf) return;
+	f->scale_up = !nsec;
+	f->snapshot = (uint32_t)snap;
+	f->fd = fileno(fp);
+	f->file_off = at;
+	f->on = true;
+}
+
+/* Hand the rest of the file to libpcap, from the next record on. */
+static void fast_off(struct src *s)
+{
+	struct fast *f = &s->fast;
+	f->on = false;
+	fseeko(pcap_file(s->p), f->file_off + (off_t)f->pos, SEEK_SET);
+	free(f->buf);
+	f->buf = NULL;
+}
+
+/* The next record in place: 1, 0 at the end of the file, -1 when libpcap
+ * must take over. */
+static int fast_next(struct src *s)
+{
+	struct fast *f = &s->fast;
+	for (;;) {
+		size_t left = f->have - f->pos;
+		if (left >= 16) {
+			const uint8_t *r = f->buf + f->pos;
+			uint32_t caplen = rd32(r + 8, f->swapped);
+			if (caplen > f->snapshot) return -1;
+			uint32_t sec = rd32(r, f->swapped), usec = rd32(r + 4, f->swapped);
+			/* times past 2038 (or negative): libpcap versions differ on the sign */
+			if ((sec | usec) & 0x80000000u) return -1;
+			if (left >= 16 + (size_t)caplen) {
+				f->h.ts.tv_sec = (time_t)sec;
+				f->h.ts.tv_usec = (suseconds_t)usec;
+				if (f->scale_up) f->h.ts.tv_usec = f->h.ts.tv_usec * 1000;
+				f->h.caplen = caplen;
+				f->h.len = rd32(r + 12, f->swapped);
+				f->pos += 16 + (size_t)caplen;
+				return 1;
+			}
+		}
+		if (f->eof) return left ? -1 : 0;
+		/* keep the partial record, read more after it */
+		memmove(f->buf, f->buf + f->pos, left);
+		f->file_off += (off_t)f->pos;
+		f->pos = 0;
+		f->have = left;
+		ssize_t n = pread(f->fd, f->buf + left, FAST_BUF - left, f->file_off + (off_t)left);
+		if (n < 0) {
+			if (errno == EINTR) continue;
+			return -1;
+		}
+		if (n == 0) f->eof = true;
+		f->have += (size_t)n;
+	}
 }
 
 struct src *src_open(const char *path, char errbuf[CAP_ERRBUF_SIZE])
@@ -81,6 +200,7 @@ struct src *src_open(const char *path, char errbuf[CAP_ERRBUF_SIZE])
 	if (n) snprintf(s->dltname, sizeof s->dltname, "%s", n);
 	else snprintf(s->dltname, sizeof s->dltname, "DLT_%d", s->dlt);
 	snprintf(s->name, sizeof s->name, "%s", path);
+	fast_setup(s, fp);
 	return s;
 fail:
 	fclose(fp);
@@ -92,6 +212,20 @@ fail:
 enum src_rc src_next(struct src *s, const struct pcap_pkthdr **h, const uint8_t **data,
 		     char errbuf[CAP_ERRBUF_SIZE])
 {
+	if (s->fast.on) {
+		if (s->fast.brk) {
+			s->fast.brk = false;
+			return SRC_EOF;
+		}
+		int rc = fast_next(s);
+		if (rc == 1) {
+			*h = &s->fast.h;
+			*data = s->fast.buf + s->fast.pos - s->fast.h.caplen;
+			return SRC_PACKET;
+		}
+		if (rc == 0) return SRC_EOF;
+		fast_off(s);
+	}
 	for (;;) {
 		struct pcap_pkthdr *hh;
 		const u_char *d;
@@ -119,7 +253,7 @@ enum src_rc src_next(struct src *s, const struct pcap_pkthdr **h, const uint8_t 
 void src_position(struct src *s, uint64_t *done, uint64_t *total)
 {
 	/* the FILE libpcap reads: ftello counts what stdio has handed out */
-	off_t pos = s->size ? ftello(pcap_file(s->p)) : -1;
+	off_t pos = !s->size ? -1 : s->fast.on ? s->fast.file_off + (off_t)s->fast.pos : ftello(pcap_file(s->p));
 	*done = pos >= 0 ? (uint64_t)pos : 0;
 	*total = pos >= 0 ? s->size : 0;
 }
@@ -215,6 +349,7 @@ void src_dump(struct src *s, const struct pcap_pkthdr *h, const uint8_t *data)
 
 void src_break(struct src *s)
 {
+	s->fast.brk = true;
 	pcap_breakloop(s->p);
 }
 
@@ -250,6 +385,7 @@ void src_close(struct src *s)
 	if (s->dump) pcap_dump_close(s->dump);
 	if (s->have_filter) pcap_freecode(&s->prog);
 	pcap_close(s->p); /* closes the FILE */
+	free(s->fast.buf);
 	free(s->buf);
 	free(s);
 }

@@ -431,9 +431,20 @@ static const struct tok ciphers[] = {
 const char *tls_cipher_name(uint16_t id)
 {
 	if (is_grease16(id)) return "GREASE";
-	/* The table is sorted by value except for a few entries: linear scan
-	 * (names are looked up per event, not per byte). */
-	return tok_find(ciphers, id);
+	/* The table is sorted by value except for a few entries: linear scan,
+	 * remembered per id (every ServerHello asks; per thread for -j). */
+	static _Thread_local struct {
+		uint16_t id;
+		bool set;
+		const char *s;
+	} memo[64];
+	unsigned k = (id ^ (id >> 6)) % 64u;
+	if (memo[k].set && memo[k].id == id) return memo[k].s;
+	const char *s = tok_find(ciphers, id);
+	memo[k].id = id;
+	memo[k].set = true;
+	memo[k].s = s;
+	return s;
 }
 
 static const struct tok alerts[] = {

@@ -86,11 +86,34 @@
  * ChangeCipherSpec; TLS 1.3: every type-23 record of both directions once
  * the ServerHello selected 1.3 (the first one of each direction is the
  * TLS_EV_ENCRYPTED_HANDSHAKE; the Finished flags of the view stay false in
- * 1.3, where no Finished is visible).  A ChangeCipherSpec is the 1.3
+ * 1.3, where no Finished is visible without keys).  A ChangeCipherSpec is the 1.3
  * middlebox-compatibility one (reported, otherwise ignored) when 1.3 was
  * selected (ServerHello or HelloRetryRequest) or, before any ServerHello,
  * when the client sends it after offering 1.3.  Application data is
- * counted and skipped by length, never copied. */
+ * counted and skipped by length, never copied.
+ *
+ * Decryption (tls_opts.keys, a key log store; dissect/tls_crypt.c does the
+ * cryptography): the ClientHello random picks the connection's secrets.
+ * TLS 1.3: from the ServerHello (not a HelloRetryRequest) each direction
+ * whose handshake traffic secret is known decrypts its type-23 records
+ * (class RC_DEC: buffered whole like a handshake record, then decrypted,
+ * the inner content type and padding stripped, and fed to hs_feed /
+ * alert_feed as plaintext records are, so the events are the ordinary
+ * ones in the frame of the record); after that direction's Finished the
+ * application traffic secret applies, a KeyUpdate moves it on.  In the
+ * application epoch only the records before the direction's first
+ * application data (tickets) and records of at most TLS13_SMALL_RECORD
+ * bytes (alerts, KeyUpdate) are decrypted; an alert under the handshake
+ * keys after the Finished is tried too.  TLS <= 1.2: CLIENT_RANDOM's master
+ * secret gives the keys at the ServerHello; each direction's
+ * ChangeCipherSpec activates them (a renegotiation's ClientHello looks up
+ * its own random); handshake and alert records are decrypted.  Every
+ * protected record of a decrypting direction advances its sequence number
+ * (rec_count), decrypted or not, so bulk data costs nothing but counting;
+ * TLS 1.0 CBC keeps the last block of skipped records for the chained IV.
+ * A record that does not authenticate gives one TLS_EV_DECRYPT_FAILED and
+ * the direction goes on as without keys; a hole that loses whole records
+ * ends decryption of that direction (sequence numbers unknown). */
 #include "tls.h"
 
 #include <stdlib.h>
@@ -363,6 +386,10 @@ static const char *pending_name(const struct tls_dir *ds)
 		case RC_CCS: return "ChangeCipherSpec";
 		case RC_ENC_HS: return "EncryptedHandshake";
 		case RC_APP: return "ApplicationData";
+		case RC_DEC:
+			return ds->rec_type == REC_ALERT ? "Alert" :
+			       ds->rec_type == REC_APPDATA && !ds->enc_hs_seen ? "EncryptedHandshake" :
+			       ds->rec_type == REC_HANDSHAKE ? "EncryptedHandshake" : "record";
 		default:
 			return ds->rec_type == REC_HANDSHAKE ? "EncryptedHandshake" :
 			       ds->rec_type == REC_HEARTBEAT ? "Heartbeat" : "record";
@@ -523,10 +550,15 @@ static const char *dec_server_hello(struct tls_ctx *t, struct tls_conn *c, int d
 }
 
 /* TLS <= 1.2: the direction's ChangeCipherSpec activates its pending keys. */
-static void dec_ccs(struct tls_conn *c, int d)
+static void dec_ccs(struct tls_ctx *t, struct tls_conn *c, int d)
 {
 	if (!c->dec) return;
 	struct tls_dec_dir *dd = &c->dec->d[d];
+	if (dd->on && dd->cur.set && !dd->pending.set) {
+		/* decrypting so far, but the renegotiated handshake has no secret */
+		dd->on = false;
+		emit_decrypt_failed(t, c, d, "the key log has no secret for the renegotiated handshake", false);
+	}
 	dd->on = dd->pending.set && !dd->failed;
 	if (dd->on) {
 		dd->cur = dd->pending;
@@ -758,6 +790,11 @@ static void hs_dispatch(struct tls_ctx *t, struct tls_conn *c, int d, uint8_t ty
 	switch (type) {
 	case TLS_HS_CLIENT_HELLO: {
 		bool offers13 = false;
+		if (c->view.client_finished && c->view.server_finished && !c->view.tls13) {
+			/* a renegotiation (seen decrypted, or under a NULL cipher): the
+			 * new handshake has to complete as well */
+			c->view.client_finished = c->view.server_finished = false;
+		}
 		if (ok) {
 			if (sslv2) {
 				ev.version = c->view.version ? c->view.version : 0x0002;
@@ -940,7 +977,7 @@ static void rec_end(struct tls_ctx *t, struct tls_conn *c, int d)
 			ds->hs_assumed = false;
 			ds->al_have = 0;
 			ds->enc = true;
-			dec_ccs(c, d);
+			dec_ccs(t, c, d);
 		}
 		break;
 	case RC_ENC_ALERT:

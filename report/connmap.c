@@ -1,6 +1,7 @@
 #include "connmap.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 struct connmap {
 	struct conn_rec **slots;
@@ -61,6 +62,45 @@ struct conn_rec *connmap_get(struct connmap *m, uint32_t file_index, uint64_t id
 	return r;
 }
 
+static void rec_free(struct conn_rec *r, void (*free_fc)(struct findings_conn *))
+{
+	if (r->fc && free_fc) free_fc(r->fc);
+	while (r->extra) {
+		struct ep_text *t = r->extra;
+		r->extra = t->next;
+		free(t);
+	}
+	free(r);
+}
+
+static bool ep_same(const struct ek_endpoint *a, const struct ek_endpoint *b)
+{
+	return a->port == b->port && a->addr.family == b->addr.family && memcmp(a->addr.a, b->addr.a, sizeof a->addr.a) == 0;
+}
+
+const struct ep_text *conn_endpoint(struct conn_rec *cr, int i, const struct ek_endpoint *e)
+{
+	struct ep_text *t = cr->cur[i] ? cr->cur[i] : &cr->ept[i];
+	if (t->set && ep_same(&t->ep, e)) return t;
+	if (t->set && cr->queued) {
+		/* queued rows point at the current text: the new one goes elsewhere */
+		struct ep_text *n = malloc(sizeof *n);
+		if (n) {
+			n->next = cr->extra;
+			cr->extra = n;
+			cr->cur[i] = t = n;
+		}
+	}
+	char buf[EK_ENDPOINT_STRLEN];
+	ek_endpoint_str(e, true, buf, sizeof buf);
+	size_t len = strlen(buf);
+	memcpy(t->s, buf, len + 1);
+	t->len = (uint8_t)len;
+	t->ep = *e;
+	t->set = true;
+	return t;
+}
+
 void connmap_release(struct connmap *m, struct conn_rec *r, void (*free_fc)(struct findings_conn *))
 {
 	if (!r->ended || r->queued) return;
@@ -69,8 +109,7 @@ void connmap_release(struct connmap *m, struct conn_rec *r, void (*free_fc)(stru
 		if (*pp == r) {
 			*pp = r->next;
 			m->count--;
-			if (r->fc && free_fc) free_fc(r->fc);
-			free(r);
+			rec_free(r, free_fc);
 			return;
 		}
 	}
@@ -87,8 +126,7 @@ void connmap_free(struct connmap *m, void (*free_fc)(struct findings_conn *))
 	for (size_t i = 0; i < m->nslots; i++) {
 		for (struct conn_rec *r = m->slots[i], *nx; r; r = nx) {
 			nx = r->next;
-			if (r->fc && free_fc) free_fc(r->fc);
-			free(r);
+			rec_free(r, free_fc);
 		}
 	}
 	free(m->slots);

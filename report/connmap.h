@@ -6,9 +6,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../common/netaddr.h"
+
 enum conn_state { CONN_UNDECIDED, CONN_TLS, CONN_NOT_TLS };
 
 struct findings_conn; /* findings.c's per-connection state */
+
+/* An endpoint and its "ip:port" text (ek_endpoint_str with the port). */
+struct ep_text {
+	struct ek_endpoint ep;
+	bool set;
+	uint8_t len;
+	char s[EK_ENDPOINT_STRLEN];
+	struct ep_text *next;      /* conn_rec.extra list */
+};
 
 struct conn_rec {
 	uint32_t file_index;
@@ -17,6 +28,9 @@ struct conn_rec {
 	unsigned queued;           /* timeline rows waiting that point here */
 	bool ended;                /* TLS_EV_CONN_END seen */
 	struct findings_conn *fc;  /* owned by findings.c */
+	struct ep_text ept[2];     /* client, server: the first texts */
+	struct ep_text *cur[2];    /* the latest (NULL: ept[i]) */
+	struct ep_text *extra;     /* texts made after a role change, freed with the record */
 	struct conn_rec *next;
 };
 
@@ -30,5 +44,9 @@ struct conn_rec *connmap_get(struct connmap *m, uint32_t file_index, uint64_t id
 /* Remove and free r once nothing refers to it (ended and nothing queued). */
 void connmap_release(struct connmap *m, struct conn_rec *r, void (*free_fc)(struct findings_conn *));
 size_t connmap_size(const struct connmap *m);
+/* The text of endpoint e in role slot i (0 client, 1 server), formatted
+ * once per connection.  The text stays valid while the record lives: a
+ * role change while rows are queued (cr->queued) keeps the old text. */
+const struct ep_text *conn_endpoint(struct conn_rec *cr, int i, const struct ek_endpoint *e);
 
 #endif

@@ -3,6 +3,7 @@
 #include <csv.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -10,46 +11,60 @@
 
 #include "sanitize.h"
 
-#define ROW_BUF 8192
+/* Rows are formatted straight into one output buffer that goes to stdio
+ * in large fwrites (when it is full, on csv_out_flush and on close): the
+ * FILE sees the same bytes in the same order, in fewer calls. */
+#define OUT_BUF ((size_t)256 << 10)
 
 struct csv_out {
 	FILE *fp;
 	char *path, *tmp;   /* tmp NULL for stdout */
 	bool row_started;
 	bool failed;
-	/* Plain fields of the current row, handed to stdio in one fwrite at
-	 * the end of the row (or before anything is written to fp directly),
-	 * so the FILE sees the same bytes in the same order, row by row. */
-	size_t rlen;
-	char row[ROW_BUF];
+	char *buf;
+	size_t len, cap;
+	void *user;                   /* csv_out_attach */
+	void (*user_free)(void *);
 };
 
-static void row_flush(struct csv_out *c)
+static void out_flush(struct csv_out *c)
 {
-	if (c->rlen && fwrite(c->row, 1, c->rlen, c->fp) != c->rlen) c->failed = true;
-	c->rlen = 0;
+	if (c->len && fwrite(c->buf, 1, c->len, c->fp) != c->len) c->failed = true;
+	c->len = 0;
 }
 
-static void row_put(struct csv_out *c, const char *s, size_t n)
+/* Room for n more bytes at c->buf + c->len; NULL (and the output marked
+ * failed) when a buffer that large cannot be had. */
+__attribute__((noinline)) static char *out_make_room(struct csv_out *c, size_t n)
 {
-	if (c->rlen + n > sizeof c->row) {
-		row_flush(c);
-		if (n > sizeof c->row) {
-			if (fwrite(s, 1, n, c->fp) != n) c->failed = true;
-			return;
+	out_flush(c);
+	if (n > c->cap) {
+		char *nb = realloc(c->buf, n);
+		if (!nb) {
+			c->failed = true;
+			return NULL;
 		}
+		c->buf = nb;
+		c->cap = n;
 	}
-	memcpy(c->row + c->rlen, s, n);
-	c->rlen += n;
+	return c->buf;
+}
+
+static inline char *out_reserve(struct csv_out *c, size_t n)
+{
+	if (c->cap - c->len >= n) return c->buf + c->len;
+	return out_make_room(c, n);
 }
 
 struct csv_out *csv_out_open(const char *path, bool atomic, char *err, size_t errn)
 {
 	struct csv_out *c = calloc(1, sizeof *c);
-	if (!c) {
+	if (!c || !(c->buf = malloc(OUT_BUF))) {
+		free(c);
 		snprintf(err, errn, "out of memory");
 		return NULL;
 	}
+	c->cap = OUT_BUF;
 	if (strcmp(path, "-") == 0) {
 		c->fp = stdout;
 		return c;
@@ -58,7 +73,7 @@ struct csv_out *csv_out_open(const char *path, bool atomic, char *err, size_t er
 	c->path = strdup(path);
 	c->tmp = malloc(n);
 	if (!c->path || !c->tmp) {
-		free(c->path); free(c->tmp); free(c);
+		free(c->path); free(c->tmp); free(c->buf); free(c);
 		snprintf(err, errn, "out of memory");
 		return NULL;
 	}
@@ -75,132 +90,200 @@ struct csv_out *csv_out_open(const char *path, bool atomic, char *err, size_t er
 	c->fp = fopen(atomic ? c->tmp : path, "w");
 	if (!c->fp) {
 		snprintf(err, errn, "%s: cannot write: %s", path, strerror(errno));
-		free(c->path); free(c->tmp); free(c);
+		free(c->path); free(c->tmp); free(c->buf); free(c);
 		return NULL;
 	}
 	setvbuf(c->fp, NULL, _IOFBF, 1 << 16);
 	return c;
 }
 
-static bool needs_quotes(const char *s)
+static bool needs_quotes(const char *s, size_t n)
 {
-	if (!*s) return false;
-	if (s[0] == ' ' || s[strlen(s) - 1] == ' ') return true;
-	return strpbrk(s, ",\"\r\n") != NULL;
+	if (!n) return false;
+	if (s[0] == ' ' || s[n - 1] == ' ') return true;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n') return true;
+	return false;
 }
 
-/* Fields of printable ASCII (most of a timeline row) take a fast path:
- * sanitize_text copies them unchanged, so they are written straight into
- * the row buffer, with the formula apostrophe and libcsv's quoting (a
- * field in double quotes, quotes doubled) applied by hand.  byte_class:
- * 0 printable, 2 ',' or '"' (printable, needs quotes), 1 anything else
- * (NUL, controls, DEL, non-ASCII: the general path). */
-static const unsigned char byte_class[256] = {
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-};
-
-/* Length of s when it is all printable ASCII, else (size_t)-1; *special:
- * it contains ',' or '"'.  (Fields are short: a table-driven byte loop
- * beats strlen plus word-at-a-time tests here.) */
-static size_t ascii_field(const char *s, bool *special)
+/* Escaped form of any field, at o (room for 8 * len + 8 bytes): sanitized
+ * (sanitize.h), formula apostrophe (first character = + - @ TAB CR),
+ * libcsv's quoting when needed.  Returns the end. */
+static char *escape_general(char *o, const char *s, size_t len)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0;
-	bool sp = false;
-	for (;;) {
-		unsigned char k = byte_class[p[i]];
-		if (k == 0) {
-			i++;
-		} else if (k == 2) {
-			sp = true;
-			i++;
-		} else {
-			break;
-		}
-	}
-	if (p[i]) return (size_t)-1;
-	*special = sp;
-	return i;
-}
-
-/* Any field: sanitized (sanitize.h), formula apostrophe, libcsv quoting.
- * Kept out of line: its 4 KiB buffer would weigh on every fast-path call. */
-__attribute__((noinline)) static void field_general(struct csv_out *c, const char *s)
-{
-	row_flush(c);
 	char buf[4096];
 	char *clean = buf;
-	size_t len = s ? strlen(s) : 0;
 	/* Escaping can grow a field 4x; big fields (CA name lists) get a heap buffer. */
-	if (len * 4 + 8 > sizeof buf) {
-		clean = malloc(len * 4 + 8);
-		if (!clean) { c->failed = true; return; }
+	size_t cap = len * 4 + 8;
+	if (cap > sizeof buf) {
+		clean = malloc(cap);
+		if (!clean) return o;
+	} else {
+		cap = sizeof buf;
 	}
-	size_t cap = clean == buf ? sizeof buf : len * 4 + 8;
-	sanitize_text(s ? s : "", len, clean + 1, cap - 1);
+	sanitize_text(s, len, clean + 1, cap - 1);
 	char *f = clean + 1;
-	if (strchr("=+-@\t\r", f[0]) && f[0]) {
+	if (f[0] && strchr("=+-@\t\r", f[0])) {
 		clean[0] = '\'';
 		f = clean;
 	}
-	if (c->row_started) putc(',', c->fp);
-	c->row_started = true;
-	if (needs_quotes(f)) {
-		if (csv_fwrite(c->fp, f, strlen(f)) != 0) c->failed = true;
-	} else {
-		fputs(f, c->fp);
+	size_t fl = strlen(f);
+	if (needs_quotes(f, fl)) o += csv_write(o, 2 * fl + 2, f, fl);
+	else {
+		memcpy(o, f, fl);
+		o += fl;
 	}
 	if (clean != buf) free(clean);
+	return o;
+}
+
+/* Bytes that keep a field off the fast path (8 at a time): controls,
+ * DEL, non-ASCII.  A ',' or '"' is printable but means quoting.  The
+ * word tests may flag a byte next to a real hit, never a clean word. */
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+static inline uint64_t has_zero(uint64_t w) { return (w - ONES) & ~w & HIGHS; }
+static inline uint64_t has_less(uint64_t w, unsigned n) { return (w - ONES * n) & ~w & HIGHS; }
+
+/* 0 printable, 1 ',' or '"', 2 anything else (controls, DEL, non-ASCII). */
+static const unsigned char byte_class[256] = {
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+	0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2,
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+};
+
+/* Index of the first byte of s[0..n) that is not printable ASCII (n when
+ * all are); *special: a ',' or '"' before it. */
+static inline size_t scan_plain(const char *s, size_t n, bool *special)
+{
+	size_t i = 0;
+	uint64_t sp = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, s + i, 8);
+		if ((has_less(w, 0x20) | (w & HIGHS) | has_zero(w ^ (ONES * 0x7f))) != 0) break;
+		sp |= has_zero(w ^ (ONES * ',')) | has_zero(w ^ (ONES * '"'));
+	}
+	unsigned k = sp != 0;
+	for (; i < n; i++) {
+		unsigned char cl = byte_class[(unsigned char)s[i]];
+		if (cl & 2) break;
+		k |= cl;
+	}
+	*special = k != 0;
+	return i;
+}
+
+/* The escaped field s[0..n) at o (room for 8 * n + 8 bytes); the end. */
+char *csv_escape_to(char *o, const char *s, size_t n)
+{
+	bool special;
+	if (scan_plain(s, n, &special) != n) return escape_general(o, s, n);
+	if (!n) return o;
+	/* what escape_general does, for printable ASCII */
+	bool formula = s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@';
+	bool quote = special || (!formula && s[0] == ' ') || s[n - 1] == ' ';
+	if (quote) *o++ = '"';
+	if (formula) *o++ = '\'';
+	if (!special) {
+		memcpy(o, s, n);
+		o += n;
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			if (s[i] == '"') *o++ = '"'; /* doubled */
+			*o++ = s[i];
+		}
+	}
+	if (quote) *o++ = '"';
+	return o;
+}
+
+void csv_out_field_n(struct csv_out *c, const char *s, size_t n)
+{
+	char *o = out_reserve(c, 8 * n + 9);
+	if (!o) return;
+	if (c->row_started) *o++ = ',';
+	c->row_started = true;
+	o = csv_escape_to(o, s, n);
+	c->len = (size_t)(o - c->buf);
 }
 
 void csv_out_field(struct csv_out *c, const char *s)
 {
-	bool special;
 	if (!s) s = "";
-	size_t plen = ascii_field(s, &special);
-	/* worst case: comma, quotes, apostrophe, every byte a doubled quote */
-	if (plen != (size_t)-1 && 2 * plen + 4 > sizeof c->row - c->rlen) row_flush(c);
-	if (plen != (size_t)-1 && 2 * plen + 4 <= sizeof c->row - c->rlen) {
-		/* what field_general does, for printable ASCII */
-		bool formula = plen && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@');
-		bool quote = plen && (special || (!formula && s[0] == ' ') || s[plen - 1] == ' ');
-		char *o = c->row + c->rlen;
-		if (c->row_started) *o++ = ',';
-		c->row_started = true;
-		if (quote) *o++ = '"';
-		if (formula) *o++ = '\'';
-		if (!special) {
-			memcpy(o, s, plen);
-			o += plen;
-		} else {
-			for (size_t i = 0; i < plen; i++) {
-				if (s[i] == '"') *o++ = '"'; /* doubled */
-				*o++ = s[i];
-			}
-		}
-		if (quote) *o++ = '"';
-		c->rlen = (size_t)(o - c->row);
-		return;
-	}
-	field_general(c, s);
+	csv_out_field_n(c, s, strlen(s));
+}
+
+void csv_out_plain(struct csv_out *c, const char *s, size_t n)
+{
+	char *o = out_reserve(c, n + 1);
+	if (!o) return;
+	if (c->row_started) *o++ = ',';
+	c->row_started = true;
+	memcpy(o, s, n);
+	c->len = (size_t)(o + n - c->buf);
+}
+
+void csv_out_raw(struct csv_out *c, const char *s, size_t n)
+{
+	char *o = out_reserve(c, n);
+	if (!o) return;
+	memcpy(o, s, n);
+	c->len += n;
+	c->row_started = true;
+}
+
+char *csv_out_field_begin(struct csv_out *c, size_t max)
+{
+	char *o = out_reserve(c, max + 1);
+	if (!o) return NULL;
+	if (c->row_started) *o++ = ',';
+	c->row_started = true;
+	return o;
+}
+
+void csv_out_field_end(struct csv_out *c, char *end)
+{
+	c->len = (size_t)(end - c->buf);
+}
+
+char *csv_escape_field(const char *s, size_t *len)
+{
+	if (!s) s = "";
+	size_t n = strlen(s);
+	char *out = malloc(8 * n + 9);
+	if (!out) return NULL;
+	char *e = csv_escape_to(out, s, n);
+	*e = '\0';
+	*len = (size_t)(e - out);
+	return out;
+}
+
+char *csv_out_row_reserve(struct csv_out *c, size_t max)
+{
+	return out_reserve(c, max);
+}
+
+void csv_out_row_commit(struct csv_out *c, char *end)
+{
+	c->len = (size_t)(end - c->buf);
+	c->row_started = false;
 }
 
 void csv_out_empty(struct csv_out *c, size_t n)
 {
-	for (; n; n--) {
-		if (c->row_started) {
-			if (c->rlen == sizeof c->row) row_flush(c);
-			c->row[c->rlen++] = ',';
-		}
-		c->row_started = true;
-	}
+	if (!n) return;
+	char *o = out_reserve(c, n);
+	if (!o) return;
+	size_t k = c->row_started ? n : n - 1;
+	memset(o, ',', k);
+	c->len += k;
+	c->row_started = true;
 }
 
 void csv_out_fieldf(struct csv_out *c, const char *fmt, ...)
@@ -217,8 +300,11 @@ void csv_out_end_row(struct csv_out *c)
 {
 	/* RFC 4180 line ends are CRLF; spreadsheets and csv readers accept LF,
 	 * which keeps the file friendly to grep and diff. */
-	row_put(c, "\n", 1);
-	row_flush(c);
+	char *o = out_reserve(c, 1);
+	if (o) {
+		*o = '\n';
+		c->len++;
+	}
 	c->row_started = false;
 }
 
@@ -229,9 +315,15 @@ void csv_out_row(struct csv_out *c, const char *const *fields, size_t n)
 	csv_out_end_row(c);
 }
 
+void csv_out_attach(struct csv_out *c, void *p, void (*free_fn)(void *))
+{
+	c->user = p;
+	c->user_free = free_fn;
+}
+
 void csv_out_flush(struct csv_out *c)
 {
-	row_flush(c);
+	out_flush(c);
 	fflush(c->fp);
 }
 
@@ -239,7 +331,7 @@ int csv_out_close(struct csv_out *c, bool commit, char *err, size_t errn)
 {
 	int rc = 0;
 	if (!c) return 0;
-	row_flush(c);
+	out_flush(c);
 	if (fflush(c->fp) != 0 || ferror(c->fp) || c->failed) {
 		snprintf(err, errn, "%s: write failed: %s", c->path ? c->path : "stdout", strerror(errno));
 		rc = -1;
@@ -261,8 +353,10 @@ int csv_out_close(struct csv_out *c, bool commit, char *err, size_t errn)
 		}
 		if (!commit || rc != 0) unlink(c->tmp);
 	}
+	if (c->user_free) c->user_free(c->user);
 	free(c->path);
 	free(c->tmp);
+	free(c->buf);
 	free(c);
 	return rc;
 }

@@ -1,6 +1,6 @@
 /* CSV files through libcsv, written atomically.
  *
- * Quoting is libcsv's (csv_fwrite); fields that need no quoting are
+ * Quoting is libcsv's (csv_write); fields that need no quoting are
  * written bare so the file stays readable.  Every field is sanitised
  * (sanitize.h) and a field that a spreadsheet would evaluate as a formula
  * (first character = + - @ TAB CR) gets a leading apostrophe.
@@ -22,12 +22,40 @@ struct csv_out;
  * err on failure. */
 struct csv_out *csv_out_open(const char *path, bool atomic, char *err, size_t errn);
 void csv_out_field(struct csv_out *c, const char *s);
+/* The same for s[0..n) (n == strlen(s)). */
+void csv_out_field_n(struct csv_out *c, const char *s, size_t n);
+/* A field the caller knows is written unchanged by csv_out_field
+ * (printable ASCII without ',' or '"', not starting with = + - @ or a
+ * space, not ending with a space: numbers, times, addresses, codes). */
+void csv_out_plain(struct csv_out *c, const char *s, size_t n);
+/* Bytes appended as they are: a prepared piece of a row (escaped fields
+ * with their separating commas, see csv_escape_field).  The row counts as
+ * started afterwards. */
+void csv_out_raw(struct csv_out *c, const char *s, size_t n);
+/* A plain field (as csv_out_plain) formatted in place: returns where to
+ * write at most max bytes (NULL on failure), csv_out_field_end(end)
+ * finishes it. */
+char *csv_out_field_begin(struct csv_out *c, size_t max);
+void csv_out_field_end(struct csv_out *c, char *end);
+/* A whole row formatted in place: room for max bytes at the returned
+ * pointer (NULL on failure); csv_out_row_commit(end) takes the bytes up
+ * to end (the row with its separators and final newline). */
+char *csv_out_row_reserve(struct csv_out *c, size_t max);
+void csv_out_row_commit(struct csv_out *c, char *end);
+/* What csv_out_field writes for s[0..n) (without the separator), at o
+ * (room for 8 * n + 8 bytes); returns the end. */
+char *csv_escape_to(char *o, const char *s, size_t n);
+/* What csv_out_field writes for s (without the separator), as a malloc'd
+ * NUL-terminated string of *len bytes; NULL when out of memory. */
+char *csv_escape_field(const char *s, size_t *len);
 void csv_out_fieldf(struct csv_out *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* n empty fields: the same as n times csv_out_field(c, ""). */
 void csv_out_empty(struct csv_out *c, size_t n);
 void csv_out_end_row(struct csv_out *c);
 void csv_out_row(struct csv_out *c, const char *const *fields, size_t n);
 void csv_out_flush(struct csv_out *c);
+/* Writer state that lives as long as c: free_fn(p) runs on close. */
+void csv_out_attach(struct csv_out *c, void *p, void (*free_fn)(void *));
 /* Closes; commit=false discards a file.  Returns 0, or -1 with err set. */
 int csv_out_close(struct csv_out *c, bool commit, char *err, size_t errn);
 

@@ -11,78 +11,109 @@ struct sbuf {
 	size_t len, cap;
 };
 
+static bool sb_room(struct sbuf *b, size_t n)
+{
+	if (b->s && b->cap - b->len > n) return true;
+	size_t nc = b->cap ? b->cap : 128;
+	while (nc - b->len <= n) nc *= 2;
+	char *ns = realloc(b->s, nc);
+	if (!ns) return false;
+	if (!b->s) ns[0] = '\0';
+	b->s = ns;
+	b->cap = nc;
+	return true;
+}
+
+/* Appends without printf (the common details are built for every row). */
+static void sb_put(struct sbuf *b, const char *s, size_t n)
+{
+	if (!sb_room(b, n)) return;
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+}
+
+static void sb_puts(struct sbuf *b, const char *s)
+{
+	sb_put(b, s, strlen(s));
+}
+
+static void sb_putu(struct sbuf *b, unsigned long long v)
+{
+	char t[24], *p = t + sizeof t;
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	sb_put(b, p, (size_t)(t + sizeof t - p));
+}
+
 static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void sb_printf(struct sbuf *b, const char *fmt, ...)
 {
 	va_list ap;
-	if (!b->s) { /* room for most details: one vsnprintf instead of a sizing pass and a second one */
-		b->s = malloc(128);
-		if (b->s) {
-			b->s[0] = '\0';
-			b->cap = 128;
-		}
-	}
+	if (!b->s && !sb_room(b, 0)) return;
 	for (int tries = 0; tries < 2; tries++) {
 		size_t room = b->cap - b->len;
 		va_start(ap, fmt);
-		int n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? room : 0, fmt, ap);
+		int n = vsnprintf(b->s + b->len, room, fmt, ap);
 		va_end(ap);
 		if (n < 0) return;
 		if ((size_t)n < room) {
 			b->len += (size_t)n;
 			return;
 		}
-		size_t nc = (b->cap + (size_t)n + 64) * 2;
-		char *ns = realloc(b->s, nc);
-		if (!ns) return;
-		b->s = ns;
-		b->cap = nc;
+		b->s[b->len] = '\0';
+		if (!sb_room(b, (size_t)n)) return;
 	}
 }
 
 static void sb_sep(struct sbuf *b)
 {
-	if (b->len) sb_printf(b, " ");
+	if (b->len) sb_put(b, " ", 1);
 }
 
 static void version_list(struct sbuf *b, const uint16_t *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		const char *name = tls_version_name(v[i]);
+		if (i) sb_put(b, ",", 1);
 		if (name)
-			sb_printf(b, "%s%s", i ? "," : "", name);
+			sb_puts(b, name);
 		else
-			sb_printf(b, "%s0x%04x", i ? "," : "", v[i]);
+			sb_printf(b, "0x%04x", v[i]);
 	}
 }
 
 static void client_hello(struct sbuf *b, const struct tls_client_hello *ch)
 {
-	if (ch->sslv2) sb_printf(b, "sslv2-format");
-	if (ch->sni) { sb_sep(b); sb_printf(b, "sni=%s", ch->sni); }
-	if (ch->alpn) { sb_sep(b); sb_printf(b, "alpn=%s", ch->alpn); }
+	if (ch->sslv2) sb_puts(b, "sslv2-format");
+	if (ch->sni) { sb_sep(b); sb_put(b, "sni=", 4); sb_puts(b, ch->sni); }
+	if (ch->alpn) { sb_sep(b); sb_put(b, "alpn=", 5); sb_puts(b, ch->alpn); }
 	if (ch->n_versions) {
 		sb_sep(b);
-		sb_printf(b, "versions=");
+		sb_put(b, "versions=", 9);
 		version_list(b, ch->versions, ch->n_versions);
 	} else {
 		const char *v = tls_version_name(ch->legacy_version);
 		sb_sep(b);
-		if (v) sb_printf(b, "max=%s", v);
+		if (v) { sb_put(b, "max=", 4); sb_puts(b, v); }
 		else sb_printf(b, "max=0x%04x", ch->legacy_version);
 	}
 	sb_sep(b);
-	sb_printf(b, "ciphers=%zu", ch->n_ciphers);
+	sb_put(b, "ciphers=", 8);
+	sb_putu(b, ch->n_ciphers);
 }
 
 static void server_hello(struct sbuf *b, const struct tls_server_hello *sh)
 {
 	const char *c = tls_cipher_name(sh->cipher);
-	if (c) sb_printf(b, "%s", c);
+	if (c) sb_puts(b, c);
 	else sb_printf(b, "cipher=0x%04x", sh->cipher);
 	if (sh->selected_version != sh->legacy_version || sh->hello_retry) {
 		const char *v = tls_version_name(sh->selected_version);
-		sb_printf(b, " version=%s", v ? v : "?");
+		sb_put(b, " version=", 9);
+		sb_puts(b, v ? v : "?");
 	}
 }
 
@@ -103,23 +134,56 @@ static void cert_request(struct sbuf *b, const struct tls_cert_request *cr)
 	}
 	sb_sep(b);
 	if (!cr->n_ca_names) {
-		sb_printf(b, "cas=(any)");
+		sb_puts(b, "cas=(any)");
 		return;
 	}
-	sb_printf(b, "cas=");
-	for (size_t i = 0; i < cr->n_ca_names; i++)
-		sb_printf(b, "%s%s", i ? " | " : "", cr->ca_names[i]);
+	sb_put(b, "cas=", 4);
+	for (size_t i = 0; i < cr->n_ca_names; i++) {
+		if (i) sb_put(b, " | ", 3);
+		sb_puts(b, cr->ca_names[i]);
+	}
+}
+
+/* The alert text into t (at least 96 bytes); its length. */
+static size_t alert_text(const struct tls_alert *a, char *t)
+{
+	if (a->encrypted) {
+		memcpy(t, "encrypted", 10);
+		return 9;
+	}
+	const char *lvl = a->level == 1 ? "warning" : a->level == 2 ? "fatal" : "level?";
+	const char *d = tls_alert_name(a->desc);
+	if (!d) d = "unknown";
+	size_t ll = strlen(lvl), dl = strlen(d);
+	if (ll + dl + 8 > 96) {
+		int k = snprintf(t, 96, "%s %s(%u)", lvl, d, a->desc);
+		return k < 0 ? 0 : k > 95 ? 95 : (size_t)k;
+	}
+	char *p = t;
+	memcpy(p, lvl, ll);
+	p += ll;
+	*p++ = ' ';
+	memcpy(p, d, dl);
+	p += dl;
+	*p++ = '(';
+	unsigned v = a->desc;
+	if (v >= 100) *p++ = (char)('0' + v / 100);
+	if (v >= 10) *p++ = (char)('0' + v / 10 % 10);
+	*p++ = (char)('0' + v % 10);
+	*p++ = ')';
+	*p = '\0';
+	return (size_t)(p - t);
 }
 
 void detail_alert(const struct tls_alert *a, char *buf, size_t n)
 {
-	if (a->encrypted) {
-		snprintf(buf, n, "encrypted");
-		return;
-	}
-	const char *lvl = a->level == 1 ? "warning" : a->level == 2 ? "fatal" : "level?";
-	const char *d = tls_alert_name(a->desc);
-	snprintf(buf, n, "%s %s(%u)", lvl, d ? d : "unknown", a->desc);
+	if (!n) return;
+	char t[96];
+	size_t len = alert_text(a, t);
+	if (len >= sizeof t) len = sizeof t - 1;
+	if (len >= n) len = n - 1;
+	memcpy(buf, t, len);
+	buf[len] = '\0';
 }
 
 const char *detail_event_name(const struct tls_event *ev)
@@ -144,9 +208,10 @@ const char *detail_event_name(const struct tls_event *ev)
 	return "";
 }
 
-char *detail_for_event(const struct tls_event *ev)
+size_t detail_write(const struct tls_event *ev, char **buf, size_t *cap)
 {
-	struct sbuf b = { NULL, 0, 0 };
+	struct sbuf b = { *buf, 0, *buf ? *cap : 0 };
+	if (b.s) b.s[0] = '\0';
 	switch (ev->kind) {
 	case TLS_EV_HANDSHAKE: {
 		const struct tls_handshake *hs = &ev->u.hs;
@@ -164,13 +229,15 @@ char *detail_for_event(const struct tls_event *ev)
 		case TLS_HS_SERVER_HELLO:
 		case TLS_HS_HELLO_RETRY_REQUEST: server_hello(&b, &hs->u.sh); break;
 		case TLS_HS_CERTIFICATE:
-			if (hs->u.cert.n_total == 0)
-				sb_printf(&b, "empty: no certificate");
-			else
-				sb_printf(&b, "%zu certificate%s", hs->u.cert.n_total, hs->u.cert.n_total == 1 ? "" : "s");
+			if (hs->u.cert.n_total == 0) {
+				sb_puts(&b, "empty: no certificate");
+			} else {
+				sb_putu(&b, hs->u.cert.n_total);
+				sb_puts(&b, hs->u.cert.n_total == 1 ? " certificate" : " certificates");
+			}
 			if (hs->u.cert.n_total > hs->u.cert.n_certs)
 				sb_printf(&b, " (first %zu kept: chain cap)", hs->u.cert.n_certs);
-			if (hs->u.cert.truncated) sb_printf(&b, " (list truncated)");
+			if (hs->u.cert.truncated) sb_puts(&b, " (list truncated)");
 			break;
 		case TLS_HS_CERTIFICATE_REQUEST: cert_request(&b, &hs->u.cr); break;
 		default: break;
@@ -179,8 +246,7 @@ char *detail_for_event(const struct tls_event *ev)
 	}
 	case TLS_EV_ALERT: {
 		char a[96];
-		detail_alert(&ev->u.alert, a, sizeof a);
-		sb_printf(&b, "%s", a);
+		sb_put(&b, a, alert_text(&ev->u.alert, a));
 		break;
 	}
 	case TLS_EV_DATA_MISSING:
@@ -202,6 +268,16 @@ char *detail_for_event(const struct tls_event *ev)
 	default:
 		break;
 	}
-	if (!b.s) return strdup("");
-	return b.s;
+	*buf = b.s;
+	*cap = b.cap;
+	return b.s ? b.len : 0;
+}
+
+char *detail_for_event(const struct tls_event *ev)
+{
+	char *s = NULL;
+	size_t cap = 0;
+	detail_write(ev, &s, &cap);
+	if (!s) return strdup("");
+	return s;
 }

@@ -8,27 +8,33 @@
 #include "csv_out.h"
 #include "detail.h"
 #include "sanitize.h"
-#include "strmap.h"
 
 #define LADDER_MAX 24
 #define MSG_LEN 512
+#define STEP_EVENT_LEN 24
+#define STEP_INFO_LEN 112
 
+/* One step of a connection's handshake ladder.  The info column is made
+ * when a ladder is printed: from the certificate (serial, EKU) or from a
+ * copy of the row's detail. */
 struct ladder_step {
 	uint64_t frame;
 	struct ek_time ts;
+	const char *event;         /* static name (the row's event) */
+	struct x509_info *cert;    /* referenced, or NULL */
+	char *info;                /* heap copy of the detail (alerts, missing data, empty chains), or NULL */
 	enum tls_role sender;
-	char event[24];
-	char info[112];
 };
 
 struct ladder {
-	char title[200];
-	struct ladder_step steps[LADDER_MAX];
-	size_t n, dropped;
+	char *title;               /* copies kept by aggregates; NULL in a connection's own ladder */
+	struct ladder_step *steps; /* grown on demand, at most LADDER_MAX */
+	size_t n, cap, dropped;
 };
 
 /* Per-connection state (connmap's fc). */
 struct findings_conn {
+	struct x509_cache *cache;  /* for the ladder's certificate references */
 	char *sni;
 	bool cert_requested;
 	uint64_t cr_frame;
@@ -37,6 +43,7 @@ struct findings_conn {
 	unsigned codes;            /* findings raised on this connection */
 	bool failed_done, missing_done, encrypted_done;
 	bool client_encrypted;     /* the client sent an encrypted handshake record (TLS 1.3) */
+	bool server_encrypted;     /* the same for the server (with keys: its handshake did not decrypt) */
 	bool client_cert_seen;
 	uint64_t client_cert_frame;
 	struct ek_time client_cert_ts;
@@ -44,15 +51,34 @@ struct findings_conn {
 	enum tls_role last_sender;
 	uint64_t last_frame;
 	struct ek_time last_ts;
+	/* the ladder's title, formatted when a ladder is copied: "%s conn %llu  client %s  server %s" */
+	bool title_set;
+	const char *title_file;
+	uint64_t title_conn;
+	struct ek_endpoint title_client, title_server;
 	struct ladder ladder;
 };
 
-/* One aggregated finding for the text report. */
+/* An endpoint as aggregation keys compare it: what ek_endpoint_str prints. */
+struct agg_ep {
+	uint8_t v6;
+	uint8_t a[16];             /* IPv4: first 4 bytes, rest 0 */
+	uint16_t port;             /* 0 for a bare address */
+};
+
+/* One aggregated finding for the text report.  Key: code, client address,
+ * server endpoint, certificate (SHA-256), extra text (what the old
+ * "code|client ip|server|sha256|extra" string key said). */
 struct agg {
 	enum finding_code code;
-	char message[MSG_LEN];
+	char *message;
 	uint64_t count;
 	struct ladder *ladder;     /* handshake_failed: the first occurrence's ladder */
+	uint64_t hash;
+	struct agg_ep cip, server;
+	bool has_cert;
+	uint8_t sha256[32];
+	char *extra;               /* NULL: none ("" and NULL key alike) */
 };
 
 struct findings {
@@ -61,9 +87,19 @@ struct findings {
 	struct trust *trust;
 	struct inventory *inv;
 	struct csv_out *csv;
-	struct strmap *aggs;
+	struct agg **aggs;         /* in order of first occurrence */
+	size_t n_aggs, cap_aggs;
+	struct agg **slots;        /* open addressing on agg.hash */
+	size_t nslots;
 	uint64_t by_sev[3];
 	int max_sev;
+	/* X509_check_host answers for (certificate, SNI): the same pairs recur */
+	struct host_memo {
+		const struct x509_info *cert;
+		uint8_t sha256[32];
+		char *sni;
+		int result;
+	} host_memo[64];
 };
 
 static const char *const csv_cols[] = {
@@ -84,12 +120,6 @@ struct findings *findings_new(const struct findings_opts *o, struct x509_cache *
 	f->trust = trust;
 	f->inv = inv;
 	f->max_sev = -1;
-	f->aggs = strmap_new();
-	if (!f->aggs) {
-		snprintf(err, errn, "out of memory");
-		free(f);
-		return NULL;
-	}
 	if (o->csv_path) {
 		f->csv = csv_out_open(o->csv_path, !o->live, err, errn);
 		if (!f->csv) {
@@ -101,11 +131,27 @@ struct findings *findings_new(const struct findings_opts *o, struct x509_cache *
 	return f;
 }
 
-static void free_agg(void *ctx, void *p)
+static void ladder_clear(struct x509_cache *cache, struct ladder *l)
 {
-	(void)ctx;
-	struct agg *a = p;
-	free(a->ladder);
+	for (size_t i = 0; i < l->n; i++) {
+		if (l->steps[i].cert) x509_unref(cache, l->steps[i].cert);
+		free(l->steps[i].info);
+	}
+	free(l->steps);
+	free(l->title);
+	l->steps = NULL;
+	l->title = NULL;
+	l->n = l->cap = 0;
+}
+
+static void free_agg(struct findings *f, struct agg *a)
+{
+	if (a->ladder) {
+		ladder_clear(f->cache, a->ladder);
+		free(a->ladder);
+	}
+	free(a->message);
+	free(a->extra);
 	free(a);
 }
 
@@ -116,7 +162,10 @@ void findings_free(struct findings *f)
 		char e[256];
 		csv_out_close(f->csv, false, e, sizeof e);
 	}
-	strmap_free(f->aggs, free_agg, NULL);
+	for (size_t i = 0; i < f->n_aggs; i++) free_agg(f, f->aggs[i]);
+	free(f->aggs);
+	free(f->slots);
+	for (size_t i = 0; i < sizeof f->host_memo / sizeof f->host_memo[0]; i++) free(f->host_memo[i].sni);
 	free(f);
 }
 
@@ -131,6 +180,7 @@ int findings_close(struct findings *f, char *err, size_t errn)
 void findings_free_conn(struct findings_conn *fc)
 {
 	if (!fc) return;
+	ladder_clear(fc->cache, &fc->ladder);
 	free(fc->sni);
 	for (size_t i = 0; i < fc->n_ca; i++) free(fc->ca_names[i]);
 	free(fc->ca_names);
@@ -151,26 +201,159 @@ struct where {
 static void raise_finding(struct findings *f, struct findings_conn *fc, enum finding_code code, const struct where *w,
 			  const char *aggkey_extra, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
+static void agg_ep_of(struct agg_ep *k, const struct ek_endpoint *e, bool with_port)
+{
+	memset(k, 0, sizeof *k);
+	k->v6 = e->addr.family == 6;
+	memcpy(k->a, e->addr.a, k->v6 ? 16 : 4);
+	k->port = with_port ? e->port : 0;
+}
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+	h ^= v;
+	h *= 0x9E3779B97F4A7C15ULL;
+	return h ^ (h >> 29);
+}
+
+static uint64_t agg_hash(const struct agg *k)
+{
+	uint64_t h = mix(0, (uint64_t)k->code);
+	const struct agg_ep *e[2] = { &k->cip, &k->server };
+	for (int i = 0; i < 2; i++) {
+		uint64_t x, y;
+		memcpy(&x, e[i]->a, 8);
+		memcpy(&y, e[i]->a + 8, 8);
+		h = mix(mix(mix(h, x), y), (uint64_t)e[i]->port << 8 | e[i]->v6);
+	}
+	if (k->has_cert) {
+		uint64_t x;
+		memcpy(&x, k->sha256, 8);
+		h = mix(h, x);
+	}
+	if (k->extra)
+		for (const unsigned char *p = (const unsigned char *)k->extra; *p; p++) h = (h ^ *p) * 1099511628211ull;
+	return mix(h, 0);
+}
+
+static bool agg_eq(const struct agg *a, const struct agg *k)
+{
+	return a->hash == k->hash && a->code == k->code && memcmp(&a->cip, &k->cip, sizeof a->cip) == 0 &&
+	       memcmp(&a->server, &k->server, sizeof a->server) == 0 && a->has_cert == k->has_cert &&
+	       (!k->has_cert || memcmp(a->sha256, k->sha256, sizeof a->sha256) == 0) &&
+	       (a->extra && k->extra ? strcmp(a->extra, k->extra) == 0 : a->extra == k->extra);
+}
+
+static struct agg **agg_slot(struct findings *f, const struct agg *k)
+{
+	size_t mask = f->nslots - 1;
+	for (size_t i = (size_t)k->hash & mask;; i = (i + 1) & mask)
+		if (!f->slots[i] || agg_eq(f->slots[i], k)) return &f->slots[i];
+}
+
+static int agg_insert(struct findings *f, struct agg *a)
+{
+	if (f->n_aggs == f->cap_aggs) {
+		size_t nc = f->cap_aggs ? f->cap_aggs * 2 : 64;
+		struct agg **v = realloc(f->aggs, nc * sizeof *v);
+		if (!v) return -1;
+		f->aggs = v;
+		f->cap_aggs = nc;
+	}
+	if (2 * (f->n_aggs + 1) > f->nslots) {
+		size_t ns = f->nslots ? f->nslots * 2 : 256;
+		struct agg **sl = calloc(ns, sizeof *sl);
+		if (!sl) return -1;
+		free(f->slots);
+		f->slots = sl;
+		f->nslots = ns;
+		for (size_t i = 0; i < f->n_aggs; i++) *agg_slot(f, f->aggs[i]) = f->aggs[i];
+	}
+	*agg_slot(f, a) = a;
+	f->aggs[f->n_aggs++] = a;
+	return 0;
+}
+
+static struct ladder *ladder_copy(const struct findings_conn *fc)
+{
+	struct ladder *l = calloc(1, sizeof *l);
+	if (!l) return NULL;
+	char title[200] = "";
+	if (fc->title_set) {
+		char c[EK_ENDPOINT_STRLEN], s[EK_ENDPOINT_STRLEN];
+		ek_endpoint_str(&fc->title_client, true, c, sizeof c);
+		ek_endpoint_str(&fc->title_server, true, s, sizeof s);
+		snprintf(title, sizeof title, "%s conn %llu  client %s  server %s", fc->title_file,
+			 (unsigned long long)fc->title_conn, c, s);
+	}
+	l->title = strdup(title);
+	const struct ladder *src = &fc->ladder;
+	if (src->n) l->steps = malloc(src->n * sizeof *l->steps);
+	if (!l->title || (src->n && !l->steps)) {
+		free(l->title);
+		free(l->steps);
+		free(l);
+		return NULL;
+	}
+	for (size_t i = 0; i < src->n; i++) {
+		l->steps[i] = src->steps[i];
+		if (l->steps[i].cert) x509_ref(l->steps[i].cert);
+		if (src->steps[i].info) l->steps[i].info = strdup(src->steps[i].info);
+	}
+	l->n = l->cap = src->n;
+	l->dropped = src->dropped;
+	return l;
+}
+
 static void raise_finding(struct findings *f, struct findings_conn *fc, enum finding_code code, const struct where *w,
 			  const char *aggkey_extra, const char *fmt, ...)
 {
 	const struct finding_def *d = finding_def(code);
-	char msg[MSG_LEN];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
 
 	if (w->row) row_add_finding(w->row, d->name);
 	if (fc) fc->codes |= 1u << code;
 	f->by_sev[d->severity]++;
 	if ((int)d->severity > f->max_sev) f->max_sev = (int)d->severity;
 
+	/* Aggregate: same code, same endpoints (client by address), same certificate. */
 	const struct tls_conn_view *v = w->ev->conn;
-	char client[EK_ENDPOINT_STRLEN], server[EK_ENDPOINT_STRLEN];
-	ek_endpoint_str(&v->client, true, client, sizeof client);
-	ek_endpoint_str(&v->server, true, server, sizeof server);
+	struct agg k;
+	memset(&k, 0, sizeof k);
+	k.code = code;
+	agg_ep_of(&k.cip, &v->client, false);
+	agg_ep_of(&k.server, &v->server, true);
+	k.has_cert = w->cert != NULL;
+	if (w->cert) memcpy(k.sha256, w->cert->sha256, sizeof k.sha256);
+	char extra[600];
+	if (aggkey_extra && *aggkey_extra) {
+		/* the old key was cut at 599 bytes: so is a long extra */
+		size_t el = strlen(aggkey_extra);
+		if (el > 300) {
+			char cip[EK_ENDPOINT_STRLEN], server[EK_ENDPOINT_STRLEN];
+			ek_endpoint_str(&v->client, false, cip, sizeof cip);
+			ek_endpoint_str(&v->server, true, server, sizeof server);
+			size_t used = strlen(d->name) + strlen(cip) + strlen(server) + (w->cert ? 64 : 0) + 4;
+			size_t room = used < sizeof extra - 1 ? sizeof extra - 1 - used : 0;
+			if (el > room) el = room;
+		}
+		memcpy(extra, aggkey_extra, el);
+		extra[el] = '\0';
+		if (el) k.extra = extra;
+	}
+	k.hash = agg_hash(&k);
+	struct agg *a = f->nslots ? *agg_slot(f, &k) : NULL;
+
+	char msg[MSG_LEN];
+	if (f->csv || !a) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(msg, sizeof msg, fmt, ap);
+		va_end(ap);
+	}
 	if (f->csv) {
+		char client[EK_ENDPOINT_STRLEN], server[EK_ENDPOINT_STRLEN];
+		ek_endpoint_str(&v->client, true, client, sizeof client);
+		ek_endpoint_str(&v->server, true, server, sizeof server);
 		csv_out_field(f->csv, d->name);
 		csv_out_field(f->csv, severity_name(d->severity));
 		csv_out_field(f->csv, w->row ? w->row->file : "");
@@ -186,23 +369,20 @@ static void raise_finding(struct findings *f, struct findings_conn *fc, enum fin
 		if (f->o.live) csv_out_flush(f->csv);
 	}
 
-	/* Aggregate: same code, same endpoints (client by address), same certificate. */
-	char cip[EK_ENDPOINT_STRLEN], key[600];
-	ek_endpoint_str(&v->client, false, cip, sizeof cip);
-	snprintf(key, sizeof key, "%s|%s|%s|%s|%s", d->name, cip, server, w->cert ? w->cert->sha256_hex : "",
-		 aggkey_extra ? aggkey_extra : "");
-	struct agg *a = strmap_get(f->aggs, key);
 	if (!a) {
 		a = calloc(1, sizeof *a);
 		if (!a) return;
-		a->code = code;
-		snprintf(a->message, sizeof a->message, "%s", msg);
-		if (code == F_HANDSHAKE_FAILED && fc) {
-			a->ladder = malloc(sizeof *a->ladder);
-			if (a->ladder) *a->ladder = fc->ladder;
+		*a = k;
+		a->extra = NULL;
+		a->message = strdup(msg);
+		if (k.extra) a->extra = strdup(k.extra);
+		if (!a->message || (k.extra && !a->extra)) {
+			free_agg(f, a);
+			return;
 		}
-		if (strmap_put(f->aggs, key, a) != 0) {
-			free_agg(NULL, a);
+		if (code == F_HANDSHAKE_FAILED && fc) a->ladder = ladder_copy(fc);
+		if (agg_insert(f, a) != 0) {
+			free_agg(f, a);
 			return;
 		}
 	}
@@ -245,20 +425,46 @@ static void ladder_add(struct findings_conn *fc, const struct tls_event *ev, con
 		l->dropped++;
 		return;
 	}
+	if (l->n == l->cap) {
+		size_t nc = l->cap ? l->cap * 2 : 8;
+		if (nc > LADDER_MAX) nc = LADDER_MAX;
+		struct ladder_step *ns = realloc(l->steps, nc * sizeof *ns);
+		if (!ns) {
+			l->dropped++;
+			return;
+		}
+		l->steps = ns;
+		l->cap = nc;
+	}
 	struct ladder_step *s = &l->steps[l->n++];
 	s->frame = ev->pkt.frame;
 	s->ts = ev->pkt.ts;
 	s->sender = ev->sender;
-	size_t el = 0, il = 0;
-	put_trunc(s->event, sizeof s->event, &el, rows[0].event);
-	s->info[0] = '\0';
+	s->event = rows[0].event;
+	s->cert = NULL;
+	s->info = NULL;
 	if (rows[0].cert) {
-		put_trunc(s->info, sizeof s->info, &il, rows[0].cert->serial_hex);
-		put_trunc(s->info, sizeof s->info, &il, "  ");
-		put_trunc(s->info, sizeof s->info, &il, rows[0].cert->parsed ? rows[0].cert->eku : "(unparsable)");
+		s->cert = rows[0].cert;
+		x509_ref(s->cert);
 	} else if (ev->kind == TLS_EV_ALERT || ev->kind == TLS_EV_DATA_MISSING ||
 		   (ev->kind == TLS_EV_HANDSHAKE && ev->u.hs.type == TLS_HS_CERTIFICATE)) {
-		put_trunc(s->info, sizeof s->info, &il, rows[0].detail ? rows[0].detail : "(null)"); /* as printf */
+		const char *d = rows[0].detail ? rows[0].detail : "(null)"; /* as printf */
+		s->info = strndup(d, STEP_INFO_LEN - 1);
+	}
+}
+
+/* A step's message and info columns, as the ladder prints them. */
+static void step_text(const struct ladder_step *s, char event[STEP_EVENT_LEN], char info[STEP_INFO_LEN])
+{
+	size_t el = 0, il = 0;
+	event[0] = info[0] = '\0';
+	put_trunc(event, STEP_EVENT_LEN, &el, s->event ? s->event : "");
+	if (s->cert) {
+		put_trunc(info, STEP_INFO_LEN, &il, s->cert->serial_hex);
+		put_trunc(info, STEP_INFO_LEN, &il, "  ");
+		put_trunc(info, STEP_INFO_LEN, &il, s->cert->parsed ? s->cert->eku : "(unparsable)");
+	} else if (s->info) {
+		put_trunc(info, STEP_INFO_LEN, &il, s->info);
 	}
 }
 
@@ -308,16 +514,47 @@ static int likely_cause(const struct findings_conn *fc)
 
 /* --- rules ---------------------------------------------------------------- */
 
+/* X509_check_host(leaf, sni), remembered per (certificate, SNI). */
+static int check_host(struct findings *f, const struct x509_info *leaf, const char *sni)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (const unsigned char *p = (const unsigned char *)sni; *p; p++) h = (h ^ *p) * 1099511628211ull;
+	h ^= leaf->sha256[0] | (uint64_t)leaf->sha256[1] << 8;
+	struct host_memo *m = &f->host_memo[(h ^ h >> 32) % (sizeof f->host_memo / sizeof f->host_memo[0])];
+	if (m->sni && memcmp(m->sha256, leaf->sha256, sizeof m->sha256) == 0 && strcmp(m->sni, sni) == 0)
+		return m->result;
+	int r = X509_check_host(leaf->x509, sni, strlen(sni), 0, NULL);
+	char *copy = strdup(sni);
+	if (copy) {
+		free(m->sni);
+		m->sni = copy;
+		memcpy(m->sha256, leaf->sha256, sizeof m->sha256);
+		m->result = r;
+	}
+	return r;
+}
+
 static void on_certificate(struct findings *f, struct findings_conn *fc, const struct tls_event *ev, struct row *rows,
 			   size_t n)
 {
 	const struct tls_certificate *c = &ev->u.hs.u.cert;
 	bool client = ev->sender == TLS_ROLE_CLIENT;
+	/* The texts of a message, made only when a finding needs them. */
 	char me[EK_ENDPOINT_STRLEN], peer[EK_ENDPOINT_STRLEN];
-	sender_endpoint(ev, ev->sender, !client, me, sizeof me);
-	sender_endpoint(ev, client ? TLS_ROLE_SERVER : TLS_ROLE_CLIENT, client, peer, sizeof peer);
-	struct where w = { ev, n ? &rows[0] : NULL, role_name(ev->sender), NULL };
 	char sbuf[256];
+	const char *serial = "";
+	bool named = false;
+	const struct x509_info *named_leaf = c->n_certs ? c->certs[0] : NULL;
+#define NAMED()                                                                                                 \
+	do {                                                                                                    \
+		if (!named) {                                                                                   \
+			named = true;                                                                           \
+			sender_endpoint(ev, ev->sender, !client, me, sizeof me);                               \
+			sender_endpoint(ev, client ? TLS_ROLE_SERVER : TLS_ROLE_CLIENT, client, peer, sizeof peer); \
+			if (named_leaf) serial = sanitize_str(named_leaf->serial_hex, sbuf, sizeof sbuf);      \
+		}                                                                                               \
+	} while (0)
+	struct where w = { ev, n ? &rows[0] : NULL, role_name(ev->sender), NULL };
 
 	if (client) {
 		fc->client_cert_seen = true;
@@ -325,17 +562,18 @@ static void on_certificate(struct findings *f, struct findings_conn *fc, const s
 		fc->client_cert_ts = ev->pkt.ts;
 	}
 	if (c->n_certs == 0) {
-		if (client && fc->cert_requested)
+		if (client && fc->cert_requested) {
+			NAMED();
 			raise_finding(f, fc, F_CLIENT_CERT_EMPTY, &w, NULL,
 				      "client %s sent an empty Certificate (frame %llu) to %s although the server "
 				      "requested one (CertificateRequest, frame %llu)",
 				      me, (unsigned long long)ev->pkt.frame, peer, (unsigned long long)fc->cr_frame);
+		}
 		return;
 	}
 	struct x509_info *leaf = c->certs[0];
 	if (!leaf) return;
 	w.cert = leaf;
-	const char *serial = sanitize_str(leaf->serial_hex, sbuf, sizeof sbuf);
 
 	bool other_role = false;
 	struct inv_entry *ie =
@@ -345,6 +583,7 @@ static void on_certificate(struct findings *f, struct findings_conn *fc, const s
 	if (leaf->parsed) {
 		unsigned e = leaf->eku_flags;
 		if (client && (e & EKU_PRESENT) && !(e & (EKU_CLIENT | EKU_ANY))) {
+			NAMED();
 			raise_finding(f, fc, F_CLIENT_CERT_NO_CLIENTAUTH, &w, NULL,
 				      "%s presented certificate %s (EKU %s) as TLS client to %s (frame %llu): no "
 				      "clientAuth",
@@ -352,6 +591,7 @@ static void on_certificate(struct findings *f, struct findings_conn *fc, const s
 			inventory_mark(ie, F_CLIENT_CERT_NO_CLIENTAUTH);
 		}
 		if (!client && (e & EKU_PRESENT) && !(e & (EKU_SERVER | EKU_ANY))) {
+			NAMED();
 			raise_finding(f, fc, F_SERVER_CERT_NO_SERVERAUTH, &w, NULL,
 				      "%s presented certificate %s (EKU %s) as TLS server to %s (frame %llu): no "
 				      "serverAuth",
@@ -359,21 +599,23 @@ static void on_certificate(struct findings *f, struct findings_conn *fc, const s
 			inventory_mark(ie, F_SERVER_CERT_NO_SERVERAUTH);
 		}
 		if (!(e & EKU_PRESENT)) {
+			NAMED();
 			raise_finding(f, fc, F_CERT_NO_EKU, &w, NULL,
 				      "%s %s presented certificate %s without an EKU extension (any purpose)",
 				      role_name(ev->sender), me, serial);
 			inventory_mark(ie, F_CERT_NO_EKU);
 		}
-		if ((e & EKU_CLIENT) && ie && ie->public_ca) {
+		if ((e & EKU_CLIENT) && ie && inventory_public_ca(f->inv, ie)) {
+			NAMED();
 			raise_finding(f, fc, F_PUBLIC_CA_CLIENTAUTH, &w, NULL,
 				      "%s presents certificate %s (EKU %s) from a public CA: its renewal will not "
 				      "carry clientAuth",
 				      me, serial, leaf->eku);
 			inventory_mark(ie, F_PUBLIC_CA_CLIENTAUTH);
 		}
-		if (!client && fc->sni && leaf->x509 &&
-		    X509_check_host(leaf->x509, fc->sni, strlen(fc->sni), 0, NULL) != 1) {
+		if (!client && fc->sni && leaf->x509 && check_host(f, leaf, fc->sni) != 1) {
 			char sni[300], san[400];
+			NAMED();
 			raise_finding(f, fc, F_SNI_MISMATCH, &w, fc->sni,
 				      "server %s certificate %s (%s) does not match SNI %s", me, serial,
 				      sanitize_str(*leaf->san ? leaf->san : leaf->subject, san, sizeof san),
@@ -382,6 +624,7 @@ static void on_certificate(struct findings *f, struct findings_conn *fc, const s
 		}
 		char reason[256];
 		if (trust_verify(f->trust, c->certs, c->n_certs, client, ev->pkt.ts.sec, reason, sizeof reason) == 1) {
+			NAMED();
 			raise_finding(f, fc, F_CHAIN_UNTRUSTED, &w, reason,
 				      "%s chain of %s (leaf %s) does not verify for %s: %s", role_name(ev->sender), me,
 				      serial, client ? "sslclient" : "sslserver", reason);
@@ -391,6 +634,7 @@ static void on_certificate(struct findings *f, struct findings_conn *fc, const s
 	if (other_role && ie && !(ie->codes & (1u << F_SAME_CERT_BOTH_ROLES))) {
 		char ip[EK_ENDPOINT_STRLEN];
 		sender_endpoint(ev, ev->sender, false, ip, sizeof ip);
+		NAMED();
 		raise_finding(f, fc, F_SAME_CERT_BOTH_ROLES, &w, NULL,
 			      "%s presented certificate %s both as TLS server and as TLS client (now as %s, frame %llu)",
 			      ip, serial, role_name(ev->sender), (unsigned long long)ev->pkt.frame);
@@ -406,6 +650,7 @@ static void on_certificate(struct findings *f, struct findings_conn *fc, const s
 		ek_unix_str(ev->pkt.ts.sec, at, sizeof at);
 		if (ev->pkt.ts.sec > x->not_after) {
 			ek_unix_str(x->not_after, when, sizeof when);
+			NAMED();
 			raise_finding(f, fc, F_CERT_EXPIRED, &wi, NULL,
 				      "%s %s presented certificate %s (chain position %zu) that expired %s, before the "
 				      "packet (%s, frame %llu)",
@@ -414,6 +659,7 @@ static void on_certificate(struct findings *f, struct findings_conn *fc, const s
 			if (i == 0) inventory_mark(ie, F_CERT_EXPIRED);
 		} else if (ev->pkt.ts.sec < x->not_before) {
 			ek_unix_str(x->not_before, when, sizeof when);
+			NAMED();
 			raise_finding(f, fc, F_CERT_NOT_YET_VALID, &wi, NULL,
 				      "%s %s presented certificate %s (chain position %zu) valid only from %s, after "
 				      "the packet (%s, frame %llu)",
@@ -434,6 +680,7 @@ static void on_certificate(struct findings *f, struct findings_conn *fc, const s
 		}
 		if (!match && leaf->parsed) {
 			char iss[300], listed[300];
+			NAMED();
 			raise_finding(f, fc, F_ISSUER_NOT_REQUESTED, &w, NULL,
 				      "client %s sent certificate %s issued by %s; the server %s listed %zu other CA%s "
 				      "(first: %s)",
@@ -443,6 +690,7 @@ static void on_certificate(struct findings *f, struct findings_conn *fc, const s
 		}
 	}
 }
+#undef NAMED
 
 static bool handshake_done(const struct tls_conn_view *v)
 {
@@ -462,6 +710,8 @@ static void on_end_signal(struct findings *f, struct findings_conn *fc, const st
 	}
 	/* TLS 1.3 without keys: after the client's encrypted flight nothing can be told. */
 	if (v->tls13 && fc->client_encrypted && !v->client_finished) return;
+	/* keys given, but the server's handshake did not decrypt: its outcome is not visible either */
+	if (v->tls13 && v->keys && fc->server_encrypted && !v->server_finished) return;
 	fc->failed_done = true;
 
 	char who[EK_ENDPOINT_STRLEN], peer[EK_ENDPOINT_STRLEN], how[160], after[200] = "", cause[200] = "";
@@ -504,9 +754,12 @@ static void on_end_signal(struct findings *f, struct findings_conn *fc, const st
 		      (unsigned long long)ev->pkt.frame, after, cause);
 }
 
-static struct findings_conn *conn_state(struct conn_rec *cr)
+static struct findings_conn *conn_state(struct findings *f, struct conn_rec *cr)
 {
-	if (!cr->fc) cr->fc = calloc(1, sizeof *cr->fc);
+	if (!cr->fc) {
+		cr->fc = calloc(1, sizeof *cr->fc);
+		if (cr->fc) cr->fc->cache = f->cache;
+	}
 	return cr->fc;
 }
 
@@ -516,15 +769,15 @@ void findings_on_event(void *ctx, struct conn_rec *cr, const struct tls_event *e
 	/* Rules look at TLS connections only: no state for the (possibly
 	 * millions of) connections that are not, or not yet, TLS. */
 	if (!cr->fc && cr->state != CONN_TLS) return;
-	struct findings_conn *fc = conn_state(cr);
+	struct findings_conn *fc = conn_state(f, cr);
 	if (!fc) return;
 	if (n && ev->kind != TLS_EV_TCP_OPEN) ladder_add(fc, ev, rows, n);
-	if (!fc->ladder.title[0]) {
-		char c[EK_ENDPOINT_STRLEN], s[EK_ENDPOINT_STRLEN];
-		ek_endpoint_str(&ev->conn->client, true, c, sizeof c);
-		ek_endpoint_str(&ev->conn->server, true, s, sizeof s);
-		snprintf(fc->ladder.title, sizeof fc->ladder.title, "%s conn %llu  client %s  server %s",
-			 n ? rows[0].file : "", (unsigned long long)ev->conn->id, c, s);
+	if (!fc->title_set) {
+		fc->title_set = true;
+		fc->title_file = n ? rows[0].file : "";
+		fc->title_conn = ev->conn->id;
+		fc->title_client = ev->conn->client;
+		fc->title_server = ev->conn->server;
 	}
 
 	switch (ev->kind) {
@@ -560,6 +813,7 @@ void findings_on_event(void *ctx, struct conn_rec *cr, const struct tls_event *e
 	}
 	case TLS_EV_ENCRYPTED_HANDSHAKE:
 		if (ev->sender == TLS_ROLE_CLIENT) fc->client_encrypted = true;
+		else fc->server_encrypted = true;
 		break;
 	case TLS_EV_DECRYPT_FAILED:
 		/* a key was given, but the TLS 1.3 handshake stays encrypted */
@@ -600,10 +854,20 @@ void findings_on_event(void *ctx, struct conn_rec *cr, const struct tls_event *e
 
 /* --- text report ------------------------------------------------------------ */
 
-/* Print text wrapped to 78 columns: first line at indent, the rest at hang. */
+/* Print text wrapped to 78 columns: first line at indent, the rest at hang.
+ * Built in memory and written at once (the report has a line per
+ * aggregated finding: thousands on big captures). */
 static void wrap_hang(FILE *fp, const char *text, int indent, int hang)
 {
 	const int width = 78;
+	size_t len = strlen(text);
+	int in = indent > 0 ? indent : 0, hg = hang > 0 ? hang : 0;
+	/* worst case: every character a one-letter word on its own line */
+	size_t cap = (len + 1) * (size_t)(hg + 3) + (size_t)in + 2;
+	char stack[8192];
+	char *buf = cap <= sizeof stack ? stack : malloc(cap);
+	if (!buf) return;
+	char *o = buf;
 	int col = 0;
 	const char *p = text;
 	while (*p) {
@@ -612,20 +876,26 @@ static void wrap_hang(FILE *fp, const char *text, int indent, int hang)
 		while (*e && *e != ' ') e++;
 		int wl = (int)(e - p);
 		if (col == 0) {
-			fprintf(fp, "%*s", indent, "");
+			memset(o, ' ', (size_t)in);
+			o += in;
 			col = indent;
 		} else if (col + 1 + wl > width) {
-			fprintf(fp, "\n%*s", hang, "");
+			*o++ = '\n';
+			memset(o, ' ', (size_t)hg);
+			o += hg;
 			col = hang;
 		} else {
-			fputc(' ', fp);
+			*o++ = ' ';
 			col++;
 		}
-		fwrite(p, 1, (size_t)wl, fp);
+		memcpy(o, p, (size_t)wl);
+		o += wl;
 		col += wl;
 		p = e;
 	}
-	if (col) fputc('\n', fp);
+	if (col) *o++ = '\n';
+	if (o != buf) fwrite(buf, 1, (size_t)(o - buf), fp);
+	if (buf != stack) free(buf);
 }
 
 static void wrap(FILE *fp, const char *text, int indent)
@@ -647,8 +917,8 @@ void findings_print(const struct findings *f, FILE *fp)
 			const struct finding_def *d = finding_def((enum finding_code)code);
 			if ((int)d->severity != sev) continue;
 			bool any = false;
-			for (size_t i = 0; i < strmap_count(f->aggs); i++) {
-				const struct agg *a = strmap_at(f->aggs, i);
+			for (size_t i = 0; i < f->n_aggs; i++) {
+				const struct agg *a = f->aggs[i];
 				if ((int)a->code != code) continue;
 				if (!any) fprintf(fp, "\n  %s\n", d->name);
 				any = true;
@@ -672,14 +942,14 @@ void findings_print(const struct findings *f, FILE *fp)
 void findings_print_ladders(const struct findings *f, FILE *fp)
 {
 	size_t shown = 0, total = 0;
-	for (size_t i = 0; i < strmap_count(f->aggs); i++) {
-		const struct agg *a = strmap_at(f->aggs, i);
+	for (size_t i = 0; i < f->n_aggs; i++) {
+		const struct agg *a = f->aggs[i];
 		if (a->code == F_HANDSHAKE_FAILED && a->ladder) total++;
 	}
 	if (!total) return;
 	fprintf(fp, "\nFAILED HANDSHAKES (%zu distinct)\n", total);
-	for (size_t i = 0; i < strmap_count(f->aggs) && shown < 10; i++) {
-		const struct agg *a = strmap_at(f->aggs, i);
+	for (size_t i = 0; i < f->n_aggs && shown < 10; i++) {
+		const struct agg *a = f->aggs[i];
 		if (a->code != F_HANDSHAKE_FAILED || !a->ladder) continue;
 		shown++;
 		char buf[512];
@@ -690,8 +960,10 @@ void findings_print_ladders(const struct findings *f, FILE *fp)
 		for (size_t k = 0; k < l->n; k++) {
 			const struct ladder_step *s = &l->steps[k];
 			const char *dir = s->sender == TLS_ROLE_CLIENT ? "C>S" : s->sender == TLS_ROLE_SERVER ? "S>C" : "";
+			char event[STEP_EVENT_LEN], info[STEP_INFO_LEN];
+			step_text(s, event, info);
 			fprintf(fp, "    %-7llu %-9.1f %-3s %-19s %s\n", (unsigned long long)s->frame,
-				ms_between(l->steps[0].ts, s->ts), dir, s->event, sanitize_str(s->info, buf, sizeof buf));
+				ms_between(l->steps[0].ts, s->ts), dir, event, sanitize_str(info, buf, sizeof buf));
 		}
 		if (l->dropped) fprintf(fp, "    ... %zu more steps\n", l->dropped);
 	}

@@ -5,14 +5,91 @@
 
 #include "csv_out.h"
 #include "sanitize.h"
-#include "strmap.h"
+
+/* Entries are keyed by (role, endpoint, leaf SHA-256): the endpoint is
+ * ip:port for servers, the bare ip for clients.  by_ip remembers in which
+ * roles an ip presented a leaf. */
+struct ikey {
+	uint8_t client;
+	uint8_t v6;
+	uint8_t a[16];               /* IPv4: first 4 bytes, rest 0 */
+	uint16_t port;               /* 0 for clients and in by_ip */
+	uint8_t sha256[32];
+};
+
+struct ient {
+	struct ikey k;
+	uint64_t hash;
+	struct inv_entry *e;         /* entries: the entry; by_ip: NULL */
+	unsigned roles;              /* by_ip: 1 client, 2 server */
+};
+
+struct itab {
+	struct ient **slots;
+	size_t nslots, n;
+};
 
 struct inventory {
 	struct x509_cache *cache;
 	struct trust *trust;
-	struct strmap *entries;   /* "c|ip|sha" / "s|ip:port|sha" -> inv_entry */
-	struct strmap *by_ip;     /* "ip|sha" -> role bits (as pointer-sized int) */
+	struct inv_entry **entries;  /* in order of first sight */
+	size_t n, cap;
+	struct itab by_key, by_ip;
 };
+
+static uint64_t ikey_hash(const struct ikey *k)
+{
+	uint64_t x, y, z;
+	memcpy(&x, k->a, 8);
+	memcpy(&y, k->a + 8, 8);
+	memcpy(&z, k->sha256, 8);
+	uint64_t h = (x * 0x9E3779B97F4A7C15ULL) ^ (y * 0xC2B2AE3D27D4EB4FULL) ^ z ^
+		     ((uint64_t)k->port << 16 | (uint64_t)k->v6 << 8 | k->client) * 0x165667B19E3779F9ULL;
+	h ^= h >> 32;
+	h *= 0xD6E8FEB86659FD93ULL;
+	return h ^ (h >> 32);
+}
+
+static struct ient **itab_slot(const struct itab *t, const struct ikey *k, uint64_t h)
+{
+	size_t mask = t->nslots - 1;
+	for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
+		struct ient *e = t->slots[i];
+		if (!e || (e->hash == h && memcmp(&e->k, k, sizeof *k) == 0)) return &t->slots[i];
+	}
+}
+
+static struct ient *itab_get(const struct itab *t, const struct ikey *k, uint64_t h)
+{
+	return t->nslots ? *itab_slot(t, k, h) : NULL;
+}
+
+static struct ient *itab_add(struct itab *t, const struct ikey *k, uint64_t h)
+{
+	if (2 * (t->n + 1) > t->nslots) {
+		size_t ns = t->nslots ? t->nslots * 2 : 256;
+		struct ient **sl = calloc(ns, sizeof *sl);
+		if (!sl) return NULL;
+		struct itab nt = { sl, ns, t->n };
+		for (size_t i = 0; i < t->nslots; i++)
+			if (t->slots[i]) *itab_slot(&nt, &t->slots[i]->k, t->slots[i]->hash) = t->slots[i];
+		free(t->slots);
+		*t = nt;
+	}
+	struct ient *e = calloc(1, sizeof *e);
+	if (!e) return NULL;
+	e->k = *k;
+	e->hash = h;
+	*itab_slot(t, k, h) = e;
+	t->n++;
+	return e;
+}
+
+static void itab_free(struct itab *t)
+{
+	for (size_t i = 0; i < t->nslots; i++) free(t->slots[i]);
+	free(t->slots);
+}
 
 struct inventory *inventory_new(struct x509_cache *cache, struct trust *trust)
 {
@@ -20,20 +97,13 @@ struct inventory *inventory_new(struct x509_cache *cache, struct trust *trust)
 	if (!inv) return NULL;
 	inv->cache = cache;
 	inv->trust = trust;
-	inv->entries = strmap_new();
-	inv->by_ip = strmap_new();
-	if (!inv->entries || !inv->by_ip) {
-		inventory_free(inv);
-		return NULL;
-	}
 	return inv;
 }
 
-static void free_entry(void *ctx, void *p)
+static void free_entry(struct inventory *inv, struct inv_entry *e)
 {
-	struct inventory *inv = ctx;
-	struct inv_entry *e = p;
 	if (e->leaf) x509_unref(inv->cache, e->leaf);
+	if (e->top) x509_unref(inv->cache, e->top);
 	free(e->chain_serials);
 	free(e);
 }
@@ -41,8 +111,10 @@ static void free_entry(void *ctx, void *p)
 void inventory_free(struct inventory *inv)
 {
 	if (!inv) return;
-	strmap_free(inv->entries, free_entry, inv);
-	strmap_free(inv->by_ip, NULL, NULL);
+	for (size_t i = 0; i < inv->n; i++) free_entry(inv, inv->entries[i]);
+	free(inv->entries);
+	itab_free(&inv->by_key);
+	itab_free(&inv->by_ip);
 	free(inv);
 }
 
@@ -60,40 +132,70 @@ static char *join_serials(struct x509_info *const *chain, size_t n)
 	return s;
 }
 
+static void key_of(struct ikey *k, const struct ek_endpoint *ep, bool client, bool port, const struct x509_info *leaf)
+{
+	memset(k, 0, sizeof *k);
+	k->client = client;
+	k->v6 = ep->addr.family == 6; /* ek_endpoint_str prints 4 bytes of anything else */
+	memcpy(k->a, ep->addr.a, k->v6 ? 16 : 4);
+	k->port = port ? ep->port : 0;
+	memcpy(k->sha256, leaf->sha256, sizeof k->sha256);
+}
+
 struct inv_entry *inventory_note(struct inventory *inv, const struct ek_endpoint *ep, bool client,
 				 struct x509_info *const *chain, size_t n, uint32_t file_index, uint64_t frame,
 				 bool *other_role)
 {
 	*other_role = false;
 	if (!n || !chain[0]) return NULL;
-	char ip[EK_ENDPOINT_STRLEN], name[EK_ENDPOINT_STRLEN], key[256];
-	ek_endpoint_str(ep, false, ip, sizeof ip);
-	ek_endpoint_str(ep, !client, name, sizeof name);
-	const char *sha = chain[0]->sha256_hex;
+	struct ikey k;
 
-	/* by_ip holds "ip|sha|c" and "ip|sha|s": which roles this ip used the leaf in */
-	snprintf(key, sizeof key, "%s|%s|%c", ip, sha, client ? 's' : 'c');
-	*other_role = strmap_get(inv->by_ip, key) != NULL;
-	snprintf(key, sizeof key, "%s|%s|%c", ip, sha, client ? 'c' : 's');
-	if (!strmap_get(inv->by_ip, key)) strmap_put(inv->by_ip, key, inv);
+	/* which roles this ip used the leaf in */
+	key_of(&k, ep, false, false, chain[0]);
+	uint64_t h = ikey_hash(&k);
+	struct ient *ip = itab_get(&inv->by_ip, &k, h);
+	unsigned mine = client ? 1u : 2u;
+	*other_role = ip && (ip->roles & (3u ^ mine));
+	if (!ip) ip = itab_add(&inv->by_ip, &k, h);
+	if (ip) ip->roles |= mine;
 
-	snprintf(key, sizeof key, "%c|%s|%s", client ? 'c' : 's', name, sha);
-	struct inv_entry *e = strmap_get(inv->entries, key);
+	key_of(&k, ep, client, !client, chain[0]);
+	h = ikey_hash(&k);
+	struct ient *ie = itab_get(&inv->by_key, &k, h);
+	struct inv_entry *e = ie ? ie->e : NULL;
 	if (!e) {
+		if (inv->n == inv->cap) {
+			size_t nc = inv->cap ? inv->cap * 2 : 64;
+			struct inv_entry **v = realloc(inv->entries, nc * sizeof *v);
+			if (!v) return NULL;
+			inv->entries = v;
+			inv->cap = nc;
+		}
 		e = calloc(1, sizeof *e);
 		if (!e) return NULL;
-		snprintf(e->endpoint, sizeof e->endpoint, "%s", name);
+		ek_endpoint_str(ep, !client, e->endpoint, sizeof e->endpoint);
 		e->client = client;
 		e->leaf = chain[0];
 		x509_ref(e->leaf);
 		e->chain_serials = join_serials(chain, n);
-		e->public_ca = trust_is_public(inv->trust, chain, n);
+		/* trust_is_public looks at the chain's top parsed certificate only */
+		e->public_ca = -1;
+		for (size_t i = n; i-- > 0;) {
+			if (chain[i] && chain[i]->x509) {
+				e->top = chain[i];
+				x509_ref(e->top);
+				break;
+			}
+		}
+		if (!e->top) e->public_ca = 0;
 		e->first_file = file_index;
 		e->first_frame = frame;
-		if (strmap_put(inv->entries, key, e) != 0) {
+		if (!(ie = itab_add(&inv->by_key, &k, h))) {
 			free_entry(inv, e);
 			return NULL;
 		}
+		ie->e = e;
+		inv->entries[inv->n++] = e;
 	}
 	e->conns++;
 	e->last_file = file_index;
@@ -101,13 +203,23 @@ struct inv_entry *inventory_note(struct inventory *inv, const struct ek_endpoint
 	return e;
 }
 
+bool inventory_public_ca(const struct inventory *inv, struct inv_entry *e)
+{
+	if (e->public_ca < 0) {
+		e->public_ca = trust_is_public(inv->trust, &e->top, 1);
+		x509_unref(inv->cache, e->top);
+		e->top = NULL;
+	}
+	return e->public_ca > 0;
+}
+
 void inventory_mark(struct inv_entry *e, enum finding_code code)
 {
 	if (e) e->codes |= 1u << code;
 }
 
-size_t inventory_count(const struct inventory *inv) { return strmap_count(inv->entries); }
-const struct inv_entry *inventory_at(const struct inventory *inv, size_t i) { return strmap_at(inv->entries, i); }
+size_t inventory_count(const struct inventory *inv) { return inv->n; }
+const struct inv_entry *inventory_at(const struct inventory *inv, size_t i) { return i < inv->n ? inv->entries[i] : NULL; }
 
 static void frame_ref(char *buf, size_t n, char *const *names, uint32_t n_files, uint32_t f, uint64_t frame)
 {
@@ -128,8 +240,8 @@ int inventory_write_csv(const struct inventory *inv, const char *path, char *con
 	struct csv_out *o = csv_out_open(path, true, err, errn);
 	if (!o) return -1;
 	csv_out_row(o, cols, sizeof cols / sizeof cols[0]);
-	for (size_t i = 0; i < strmap_count(inv->entries); i++) {
-		const struct inv_entry *e = strmap_at(inv->entries, i);
+	for (size_t i = 0; i < inv->n; i++) {
+		struct inv_entry *e = inv->entries[i];
 		const struct x509_info *c = e->leaf;
 		char nb[32] = "", na[32] = "", ff[300], lf[300], codes[512] = "";
 		if (c->have_validity) {
@@ -155,7 +267,7 @@ int inventory_write_csv(const struct inventory *inv, const char *path, char *con
 		csv_out_field(o, na);
 		csv_out_field(o, c->sha256_hex);
 		csv_out_field(o, e->chain_serials ? e->chain_serials : "");
-		csv_out_field(o, e->public_ca ? "yes" : "no");
+		csv_out_field(o, inventory_public_ca(inv, e) ? "yes" : "no");
 		csv_out_fieldf(o, "%llu", (unsigned long long)e->conns);
 		csv_out_field(o, ff);
 		csv_out_field(o, lf);
@@ -184,21 +296,21 @@ static int cmp_entries(const void *a, const void *b)
 
 void inventory_print(const struct inventory *inv, FILE *fp)
 {
-	size_t n = strmap_count(inv->entries);
+	size_t n = inv->n;
 	if (!n) return;
-	const struct inv_entry **v = malloc(n * sizeof *v);
+	struct inv_entry **v = malloc(n * sizeof *v);
 	if (!v) return;
-	for (size_t i = 0; i < n; i++) v[i] = strmap_at(inv->entries, i);
+	for (size_t i = 0; i < n; i++) v[i] = inv->entries[i];
 	qsort(v, n, sizeof *v, cmp_entries);
 	fprintf(fp, "\nENDPOINTS (what each presented)\n");
 	char buf[512];
 	for (size_t i = 0; i < n; i++) {
-		const struct inv_entry *e = v[i];
+		struct inv_entry *e = v[i];
 		const struct x509_info *c = e->leaf;
 		fprintf(fp, "\n  %s as %s, %llu connection%s\n", e->endpoint, e->client ? "client" : "server",
 			(unsigned long long)e->conns, e->conns == 1 ? "" : "s");
 		fprintf(fp, "    serial %s  eku %s%s\n", sanitize_str(c->serial_hex, buf, sizeof buf),
-			c->parsed ? c->eku : "(unparsable)", e->public_ca ? "  (public CA)" : "");
+			c->parsed ? c->eku : "(unparsable)", inventory_public_ca(inv, e) ? "  (public CA)" : "");
 		if (c->parsed) {
 			fprintf(fp, "    subject %s\n", sanitize_str(c->subject, buf, sizeof buf));
 			fprintf(fp, "    issuer  %s\n", sanitize_str(c->issuer, buf, sizeof buf));

@@ -19,7 +19,8 @@ struct inv_entry {
 	bool client;                 /* role */
 	struct x509_info *leaf;      /* referenced */
 	char *chain_serials;         /* serials after the leaf, ';'-joined */
-	bool public_ca;
+	int8_t public_ca;            /* -1 until asked (inventory_public_ca) */
+	struct x509_info *top;       /* referenced until then: the first chain's top parsed certificate */
 	uint64_t conns;
 	uint32_t first_file, last_file;
 	uint64_t first_frame, last_frame;
@@ -38,6 +39,9 @@ struct inv_entry *inventory_note(struct inventory *inv, const struct ek_endpoint
 				 struct x509_info *const *chain, size_t n, uint32_t file_index, uint64_t frame,
 				 bool *other_role);
 void inventory_mark(struct inv_entry *e, enum finding_code code);
+/* The first chain e was seen with leads to a public root (trust_is_public),
+ * worked out on first use: the public roots are loaded only when needed. */
+bool inventory_public_ca(const struct inventory *inv, struct inv_entry *e);
 
 size_t inventory_count(const struct inventory *inv);
 const struct inv_entry *inventory_at(const struct inventory *inv, size_t i);

@@ -32,6 +32,16 @@ char *sanitize_text(const char *in, size_t n, char *out, size_t outn)
 	const unsigned char *s = (const unsigned char *)in;
 	size_t o = 0;
 	if (!outn) return out;
+	if (n + 4 <= outn) {
+		/* printable ASCII (most text) comes out unchanged */
+		size_t i = 0;
+		while (i < n && s[i] >= 0x20 && s[i] < 0x7f) i++;
+		if (i == n) {
+			memcpy(out, in, n);
+			out[n] = '\0';
+			return out;
+		}
+	}
 	for (size_t i = 0; i < n;) {
 		size_t l = s[i] < 0x20 || s[i] == 0x7f ? 0 : utf8_len(s + i, n - i);
 		size_t need = l ? l : 4;

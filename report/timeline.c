@@ -6,12 +6,22 @@
 #include "detail.h"
 
 #define MAX_WRITERS 4
-#define SPARE_MAX 256
+#define BLK_SIZE ((size_t)64 << 10)
+#define SPARE_BLKS 4
+
+/* Detail texts live in blocks: a block is reused once no row points
+ * into it (rows leave the hold queue in order, so blocks empty in order
+ * too).  No allocation per row. */
+struct dblk {
+	struct dblk *next;       /* spare list */
+	size_t refs;             /* rows whose detail is in here */
+	size_t used, cap;
+	char data[];
+};
 
 struct held {
 	struct row row;
 	struct conn_rec *cr;
-	struct held *next;
 };
 
 struct timeline {
@@ -22,18 +32,17 @@ struct timeline {
 	void *actx;
 	struct row_writer writers[MAX_WRITERS];
 	size_t n_writers;
-	struct held *head, *tail;
-	size_t n_held;
+	/* the hold queue: a ring of rows, oldest at q[qhead] */
+	struct held *q;
+	size_t qcap, qhead, n_held;
 	uint64_t written, dropped_cap;
-	struct held *spare;          /* popped nodes, reused by queue_row ... */
-	size_t n_spare;              /* ... at most SPARE_MAX of them */
-	/* The last endpoints formatted by fill_common: a connection's rows
-	 * come in bursts, and formatting is a good part of a row's cost. */
-	struct ep_memo {
-		struct ek_endpoint ep;
-		bool set;
-		char str[EK_ENDPOINT_STRLEN];
-	} ep_memo[2];
+	struct dblk *blk;            /* where new details go */
+	struct dblk *spare;
+	size_t n_spare;
+	char *dbuf;                  /* detail_write's buffer */
+	size_t dcap;
+	struct row *rows;            /* an event's rows */
+	size_t rows_cap;
 };
 
 struct timeline *timeline_new(struct x509_cache *cache, struct connmap *map,
@@ -54,13 +63,68 @@ void timeline_add_writer(struct timeline *t, const struct row_writer *w)
 	if (t->n_writers < MAX_WRITERS) t->writers[t->n_writers++] = *w;
 }
 
+/* ---- detail storage ---------------------------------------------------- */
+
+static struct dblk *blk_new(struct timeline *t, size_t need)
+{
+	struct dblk *b;
+	if (need <= BLK_SIZE && t->spare) {
+		b = t->spare;
+		t->spare = b->next;
+		t->n_spare--;
+	} else {
+		size_t cap = need > BLK_SIZE ? need : BLK_SIZE;
+		b = malloc(sizeof *b + cap);
+		if (!b) return NULL;
+		b->cap = cap;
+	}
+	b->next = NULL;
+	b->refs = 0;
+	b->used = 0;
+	return b;
+}
+
+static void blk_put(struct timeline *t, struct dblk *b)
+{
+	if (b->cap == BLK_SIZE && t->n_spare < SPARE_BLKS) {
+		b->next = t->spare;
+		t->spare = b;
+		t->n_spare++;
+	} else {
+		free(b);
+	}
+}
+
+/* A copy of s[0..n) (NUL-terminated) for rows; NULL when out of memory. */
+static struct dblk *detail_store(struct timeline *t, const char *s, size_t n, const char **out)
+{
+	struct dblk *b = t->blk;
+	if (b && b->refs == 0) b->used = 0;
+	if (!b || b->cap - b->used < n + 1) {
+		struct dblk *nb = blk_new(t, n + 1);
+		if (!nb) return NULL;
+		if (b && b->refs == 0) blk_put(t, b);
+		t->blk = b = nb;
+	}
+	char *p = b->data + b->used;
+	memcpy(p, s, n);
+	p[n] = '\0';
+	b->used += n + 1;
+	*out = p;
+	return b;
+}
+
 static void row_release(struct timeline *t, struct row *r)
 {
-	free(r->detail);
-	r->detail = NULL;
+	struct dblk *b = r->detail_store;
+	if (b && --b->refs == 0 && b != t->blk) blk_put(t, b);
+	r->detail_store = NULL;
+	r->detail = "";
 	if (r->cert) x509_unref(t->cache, r->cert);
 	r->cert = NULL;
 }
+
+/* ---- the hold queue ------------------------------------------------------ */
 
 static void emit(struct timeline *t, struct row *r)
 {
@@ -69,98 +133,91 @@ static void emit(struct timeline *t, struct row *r)
 	t->written++;
 }
 
+static struct held *q_head(struct timeline *t)
+{
+	return t->n_held ? &t->q[t->qhead] : NULL;
+}
+
 static void pop_head(struct timeline *t)
 {
-	struct held *h = t->head;
-	t->head = h->next;
-	if (!t->head) t->tail = NULL;
+	struct held *h = &t->q[t->qhead];
+	t->qhead = (t->qhead + 1) & (t->qcap - 1);
 	t->n_held--;
-	h->cr->queued--;
+	struct conn_rec *cr = h->cr;
+	cr->queued--;
 	row_release(t, &h->row);
-	if (!h->cr->queued && h->cr->ended) connmap_release(t->map, h->cr, t->free_fc);
-	if (t->n_spare < SPARE_MAX) {
-		h->next = t->spare;
-		t->spare = h;
-		t->n_spare++;
-	} else {
-		free(h);
-	}
+	if (!cr->queued && cr->ended) connmap_release(t->map, cr, t->free_fc);
 }
 
 /* Write or drop decided rows at the head of the hold queue. */
 static void flush(struct timeline *t)
 {
-	while (t->head && t->head->cr->state != CONN_UNDECIDED) {
-		if (t->head->cr->state == CONN_TLS) emit(t, &t->head->row);
+	struct held *h;
+	while ((h = q_head(t)) && h->cr->state != CONN_UNDECIDED) {
+		if (h->cr->state == CONN_TLS) emit(t, &h->row);
 		pop_head(t);
 	}
 }
 
-/* ek_endpoint_str(e, true, ...) through the memo slot m. */
-static void endpoint_str(struct ep_memo *m, const struct ek_endpoint *e, char *buf, size_t n)
+static bool q_grow(struct timeline *t)
 {
-	if (!m->set || m->ep.port != e->port || m->ep.addr.family != e->addr.family ||
-	    memcmp(m->ep.addr.a, e->addr.a, sizeof e->addr.a) != 0) {
-		ek_endpoint_str(e, true, m->str, sizeof m->str);
-		m->ep = *e;
-		m->set = true;
-	}
-	size_t len = strlen(m->str);
-	if (len < n) memcpy(buf, m->str, len + 1);
-	else ek_endpoint_str(e, true, buf, n);
+	size_t nc = t->qcap ? t->qcap * 2 : 256;
+	struct held *nq = malloc(nc * sizeof *nq);
+	if (!nq) return false;
+	for (size_t i = 0; i < t->n_held; i++) nq[i] = t->q[(t->qhead + i) & (t->qcap - 1)];
+	free(t->q);
+	t->q = nq;
+	t->qcap = nc;
+	t->qhead = 0;
+	return true;
 }
 
-static void fill_common(struct timeline *t, struct row *r, const struct tls_event *ev, const char *file)
+static void fill_common(struct row *r, struct conn_rec *cr, const struct tls_event *ev, const char *file)
 {
 	const struct tls_conn_view *v = ev->conn;
-	memset(r, 0, sizeof *r);
 	r->file = file;
 	r->frame = ev->pkt.frame;
 	r->ts = ev->pkt.ts;
 	r->conn = v->id;
-	endpoint_str(&t->ep_memo[0], &v->client, r->client, sizeof r->client);
-	endpoint_str(&t->ep_memo[1], &v->server, r->server, sizeof r->server);
+	const struct ep_text *c = conn_endpoint(cr, 0, &v->client), *s = conn_endpoint(cr, 1, &v->server);
+	r->client = c->s;
+	r->client_len = c->len;
+	r->server = s->s;
+	r->server_len = s->len;
+	r->n_findings = 0;
+	r->findings_len = 0;
 	r->sender = ev->sender == TLS_ROLE_CLIENT ? "client" : ev->sender == TLS_ROLE_SERVER ? "server" : "";
 	const char *ver = ev->version ? tls_version_name(ev->version) : NULL;
 	r->version = ver ? ver : "";
 	r->event = detail_event_name(ev);
+	r->detail = "";
+	r->detail_len = 0;
+	r->detail_store = NULL;
 	r->cert_index = -1;
+	r->cert = NULL;
 }
 
 static void queue_row(struct timeline *t, struct conn_rec *cr, struct row *r)
 {
-	if (!t->head && cr->state == CONN_TLS) {
+	if (!t->n_held && cr->state == CONN_TLS) {
 		emit(t, r);
 		row_release(t, r);
 		return;
 	}
-	if (cr->state == CONN_NOT_TLS) {
+	if (cr->state == CONN_NOT_TLS || (t->n_held == t->qcap && !q_grow(t))) {
 		row_release(t, r);
 		return;
 	}
-	struct held *h = t->spare;
-	if (h) {
-		t->spare = h->next;
-		t->n_spare--;
-	} else {
-		h = malloc(sizeof *h);
-	}
-	if (!h) {
-		row_release(t, r);
-		return;
-	}
+	struct held *h = &t->q[(t->qhead + t->n_held) & (t->qcap - 1)];
 	h->row = *r;
 	h->cr = cr;
-	h->next = NULL;
 	cr->queued++;
-	if (t->tail) t->tail->next = h;
-	else t->head = h;
-	t->tail = h;
 	t->n_held++;
-	while (t->n_held > TIMELINE_MAX_HELD && t->head) {
+	while (t->n_held > TIMELINE_MAX_HELD) {
 		/* Give up on the oldest undecided connection's held rows. */
-		struct conn_rec *victim = t->head->cr;
-		while (t->head && t->head->cr == victim) {
+		struct conn_rec *victim = q_head(t)->cr;
+		struct held *x;
+		while ((x = q_head(t)) && x->cr == victim) {
 			t->dropped_cap++;
 			pop_head(t);
 		}
@@ -170,8 +227,6 @@ static void queue_row(struct timeline *t, struct conn_rec *cr, struct row *r)
 
 void timeline_event(struct timeline *t, struct conn_rec *cr, const struct tls_event *ev, const char *file)
 {
-	struct row one;
-	struct row *rows = &one;
 	size_t n = 0;
 
 	switch (ev->kind) {
@@ -187,39 +242,51 @@ void timeline_event(struct timeline *t, struct conn_rec *cr, const struct tls_ev
 
 	bool certs = ev->kind == TLS_EV_HANDSHAKE && ev->u.hs.type == TLS_HS_CERTIFICATE && !ev->u.hs.malformed &&
 		     ev->u.hs.u.cert.n_certs > 0;
-	if (certs) {
-		size_t nc = ev->u.hs.u.cert.n_certs;
-		rows = calloc(nc, sizeof *rows);
-		if (!rows) return;
-		char *detail = detail_for_event(ev);
-		for (size_t i = 0; i < nc; i++) {
-			fill_common(t, &rows[i], ev, file);
-			rows[i].detail = strdup(detail ? detail : "");
-			rows[i].cert_index = (int)i;
-			rows[i].cert = ev->u.hs.u.cert.certs[i];
-			if (rows[i].cert) x509_ref(rows[i].cert);
+	if (certs || (ev->kind != TLS_EV_CONN_TLS && ev->kind != TLS_EV_CONN_END)) {
+		n = certs ? ev->u.hs.u.cert.n_certs : 1;
+		if (n > t->rows_cap) {
+			struct row *nr = realloc(t->rows, n * sizeof *nr);
+			if (!nr) return;
+			t->rows = nr;
+			t->rows_cap = n;
 		}
-		free(detail);
-		n = nc;
-	} else if (ev->kind != TLS_EV_CONN_TLS && ev->kind != TLS_EV_CONN_END) {
-		fill_common(t, &one, ev, file);
-		one.detail = detail_for_event(ev);
-		n = 1;
+		const char *detail = "";
+		size_t dlen = detail_write(ev, &t->dbuf, &t->dcap);
+		struct dblk *store = NULL;
+		if (dlen) {
+			store = detail_store(t, t->dbuf, dlen, &detail);
+			if (!store) {
+				detail = "";
+				dlen = 0;
+			}
+		}
+		for (size_t i = 0; i < n; i++) {
+			struct row *r = &t->rows[i];
+			fill_common(r, cr, ev, file);
+			r->detail = detail;
+			r->detail_len = (uint32_t)dlen;
+			if (store) {
+				r->detail_store = store;
+				store->refs++;
+			}
+			if (certs) {
+				r->cert_index = (int)i;
+				r->cert = ev->u.hs.u.cert.certs[i];
+				if (r->cert) x509_ref(r->cert);
+			}
+		}
 	}
 
-	if (t->annotate) t->annotate(t->actx, cr, ev, rows, n);
-	for (size_t i = 0; i < n; i++) {
-		if (!rows[i].detail) rows[i].detail = strdup("");
-		queue_row(t, cr, &rows[i]);
-	}
-	if (rows != &one) free(rows);
+	if (t->annotate) t->annotate(t->actx, cr, ev, t->rows, n);
+	for (size_t i = 0; i < n; i++) queue_row(t, cr, &t->rows[i]);
 	flush(t);
 }
 
 void timeline_drain(struct timeline *t)
 {
-	while (t->head) {
-		if (t->head->cr->state == CONN_TLS) emit(t, &t->head->row);
+	struct held *h;
+	while ((h = q_head(t))) {
+		if (h->cr->state == CONN_TLS) emit(t, &h->row);
 		pop_head(t);
 	}
 }
@@ -230,11 +297,15 @@ uint64_t timeline_rows_dropped_by_cap(const struct timeline *t) { return t->drop
 void timeline_free(struct timeline *t)
 {
 	if (!t) return;
-	while (t->head) pop_head(t);
+	while (q_head(t)) pop_head(t);
+	free(t->q);
+	if (t->blk) free(t->blk);
 	while (t->spare) {
-		struct held *h = t->spare;
-		t->spare = h->next;
-		free(h);
+		struct dblk *b = t->spare;
+		t->spare = b->next;
+		free(b);
 	}
+	free(t->dbuf);
+	free(t->rows);
 	free(t);
 }

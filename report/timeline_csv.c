@@ -1,6 +1,10 @@
 #include "timeline_csv.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 #include "../common/netaddr.h"
+#include "findings_table.h"
 
 static const char *const columns[] = {
 	"file", "frame", "time", "conn", "client", "server", "sender", "version", "event", "detail",
@@ -8,22 +12,237 @@ static const char *const columns[] = {
 	"cert_not_after", "cert_sha256", "findings",
 };
 
-/* csv_out_fieldf(o, "%llu", v) without printf. */
-static void field_u64(struct csv_out *o, unsigned long long v)
+/* The certificate columns (serial ... sha256) of a certificate, escaped
+ * once: the same few certificates fill most certificate rows.  Keyed by
+ * the SHA-256 of the DER, which decides every one of those columns. */
+#define CERT_SLOTS 256
+struct cert_frag {
+	uint8_t sha256[32];
+	char *text;     /* ",serial,subject,issuer,eku,not_before,not_after,sha256" escaped */
+	size_t len;
+};
+
+/* Escaped texts of the short static strings of a row (sender, version,
+ * event: row.h says they are static), by address. */
+#define STR_SLOTS 32
+struct str_memo {
+	const char *p;
+	char esc[64];
+	size_t len;
+};
+
+struct tcsv {
+	struct csv_out *o;
+	const char *file;           /* the last file name and its escaped field */
+	char *file_esc;
+	size_t file_len;
+	int64_t ts_sec;             /* the last time's text up to the '.' */
+	bool ts_ok;
+	size_t ts_plen;
+	char ts_prefix[EK_TIME_STRLEN];
+	struct cert_frag certs[CERT_SLOTS];
+	struct str_memo strs[3][STR_SLOTS];  /* sender, version, event */
+};
+
+static void tcsv_free(void *p)
 {
-	char t[24], *p = t + sizeof t;
-	*--p = '\0';
-	do {
-		*--p = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	csv_out_field(o, p);
+	struct tcsv *w = p;
+	free(w->file_esc);
+	for (size_t i = 0; i < CERT_SLOTS; i++) free(w->certs[i].text);
+	free(w);
 }
 
+static const char digits2[201] =
+	"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+	"8081828384858687888990919293949596979899";
+
+static char *put_u64(char *o, unsigned long long v)
+{
+	char t[24], *p = t + sizeof t;
+	while (v >= 100) {
+		unsigned k = (unsigned)(v % 100);
+		v /= 100;
+		p -= 2;
+		memcpy(p, digits2 + 2 * k, 2);
+	}
+	if (v >= 10) {
+		p -= 2;
+		memcpy(p, digits2 + 2 * v, 2);
+	} else {
+		*--p = (char)('0' + v);
+	}
+	size_t n = (size_t)(t + sizeof t - p);
+	memcpy(o, p, n);
+	return o + n;
+}
+
+/* Decimal v as a field. */
+static void field_u64(struct csv_out *o, unsigned long long v)
+{
+	char t[24];
+	csv_out_plain(o, t, (size_t)(put_u64(t, v) - t));
+}
+
+/* The time column at o (room for 8 * EK_TIME_STRLEN bytes). */
+static char *put_time(struct tcsv *w, char *o, struct ek_time ts)
+{
+	uint32_t us = ts.nsec / 1000u;
+	if (!w->ts_ok || w->ts_sec != ts.sec || us > 999999u) {
+		char s[EK_TIME_STRLEN];
+		ek_time_str(ts, s, sizeof s);
+		size_t len = strlen(s);
+		w->ts_ok = us <= 999999u && len >= 8 && len < sizeof w->ts_prefix && s[len - 8] == '.' &&
+			   s[len - 1] == 'Z' && s[0] >= '0' && s[0] <= '9';
+		if (w->ts_ok) {
+			w->ts_sec = ts.sec;
+			w->ts_plen = len - 8;
+			memcpy(w->ts_prefix, s, w->ts_plen);
+		}
+		return csv_escape_to(o, s, len);
+	}
+	/* ek_time_str's text for another microsecond of the same second:
+	 * digits first, nothing to escape */
+	memcpy(o, w->ts_prefix, w->ts_plen);
+	o += w->ts_plen;
+	*o++ = '.';
+	memcpy(o, digits2 + 2 * (us / 10000), 2);
+	memcpy(o + 2, digits2 + 2 * (us / 100 % 100), 2);
+	memcpy(o + 4, digits2 + 2 * (us % 100), 2);
+	o[6] = 'Z';
+	return o + 7;
+}
+
+static const struct str_memo *str_memo(struct tcsv *w, int col, const char *s)
+{
+	struct str_memo *m = &w->strs[col][((uintptr_t)s >> 3) % STR_SLOTS];
+	if (m->p == s) return m;
+	size_t n = strlen(s);
+	if (n >= 32) return NULL;
+	char t[8 * 32 + 8];
+	size_t el = (size_t)(csv_escape_to(t, s, n) - t);
+	if (el > sizeof m->esc) return NULL;
+	memcpy(m->esc, t, el);
+	m->len = el;
+	m->p = s;
+	return m;
+}
+
+static char *join(char *o, const char *s)
+{
+	size_t n;
+	char *e = csv_escape_field(s, &n);
+	*o++ = ',';
+	if (e) {
+		memcpy(o, e, n);
+		o += n;
+		free(e);
+	}
+	return o;
+}
+
+static const struct cert_frag *cert_frag(struct tcsv *w, const struct x509_info *c)
+{
+	struct cert_frag *f = &w->certs[(c->sha256[0] | (unsigned)c->sha256[1] << 8) % CERT_SLOTS];
+	if (f->text && memcmp(f->sha256, c->sha256, sizeof f->sha256) == 0) return f;
+	char nb[32] = "", na[32] = "";
+	if (c->have_validity) {
+		ek_unix_str(c->not_before, nb, sizeof nb);
+		ek_unix_str(c->not_after, na, sizeof na);
+	}
+	const char *v[7] = {
+		c->serial_hex, c->parsed ? c->subject : "(unparsable certificate)", c->issuer, c->parsed ? c->eku : "",
+		nb, na, c->sha256_hex,
+	};
+	size_t max = 0;
+	for (int i = 0; i < 7; i++) max += 8 * strlen(v[i] ? v[i] : "") + 9;
+	char *t = malloc(max + 1);
+	if (!t) return NULL;
+	char *o = t;
+	for (int i = 0; i < 7; i++) o = join(o, v[i]);
+	free(f->text);
+	f->text = t;
+	f->len = (size_t)(o - t);
+	memcpy(f->sha256, c->sha256, sizeof f->sha256);
+	return f;
+}
+
+static void write_row_basic(void *ctx, const struct row *r);
+
+/* The row formatted in one piece in the output buffer. */
 static void write_row(void *ctx, const struct row *r)
 {
+	struct tcsv *w = ctx;
+	if (r->file != w->file || !w->file_esc) {
+		free(w->file_esc);
+		w->file_esc = csv_escape_field(r->file, &w->file_len);
+		w->file = r->file;
+	}
+	const struct str_memo *ms = str_memo(w, 0, r->sender), *mv = str_memo(w, 1, r->version),
+			      *me = str_memo(w, 2, r->event);
+	bool cert = r->cert_index >= 0 && r->cert;
+	const struct cert_frag *f = cert ? cert_frag(w, r->cert) : NULL;
+	if (!w->file_esc || !ms || !mv || !me || (cert && !f)) {
+		write_row_basic(w->o, r);
+		return;
+	}
+	size_t max = w->file_len + 8 * EK_TIME_STRLEN + 3 * 24 + r->client_len + r->server_len + ms->len + mv->len +
+		     me->len + 8 * (size_t)r->detail_len + 8 + (f ? f->len : 0) + ROW_FINDINGS_LEN + 32;
+	char *o = csv_out_row_reserve(w->o, max);
+	if (!o) return;
+	memcpy(o, w->file_esc, w->file_len);
+	o += w->file_len;
+	*o++ = ',';
+	o = put_u64(o, (unsigned long long)r->frame);
+	*o++ = ',';
+	o = put_time(w, o, r->ts);
+	*o++ = ',';
+	o = put_u64(o, (unsigned long long)r->conn);
+	/* "ip:port" / "[v6]:port": digits, dots, colons, brackets */
+	*o++ = ',';
+	memcpy(o, r->client, r->client_len);
+	o += r->client_len;
+	*o++ = ',';
+	memcpy(o, r->server, r->server_len);
+	o += r->server_len;
+	*o++ = ',';
+	memcpy(o, ms->esc, ms->len);
+	o += ms->len;
+	*o++ = ',';
+	memcpy(o, mv->esc, mv->len);
+	o += mv->len;
+	*o++ = ',';
+	memcpy(o, me->esc, me->len);
+	o += me->len;
+	*o++ = ',';
+	o = csv_escape_to(o, r->detail, r->detail_len);
+	*o++ = ',';
+	if (f) {
+		o = put_u64(o, (unsigned long long)r->cert_index); /* >= 0 here */
+		memcpy(o, f->text, f->len);
+		o += f->len;
+	} else {
+		memset(o, ',', 7);
+		o += 7;
+	}
+	*o++ = ',';
+	/* finding codes: [a-z_] joined by ';' */
+	for (size_t i = 0; i < r->n_findings; i++) {
+		const char *name = finding_def((enum finding_code)r->findings[i])->name;
+		size_t l = strlen(name);
+		if (i) *o++ = ';';
+		memcpy(o, name, l);
+		o += l;
+	}
+	*o++ = '\n';
+	csv_out_row_commit(w->o, o);
+}
+
+/* Without memory for struct tcsv: every field through csv_out_field. */
+static void write_row_basic(void *ctx, const struct row *r)
+{
 	struct csv_out *o = ctx;
-	char ts[EK_TIME_STRLEN];
+	char ts[EK_TIME_STRLEN], fs[ROW_FINDINGS_LEN];
 	ek_time_str(r->ts, ts, sizeof ts);
 	csv_out_field(o, r->file);
 	field_u64(o, (unsigned long long)r->frame);
@@ -42,7 +261,7 @@ static void write_row(void *ctx, const struct row *r)
 			ek_unix_str(c->not_before, nb, sizeof nb);
 			ek_unix_str(c->not_after, na, sizeof na);
 		}
-		field_u64(o, (unsigned long long)r->cert_index); /* >= 0 here */
+		field_u64(o, (unsigned long long)r->cert_index);
 		csv_out_field(o, c->serial_hex);
 		csv_out_field(o, c->parsed ? c->subject : "(unparsable certificate)");
 		csv_out_field(o, c->issuer);
@@ -53,13 +272,21 @@ static void write_row(void *ctx, const struct row *r)
 	} else {
 		csv_out_empty(o, 8);
 	}
-	csv_out_field(o, r->findings);
+	row_findings_str(r, fs);
+	csv_out_field(o, fs);
 	csv_out_end_row(o);
 }
 
 struct row_writer timeline_csv_writer(struct csv_out *out)
 {
 	csv_out_row(out, columns, sizeof columns / sizeof columns[0]);
-	struct row_writer w = { out, write_row };
-	return w;
+	struct tcsv *w = calloc(1, sizeof *w);
+	if (!w) {
+		struct row_writer basic = { out, write_row_basic };
+		return basic;
+	}
+	w->o = out;
+	csv_out_attach(out, w, tcsv_free);
+	struct row_writer rw = { w, write_row };
+	return rw;
 }

@@ -26,7 +26,11 @@ static void write_row(void *ctx, const struct row *r)
 		fprintf(fp, "%-6llu %s c%llu %s %s %s  %-6s %s", (unsigned long long)r->frame, tod,
 			(unsigned long long)r->conn, from, *r->sender ? "->" : "--", to, r->version, r->event);
 		if (*r->detail) fprintf(fp, "  %s", sanitize_str(r->detail, buf, sizeof buf));
-		if (*r->findings) fprintf(fp, "  [%s]", r->findings);
+		if (r->n_findings) {
+			char fs[ROW_FINDINGS_LEN];
+			row_findings_str(r, fs);
+			fprintf(fp, "  [%s]", fs);
+		}
 		fputc('\n', fp);
 	}
 	if (r->cert_index >= 0 && r->cert) {

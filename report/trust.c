@@ -2,6 +2,7 @@
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/provider.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
@@ -11,10 +12,25 @@
 
 #define SYSTEM_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
 
+/* A public root as read from the bundle: every PEM block is decoded
+ * (ASN.1 only, with a library context that has no key decoders: cheap),
+ * so the list ends where the plain reader's would; the full X509 (with
+ * its public key, for X509_check_issued and X509_verify) is made only for
+ * roots whose subject is the issuer or the subject of a chain's top
+ * certificate, the only ones those checks can accept. */
+struct root {
+	unsigned char *der;
+	long len;
+	X509 *lite;               /* names only: no public key */
+	X509 *full;               /* d2i_X509 of der, made on first use */
+	bool tried;
+};
+
 struct trust {
 	char *public_roots, *ca_file, *ca_path;
-	bool loaded;
-	STACK_OF(X509) *roots;    /* public roots */
+	bool roots_loaded, store_loaded;
+	struct root *roots;       /* public roots */
+	size_t n_roots;
 	X509_STORE *store;        /* --ca-file / --ca-path */
 	char load_err[256];
 	/* trust_is_public's answers by the SHA-256 of the chain's top
@@ -39,7 +55,12 @@ struct trust *trust_new(const char *public_roots, const char *ca_file, const cha
 void trust_free(struct trust *t)
 {
 	if (!t) return;
-	if (t->roots) sk_X509_pop_free(t->roots, X509_free);
+	for (size_t i = 0; i < t->n_roots; i++) {
+		X509_free(t->roots[i].lite);
+		X509_free(t->roots[i].full);
+		OPENSSL_free(t->roots[i].der);
+	}
+	free(t->roots);
 	X509_STORE_free(t->store);
 	free(t->public_roots);
 	free(t->ca_file);
@@ -47,32 +68,65 @@ void trust_free(struct trust *t)
 	free(t);
 }
 
-static STACK_OF(X509) *read_pem_bundle(const char *path)
+/* The PEM certificates of path, as PEM_read_X509 in a loop reads them (up
+ * to the first block that does not parse).  0 when none. */
+static size_t read_pem_bundle(const char *path, struct root **out)
 {
-	FILE *fp = fopen(path, "r");
-	if (!fp) return NULL;
-	STACK_OF(X509) *sk = sk_X509_new_null();
-	X509 *x;
-	while (sk && (x = PEM_read_X509(fp, NULL, NULL, NULL)) != NULL)
-		if (!sk_X509_push(sk, x)) X509_free(x);
-	ERR_clear_error(); /* end of file reads as an error */
-	fclose(fp);
-	if (sk && sk_X509_num(sk) == 0) {
-		sk_X509_free(sk);
-		return NULL;
+	*out = NULL;
+	BIO *b = BIO_new_file(path, "r");
+	if (!b) {
+		ERR_clear_error();
+		return 0;
 	}
-	return sk;
+	/* Decoding the public keys is most of the cost of reading a bundle
+	 * (OpenSSL 3 decoders): a library context with only the null
+	 * provider decodes the certificates without them. */
+	OSSL_LIB_CTX *lite = OSSL_LIB_CTX_new();
+	OSSL_PROVIDER *null = lite ? OSSL_PROVIDER_load(lite, "null") : NULL;
+	struct root *v = NULL;
+	size_t n = 0, cap = 0;
+	for (;;) {
+		unsigned char *data = NULL;
+		long len = 0;
+		if (!PEM_bytes_read_bio(&data, &len, NULL, PEM_STRING_X509, b, NULL, NULL)) break;
+		const unsigned char *p = data;
+		X509 *x = lite ? (X509 *)ASN1_item_d2i_ex(NULL, &p, len, ASN1_ITEM_rptr(X509), lite, NULL)
+			       : d2i_X509(NULL, &p, len);
+		if (!x || (n == cap && !(cap = cap ? cap * 2 : 64, v = realloc(v, cap * sizeof *v)))) {
+			X509_free(x);
+			OPENSSL_free(data);
+			break;
+		}
+		struct root r = { data, len, x, NULL, false };
+		v[n++] = r;
+	}
+	ERR_clear_error(); /* end of file reads as an error */
+	BIO_free(b);
+	if (null) OSSL_PROVIDER_unload(null);
+	OSSL_LIB_CTX_free(lite);
+	if (!n) {
+		free(v);
+		return 0;
+	}
+	*out = v;
+	return n;
 }
 
-static void load(struct trust *t)
+static void load_roots(struct trust *t)
 {
-	if (t->loaded) return;
-	t->loaded = true;
+	if (t->roots_loaded) return;
+	t->roots_loaded = true;
 	const char *roots = t->public_roots ? t->public_roots : SYSTEM_BUNDLE;
-	t->roots = read_pem_bundle(roots);
-	if (!t->roots && t->public_roots)
+	t->n_roots = read_pem_bundle(roots, &t->roots);
+	if (!t->n_roots && t->public_roots)
 		snprintf(t->load_err, sizeof t->load_err, "--public-roots %s: no PEM certificates could be read",
 			 t->public_roots);
+}
+
+static void load_store(struct trust *t)
+{
+	if (t->store_loaded) return;
+	t->store_loaded = true;
 	if (t->ca_file || t->ca_path) {
 		t->store = X509_STORE_new();
 		if (t->store && !X509_STORE_load_locations(t->store, t->ca_file, t->ca_path)) {
@@ -85,6 +139,12 @@ static void load(struct trust *t)
 	}
 }
 
+static void load(struct trust *t)
+{
+	load_roots(t);
+	load_store(t);
+}
+
 int trust_check_config(struct trust *t, char *err, size_t errn)
 {
 	load(t);
@@ -95,10 +155,21 @@ int trust_check_config(struct trust *t, char *err, size_t errn)
 	return 0;
 }
 
+static X509 *root_full(struct root *r)
+{
+	if (!r->tried) {
+		r->tried = true;
+		const unsigned char *p = r->der;
+		r->full = d2i_X509(NULL, &p, r->len);
+		ERR_clear_error();
+	}
+	return r->full;
+}
+
 bool trust_is_public(struct trust *t, struct x509_info *const *chain, size_t n)
 {
-	load(t);
-	if (!t->roots || !n) return false;
+	load_roots(t);
+	if (!t->n_roots || !n) return false;
 	X509 *top = NULL;
 	const struct x509_info *top_info = NULL;
 	for (size_t i = n; i-- > 0;) {
@@ -112,8 +183,14 @@ bool trust_is_public(struct trust *t, struct x509_info *const *chain, size_t n)
 	struct pub_memo *m = &t->memo[top_info->sha256[0] % (sizeof t->memo / sizeof t->memo[0])];
 	if (m->used && memcmp(m->sha256, top_info->sha256, sizeof m->sha256) == 0) return m->result;
 	bool result = false;
-	for (int i = 0; i < sk_X509_num(t->roots) && !result; i++) {
-		X509 *root = sk_X509_value(t->roots, i);
+	const X509_NAME *ti = X509_get_issuer_name(top), *ts = X509_get_subject_name(top);
+	for (size_t i = 0; i < t->n_roots && !result; i++) {
+		/* X509_cmp == 0 needs the same subject, X509_check_issued the
+		 * root's subject as the issuer: other roots cannot match */
+		const X509_NAME *rs = X509_get_subject_name(t->roots[i].lite);
+		if (X509_NAME_cmp(rs, ti) != 0 && X509_NAME_cmp(rs, ts) != 0) continue;
+		X509 *root = root_full(&t->roots[i]);
+		if (!root) continue;
 		if (X509_cmp(root, top) == 0) result = true;
 		else if (X509_check_issued(root, top) == X509_V_OK) {
 			EVP_PKEY *k = X509_get0_pubkey(root);
@@ -130,7 +207,7 @@ bool trust_is_public(struct trust *t, struct x509_info *const *chain, size_t n)
 int trust_verify(struct trust *t, struct x509_info *const *chain, size_t n, bool client, int64_t at,
 		 char *reason, size_t reasonn)
 {
-	load(t);
+	load_store(t);
 	if (!t->store || !n || !chain[0] || !chain[0]->x509) return -1;
 	STACK_OF(X509) *untrusted = sk_X509_new_null();
 	for (size_t i = 1; untrusted && i < n; i++)

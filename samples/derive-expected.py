@@ -22,6 +22,12 @@ leading 00 that openssl does not print).
 
 Writes SAMPLES_DIR/expected.tsv and replaces the generated part of
 SAMPLES_DIR/README.md (between the BEGIN/END GENERATED markers).
+
+Then the decrypted view, SAMPLES_DIR/expected-keylog.tsv: every F.pcap that
+has a key log F.keylog, read with `-o tls.keylog_file:F.keylog` added, and
+every *-dsb.pcapng (secrets inside the file); the same rows, except that
+decrypted TLS 1.3 records give their messages and alerts instead of an
+EncryptedHandshake row (what ekuscope shows with --keylog).
 Only the standard library; needs tshark and openssl on PATH.
 """
 
@@ -176,8 +182,12 @@ class RecordWalker:
         return started
 
 
-def derive(path):
-    xml = run(["tshark", "-r", path, "-2", "-T", "pdml"] + DECODE)
+def keylog_opts(keylog):
+    return ["-o", f"tls.keylog_file:{keylog}"] if keylog else []
+
+
+def derive(path, keylog=None, keyed=False):
+    xml = run(["tshark", "-r", path, "-2", "-T", "pdml"] + keylog_opts(keylog) + DECODE)
     root = ET.fromstring(xml)
     rows, conns = [], {}
     state = {}  # stream -> {"client": (ip, port), "tls13": bool, "enc": set(dirs)}
@@ -192,7 +202,7 @@ def derive(path):
         sport, dport = int(pf["tcp.srcport"]), int(pf["tcp.dstport"])
         syn, ack = pf.get("tcp.flags.syn") == "1", pf.get("tcp.flags.ack") == "1"
         fin, rst = pf.get("tcp.flags.fin") == "1", pf.get("tcp.flags.reset") == "1"
-        st = state.setdefault(stream, {"client": None, "tls13": False, "enc": set()})
+        st = state.setdefault(stream, {"client": None, "tls13": False, "enc": set(), "keys": keyed})
         if syn and not ack:
             st["client"] = (src, sport)
             conns[stream] = (src, sport, dst, dport)
@@ -265,7 +275,7 @@ def record_rows(path, rec, frame, stream, sender, st):
                 continue  # cut short (snaplen): not a complete message
             out.append(handshake_row(hs, htype, frame, stream, sender, st))
     elif ctype == 23:
-        if st["tls13"] and sender not in st["enc"]:
+        if st["tls13"] and sender not in st["enc"] and not st["keys"]:
             st["enc"].add(sender)
             out.append(Row(frame, stream, sender, "EncryptedHandshake", "TLS1.3 encrypted flight"))
     return out
@@ -321,10 +331,10 @@ def norm_serial(s):
     return s
 
 
-def tshark_serials(path):
+def tshark_serials(path, keylog=None):
     """frame -> sorted serials from `-e x509af.serialNumber` (leading DER 00 removed)."""
     out = run(["tshark", "-r", path, "-2", "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=,",
-               "-e", "frame.number", "-e", "x509af.serialNumber"] + DECODE).decode()
+               "-e", "frame.number", "-e", "x509af.serialNumber"] + keylog_opts(keylog) + DECODE).decode()
     res = {}
     for line in out.splitlines():
         fr, _, ser = line.partition("\t")
@@ -448,6 +458,37 @@ def main():
     with open(readme, "w") as f:
         f.write(text)
     print(f"derive-expected: {len(pcaps)} captures, {sum(1 for t in tsv if not t.startswith('#'))} rows -> expected.tsv", file=sys.stderr)
+
+    # the decrypted view: key log files and pcapng Decryption Secrets Blocks
+    keyed = [(p, p[:-5] + ".keylog") for p in pcaps if os.path.exists(p[:-5] + ".keylog")]
+    keyed += [(p, None) for p in sorted(glob.glob(os.path.join(here, "*-dsb.pcapng")))]
+    ktsv = ["# ekuscope golden expectations with TLS secrets, derived by samples/derive-expected.py:",
+            "# tshark -2 -T pdml -o tls.keylog_file:F.keylog for F.pcap with a key log F.keylog",
+            "# (ekuscope --keylog F.keylog), and tshark -2 -T pdml alone for *-dsb.pcapng, whose",
+            "# secrets are inside the file (ekuscope without --keylog).  Same columns and rows as",
+            "# expected.tsv, except that decrypted TLS 1.3 records give their handshake messages",
+            "# (EncryptedExtensions, CertificateRequest, Certificate, CertificateVerify, Finished,",
+            "# NewSessionTicket) and alerts instead of an EncryptedHandshake row.  A sixth column",
+            "# gives the level and description of each (decrypted) alert, as ekuscope's detail says it.",
+            "# file\tframe\tsender\tevent\tcert_serials\talert"]
+    for path, keylog in keyed:
+        base = os.path.basename(path)
+        rows, _, _ = derive(path, keylog, keyed=True)
+        ts = tshark_serials(path, keylog)
+        mine = {}
+        for r in rows:
+            if r.certs:
+                mine.setdefault(r.frame, []).extend(c["serial"] for c in r.certs)
+        if {k: sorted(v) for k, v in mine.items()} != ts:
+            problems += 1
+            print(f"derive-expected: {base} (decrypted): serials differ: {mine} vs x509af {ts}", file=sys.stderr)
+        for r in rows:
+            ktsv.append("\t".join([base, str(r.frame), r.sender, r.event,
+                                   ",".join(c["serial"] for c in r.certs) or "-",
+                                   r.detail if r.event == "Alert" else "-"]))
+    with open(os.path.join(here, "expected-keylog.tsv"), "w") as f:
+        f.write("\n".join(ktsv) + "\n")
+    print(f"derive-expected: {len(keyed)} captures with secrets -> expected-keylog.tsv", file=sys.stderr)
     return 1 if problems else 0
 
 

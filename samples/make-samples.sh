@@ -261,7 +261,7 @@ scenario() {
 	python3 "$HERE/rewrite.py" "$WORK/$name.raw.pcap" "$HERE/$name.pcap" --conn "$conn" --time-base "$TIME_BASE"
 }
 
-rm -f "$HERE"/*.pcap "$HERE"/*.keylog
+rm -f "$HERE"/*.pcap "$HERE"/*.keylog "$HERE"/*-dsb.pcapng
 
 T12=(-tls1_2)
 T13=(-tls1_3)
@@ -360,6 +360,28 @@ scenario "$name" 7001 7001,10.106.80.16,33003,10.106.80.31 \
 	-- "${T13[@]}" -ciphersuites TLS_AES_128_GCM_SHA256 "${expc_pub[@]}" -CAfile "$PUB_ROOT" \
 	-servername expressway-e.example.com -keylogfile "$HERE/$name.keylog"
 
+# (o) TLS 1.2, the client certificate asked for only in a renegotiation
+# (s_server's "R" command: HelloRequest, then a full handshake with
+# CertificateRequest inside the encrypted session; no ticket or session cache,
+# so it is not resumed): the client's serverAuth-only certificate and the
+# server's fatal unsupported_certificate(43) alert are encrypted; the key log
+# shows them.
+name=tls12-reneg-clientauth-443
+log "$name"
+capture_start "$WORK/$name.raw.pcap" "tcp port 443"
+server_start 443 "${T12[@]}" -no_ticket -no_cache "${expe_srv[@]}" -CAfile "$PUB_ROOT" -verify_return_error \
+	-purpose sslclient
+{ sleep 0.4; printf 'R\n' >&9; } &
+{ sleep 1.2; echo Q; } | timeout 15 openssl s_client -connect 127.0.0.1:443 -no_ign_eof "${T12[@]}" "${expc_pub[@]}" \
+	-CAfile "$PUB_ROOT" -servername expressway-e.example.com -keylogfile "$HERE/$name.keylog" \
+	>"$WORK/$name.client.log" 2>&1 || true
+server_wait
+capture_stop
+cp "$WORK/server.443.log" "$WORK/$name.server.log"
+verify_summary "$name"
+python3 "$HERE/rewrite.py" "$WORK/$name.raw.pcap" "$HERE/$name.pcap" --conn 443,10.106.80.16,44305,10.106.80.31 \
+	--time-base "$TIME_BASE"
+
 # Extra findings: server cert with clientAuth only, client cert without EKU,
 # not-yet-valid server cert, self-signed server cert.
 mapfile -t cucm_co < <(leaf cucm-client-only "$CA1")
@@ -397,6 +419,11 @@ editcap -F pcap -s 200 "$HERE/neighbor-zone-5061.pcap" "$HERE/snaplen-cut-5061.p
 python3 "$HERE/rewrite.py" "$WORK/core-cucm-8443.raw.pcap" "$HERE/ipv6-vlan-8443.pcap" \
 	--conn 8443,2001:db8::16,41016,2001:db8::38 --vlan 100 --time-base "$TIME_BASE"
 
+# (n) tls13-mtls-5061 with its key log inside: a pcapng Decryption Secrets
+# Block (ekuscope and tshark decrypt it without a key log file).
+editcap --inject-secrets "tls,$HERE/tls13-mtls-5061.keylog" "$HERE/tls13-mtls-5061.pcap" \
+	"$HERE/tls13-mtls-5061-dsb.pcapng"
+
 # ============================================================ checks
 log "checks"
 alert_of() { # FILE PORT -> alert descriptions tshark decodes
@@ -410,6 +437,9 @@ done
 a=$(tshark -r "$HERE/tls13-reject-no-clientauth-7001.pcap" -o "tls.keylog_file:$HERE/tls13-reject-no-clientauth-7001.keylog" \
 	-d tcp.port==7001,tls -Y tls.alert_message -T fields -e tls.alert_message.desc 2>/dev/null | tr '\n' ' ')
 [[ $a == "43 "* ]] || log "WARNING: tls13-reject-no-clientauth-7001.pcap decrypted alert is '$a', expected 43"
+a=$(tshark -r "$HERE/tls12-reneg-clientauth-443.pcap" -o "tls.keylog_file:$HERE/tls12-reneg-clientauth-443.keylog" \
+	-Y tls.alert_message -T fields -e tls.alert_message.desc 2>/dev/null | tr '\n' ' ')
+[[ $a == "43 "* ]] || log "WARNING: tls12-reneg-clientauth-443.pcap decrypted alert is '$a', expected 43"
 hrr=$(tshark -r "$HERE/tls13-hrr-5061.pcap" -d tcp.port==5061,tls -Y 'tls.handshake.type==2' -T fields \
 	-e tls.handshake.random 2>/dev/null | head -1)
 [[ $hrr == cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c ]] ||

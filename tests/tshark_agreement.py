@@ -45,6 +45,14 @@ pcapng Decryption Secrets Blocks are stripped first (editcap
 compares the dissectors without keys;
 key log files are given to neither.
 
+--keylog-mode compares the decrypted views instead: only the captures that
+come with a key log (MANIFEST column `keylog`) or carry Decryption Secrets
+Blocks take part; tshark runs with `-o tls.keylog_file:KEYLOG` on the file as
+it is, ekuscope with `--keylog KEYLOG` (secrets blocks are read by both).
+The counts are also given per cipher suite (the IANA name in ekuscope's
+ServerHello row of the connection).  Its differences are explained by
+tests/tshark_expectations_keylog.tsv.
+
 Differences are matched against the expectations file (TSV:
 file<TAB>kind<TAB>reason, '#' comments).  `kind` is a glob (fnmatch)
 matched against the difference keys printed by this script:
@@ -64,7 +72,7 @@ difference is matched by no expectation (or on a hard error), else 0.
 
 Usage:
   tshark_agreement.py [--ekuscope BIN] [--shared DIR] [--expectations TSV]
-                      [--only SUBSTR] [--tshark-only] [-v] [-j N]
+                      [--only SUBSTR] [--tshark-only] [--keylog-mode] [-v] [-j N]
 """
 
 import argparse
@@ -77,6 +85,7 @@ import json
 import os
 import re
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -104,7 +113,7 @@ HRR_RANDOM = "cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c"
 # ekuscope events that are not handshake messages.
 NON_HANDSHAKE_EVENTS = {
     "ChangeCipherSpec", "Alert", "EncryptedHandshake", "TcpOpen", "TcpFin",
-    "TcpReset", "data_missing", "record_incomplete",
+    "TcpReset", "data_missing", "record_incomplete", "decrypt_failed",
 }
 KNOWN_HANDSHAKE_EVENTS = set(HANDSHAKE_NAMES.values()) | {"HelloRetryRequest"}
 
@@ -322,21 +331,23 @@ def parse_tshark_json(data, stats):
     return msgs, dtls, tls_streams
 
 
-def tshark_base(path, ports):
+def tshark_base(path, ports, keylog=None):
     cmd = ["tshark", "-n", "-r", path, "-o", "tcp.reassemble_out_of_order:TRUE"]
+    if keylog:
+        cmd += ["-o", "tls.keylog_file:" + keylog]
     for p in sorted(ports):
         cmd += ["-d", "tcp.port==%d,tls" % p]
     return cmd
 
 
-def stream_renumbering(path, ports):
+def stream_renumbering(path, ports, keylog=None):
     """tcp.stream -> 0-based rank among the streams that occur in packets.
 
     Wireshark's tcp.stream counter also advances for conversations some
     dissectors create without any packet of their own (e.g. SOCKS creates
     one for the proxied endpoint), leaving gaps; ekuscope numbers
     connections in order of their first packet.  -> (mapping, gaps)"""
-    cmd = tshark_base(path, ports) + ["-T", "fields", "-E", "occurrence=f", "-e", "tcp.stream"]
+    cmd = tshark_base(path, ports, keylog) + ["-T", "fields", "-E", "occurrence=f", "-e", "tcp.stream"]
     r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     ids = set()
     for line in r.stdout.decode(errors="replace").split():
@@ -347,14 +358,14 @@ def stream_renumbering(path, ports):
     return mapping, gaps
 
 
-def run_tshark(path, ports, stats):
-    cmd = tshark_base(path, ports) + ["-2", "-Y", "tls or dtls", "-T", "json",
-                                      "-J", "frame tcp udp tls dtls"]
+def run_tshark(path, ports, stats, keylog=None):
+    cmd = tshark_base(path, ports, keylog) + ["-2", "-Y", "tls or dtls", "-T", "json",
+                                              "-J", "frame tcp udp tls dtls"]
     r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     if r.returncode != 0 and not r.stdout:
         raise HardError("tshark failed on %s: %s" % (path, r.stderr.decode(errors="replace").strip()))
     msgs, dtls, streams = parse_tshark_json(r.stdout, stats)
-    mapping, gaps = stream_renumbering(path, ports)
+    mapping, gaps = stream_renumbering(path, ports, keylog)
     if gaps:
         for m in msgs:
             m.conn = mapping.get(m.conn, m.conn)
@@ -371,13 +382,13 @@ def split_port(endpoint):
 
 
 def parse_ekuscope_csv(path):
-    """-> (messages, {conn: server port}, unknown event names)."""
-    msgs, ports, unknown = [], {}, set()
+    """-> (messages, {conn: server port}, unknown event names, {conn: cipher suite})."""
+    msgs, ports, unknown, suites = [], {}, set(), {}
     with open(path, newline="", encoding="utf-8", errors="replace") as f:
         rd = csv.reader(f)
         header = next(rd, None)
         if header is None:
-            return msgs, ports, unknown
+            return msgs, ports, unknown, suites
         if header[:len(CSV_HEADER)] != CSV_HEADER:
             raise HardError("%s: unexpected CSV header %r" % (path, header))
         col = {name: i for i, name in enumerate(header)}
@@ -395,6 +406,8 @@ def parse_ekuscope_csv(path):
             port = split_port(row[col["server"]])
             if port is not None:
                 ports.setdefault(conn, port)
+            if ev == "ServerHello":
+                suites[conn] = (row[col["detail"]].split() or ["?"])[0]
             if ev in NON_HANDSHAKE_EVENTS:
                 cur = None
                 continue
@@ -417,12 +430,13 @@ def parse_ekuscope_csv(path):
                 continue
             cur = None
             msgs.append(Msg(frame, conn, ev))
-    return msgs, ports, unknown
+    return msgs, ports, unknown, suites
 
 
-def run_ekuscope(binary, path, tmpdir, tag):
+def run_ekuscope(binary, path, tmpdir, tag, keylog=None):
     out = os.path.join(tmpdir, tag + ".csv")
-    r = subprocess.run([binary, "-o", out, path], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    cmd = [binary, "-o", out] + (["--keylog", keylog] if keylog else []) + [path]
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     err = r.stderr.decode(errors="replace").strip()[:300]
     if r.returncode not in (0, 2):      # 2: input error (reported, CSV may be partial)
         raise HardError("ekuscope exited with %d on %s (crash?): %s" % (r.returncode, path, err))
@@ -509,7 +523,29 @@ def explain(exp, rel, key):
 # ---------------------------------------------------------------------------
 # driver
 
-def read_manifest(shared):
+def has_secrets_block(path):
+    """Does the (pcapng) file carry a Decryption Secrets Block before its packets?"""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(1 << 20)
+    except OSError:
+        return False
+    if data[:4] != b"\x0a\x0d\x0d\x0a" or len(data) < 12:
+        return False
+    bo = "<" if data[8:12] == b"\x4d\x3c\x2b\x1a" else ">"
+    o = 0
+    while o + 8 <= len(data):
+        t, ln = struct.unpack(bo + "II", data[o:o + 8])
+        if t == 0x0A:
+            return True
+        if t in (2, 3, 6) or ln < 12:
+            return False
+        o += ln
+    return False
+
+
+def read_manifest(shared, keylogs=None):
+    """-> (corpus dir, capture paths); keylogs (a dict) gets capture -> key log path."""
     corpus = os.path.join(shared, "corpus", "public")
     man = os.path.join(corpus, "MANIFEST.tsv")
     if not os.path.exists(man):
@@ -525,6 +561,8 @@ def read_manifest(shared):
             keylog = row[ci["keylog"]] if "keylog" in ci and len(row) > ci["keylog"] else ""
             if keylog.strip() == "(is a key log)":
                 continue
+            if keylogs is not None and keylog.strip():
+                keylogs[row[0]] = os.path.join(corpus, keylog.strip())
             files.append(row[0])
     return corpus, files
 
@@ -551,16 +589,19 @@ def prepare(corpus, rel, tmpdir, tag):
     return path, tpath
 
 
-def process(rel, corpus, tmpdir, tag, binary):
-    res = {"rel": rel, "stats": collections.Counter(), "error": None}
+def process(rel, corpus, tmpdir, tag, binary, keylog_mode=False, keylog=None):
+    res = {"rel": rel, "stats": collections.Counter(), "error": None, "suites": {}}
     try:
         epath, tpath = prepare(corpus, rel, tmpdir, tag)
-        tmsgs, dtls, tls_streams, gaps = run_tshark(tpath, (), res["stats"])
+        if keylog_mode:
+            tpath = epath     # the decrypted view: secrets blocks kept, the key log given to both
+        tmsgs, dtls, tls_streams, gaps = run_tshark(tpath, (), res["stats"], keylog)
         res["dtls"] = dtls
         res["stream_gaps"] = gaps
         res["forced_ports"] = []
         if binary:
-            (emsgs, eports, unknown), rc = run_ekuscope(binary, tpath, tmpdir, tag)
+            (emsgs, eports, unknown, suites), rc = run_ekuscope(binary, tpath, tmpdir, tag, keylog)
+            res["suites"] = suites
             res["ek_rc"] = rc
             res["unknown_events"] = unknown
             econns = {m.conn for m in emsgs}
@@ -568,7 +609,7 @@ def process(rel, corpus, tmpdir, tag, binary):
             missing = {c for c in econns if c not in tconns and c not in tls_streams}
             ports = {eports[c] for c in missing if c in eports}
             if ports:
-                t2, _, _, _ = run_tshark(tpath, ports, res["stats"])
+                t2, _, _, _ = run_tshark(tpath, ports, res["stats"], keylog)
                 tmsgs += [m for m in t2 if m.conn in missing]
                 res["forced_ports"] = sorted(ports)
             res["ek"] = emsgs
@@ -585,12 +626,18 @@ def main():
     ap.add_argument("--ekuscope", default=os.environ.get("EKUSCOPE"))
     ap.add_argument("--shared", default=os.environ.get("EK_SHARED"))
     here = os.path.dirname(os.path.abspath(__file__))
-    ap.add_argument("--expectations", default=os.path.join(here, "tshark_expectations.tsv"))
+    ap.add_argument("--expectations", default=None,
+                    help="default: tshark_expectations.tsv (tshark_expectations_keylog.tsv with --keylog-mode)")
+    ap.add_argument("--keylog-mode", action="store_true",
+                    help="compare the decrypted views of the captures that come with TLS secrets")
     ap.add_argument("--only", action="append", default=[], help="only files whose path contains this")
     ap.add_argument("--tshark-only", action="store_true", help="list tshark's messages, no comparison")
     ap.add_argument("-v", "--verbose", action="store_true", help="print every message")
     ap.add_argument("-j", "--jobs", type=int, default=max(1, min(4, os.cpu_count() or 1)))
     a = ap.parse_args()
+    if a.expectations is None:
+        a.expectations = os.path.join(here, "tshark_expectations_keylog.tsv" if a.keylog_mode
+                                      else "tshark_expectations.tsv")
 
     if shutil.which("tshark") is None or shutil.which("editcap") is None:
         print("FAIL: tshark/editcap not found in PATH (install tshark 4.x)", file=sys.stderr)
@@ -607,24 +654,29 @@ def main():
     print("# " + ver.stdout.decode(errors="replace").splitlines()[0])
 
     try:
-        corpus, files = read_manifest(a.shared)
+        keylogs = {}
+        corpus, files = read_manifest(a.shared, keylogs)
         exp = load_expectations(a.expectations)
     except HardError as e:
         print("FAIL: %s" % e, file=sys.stderr)
         return 1
     if a.only:
         files = [f for f in files if any(s in f for s in a.only)]
+    if a.keylog_mode:
+        files = [f for f in files if f in keylogs or has_secrets_block(os.path.join(corpus, f))]
 
     tmpdir = tempfile.mkdtemp(prefix="ek-tshark-agree.")
     try:
         with concurrent.futures.ThreadPoolExecutor(max_workers=a.jobs) as ex:
-            futs = [ex.submit(process, rel, corpus, tmpdir, "f%03d" % i, binary)
+            futs = [ex.submit(process, rel, corpus, tmpdir, "f%03d" % i, binary, a.keylog_mode,
+                              keylogs.get(rel) if a.keylog_mode else None)
                     for i, rel in enumerate(files)]
             results = [f.result() for f in futs]
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
 
     tot = collections.Counter()
+    by_suite = {}
     hard = 0
     for r in results:
         rel = r["rel"]
@@ -652,6 +704,14 @@ def main():
         em = r["ek"]
         tot["ekuscope"] += len(em)
         matched, diffs = compare(tm, em)
+        suites = r["suites"]
+        for suite in sorted({suites.get(m.conn, "(no ServerHello)") for m in tm + em}):
+            st_ = [m for m in tm if suites.get(m.conn, "(no ServerHello)") == suite]
+            se_ = [m for m in em if suites.get(m.conn, "(no ServerHello)") == suite]
+            by_suite.setdefault(suite, collections.Counter())
+            by_suite[suite]["compared"] += len(st_)
+            by_suite[suite]["matched"] += compare(st_, se_)[0]
+            by_suite[suite]["conns"] += len({m.conn for m in st_ + se_})
         tot["matched"] += matched
         if r["forced_ports"]:
             extra += " forced-tls-ports=%s" % ",".join(map(str, r["forced_ports"]))
@@ -698,8 +758,13 @@ def main():
         for e in exp:
             if not e["used"] and any(fnmatch.fnmatchcase(f, e["file"]) for f in done):
                 print("# note: expectation line %d (%s %s) matched nothing" % (e["line"], e["file"], e["kind"]))
-        print("tshark agreement: compared=%d matched=%d differ=%d explained=%d unexplained=%d"
-              % (tot["tshark"], tot["matched"], tot["differ"], tot["explained"], tot["unexplained"])
+        if a.keylog_mode:
+            print("by cipher suite (tshark messages compared / matched, connections):")
+            for suite, c in sorted(by_suite.items()):
+                print("  %-45s compared=%d matched=%d conns=%d" % (suite, c["compared"], c["matched"], c["conns"]))
+        print("tshark agreement%s: compared=%d matched=%d differ=%d explained=%d unexplained=%d"
+              % (" (decrypted, --keylog-mode)" if a.keylog_mode else "",
+                 tot["tshark"], tot["matched"], tot["differ"], tot["explained"], tot["unexplained"])
               + (" errors=%d" % hard if hard else ""))
         return 1 if (tot["unexplained"] or hard) else 0
     print("tshark: files=%d handshake-messages=%d dtls-messages(not compared)=%d serials-from-DER=%d%s"

@@ -121,6 +121,10 @@ static inline void fz_check_event(struct fz_order *o, const struct tls_event *ev
 		FZ_CHECK(ev->u.incomplete != NULL);
 		fz_touch_str(ev->u.incomplete);
 		break;
+	case TLS_EV_DECRYPT_FAILED:
+		FZ_CHECK(ev->conn->is_tls && ev->conn->keys && ev->u.decrypt.reason != NULL);
+		fz_touch_str(ev->u.decrypt.reason);
+		break;
 	case TLS_EV_CONN_END:
 		o->ends++;
 		break;

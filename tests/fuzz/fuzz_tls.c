@@ -12,6 +12,9 @@
  *              bit 4     small limits: max_handshake_len 1024, max_chain_len 2
  *              bits 5-6  re-chunking of data: 0 as scripted, 1 one byte,
  *                        2 seven bytes, 3 1400 bytes
+ *              bit 7     TLS secrets: a u16 length and that much NSS key
+ *                        log text follow (tls_opts.keys; make_seeds.py
+ *                        takes samples/F.keylog for samples/F.pcap)
  *   then ops, each one byte:
  *              bit 0     direction
  *              bits 1-3  0-3: data, u16 big-endian length + bytes
@@ -111,14 +114,14 @@ static void on_event(void *ctx, const struct tls_event *ev)
 
 static const char *const kind_names[] = {
 	"CONN_TLS", "TCP_OPEN", "TCP_FIN", "TCP_RESET", "DATA_MISSING", "HANDSHAKE", "CCS", "ALERT",
-	"ENCRYPTED_HANDSHAKE", "RECORD_INCOMPLETE", "CONN_END",
+	"ENCRYPTED_HANDSHAKE", "RECORD_INCOMPLETE", "CONN_END", "DECRYPT_FAILED",
 };
 
 static void print_rec(const char *label, size_t i, const struct ev_rec *r)
 {
 	fprintf(stderr, "  %s[%zu]: %s sender=%u frame=%llu ver=%04x hs=%u len=%u malformed=%u certs=%zu trunc=%u "
 		"cas=%zu alert=%u/%u enc=%u missing=%llu in_record=%u resumed=%u incomplete=%s sni=%s\n",
-		label, i, r->kind < 11 ? kind_names[r->kind] : "?", r->sender, (unsigned long long)r->frame, r->version,
+		label, i, r->kind < sizeof kind_names / sizeof kind_names[0] ? kind_names[r->kind] : "?", r->sender, (unsigned long long)r->frame, r->version,
 		r->hs_type, r->length, r->malformed, r->n_certs, r->truncated, r->n_ca, r->level, r->desc, r->enc,
 		(unsigned long long)r->missing, r->in_record, r->resumed, r->incomplete, r->sni);
 }
@@ -141,6 +144,16 @@ static void run_once(const uint8_t *data, size_t size, size_t chunk, struct fz_s
 	uint8_t cfg = cur_u8(&in);
 
 	struct tls_opts to = { .ports = ports, .n_ports = sizeof ports / sizeof ports[0] };
+	struct tls_keylog *keys = NULL;
+	if (cfg & 0x80) {
+		size_t kn = cur_u16(&in);
+		if (kn > cur_left(&in)) kn = cur_left(&in);
+		const uint8_t *kt = cur_bytes(&in, kn);
+		keys = tls_keylog_new(64);
+		FZ_CHECK(keys != NULL);
+		if (kt) tls_keylog_add_text(keys, (const char *)kt, kn);
+		to.keys = keys;
+	}
 	if (cfg & 0x10) {
 		to.max_handshake_len = 1024;
 		to.max_chain_len = 2;
@@ -207,6 +220,7 @@ static void run_once(const uint8_t *data, size_t size, size_t chunk, struct fz_s
 	tls_get_stats(t, &ts);
 	FZ_CHECK(ts.conns_tls + ts.conns_not_tls == 1);
 	tls_ctx_free(t);
+	tls_keylog_free(keys);
 
 	/* Every certificate reference was released. */
 	struct x509_cache_stats cs;

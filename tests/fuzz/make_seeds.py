@@ -193,13 +193,27 @@ def connections(data):
     return list(conns.values())
 
 
-def script(c):
+def script(c, keylog=None):
+    """keylog: key log text for the secrets (cfg bit 7, u16 length + text)."""
     cfg = 0x01 if c.syn else 0x00
     if c.ep[0][1] in TLS_PORTS:
         cfg |= 0x04
     if c.ep[1][1] in TLS_PORTS:
         cfg |= 0x08
-    return bytes([cfg]) + b''.join(c.ops)
+    keys = b''
+    if keylog:
+        cfg |= 0x80
+        keys = struct.pack('>H', len(keylog[:65535])) + keylog[:65535]
+    return bytes([cfg]) + keys + b''.join(c.ops)
+
+
+def keylog_of(path):
+    """The NSS key log next to a capture (F.keylog for F.pcap), else None."""
+    k = path.rsplit('.', 1)[0] + '.keylog'
+    if os.path.exists(k):
+        with open(k, 'rb') as f:
+            return f.read()
+    return None
 
 
 # ---- TLS messages out of a reassembled stream -----------------------------------
@@ -337,10 +351,13 @@ def main():
                 write(a.outdir, data, seen)
             continue
         conns = [c for c in connections(data) if len(c.ops) > 0]
+        keylog = keylog_of(path) if a.target == 'fuzz_tls' else None
         for c in conns[:a.max_conns_per_file]:
             if a.target == 'fuzz_tls':
                 if any(len(op) > 3 for op in c.ops):
                     write(a.outdir, script(c), seen)
+                    if keylog:
+                        write(a.outdir, script(c, keylog), seen)   # decrypted
                 continue
             for d in (0, 1):
                 for t, body in handshakes(bytes(c.streams[d])):
