@@ -309,8 +309,10 @@ void inventory_print(const struct inventory *inv, FILE *fp)
 		const struct x509_info *c = e->leaf;
 		fprintf(fp, "\n  %s as %s, %llu connection%s\n", e->endpoint, e->client ? "client" : "server",
 			(unsigned long long)e->conns, e->conns == 1 ? "" : "s");
-		fprintf(fp, "    serial %s  eku %s%s\n", sanitize_str(c->serial_hex, buf, sizeof buf),
-			c->parsed ? c->eku : "(unparsable)", inventory_public_ca(inv, e) ? "  (public CA)" : "");
+		/* one field a line: serials run to 40 hex digits, the report must fit 80 columns */
+		fprintf(fp, "    serial  %s\n", sanitize_str(c->serial_hex, buf, sizeof buf));
+		fprintf(fp, "    eku     %s%s\n", c->parsed ? c->eku : "(unparsable)",
+			inventory_public_ca(inv, e) ? "  (chains to a public root)" : "");
 		if (c->parsed) {
 			fprintf(fp, "    subject %s\n", sanitize_str(c->subject, buf, sizeof buf));
 			fprintf(fp, "    issuer  %s\n", sanitize_str(c->issuer, buf, sizeof buf));
