@@ -39,6 +39,8 @@ struct cap_reader {
 	struct reasm_pool pool;
 	uint64_t next_id;
 	int64_t now;          /* latest packet second seen: time never runs backwards here */
+	int64_t expired_at;   /* expire() ran fully for this value of now ... */
+	bool expired;         /* ... (nothing more can expire until now changes) */
 	int64_t linger;
 	struct ek_pktref last; /* latest packet read */
 	int in_cb;            /* sink calls in progress */
@@ -149,6 +151,15 @@ static void expire(struct cap_reader *r)
 {
 	struct ct_conn *c;
 	int64_t idle = r->o.idle_timeout_sec;
+	/* List heads are the least recently active entries, and an entry only
+	 * ever becomes active at now: within one second of packet time, what
+	 * did not expire at its first packet does not expire later. */
+	if (r->expired && r->expired_at == r->now) {
+		end_pending(r, &r->last);
+		return;
+	}
+	r->expired = true;
+	r->expired_at = r->now;
 	while ((c = ct_oldest(r->ct, CT_OPEN)) && r->now - c->last_seen > idle)
 		end_conn(r, c, CAP_END_IDLE, &c->last_pkt, true);
 	while ((c = ct_oldest(r->ct, CT_CLOSED)) && r->now - c->last_seen > r->linger)

@@ -1,5 +1,5 @@
-/* Connection table: chained hash on the unordered endpoint pair, state
- * lists for O(1) expiry, slab allocation. */
+/* Connection table: open-addressing hash on the unordered endpoint pair,
+ * state lists for O(1) expiry, slab allocation. */
 #include "conntab.h"
 
 #include <stdlib.h>
@@ -18,8 +18,15 @@ struct ct_list {
 	size_t n;
 };
 
+/* An index slot: the entry and its hash (c NULL: empty).  Linear probing,
+ * deletion by backward shift, at most half full. */
+struct ct_slot {
+	uint64_t h;
+	struct ct_conn *c;
+};
+
 struct conntab {
-	struct ct_conn **b;     /* buckets */
+	struct ct_slot *b;      /* slots */
 	size_t nb;              /* power of two */
 	size_t n;               /* entries */
 	struct ct_list l[CT_NSTATES];
@@ -92,7 +99,10 @@ struct ct_conn *ct_lookup(struct conntab *t, const struct ek_endpoint *src, cons
 			  int *dir)
 {
 	uint64_t h = pair_hash(src, dst);
-	for (struct ct_conn *c = t->b[h & (t->nb - 1)]; c; c = c->hnext) {
+	size_t mask = t->nb - 1;
+	for (size_t i = (size_t)h & mask; t->b[i].c; i = (i + 1) & mask) {
+		if (t->b[i].h != h) continue;
+		struct ct_conn *c = t->b[i].c;
 		if (ep_eq(&c->pub.ep[0], src) && ep_eq(&c->pub.ep[1], dst)) {
 			*dir = 0;
 			return c;
@@ -105,21 +115,21 @@ struct ct_conn *ct_lookup(struct conntab *t, const struct ek_endpoint *src, cons
 	return NULL;
 }
 
+static void slot_put(struct ct_slot *b, size_t nb, struct ct_conn *c)
+{
+	size_t mask = nb - 1, i = (size_t)c->hash & mask;
+	while (b[i].c) i = (i + 1) & mask;
+	b[i].h = c->hash;
+	b[i].c = c;
+}
+
 static void grow(struct conntab *t)
 {
 	size_t nb = t->nb * 2;
-	struct ct_conn **b = calloc(nb, sizeof *b);
-	if (!b) return; /* keep the longer chains */
-	for (size_t i = 0; i < t->nb; i++) {
-		struct ct_conn *c = t->b[i];
-		while (c) {
-			struct ct_conn *nx = c->hnext;
-			size_t k = pair_hash(&c->pub.ep[0], &c->pub.ep[1]) & (nb - 1);
-			c->hnext = b[k];
-			b[k] = c;
-			c = nx;
-		}
-	}
+	struct ct_slot *b = calloc(nb, sizeof *b);
+	if (!b) return; /* keep the fuller table */
+	for (size_t i = 0; i < t->nb; i++)
+		if (t->b[i].c) slot_put(b, nb, t->b[i].c);
 	free(t->b);
 	t->b = b;
 	t->nb = nb;
@@ -165,7 +175,8 @@ static struct ct_conn *alloc_entry(struct conntab *t)
 struct ct_conn *ct_add(struct conntab *t, const struct ek_endpoint *ep0, const struct ek_endpoint *ep1,
 		       int64_t now)
 {
-	if (t->n >= t->nb) grow(t);
+	if (2 * (t->n + 1) > t->nb) grow(t);
+	if (t->n + 1 >= t->nb) return NULL; /* could not grow: keep a free slot */
 	struct ct_conn *c = alloc_entry(t);
 	if (!c) return NULL;
 	memset(c, 0, sizeof *c);
@@ -176,9 +187,8 @@ struct ct_conn *ct_add(struct conntab *t, const struct ek_endpoint *ep0, const s
 	c->state = CT_OPEN;
 	reasm_init(&c->rd[0]);
 	reasm_init(&c->rd[1]);
-	size_t k = pair_hash(ep0, ep1) & (t->nb - 1);
-	c->hnext = t->b[k];
-	t->b[k] = c;
+	c->hash = pair_hash(ep0, ep1);
+	slot_put(t->b, t->nb, c);
 	t->n++;
 	list_push(&t->l[CT_OPEN], c);
 	return c;
@@ -186,11 +196,18 @@ struct ct_conn *ct_add(struct conntab *t, const struct ek_endpoint *ep0, const s
 
 void ct_del(struct conntab *t, struct ct_conn *c)
 {
-	size_t k = pair_hash(&c->pub.ep[0], &c->pub.ep[1]) & (t->nb - 1);
-	for (struct ct_conn **pp = &t->b[k]; *pp; pp = &(*pp)->hnext) {
-		if (*pp == c) {
-			*pp = c->hnext;
-			break;
+	size_t mask = t->nb - 1, i = (size_t)c->hash & mask;
+	while (t->b[i].c && t->b[i].c != c) i = (i + 1) & mask;
+	if (t->b[i].c) {
+		/* backward shift: later entries of the probe run move up */
+		t->b[i].c = NULL;
+		for (size_t j = (i + 1) & mask; t->b[j].c; j = (j + 1) & mask) {
+			size_t k = (size_t)t->b[j].h & mask;
+			/* entry j stays when its home k lies cyclically in (i, j] */
+			if (i <= j ? (i < k && k <= j) : (i < k || k <= j)) continue;
+			t->b[i] = t->b[j];
+			t->b[j].c = NULL;
+			i = j;
 		}
 	}
 	list_unlink(&t->l[c->state], c);

@@ -1,7 +1,8 @@
 /* capture/ internal: the connection table.
  *
- * A hash table (chained, power-of-two buckets, symmetric hash so both
- * directions of a 5-tuple find the same entry) plus three lists ordered
+ * A hash table (open addressing on a symmetric hash of the endpoint pair,
+ * so both directions of a 5-tuple find the same entry; each slot keeps the
+ * hash, so a lookup reads only the entry that matches) plus three lists ordered
  * by last activity, so idle expiry and eviction look at list heads only.
  * Entries come from a slab with a free list: adding a connection does
  * not call malloc except when a slab block or the bucket array grows.
@@ -26,7 +27,8 @@ enum ct_state {
 
 struct ct_conn {
 	struct cap_conn pub;        /* what the sink sees */
-	struct ct_conn *hnext;      /* hash chain / slab free list */
+	struct ct_conn *hnext;      /* slab free list */
+	uint64_t hash;              /* of the endpoint pair (its index slot) */
 	struct ct_conn *prev, *next;/* list of its state, oldest first */
 	int64_t last_seen;          /* seconds, reader's monotonic clock */
 	uint32_t base_seq[2];       /* per direction, as Wireshark keeps it (stream numbering) */

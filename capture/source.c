@@ -11,7 +11,8 @@
 #include <unistd.h>
 
 #define READ_BUF (256 * 1024) /* fewer read(2) calls than stdio's default */
-#define FAST_BUF ((size_t)1 << 20)
+#define FAST_BUF ((size_t)1 << 20)   /* holds the largest record (snapshot <= 256 KiB) twice */
+#define FAST_READ ((size_t)128 << 10) /* per read(2): what was just read is still in the cache */
 
 /* Classic pcap files are read here in large blocks and their records
  * handed out in place (libpcap copies each record out of stdio with two
@@ -142,7 +143,8 @@ static int fast_next(struct src *s)
 		f->file_off += (off_t)f->pos;
 		f->pos = 0;
 		f->have = left;
-		ssize_t n = pread(f->fd, f->buf + left, FAST_BUF - left, f->file_off + (off_t)left);
+		size_t want = FAST_BUF - left < FAST_READ ? FAST_BUF - left : FAST_READ;
+		ssize_t n = pread(f->fd, f->buf + left, want, f->file_off + (off_t)left);
 		if (n < 0) {
 			if (errno == EINTR) continue;
 			return -1;

@@ -34,7 +34,19 @@ static int is_grease16(uint16_t v)
 const char *tls_version_name(uint16_t v)
 {
 	if (is_grease16(v)) return "GREASE";
-	return tok_find(versions, v);
+	/* asked for every timeline row: remembered per value (per thread for -j) */
+	static _Thread_local struct {
+		uint16_t v;
+		bool set;
+		const char *s;
+	} memo[16];
+	unsigned k = (v ^ (v >> 8)) % 16u;
+	if (memo[k].set && memo[k].v == v) return memo[k].s;
+	const char *s = tok_find(versions, v);
+	memo[k].v = v;
+	memo[k].set = true;
+	memo[k].s = s;
+	return s;
 }
 
 static const struct tok ciphers[] = {
@@ -517,7 +529,18 @@ static const struct tok hs_types[] = {
 	{ 0, NULL }
 };
 
-const char *tls_handshake_name(uint8_t type) { return tok_find(hs_types, type); }
+const char *tls_handshake_name(uint8_t type)
+{
+	static _Thread_local struct {
+		bool set;
+		const char *s;
+	} memo[256];
+	if (!memo[type].set) {
+		memo[type].s = tok_find(hs_types, type);
+		memo[type].set = true;
+	}
+	return memo[type].s;
+}
 
 static const struct tok sigalgs[] = {
 	/* TLS 1.3 SignatureScheme names (RFC 8446, 8998, 8734, ML-DSA draft). */

@@ -3,9 +3,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define REC_POOL_MAX 16384
+
 struct connmap {
 	struct conn_rec **slots;
 	size_t nslots, count;
+	struct conn_rec *pool;   /* freed records, reused (linked through next) */
+	size_t n_pool;
 };
 
 static size_t slot_of(const struct connmap *m, uint32_t f, uint64_t id)
@@ -52,8 +56,14 @@ struct conn_rec *connmap_get(struct connmap *m, uint32_t file_index, uint64_t id
 	size_t k = slot_of(m, file_index, id);
 	for (struct conn_rec *r = m->slots[k]; r; r = r->next)
 		if (r->id == id && r->file_index == file_index) return r;
-	struct conn_rec *r = calloc(1, sizeof *r);
-	if (!r) return NULL;
+	struct conn_rec *r = m->pool;
+	if (r) {
+		m->pool = r->next;
+		m->n_pool--;
+		memset(r, 0, sizeof *r);
+	} else if (!(r = calloc(1, sizeof *r))) {
+		return NULL;
+	}
 	r->file_index = file_index;
 	r->id = id;
 	r->next = m->slots[k];
@@ -62,7 +72,7 @@ struct conn_rec *connmap_get(struct connmap *m, uint32_t file_index, uint64_t id
 	return r;
 }
 
-static void rec_free(struct conn_rec *r, void (*free_fc)(struct findings_conn *))
+static void rec_free(struct connmap *m, struct conn_rec *r, void (*free_fc)(struct findings_conn *))
 {
 	if (r->fc && free_fc) free_fc(r->fc);
 	while (r->extra) {
@@ -70,18 +80,18 @@ static void rec_free(struct conn_rec *r, void (*free_fc)(struct findings_conn *)
 		r->extra = t->next;
 		free(t);
 	}
-	free(r);
+	if (m && m->n_pool < REC_POOL_MAX) {
+		r->next = m->pool;
+		m->pool = r;
+		m->n_pool++;
+	} else {
+		free(r);
+	}
 }
 
-static bool ep_same(const struct ek_endpoint *a, const struct ek_endpoint *b)
-{
-	return a->port == b->port && a->addr.family == b->addr.family && memcmp(a->addr.a, b->addr.a, sizeof a->addr.a) == 0;
-}
-
-const struct ep_text *conn_endpoint(struct conn_rec *cr, int i, const struct ek_endpoint *e)
+const struct ep_text *conn_endpoint_set(struct conn_rec *cr, int i, const struct ek_endpoint *e)
 {
 	struct ep_text *t = cr->cur[i] ? cr->cur[i] : &cr->ept[i];
-	if (t->set && ep_same(&t->ep, e)) return t;
 	if (t->set && cr->queued) {
 		/* queued rows point at the current text: the new one goes elsewhere */
 		struct ep_text *n = malloc(sizeof *n);
@@ -109,7 +119,7 @@ void connmap_release(struct connmap *m, struct conn_rec *r, void (*free_fc)(stru
 		if (*pp == r) {
 			*pp = r->next;
 			m->count--;
-			rec_free(r, free_fc);
+			rec_free(m, r, free_fc);
 			return;
 		}
 	}
@@ -126,8 +136,13 @@ void connmap_free(struct connmap *m, void (*free_fc)(struct findings_conn *))
 	for (size_t i = 0; i < m->nslots; i++) {
 		for (struct conn_rec *r = m->slots[i], *nx; r; r = nx) {
 			nx = r->next;
-			rec_free(r, free_fc);
+			rec_free(NULL, r, free_fc);
 		}
+	}
+	while (m->pool) {
+		struct conn_rec *r = m->pool;
+		m->pool = r->next;
+		free(r);
 	}
 	free(m->slots);
 	free(m);

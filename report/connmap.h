@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "../common/netaddr.h"
 
@@ -47,6 +48,14 @@ size_t connmap_size(const struct connmap *m);
 /* The text of endpoint e in role slot i (0 client, 1 server), formatted
  * once per connection.  The text stays valid while the record lives: a
  * role change while rows are queued (cr->queued) keeps the old text. */
-const struct ep_text *conn_endpoint(struct conn_rec *cr, int i, const struct ek_endpoint *e);
+const struct ep_text *conn_endpoint_set(struct conn_rec *cr, int i, const struct ek_endpoint *e);
+static inline const struct ep_text *conn_endpoint(struct conn_rec *cr, int i, const struct ek_endpoint *e)
+{
+	const struct ep_text *t = cr->cur[i] ? cr->cur[i] : &cr->ept[i];
+	if (t->set && t->ep.port == e->port && t->ep.addr.family == e->addr.family &&
+	    memcmp(t->ep.addr.a, e->addr.a, sizeof e->addr.a) == 0)
+		return t;
+	return conn_endpoint_set(cr, i, e);
+}
 
 #endif

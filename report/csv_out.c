@@ -145,10 +145,10 @@ static char *escape_general(char *o, const char *s, size_t len)
 static inline uint64_t has_zero(uint64_t w) { return (w - ONES) & ~w & HIGHS; }
 static inline uint64_t has_less(uint64_t w, unsigned n) { return (w - ONES * n) & ~w & HIGHS; }
 
-/* 0 printable, 1 ',' or '"', 2 anything else (controls, DEL, non-ASCII). */
+/* 0 printable, 1 ',', 4 '"', 2 anything else (controls, DEL, non-ASCII). */
 static const unsigned char byte_class[256] = {
 	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
-	0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2,
 	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
@@ -159,30 +159,43 @@ static const unsigned char byte_class[256] = {
 
 /* Index of the first byte of s[0..n) that is not printable ASCII (n when
  * all are); *special: a ',' or '"' before it. */
-static inline size_t scan_plain(const char *s, size_t n, bool *special)
+/* special: 1 a ',' before it, 4 a '"' (byte_class's bits). */
+static inline size_t scan_plain(const char *s, size_t n, unsigned *special)
 {
 	size_t i = 0;
-	uint64_t sp = 0;
+	uint64_t spc = 0, spq = 0;
 	for (; i + 8 <= n; i += 8) {
 		uint64_t w;
 		memcpy(&w, s + i, 8);
 		if ((has_less(w, 0x20) | (w & HIGHS) | has_zero(w ^ (ONES * 0x7f))) != 0) break;
-		sp |= has_zero(w ^ (ONES * ',')) | has_zero(w ^ (ONES * '"'));
+		spc |= has_zero(w ^ (ONES * ','));
+		spq |= has_zero(w ^ (ONES * '"'));
 	}
-	unsigned k = sp != 0;
+	if (i < n && n >= 8 && i + 8 > n) {
+		/* the last (partial) word: test the 8 bytes that end the field */
+		uint64_t w;
+		memcpy(&w, s + n - 8, 8);
+		if ((has_less(w, 0x20) | (w & HIGHS) | has_zero(w ^ (ONES * 0x7f))) == 0) {
+			spc |= has_zero(w ^ (ONES * ','));
+			spq |= has_zero(w ^ (ONES * '"'));
+			*special = (spc ? 1u : 0u) | (spq ? 4u : 0u);
+			return n;
+		}
+	}
+	unsigned k = (spc ? 1u : 0u) | (spq ? 4u : 0u);
 	for (; i < n; i++) {
 		unsigned char cl = byte_class[(unsigned char)s[i]];
 		if (cl & 2) break;
 		k |= cl;
 	}
-	*special = k != 0;
+	*special = k;
 	return i;
 }
 
 /* The escaped field s[0..n) at o (room for 8 * n + 8 bytes); the end. */
 char *csv_escape_to(char *o, const char *s, size_t n)
 {
-	bool special;
+	unsigned special;
 	if (scan_plain(s, n, &special) != n) return escape_general(o, s, n);
 	if (!n) return o;
 	/* what escape_general does, for printable ASCII */
@@ -190,7 +203,7 @@ char *csv_escape_to(char *o, const char *s, size_t n)
 	bool quote = special || (!formula && s[0] == ' ') || s[n - 1] == ' ';
 	if (quote) *o++ = '"';
 	if (formula) *o++ = '\'';
-	if (!special) {
+	if (!(special & 4)) {
 		memcpy(o, s, n);
 		o += n;
 	} else {

@@ -120,17 +120,19 @@ static void server_hello(struct sbuf *b, const struct tls_server_hello *sh)
 static void cert_request(struct sbuf *b, const struct tls_cert_request *cr)
 {
 	if (cr->n_cert_types) {
-		sb_printf(b, "types=");
+		sb_put(b, "types=", 6);
 		for (size_t i = 0; i < cr->n_cert_types; i++) {
 			const char *t = tls_cert_type_name(cr->cert_types[i]);
-			if (t) sb_printf(b, "%s%s", i ? "," : "", t);
-			else sb_printf(b, "%s%u", i ? "," : "", cr->cert_types[i]);
+			if (i) sb_put(b, ",", 1);
+			if (t) sb_puts(b, t);
+			else sb_putu(b, cr->cert_types[i]);
 		}
 	}
 	/* The signature list is long and rarely the problem: count it. */
 	if (cr->n_sigalgs) {
 		sb_sep(b);
-		sb_printf(b, "sigalgs=%zu", cr->n_sigalgs);
+		sb_put(b, "sigalgs=", 8);
+		sb_putu(b, cr->n_sigalgs);
 	}
 	sb_sep(b);
 	if (!cr->n_ca_names) {

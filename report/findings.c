@@ -2,6 +2,7 @@
 
 #include <openssl/x509v3.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,13 +29,16 @@ struct ladder_step {
 
 struct ladder {
 	char *title;               /* copies kept by aggregates; NULL in a connection's own ladder */
-	struct ladder_step *steps; /* grown on demand, at most LADDER_MAX */
+	struct ladder_step *steps; /* at most LADDER_MAX; a connection's own: its steps_buf */
 	size_t n, cap, dropped;
+	uint32_t refs;             /* bit i: steps[i] holds a certificate reference or an info copy */
 };
 
-/* Per-connection state (connmap's fc). */
+/* Per-connection state (connmap's fc).  Recycled through struct
+ * findings' pool: a capture has thousands of them alive at a time. */
 struct findings_conn {
-	struct x509_cache *cache;  /* for the ladder's certificate references */
+	struct findings *f;        /* the pool, the cache (ladder certificate references) */
+	struct findings_conn *next_free;
 	char *sni;
 	bool cert_requested;
 	uint64_t cr_frame;
@@ -57,7 +61,11 @@ struct findings_conn {
 	uint64_t title_conn;
 	struct ek_endpoint title_client, title_server;
 	struct ladder ladder;
+	/* zeroed for a new connection up to here */
+	struct ladder_step steps_buf[LADDER_MAX];
 };
+
+#define FC_POOL_MAX 16384
 
 /* An endpoint as aggregation keys compare it: what ek_endpoint_str prints. */
 struct agg_ep {
@@ -93,6 +101,8 @@ struct findings {
 	size_t nslots;
 	uint64_t by_sev[3];
 	int max_sev;
+	struct findings_conn *fc_pool; /* free per-connection states */
+	size_t n_pool;
 	/* X509_check_host answers for (certificate, SNI): the same pairs recur */
 	struct host_memo {
 		const struct x509_info *cert;
@@ -131,13 +141,15 @@ struct findings *findings_new(const struct findings_opts *o, struct x509_cache *
 	return f;
 }
 
-static void ladder_clear(struct x509_cache *cache, struct ladder *l)
+static void ladder_clear(struct x509_cache *cache, struct ladder *l, bool own_steps)
 {
-	for (size_t i = 0; i < l->n; i++) {
-		if (l->steps[i].cert) x509_unref(cache, l->steps[i].cert);
-		free(l->steps[i].info);
+	for (uint32_t m = l->refs; m; m &= m - 1) {
+		struct ladder_step *s = &l->steps[__builtin_ctz(m)];
+		if (s->cert) x509_unref(cache, s->cert);
+		free(s->info);
 	}
-	free(l->steps);
+	l->refs = 0;
+	if (own_steps) free(l->steps);
 	free(l->title);
 	l->steps = NULL;
 	l->title = NULL;
@@ -147,7 +159,7 @@ static void ladder_clear(struct x509_cache *cache, struct ladder *l)
 static void free_agg(struct findings *f, struct agg *a)
 {
 	if (a->ladder) {
-		ladder_clear(f->cache, a->ladder);
+		ladder_clear(f->cache, a->ladder, true);
 		free(a->ladder);
 	}
 	free(a->message);
@@ -166,6 +178,11 @@ void findings_free(struct findings *f)
 	free(f->aggs);
 	free(f->slots);
 	for (size_t i = 0; i < sizeof f->host_memo / sizeof f->host_memo[0]; i++) free(f->host_memo[i].sni);
+	while (f->fc_pool) {
+		struct findings_conn *fc = f->fc_pool;
+		f->fc_pool = fc->next_free;
+		free(fc);
+	}
 	free(f);
 }
 
@@ -180,11 +197,18 @@ int findings_close(struct findings *f, char *err, size_t errn)
 void findings_free_conn(struct findings_conn *fc)
 {
 	if (!fc) return;
-	ladder_clear(fc->cache, &fc->ladder);
+	struct findings *f = fc->f;
+	ladder_clear(f->cache, &fc->ladder, false);
 	free(fc->sni);
 	for (size_t i = 0; i < fc->n_ca; i++) free(fc->ca_names[i]);
 	free(fc->ca_names);
-	free(fc);
+	if (f->n_pool < FC_POOL_MAX) {
+		fc->next_free = f->fc_pool;
+		f->fc_pool = fc;
+		f->n_pool++;
+	} else {
+		free(fc);
+	}
 }
 
 int findings_max_severity(const struct findings *f) { return f->max_sev; }
@@ -302,6 +326,7 @@ static struct ladder *ladder_copy(const struct findings_conn *fc)
 	}
 	l->n = l->cap = src->n;
 	l->dropped = src->dropped;
+	l->refs = src->refs;
 	return l;
 }
 
@@ -425,17 +450,6 @@ static void ladder_add(struct findings_conn *fc, const struct tls_event *ev, con
 		l->dropped++;
 		return;
 	}
-	if (l->n == l->cap) {
-		size_t nc = l->cap ? l->cap * 2 : 8;
-		if (nc > LADDER_MAX) nc = LADDER_MAX;
-		struct ladder_step *ns = realloc(l->steps, nc * sizeof *ns);
-		if (!ns) {
-			l->dropped++;
-			return;
-		}
-		l->steps = ns;
-		l->cap = nc;
-	}
 	struct ladder_step *s = &l->steps[l->n++];
 	s->frame = ev->pkt.frame;
 	s->ts = ev->pkt.ts;
@@ -446,10 +460,12 @@ static void ladder_add(struct findings_conn *fc, const struct tls_event *ev, con
 	if (rows[0].cert) {
 		s->cert = rows[0].cert;
 		x509_ref(s->cert);
+		l->refs |= 1u << (l->n - 1);
 	} else if (ev->kind == TLS_EV_ALERT || ev->kind == TLS_EV_DATA_MISSING ||
 		   (ev->kind == TLS_EV_HANDSHAKE && ev->u.hs.type == TLS_HS_CERTIFICATE)) {
 		const char *d = rows[0].detail ? rows[0].detail : "(null)"; /* as printf */
 		s->info = strndup(d, STEP_INFO_LEN - 1);
+		if (s->info) l->refs |= 1u << (l->n - 1);
 	}
 }
 
@@ -757,8 +773,18 @@ static void on_end_signal(struct findings *f, struct findings_conn *fc, const st
 static struct findings_conn *conn_state(struct findings *f, struct conn_rec *cr)
 {
 	if (!cr->fc) {
-		cr->fc = calloc(1, sizeof *cr->fc);
-		if (cr->fc) cr->fc->cache = f->cache;
+		struct findings_conn *fc = f->fc_pool;
+		if (fc) {
+			f->fc_pool = fc->next_free;
+			f->n_pool--;
+		} else if (!(fc = malloc(sizeof *fc))) {
+			return NULL;
+		}
+		memset(fc, 0, offsetof(struct findings_conn, steps_buf));
+		fc->f = f;
+		fc->ladder.steps = fc->steps_buf;
+		fc->ladder.cap = LADDER_MAX;
+		cr->fc = fc;
 	}
 	return cr->fc;
 }

@@ -24,8 +24,13 @@ struct ient {
 	unsigned roles;              /* by_ip: 1 client, 2 server */
 };
 
+struct islot {
+	uint64_t h;                  /* the entry's hash: probes skip other entries unread */
+	struct ient *e;
+};
+
 struct itab {
-	struct ient **slots;
+	struct islot *slots;
 	size_t nslots, n;
 };
 
@@ -50,29 +55,29 @@ static uint64_t ikey_hash(const struct ikey *k)
 	return h ^ (h >> 32);
 }
 
-static struct ient **itab_slot(const struct itab *t, const struct ikey *k, uint64_t h)
+static struct islot *itab_slot(const struct itab *t, const struct ikey *k, uint64_t h)
 {
 	size_t mask = t->nslots - 1;
 	for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
-		struct ient *e = t->slots[i];
-		if (!e || (e->hash == h && memcmp(&e->k, k, sizeof *k) == 0)) return &t->slots[i];
+		struct islot *sl = &t->slots[i];
+		if (!sl->e || (sl->h == h && memcmp(&sl->e->k, k, sizeof *k) == 0)) return sl;
 	}
 }
 
 static struct ient *itab_get(const struct itab *t, const struct ikey *k, uint64_t h)
 {
-	return t->nslots ? *itab_slot(t, k, h) : NULL;
+	return t->nslots ? itab_slot(t, k, h)->e : NULL;
 }
 
 static struct ient *itab_add(struct itab *t, const struct ikey *k, uint64_t h)
 {
 	if (2 * (t->n + 1) > t->nslots) {
 		size_t ns = t->nslots ? t->nslots * 2 : 256;
-		struct ient **sl = calloc(ns, sizeof *sl);
+		struct islot *sl = calloc(ns, sizeof *sl);
 		if (!sl) return NULL;
 		struct itab nt = { sl, ns, t->n };
 		for (size_t i = 0; i < t->nslots; i++)
-			if (t->slots[i]) *itab_slot(&nt, &t->slots[i]->k, t->slots[i]->hash) = t->slots[i];
+			if (t->slots[i].e) *itab_slot(&nt, &t->slots[i].e->k, t->slots[i].h) = t->slots[i];
 		free(t->slots);
 		*t = nt;
 	}
@@ -80,14 +85,16 @@ static struct ient *itab_add(struct itab *t, const struct ikey *k, uint64_t h)
 	if (!e) return NULL;
 	e->k = *k;
 	e->hash = h;
-	*itab_slot(t, k, h) = e;
+	struct islot *sl = itab_slot(t, k, h);
+	sl->h = h;
+	sl->e = e;
 	t->n++;
 	return e;
 }
 
 static void itab_free(struct itab *t)
 {
-	for (size_t i = 0; i < t->nslots; i++) free(t->slots[i]);
+	for (size_t i = 0; i < t->nslots; i++) free(t->slots[i].e);
 	free(t->slots);
 }
 

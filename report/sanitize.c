@@ -33,8 +33,15 @@ char *sanitize_text(const char *in, size_t n, char *out, size_t outn)
 	size_t o = 0;
 	if (!outn) return out;
 	if (n + 4 <= outn) {
-		/* printable ASCII (most text) comes out unchanged */
+		/* printable ASCII (most text) comes out unchanged: 8 bytes at a time */
+		const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
 		size_t i = 0;
+		for (; i + 8 <= n; i += 8) {
+			uint64_t w, d;
+			memcpy(&w, s + i, 8);
+			d = w ^ (ones * 0x7f);
+			if ((((w - ones * 0x20) & ~w) | w | ((d - ones) & ~d)) & highs) break;
+		}
 		while (i < n && s[i] >= 0x20 && s[i] < 0x7f) i++;
 		if (i == n) {
 			memcpy(out, in, n);

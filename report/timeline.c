@@ -260,9 +260,10 @@ void timeline_event(struct timeline *t, struct conn_rec *cr, const struct tls_ev
 				dlen = 0;
 			}
 		}
+		fill_common(&t->rows[0], cr, ev, file);
 		for (size_t i = 0; i < n; i++) {
 			struct row *r = &t->rows[i];
-			fill_common(r, cr, ev, file);
+			if (i) *r = t->rows[0];
 			r->detail = detail;
 			r->detail_len = (uint32_t)dlen;
 			if (store) {
