@@ -53,5 +53,9 @@ if [[ -n $want && $want == "$got" ]]; then ok; else bad "filtered frames differ:
 # --certs: one row per endpoint and role
 [[ $(tail -n +2 "$T/ce.csv" | cut -d, -f1,2 | sort -u | tr '\n' ' ') == "10.106.80.16,client 10.106.80.31:7001,server " ]] && ok || bad "inventory rows: $(cut -d, -f1,2 "$T/ce.csv" | tr '\n' ' ')"
 
+# a device as output is written in place, never replaced by a rename
+"$EK" -q -o /dev/null "$S/webex-mtls-5061.pcap" >/dev/null 2>&1
+[[ -c /dev/null ]] && ok || bad "-o /dev/null replaced the device"
+
 echo "$pass passed, $failn failed"
 [[ $failn == 0 ]]
