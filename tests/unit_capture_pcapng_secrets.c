@@ -12,24 +12,9 @@
 #include <unistd.h>
 
 #include "capture/pcapng_secrets.h"
+#include "bytebuf.h"
 #include "check.h"
 
-struct buf {
-	uint8_t *p;
-	size_t n, cap;
-};
-
-static void put(struct buf *b, const void *d, size_t n)
-{
-	if (b->n + n > b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 256;
-		while (cap < b->n + n) cap *= 2;
-		b->p = realloc(b->p, cap);
-		b->cap = cap;
-	}
-	if (n) memcpy(b->p + b->n, d, n);
-	b->n += n;
-}
 
 static void put32(struct buf *b, uint32_t v, bool le)
 {

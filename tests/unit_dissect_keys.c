@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytebuf.h"
 #include "check.h"
 #include "dissect/keylog.h"
 #include "dissect/tls.h"
@@ -21,22 +22,6 @@
 
 /* ---- helpers ---------------------------------------------------------------- */
 
-struct buf {
-	uint8_t *p;
-	size_t n, cap;
-};
-
-static void put(struct buf *b, const void *d, size_t n)
-{
-	if (b->n + n > b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 256;
-		while (cap < b->n + n) cap *= 2;
-		b->p = realloc(b->p, cap);
-		b->cap = cap;
-	}
-	if (n) memcpy(b->p + b->n, d, n);
-	b->n += n;
-}
 static void put8(struct buf *b, unsigned v)
 {
 	uint8_t x = (uint8_t)v;

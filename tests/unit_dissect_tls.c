@@ -10,28 +10,13 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "bytebuf.h"
 #include "check.h"
 #include "dissect/tls.h"
 #include "dissect/tls_int.h"
 
 /* ---- byte builders ------------------------------------------------------------ */
 
-struct buf {
-	uint8_t *p;
-	size_t n, cap;
-};
-
-static void put(struct buf *b, const void *d, size_t n)
-{
-	if (b->n + n > b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 256;
-		while (cap < b->n + n) cap *= 2;
-		b->p = realloc(b->p, cap);
-		b->cap = cap;
-	}
-	if (n) memcpy(b->p + b->n, d, n);
-	b->n += n;
-}
 static void put8(struct buf *b, unsigned v)
 {
 	uint8_t x = (uint8_t)v;

@@ -1,0 +1,27 @@
+/* A growable byte buffer for building test inputs (records, captures). */
+#ifndef EK_TEST_BYTEBUF_H
+#define EK_TEST_BYTEBUF_H
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct buf {
+	uint8_t *p;
+	size_t n, cap;
+};
+
+static inline void put(struct buf *b, const void *d, size_t n)
+{
+	if (b->n + n > b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 256;
+		while (cap < b->n + n) cap *= 2;
+		b->p = realloc(b->p, cap);
+		if (!b->p) abort();
+		b->cap = cap;
+	}
+	if (n) memcpy(b->p + b->n, d, n);
+	b->n += n;
+}
+
+#endif
