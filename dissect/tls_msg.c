@@ -93,6 +93,17 @@ static void parse_alpn(struct tls_scratch *s, struct cur *e, struct tls_client_h
 	ch->alpn = s->alpn;
 }
 
+/* The next extension of an extensions block: its type and its body.
+ * 1: got one; 0: end of the block; -1: the block is malformed. */
+static int ext_next(struct cur *ext, uint16_t *type, struct cur *body)
+{
+	if (!cur_left(ext)) return 0;
+	*type = cur_u16(ext);
+	uint16_t len = cur_u16(ext);
+	*body = cur_sub(ext, len);
+	return cur_ok(ext) ? 1 : -1;
+}
+
 int tls_msg_client_hello(struct tls_scratch *s, const uint8_t *p, size_t n, struct tls_client_hello *ch,
 			 bool *offers13)
 {
@@ -114,14 +125,13 @@ int tls_msg_client_hello(struct tls_scratch *s, const uint8_t *p, size_t n, stru
 	uint16_t el = cur_u16(&c);
 	struct cur ext = cur_sub(&c, el);
 	if (!cur_ok(&c)) return -1;
-	while (cur_left(&ext)) {
-		uint16_t type = cur_u16(&ext);
-		uint16_t len = cur_u16(&ext);
-		struct cur e = cur_sub(&ext, len);
-		if (!cur_ok(&ext)) return -1;
+	uint16_t type;
+	struct cur e;
+	int more;
+	while ((more = ext_next(&ext, &type, &e)) > 0) {
 		switch (type) {
 		case EXT_SERVER_NAME:
-			if (len) parse_sni(s, &e, ch);
+			if (cur_left(&e)) parse_sni(s, &e, ch);
 			break;
 		case EXT_ALPN:
 			parse_alpn(s, &e, ch);
@@ -153,7 +163,7 @@ int tls_msg_client_hello(struct tls_scratch *s, const uint8_t *p, size_t n, stru
 		}
 		if (!cur_ok(&e)) return -1;
 	}
-	if (!cur_ok(&ext)) return -1;
+	if (more < 0 || !cur_ok(&ext)) return -1;
 	return 0;
 }
 
@@ -195,20 +205,19 @@ int tls_msg_server_hello(const uint8_t *p, size_t n, struct tls_server_hello *sh
 	uint16_t el = cur_u16(&c);
 	struct cur ext = cur_sub(&c, el);
 	if (!cur_ok(&c)) return -1;
-	while (cur_left(&ext)) {
-		uint16_t type = cur_u16(&ext);
-		uint16_t len = cur_u16(&ext);
-		struct cur e = cur_sub(&ext, len);
-		if (!cur_ok(&ext)) return -1;
+	uint16_t type;
+	struct cur e;
+	int more;
+	while ((more = ext_next(&ext, &type, &e)) > 0) {
 		if (type == EXT_SUPPORTED_VERSIONS) {
-			if (len != 2) return -1;
+			if (cur_left(&e) != 2) return -1;
 			sh->selected_version = cur_u16(&e);
 		} else if (type == EXT_ENCRYPT_THEN_MAC) {
 			sh->encrypt_then_mac = true;
 		}
 		if (!cur_ok(&e)) return -1;
 	}
-	if (!cur_ok(&ext)) return -1;
+	if (more < 0 || !cur_ok(&ext)) return -1;
 	return 0;
 }
 
@@ -389,11 +398,10 @@ static int cr_parse(struct tls_scratch *s, const uint8_t *p, size_t n, int layou
 		uint16_t el = cur_u16(&c);
 		struct cur ext = cur_sub(&c, el);
 		if (!cur_ok(&c)) return -1;
-		while (cur_left(&ext)) {
-			uint16_t type = cur_u16(&ext);
-			uint16_t len = cur_u16(&ext);
-			struct cur e = cur_sub(&ext, len);
-			if (!cur_ok(&ext)) return -1;
+		uint16_t type;
+		struct cur e;
+		int more;
+		while ((more = ext_next(&ext, &type, &e)) > 0) {
 			if (type == EXT_SIGNATURE_ALGORITHMS) {
 				out->n_sigalgs = read_u16_list(&e, s->sigalgs, TLS_SCRATCH_SIGALGS);
 				out->sigalgs = s->sigalgs;
@@ -402,7 +410,7 @@ static int cr_parse(struct tls_scratch *s, const uint8_t *p, size_t n, int layou
 			}
 			if (!cur_ok(&e)) return -1;
 		}
-		if (!cur_ok(&ext)) return -1;
+		if (more < 0 || !cur_ok(&ext)) return -1;
 	} else {
 		uint8_t nt = cur_u8(&c);
 		out->cert_types = cur_bytes(&c, nt);
