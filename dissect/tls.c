@@ -116,6 +116,7 @@
  * ends decryption of that direction (sequence numbers unknown). */
 #include "tls.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1472,6 +1473,13 @@ static bool port_is_tls(const struct tls_ctx *t, uint16_t port)
 	for (size_t i = 0; i < t->n_ports; i++)
 		if (t->ports[i] == port) return true;
 	return false;
+}
+
+void tls_view_set_consumer(const struct tls_conn_view *v, void *p)
+{
+	/* every view lives inside a mutable struct tls_conn */
+	struct tls_conn *c = (struct tls_conn *)((char *)(uintptr_t)v - offsetof(struct tls_conn, view));
+	c->view.consumer = p;
 }
 
 struct tls_conn *tls_conn_new(struct tls_ctx *t, const struct tls_conn_params *p, const struct ek_pktref *pkt)

@@ -60,7 +60,13 @@ struct tls_conn_view {
 	uint64_t client_app_bytes, server_app_bytes; /* bodies of application-data records (counted, not kept);
 						      * in TLS 1.3 all type-23 records after the first
 						      * encrypted-handshake record of the direction */
+	void *consumer;          /* the event consumer's own pointer (tls_view_set_consumer): the
+				  * dissector never reads it; NULL until set */
 };
+
+/* Attach the consumer's per-connection state to a view it was given in
+ * an event, so it need not look it up again for every event. */
+void tls_view_set_consumer(const struct tls_conn_view *v, void *p);
 
 enum tls_event_kind {
 	TLS_EV_CONN_TLS,      /* the connection was recognised as TLS (first event of a TLS connection) */

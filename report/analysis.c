@@ -39,8 +39,11 @@ static void on_event(void *ctx, const struct tls_event *ev)
 {
 	struct analysis *a = ctx;
 	const struct tls_conn_view *v = ev->conn;
-	struct conn_rec *cr = connmap_get(a->conns, v->file_index, v->id);
-	if (!cr) return;
+	struct conn_rec *cr = v->consumer;
+	if (!cr) {
+		if (!(cr = connmap_get(a->conns, v->file_index, v->id))) return;
+		tls_view_set_consumer(v, cr);
+	}
 	const char *file = v->file_index < MAX_FILES && a->file_names[v->file_index] ? a->file_names[v->file_index] : "";
 	timeline_event(a->tl, cr, ev, file);
 	if (ev->kind == TLS_EV_CONN_END) {

@@ -13,8 +13,9 @@
 
 /* Rows are formatted straight into one output buffer that goes to stdio
  * in large fwrites (when it is full, on csv_out_flush and on close): the
- * FILE sees the same bytes in the same order, in fewer calls. */
-#define OUT_BUF ((size_t)256 << 10)
+ * FILE sees the same bytes in the same order, in fewer calls.  64 KiB
+ * stays in the L2 cache between flushes (256 KiB did not: more misses). */
+#define OUT_BUF ((size_t)64 << 10)
 
 struct csv_out {
 	FILE *fp;

@@ -78,8 +78,10 @@ static inline char *put_u64(char *o, unsigned long long v)
 		1000000000000000ull, 10000000000000000ull, 100000000000000000ull, 1000000000000000000ull,
 		10000000000000000000ull,
 	};
-	size_t n = 1;
-	while (n < 20 && v >= pow10[n - 1]) n++;
+	/* digits from the bit length: log10(2) ~ 1233/4096, then one compare */
+	unsigned bits = 64u - (unsigned)__builtin_clzll(v | 1);
+	size_t t = bits * 1233u >> 12;
+	size_t n = t + 1 - (t > 0 && v < pow10[t - 1]);
 	char *e = o + n, *p = e;
 	while (v >= 4294967296ull) {
 		unsigned k = (unsigned)(v % 100);
