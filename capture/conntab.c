@@ -25,9 +25,18 @@ struct ct_slot {
 	struct ct_conn *c;
 };
 
-struct conntab {
+/* Open connections and the others (closed ones in their linger,
+ * tombstones) have separate indexes: nearly every packet looks up an open
+ * connection, and a capture keeps many more of the others; the first
+ * index stays small enough to stay in the cache. */
+struct ct_index {
 	struct ct_slot *b;      /* slots */
 	size_t nb;              /* power of two */
+	size_t n;               /* entries */
+};
+
+struct conntab {
+	struct ct_index ix[2];  /* [0] open, [1] closed and tombstones */
 	size_t n;               /* entries */
 	struct ct_list l[CT_NSTATES];
 	struct ct_conn *free;   /* recycled entries */
@@ -69,15 +78,23 @@ static inline bool ep_eq(const struct ek_endpoint *a, const struct ek_endpoint *
 	return a->port == b->port && a->addr.family == b->addr.family && memcmp(a->addr.a, b->addr.a, 16) == 0;
 }
 
+static struct ct_index *index_of(struct conntab *t, const struct ct_conn *c)
+{
+	return &t->ix[c->state != CT_OPEN];
+}
+
 struct conntab *ct_new(void)
 {
 	struct conntab *t = calloc(1, sizeof *t);
 	if (!t) return NULL;
-	t->nb = MIN_BUCKETS;
-	t->b = calloc(t->nb, sizeof *t->b);
-	if (!t->b) {
-		free(t);
-		return NULL;
+	for (int i = 0; i < 2; i++) {
+		t->ix[i].nb = MIN_BUCKETS;
+		t->ix[i].b = calloc(MIN_BUCKETS, sizeof *t->ix[i].b);
+		if (!t->ix[i].b) {
+			free(t->ix[0].b);
+			free(t);
+			return NULL;
+		}
 	}
 	t->slab_used = SLAB_ENTRIES; /* no slab yet */
 	return t;
@@ -91,18 +108,18 @@ void ct_destroy(struct conntab *t)
 		t->slabs = s->next;
 		free(s);
 	}
-	free(t->b);
+	free(t->ix[0].b);
+	free(t->ix[1].b);
 	free(t);
 }
 
-struct ct_conn *ct_lookup(struct conntab *t, const struct ek_endpoint *src, const struct ek_endpoint *dst,
-			  int *dir)
+static struct ct_conn *index_find(const struct ct_index *x, uint64_t h, const struct ek_endpoint *src,
+				  const struct ek_endpoint *dst, int *dir)
 {
-	uint64_t h = pair_hash(src, dst);
-	size_t mask = t->nb - 1;
-	for (size_t i = (size_t)h & mask; t->b[i].c; i = (i + 1) & mask) {
-		if (t->b[i].h != h) continue;
-		struct ct_conn *c = t->b[i].c;
+	size_t mask = x->nb - 1;
+	for (size_t i = (size_t)h & mask; x->b[i].c; i = (i + 1) & mask) {
+		if (x->b[i].h != h) continue;
+		struct ct_conn *c = x->b[i].c;
 		if (ep_eq(&c->pub.ep[0], src) && ep_eq(&c->pub.ep[1], dst)) {
 			*dir = 0;
 			return c;
@@ -115,6 +132,15 @@ struct ct_conn *ct_lookup(struct conntab *t, const struct ek_endpoint *src, cons
 	return NULL;
 }
 
+struct ct_conn *ct_lookup(struct conntab *t, const struct ek_endpoint *src, const struct ek_endpoint *dst,
+			  int *dir)
+{
+	/* a tuple is in at most one of the indexes */
+	uint64_t h = pair_hash(src, dst);
+	struct ct_conn *c = index_find(&t->ix[0], h, src, dst, dir);
+	return c ? c : index_find(&t->ix[1], h, src, dst, dir);
+}
+
 static void slot_put(struct ct_slot *b, size_t nb, struct ct_conn *c)
 {
 	size_t mask = nb - 1, i = (size_t)c->hash & mask;
@@ -123,16 +149,53 @@ static void slot_put(struct ct_slot *b, size_t nb, struct ct_conn *c)
 	b[i].c = c;
 }
 
-static void grow(struct conntab *t)
+/* Room for one more entry (at most half full); false when out of memory
+ * and no free slot is left. */
+static bool index_room(struct ct_index *x)
 {
-	size_t nb = t->nb * 2;
-	struct ct_slot *b = calloc(nb, sizeof *b);
-	if (!b) return; /* keep the fuller table */
-	for (size_t i = 0; i < t->nb; i++)
-		if (t->b[i].c) slot_put(b, nb, t->b[i].c);
-	free(t->b);
-	t->b = b;
-	t->nb = nb;
+	if (2 * (x->n + 1) > x->nb) {
+		size_t nb = x->nb * 2;
+		struct ct_slot *b = calloc(nb, sizeof *b);
+		if (b) {
+			for (size_t i = 0; i < x->nb; i++)
+				if (x->b[i].c) slot_put(b, nb, x->b[i].c);
+			free(x->b);
+			x->b = b;
+			x->nb = nb;
+		} /* else keep the fuller table */
+	}
+	return x->n + 1 < x->nb;
+}
+
+static void index_put(struct ct_index *x, struct ct_conn *c)
+{
+	slot_put(x->b, x->nb, c);
+	x->n++;
+}
+
+static bool index_remove(struct ct_index *x, struct ct_conn *c)
+{
+	size_t mask = x->nb - 1, i = (size_t)c->hash & mask;
+	while (x->b[i].c && x->b[i].c != c) i = (i + 1) & mask;
+	if (!x->b[i].c) return false;
+	/* backward shift: later entries of the probe run move up */
+	x->b[i].c = NULL;
+	for (size_t j = (i + 1) & mask; x->b[j].c; j = (j + 1) & mask) {
+		size_t k = (size_t)x->b[j].h & mask;
+		/* entry j stays when its home k lies cyclically in (i, j] */
+		if (i <= j ? (i < k && k <= j) : (i < k || k <= j)) continue;
+		x->b[i] = x->b[j];
+		x->b[j].c = NULL;
+		i = j;
+	}
+	x->n--;
+	return true;
+}
+
+/* Out of memory, ct_move may have left an entry in the other index. */
+static void unindex(struct conntab *t, struct ct_conn *c)
+{
+	if (!index_remove(index_of(t, c), c)) index_remove(&t->ix[c->state == CT_OPEN], c);
 }
 
 static void list_push(struct ct_list *l, struct ct_conn *c)
@@ -175,8 +238,7 @@ static struct ct_conn *alloc_entry(struct conntab *t)
 struct ct_conn *ct_add(struct conntab *t, const struct ek_endpoint *ep0, const struct ek_endpoint *ep1,
 		       int64_t now)
 {
-	if (2 * (t->n + 1) > t->nb) grow(t);
-	if (t->n + 1 >= t->nb) return NULL; /* could not grow: keep a free slot */
+	if (!index_room(&t->ix[0])) return NULL; /* could not grow: keep a free slot */
 	struct ct_conn *c = alloc_entry(t);
 	if (!c) return NULL;
 	memset(c, 0, sizeof *c);
@@ -188,7 +250,7 @@ struct ct_conn *ct_add(struct conntab *t, const struct ek_endpoint *ep0, const s
 	reasm_init(&c->rd[0]);
 	reasm_init(&c->rd[1]);
 	c->hash = pair_hash(ep0, ep1);
-	slot_put(t->b, t->nb, c);
+	index_put(&t->ix[0], c);
 	t->n++;
 	list_push(&t->l[CT_OPEN], c);
 	return c;
@@ -196,20 +258,7 @@ struct ct_conn *ct_add(struct conntab *t, const struct ek_endpoint *ep0, const s
 
 void ct_del(struct conntab *t, struct ct_conn *c)
 {
-	size_t mask = t->nb - 1, i = (size_t)c->hash & mask;
-	while (t->b[i].c && t->b[i].c != c) i = (i + 1) & mask;
-	if (t->b[i].c) {
-		/* backward shift: later entries of the probe run move up */
-		t->b[i].c = NULL;
-		for (size_t j = (i + 1) & mask; t->b[j].c; j = (j + 1) & mask) {
-			size_t k = (size_t)t->b[j].h & mask;
-			/* entry j stays when its home k lies cyclically in (i, j] */
-			if (i <= j ? (i < k && k <= j) : (i < k || k <= j)) continue;
-			t->b[i] = t->b[j];
-			t->b[j].c = NULL;
-			i = j;
-		}
-	}
+	unindex(t, c);
 	list_unlink(&t->l[c->state], c);
 	c->state = CT_NSTATES; /* recycled: stale pointers can tell */
 	t->n--;
@@ -228,6 +277,15 @@ void ct_touch(struct conntab *t, struct ct_conn *c, int64_t now)
 
 void ct_move(struct conntab *t, struct ct_conn *c, enum ct_state s, int64_t now)
 {
+	if ((c->state == CT_OPEN) != (s == CT_OPEN)) {
+		struct ct_index *to = &t->ix[s != CT_OPEN];
+		/* no free slot there (out of memory): the entry stays where it
+		 * is, still found (lookups search both) */
+		if (index_room(to)) {
+			unindex(t, c);
+			index_put(to, c);
+		}
+	}
 	list_unlink(&t->l[c->state], c);
 	c->state = (uint8_t)s;
 	c->last_seen = now;

@@ -131,6 +131,17 @@
 #define TLS_MAX_RECORD (16384u + 2048u)
 #define TLS_DEFAULT_MAX_HS TLS_DEFAULT_MAX_HANDSHAKE
 #define WIN 11 /* bytes needed to test one scan position */
+/* Spare buffers hold a whole record (2^14 + 2048) or a typical message.
+ * Not under AddressSanitizer: exact sizes and fresh allocations let it
+ * check every read. */
+#define SPARE_BUF_SIZE (16384 + 2048 + 256)
+#if defined(__SANITIZE_ADDRESS__)
+#define SPARES_ON 0
+#else
+#define SPARES_ON 1
+#endif
+#define SPARE_BUFS 64
+#define SPARE_CONNS 1024
 
 enum dmode { DM_INIT, DM_SCAN, DM_RECORDS, DM_STOPPED, DM_EXHAUSTED, DM_CLOSED };
 
@@ -174,6 +185,7 @@ struct tls_dir {
 	bool hs_sslv2 : 1;      /* the message being assembled is an SSLv2 hello */
 	bool hs_damaged : 1;    /* a hole cut this message: skip the rest, no event */
 	bool hs_toolarge : 1;   /* longer than max_handshake_len: skip, then report malformed */
+	bool rbuf_spare : 1;    /* rbuf came from buf_get with at most SPARE_BUF_SIZE bytes */
 	bool hs_lost : 1;       /* handshake stream position unknown: ignore handshake records */
 	bool hs_assumed : 1;    /* position assumed (mid-stream): validate the next header */
 	bool midstream : 1;     /* records found without seeing the start of the direction */
@@ -193,6 +205,7 @@ struct tls_dir {
 
 struct tls_conn {
 	struct tls_conn_view view;
+	struct tls_conn *next_spare; /* tls_ctx.spare_conns */
 	struct ek_endpoint ep[2];
 	uint8_t client_dir;
 	bool syn_seen, tls_port, ch_offered13, v13, counted_not_tls;
@@ -216,9 +229,33 @@ struct tls_ctx {
 	const struct tls_keylog *keys;
 	struct tls_crypto *crypto;  /* created at the first connection with keys */
 	uint8_t *plain;             /* decrypted record (TLS_MAX_RECORD bytes), same */
+	/* Spares: every handshake allocates a connection and a few buffers
+	 * for records and messages that span segments, and frees them a
+	 * moment later; reusing them saves malloc's cache misses. */
+	struct tls_conn *spare_conns;
+	size_t n_spare_conns;
+	uint8_t *spare_bufs[SPARE_BUFS];
+	size_t n_spare_bufs;
 };
 
 static void rec_feed(struct tls_ctx *t, struct tls_conn *c, int d, struct cur *in);
+
+/* ---- spare connections and buffers ------------------------------------------ */
+
+/* A buffer of n bytes; n <= SPARE_BUF_SIZE comes from the spares. */
+static uint8_t *buf_get(struct tls_ctx *t, size_t n)
+{
+	if (n > SPARE_BUF_SIZE || !SPARES_ON) return malloc(n);
+	if (t->n_spare_bufs) return t->spare_bufs[--t->n_spare_bufs];
+	return malloc(SPARE_BUF_SIZE);
+}
+
+/* Give back a buffer of n bytes (the size it was asked for). */
+static void buf_put(struct tls_ctx *t, uint8_t *b, size_t n)
+{
+	if (SPARES_ON && b && n <= SPARE_BUF_SIZE && t->n_spare_bufs < SPARE_BUFS) t->spare_bufs[t->n_spare_bufs++] = b;
+	else free(b);
+}
 
 /* ---- context -------------------------------------------------------------- */
 
@@ -258,6 +295,12 @@ void tls_ctx_free(struct tls_ctx *t)
 	tls_crypto_free(t->crypto);
 	free(t->plain);
 	free(t->ports);
+	while (t->spare_conns) {
+		struct tls_conn *c = t->spare_conns;
+		t->spare_conns = c->next_spare;
+		free(c);
+	}
+	for (size_t i = 0; i < t->n_spare_bufs; i++) free(t->spare_bufs[i]);
 	free(t);
 }
 
@@ -331,26 +374,26 @@ static void mark_tls(struct tls_ctx *t, struct tls_conn *c)
 
 /* ---- per-direction state helpers -------------------------------------------- */
 
-static void hs_reset(struct tls_dir *ds)
+static void hs_reset(struct tls_ctx *t, struct tls_dir *ds)
 {
-	free(ds->hs_buf);
+	buf_put(t, ds->hs_buf, ds->hs_len);
 	ds->hs_buf = NULL;
 	ds->hs_have = 0;
 	ds->hs_len = ds->hs_got = 0;
 	ds->hs_sslv2 = ds->hs_damaged = ds->hs_toolarge = false;
 }
 
-static void rbuf_free(struct tls_dir *ds)
+static void rbuf_free(struct tls_ctx *t, struct tls_dir *ds)
 {
-	free(ds->rbuf);
+	buf_put(t, ds->rbuf, ds->rbuf_spare ? 0 : SIZE_MAX);
 	ds->rbuf = NULL;
 	ds->rbuf_have = 0;
 }
 
 static void stop_dir(struct tls_ctx *t, struct tls_dir *ds, enum dmode why)
 {
-	hs_reset(ds);
-	rbuf_free(ds);
+	hs_reset(t, ds);
+	rbuf_free(t, ds);
 	if (ds->mode == DM_RECORDS && why == DM_STOPPED) t->st.dirs_stopped++;
 	ds->mode = (uint8_t)why;
 	ds->rec_have = 0;
@@ -873,9 +916,9 @@ static void hs_complete(struct tls_ctx *t, struct tls_conn *c, int d, const uint
 	bool sslv2 = ds->hs_sslv2, toolarge = ds->hs_toolarge;
 	uint8_t *buf = ds->hs_buf;
 	ds->hs_buf = NULL; /* freed after the event: p may point into it */
-	hs_reset(ds);
+	hs_reset(t, ds);
 	hs_dispatch(t, c, d, type, p, n, sslv2, toolarge);
-	free(buf);
+	buf_put(t, buf, n); /* n: the message length it was allocated with */
 }
 
 /* Handshake-record body bytes (plaintext), as they arrive. */
@@ -904,7 +947,7 @@ static void hs_feed(struct tls_ctx *t, struct tls_conn *c, int d, struct cur *b)
 				ds->hs_assumed = false;
 				if (!tls_handshake_name(type) || type == TLS_HS_HELLO_RETRY_REQUEST ||
 				    ds->hs_len > t->max_hs) {
-					hs_reset(ds);
+					hs_reset(t, ds);
 					ds->hs_lost = true;
 					continue;
 				}
@@ -920,7 +963,7 @@ static void hs_feed(struct tls_ctx *t, struct tls_conn *c, int d, struct cur *b)
 			ds->hs_got += (uint32_t)k;
 			if (ds->hs_got == ds->hs_len) {
 				if (ds->hs_toolarge && !ds->hs_damaged) hs_complete(t, c, d, NULL, ds->hs_len);
-				else hs_reset(ds);
+				else hs_reset(t, ds);
 			}
 			continue;
 		}
@@ -931,7 +974,7 @@ static void hs_feed(struct tls_ctx *t, struct tls_conn *c, int d, struct cur *b)
 			continue;
 		}
 		if (!ds->hs_buf) {
-			ds->hs_buf = malloc(ds->hs_len);
+			ds->hs_buf = buf_get(t, ds->hs_len);
 			if (!ds->hs_buf) {
 				ds->hs_toolarge = true; /* reported malformed */
 				continue;
@@ -973,7 +1016,7 @@ static void rec_end(struct tls_ctx *t, struct tls_conn *c, int d)
 		if (!ccs_is_compat(c, d) && !ds->enc13) {
 			const char *inc = ds->hs_have && !ds->hs_damaged && !ds->hs_lost ? hs_name(ds) : NULL;
 			if (inc) emit_incomplete(t, c, d, inc, c->pkt);
-			hs_reset(ds);
+			hs_reset(t, ds);
 			ds->hs_lost = false;
 			ds->hs_assumed = false;
 			ds->al_have = 0;
@@ -1054,7 +1097,7 @@ static void rec_header(struct tls_ctx *t, struct tls_conn *c, int d)
 		ds->rec_ver = 0x0002;
 		ds->rec_need = 5;
 		ds->rclass = RC_HS;
-		hs_reset(ds);
+		hs_reset(t, ds);
 		ds->hs_hdr[0] = TLS_HS_CLIENT_HELLO;
 		ds->hs_have = 4;
 		ds->hs_sslv2 = true;
@@ -1062,7 +1105,7 @@ static void rec_header(struct tls_ctx *t, struct tls_conn *c, int d)
 		ds->hs_toolarge = ds->hs_len > t->max_hs;
 		ds->rec_have = 5;
 		if (ds->rec_left == 0) {
-			hs_reset(ds);
+			hs_reset(t, ds);
 			rec_end(t, c, d);
 		}
 		return;
@@ -1156,11 +1199,12 @@ static void rbuf_flush(struct tls_ctx *t, struct tls_conn *c, int d, bool early)
 {
 	struct tls_dir *ds = &c->d[d];
 	if (!ds->rbuf_have) {
-		rbuf_free(ds);
+		rbuf_free(t, ds);
 		return;
 	}
 	uint8_t *buf = ds->rbuf;
 	size_t n = ds->rbuf_have;
+	bool spare = ds->rbuf_spare;
 	ds->rbuf = NULL;
 	ds->rbuf_have = 0;
 	const struct ek_pktref *saved = c->pkt;
@@ -1170,7 +1214,7 @@ static void rbuf_flush(struct tls_ctx *t, struct tls_conn *c, int d, bool early)
 	/* a protected record is decrypted whole or not at all */
 	if (!ds->rec_damaged && ds->mode == DM_RECORDS && !(early && ds->rclass == RC_DEC)) body_feed(t, c, d, &body);
 	c->pkt = saved;
-	free(buf);
+	buf_put(t, buf, spare ? 0 : SIZE_MAX);
 }
 
 static void rec_feed(struct tls_ctx *t, struct tls_conn *c, int d, struct cur *in)
@@ -1202,7 +1246,9 @@ static void rec_feed(struct tls_ctx *t, struct tls_conn *c, int d, struct cur *i
 			/* Messages are reported when their record is complete (the
 			 * frame Wireshark shows them in): keep the body until then. */
 			if (!ds->rbuf) {
-				ds->rbuf = malloc(ds->rbuf_have + ds->rec_left);
+				size_t want = ds->rbuf_have + ds->rec_left;
+				ds->rbuf = buf_get(t, want);
+				ds->rbuf_spare = want <= SPARE_BUF_SIZE;
 				if (!ds->rbuf) {
 					stop_dir(t, ds, DM_STOPPED);
 					break;
@@ -1484,8 +1530,14 @@ void tls_view_set_consumer(const struct tls_conn_view *v, void *p)
 
 struct tls_conn *tls_conn_new(struct tls_ctx *t, const struct tls_conn_params *p, const struct ek_pktref *pkt)
 {
-	struct tls_conn *c = calloc(1, sizeof *c);
-	if (!c) return NULL;
+	struct tls_conn *c = t->spare_conns;
+	if (c) {
+		t->spare_conns = c->next_spare;
+		t->n_spare_conns--;
+		memset(c, 0, sizeof *c);
+	} else if (!(c = calloc(1, sizeof *c))) {
+		return NULL;
+	}
 	c->view.id = p->id;
 	c->view.file_index = p->file_index;
 	c->ep[0] = p->ep[0];
@@ -1596,7 +1648,7 @@ void tls_conn_gap(struct tls_ctx *t, struct tls_conn *c, int dir, uint64_t missi
 			ds->rclass = RC_NONE;
 			ds->rec_damaged = false;
 			ds->rec_need = 5;
-			hs_reset(ds);
+			hs_reset(t, ds);
 			ds->al_have = 0;
 			ds->hs_lost = true;
 			if (c->dec) c->dec->d[dir].on = false; /* records were not seen: sequence numbers lost */
@@ -1633,17 +1685,17 @@ void tls_conn_gap(struct tls_ctx *t, struct tls_conn *c, int dir, uint64_t missi
 				if (missing < rem) {
 					/* Skip the rest of this message by its length. */
 					ds->hs_got += (uint32_t)missing;
-					free(ds->hs_buf);
+					buf_put(t, ds->hs_buf, ds->hs_len);
 					ds->hs_buf = NULL;
 					ds->hs_damaged = true;
 				} else if (missing == rem) {
-					hs_reset(ds); /* the next message starts after the hole */
+					hs_reset(t, ds); /* the next message starts after the hole */
 				} else {
-					hs_reset(ds);
+					hs_reset(t, ds);
 					ds->hs_lost = true;
 				}
 			} else {
-				hs_reset(ds);
+				hs_reset(t, ds);
 				ds->hs_lost = true;
 			}
 		} else {
@@ -1705,9 +1757,15 @@ void tls_conn_end(struct tls_ctx *t, struct tls_conn *c, const struct ek_pktref 
 	if (!c->view.is_tls && !c->counted_not_tls) t->st.conns_not_tls++;
 	emit_simple(t, c, TLS_EV_CONN_END, -1);
 	for (int d = 0; d < 2; d++) {
-		hs_reset(&c->d[d]);
-		rbuf_free(&c->d[d]);
+		hs_reset(t, &c->d[d]);
+		rbuf_free(t, &c->d[d]);
 	}
 	dec_free(c->dec);
-	free(c);
+	if (SPARES_ON && t->n_spare_conns < SPARE_CONNS) {
+		c->next_spare = t->spare_conns;
+		t->spare_conns = c;
+		t->n_spare_conns++;
+	} else {
+		free(c);
+	}
 }
