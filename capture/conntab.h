@@ -1,8 +1,9 @@
 /* capture/ internal: the connection table.
  *
- * A hash table (open addressing on a symmetric hash of the endpoint pair,
- * so both directions of a 5-tuple find the same entry; each slot keeps the
- * hash, so a lookup reads only the entry that matches) plus three lists ordered
+ * Two hash indexes, one for open connections and one for the rest
+ * (open addressing on a symmetric hash of the endpoint pair, so both
+ * directions of a 5-tuple find the same entry; each slot keeps the hash,
+ * so a lookup reads only the entry that matches) plus three lists ordered
  * by last activity, so idle expiry and eviction look at list heads only.
  * Entries come from a slab with a free list: adding a connection does
  * not call malloc except when a slab block or the bucket array grows.
