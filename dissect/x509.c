@@ -507,3 +507,8 @@ void x509_cache_stats(const struct x509_cache *c, struct x509_cache_stats *out)
 	}
 	*out = c->st;
 }
+
+const uint8_t *x509_der(const struct x509_info *x)
+{
+	return ((const struct x509_entry *)x)->der;
+}

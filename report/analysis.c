@@ -1,8 +1,12 @@
 #include "analysis.h"
 
+#include <errno.h>
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "../capture/pcapng_secrets.h"
 #include "../dissect/keylog.h"
@@ -16,7 +20,7 @@
 #include "timeline_text.h"
 #include "trust.h"
 
-#define MAX_FILES 4096
+#define MAX_FILES ANALYSIS_MAX_FILES
 
 struct analysis {
 	struct analysis_opts o;
@@ -33,6 +37,9 @@ struct analysis {
 	struct timeline_text text;
 	char *file_names[MAX_FILES];  /* base names, by file index */
 	struct analysis_totals t;
+	FILE *warn;                   /* warnings: stderr, or a -j worker's buffer */
+	bool shared_keys, shared_trust; /* a -j worker's: its thread's */
+	uint64_t merged_rows, merged_records; /* -j: of the files merged from workers */
 };
 
 static void on_event(void *ctx, const struct tls_event *ev)
@@ -104,7 +111,10 @@ static void load_dsb(struct analysis *a, const char *path)
 	free(text);
 }
 
-struct analysis *analysis_new(const struct analysis_opts *o, char *err, size_t errn)
+/* sp: a -j worker's analysis (parallel.c): keys and trust are its
+ * thread's, outputs go to spools, no certificate CSV, nothing on stderr. */
+static struct analysis *create(const struct analysis_opts *o, const struct analysis_spools *sp, char *err,
+			       size_t errn)
 {
 	struct analysis *a = calloc(1, sizeof *a);
 	if (!a) {
@@ -112,21 +122,31 @@ struct analysis *analysis_new(const struct analysis_opts *o, char *err, size_t e
 		return NULL;
 	}
 	a->o = *o;
+	a->warn = stderr;
+	if (sp) {
+		a->o.live = false;
+		a->o.timeline_csv = sp->timeline_csv;
+		a->o.findings_csv = sp->findings_csv;
+		a->o.certs_csv = NULL;
+		a->warn = sp->warn;
+		a->shared_keys = a->shared_trust = true;
+	}
 	a->certs = x509_cache_new(0);
-	a->keys = tls_keylog_new(0);
+	a->keys = sp ? sp->keys : tls_keylog_new(0);
 	a->conns = connmap_new();
-	a->trust = trust_new(o->public_roots, o->ca_file, o->ca_path);
+	a->trust = sp ? sp->trust : trust_new(o->public_roots, o->ca_file, o->ca_path);
 	if (!a->certs || !a->keys || !a->conns || !a->trust) {
 		snprintf(err, errn, "out of memory");
 		analysis_free(a);
 		return NULL;
 	}
-	if ((o->public_roots || o->ca_file || o->ca_path) && trust_check_config(a->trust, err, errn) != 0) {
+	if (!sp && (o->public_roots || o->ca_file || o->ca_path) && trust_check_config(a->trust, err, errn) != 0) {
 		analysis_free(a);
 		return NULL;
 	}
 	a->inv = inventory_new(a->certs, a->trust);
-	struct findings_opts fo = { o->findings_csv, o->live };
+	if (sp && a->inv) inventory_log_notes(a->inv);
+	struct findings_opts fo = { a->o.findings_csv, a->o.live, sp != NULL };
 	a->findings = a->inv ? findings_new(&fo, a->certs, a->trust, a->inv, err, errn) : NULL;
 	if (!a->findings) {
 		if (!a->inv) snprintf(err, errn, "out of memory");
@@ -134,7 +154,7 @@ struct analysis *analysis_new(const struct analysis_opts *o, char *err, size_t e
 		return NULL;
 	}
 	a->tl = timeline_new(a->certs, a->conns, findings_free_conn, findings_on_event, a->findings);
-	if (load_keylogs(a, err, errn) != 0) {
+	if (!sp && load_keylogs(a, err, errn) != 0) {
 		analysis_free(a);
 		return NULL;
 	}
@@ -146,34 +166,39 @@ struct analysis *analysis_new(const struct analysis_opts *o, char *err, size_t e
 		analysis_free(a);
 		return NULL;
 	}
-	if (o->timeline_csv) {
-		a->csv = csv_out_open(o->timeline_csv, !o->live, err, errn);
+	if (a->o.timeline_csv) {
+		a->csv = csv_out_open(a->o.timeline_csv, !a->o.live && !sp, err, errn);
 		if (!a->csv) {
 			analysis_free(a);
 			return NULL;
 		}
 		struct row_writer w = timeline_csv_writer(a->csv);
 		timeline_add_writer(a->tl, &w);
-		if (o->live) {
+		if (a->o.live) {
 			/* each row reaches the file as its message completes (tail -f) */
 			struct row_writer fl = { a->csv, flush_csv };
 			timeline_add_writer(a->tl, &fl);
 		}
 	}
 	if (o->text_timeline) {
-		a->text.fp = stdout;
-		a->text.flush_each = o->live;
+		a->text.fp = sp ? sp->text : stdout;
+		a->text.flush_each = a->o.live;
 		struct row_writer w = timeline_text_writer(&a->text);
 		timeline_add_writer(a->tl, &w);
 	}
 	return a;
 }
 
+struct analysis *analysis_new(const struct analysis_opts *o, char *err, size_t errn)
+{
+	return create(o, NULL, err, errn);
+}
+
 static int run_input(struct analysis *a, struct pipeline *pl, char *err, size_t errn);
 
-int analysis_file(struct analysis *a, const char *path, char *err, size_t errn)
+/* File idx's name; a->t.files counts it. */
+static int file_begin(struct analysis *a, const char *path, uint32_t idx, char *err, size_t errn)
 {
-	uint32_t idx = a->t.files;
 	if (idx >= MAX_FILES) {
 		snprintf(err, errn, "%s: too many input files (at most %d)", path, MAX_FILES);
 		return -1;
@@ -182,9 +207,22 @@ int analysis_file(struct analysis *a, const char *path, char *err, size_t errn)
 	a->file_names[idx] = strdup(copy ? basename(copy) : path);
 	free(copy);
 	a->text.show_file = idx > 0 || a->text.show_file;
-	a->t.files++;
+	a->t.files = idx + 1;
+	return 0;
+}
 
+static int file_run(struct analysis *a, const char *path, uint32_t idx, char *err, size_t errn);
+
+int analysis_file(struct analysis *a, const char *path, char *err, size_t errn)
+{
+	uint32_t idx = a->t.files;
+	if (file_begin(a, path, idx, err, errn) != 0) return -1;
 	load_dsb(a, path);
+	return file_run(a, path, idx, err, errn);
+}
+
+static int file_run(struct analysis *a, const char *path, uint32_t idx, char *err, size_t errn)
+{
 	struct pipeline_input in = { path, NULL, a->o.bpf, NULL, a->o.max_packets, a->o.max_seconds };
 	struct pipeline *pl = pipeline_open(&in, idx, &a->o.cap, a->tls, err, errn);
 	if (!pl) {
@@ -209,7 +247,7 @@ static void add_stats(struct analysis *a, const struct cap_stats *st)
 	a->t.evicted += st->conns_evicted;
 	if (st->truncated) {
 		a->t.files_truncated++;
-		fprintf(stderr, "ekuscope: warning: %s\n", st->truncated_msg);
+		fprintf(a->warn, "ekuscope: warning: %s\n", st->truncated_msg);
 	}
 	if (st->have_pcap_stats) {
 		a->t.have_pcap_stats = true;
@@ -269,9 +307,9 @@ int analysis_finish(struct analysis *a, char *err, size_t errn)
 {
 	struct tls_stats ts;
 	tls_get_stats(a->tls, &ts);
-	a->t.records_decrypted = ts.records_decrypted;
+	a->t.records_decrypted = ts.records_decrypted + a->merged_records;
 	timeline_drain(a->tl);
-	a->t.rows = timeline_rows_written(a->tl);
+	a->t.rows = timeline_rows_written(a->tl) + a->merged_rows;
 	fflush(stdout);
 	int rc = 0;
 	if (a->csv) {
@@ -369,9 +407,129 @@ void analysis_free(struct analysis *a)
 	connmap_free(a->conns, findings_free_conn);
 	findings_free(a->findings);
 	inventory_free(a->inv);
-	trust_free(a->trust);
+	if (!a->shared_trust) trust_free(a->trust);
 	if (a->certs) x509_cache_free(a->certs);
-	tls_keylog_free(a->keys);
+	if (!a->shared_keys) tls_keylog_free(a->keys);
 	for (uint32_t i = 0; i < a->t.files && i < MAX_FILES; i++) free(a->file_names[i]);
 	free(a);
+}
+
+/* ---- -j: one file in a worker thread, merged in file order (parallel.c) ---- */
+
+struct analysis *analysis_new_worker(const struct analysis_opts *o, const struct analysis_spools *sp, char *err,
+				     size_t errn)
+{
+	return create(o, sp, err, errn);
+}
+
+int analysis_worker_file(struct analysis *w, const char *path, uint32_t idx, char *err, size_t errn)
+{
+	if (file_begin(w, path, idx, err, errn) != 0) return -1;
+	return file_run(w, path, idx, err, errn);
+}
+
+int analysis_worker_end(struct analysis *w, char *err, size_t errn)
+{
+	struct tls_stats ts;
+	tls_get_stats(w->tls, &ts);
+	w->t.records_decrypted = ts.records_decrypted;
+	timeline_drain(w->tl);
+	w->t.rows = timeline_rows_written(w->tl);
+	int rc = 0;
+	if (w->csv) {
+		rc = csv_out_close(w->csv, true, err, errn);
+		w->csv = NULL;
+	}
+	if (rc == 0) rc = findings_close(w->findings, err, errn);
+	if (rc == 0 && w->text.fp && (fflush(w->text.fp) != 0 || ferror(w->text.fp))) {
+		snprintf(err, errn, "text timeline spool: write failed");
+		rc = -1;
+	}
+	/* only what the merge reads stays until then */
+	timeline_free(w->tl);
+	w->tl = NULL;
+	tls_ctx_free(w->tls);
+	w->tls = NULL;
+	connmap_free(w->conns, findings_free_conn);
+	w->conns = NULL;
+	findings_trim(w->findings);
+	return rc;
+}
+
+bool analysis_merge_conflict(const struct analysis *a, const struct analysis *w)
+{
+	return inventory_merge_conflict(a->inv, w->inv);
+}
+
+void analysis_merge(struct analysis *a, struct analysis *w, const char *path, const char *dsb, size_t dsb_len,
+		    int dsb_blocks)
+{
+	char e[300];
+	if (file_begin(a, path, a->t.files, e, sizeof e) != 0) return;
+	/* what load_dsb does: the summary counts the secrets */
+	if (dsb_len) tls_keylog_add_text(a->keys, dsb, dsb_len);
+	if (dsb_blocks > 0) a->t.dsb_blocks += (uint64_t)dsb_blocks;
+	struct analysis_totals *t = &a->t;
+	const struct analysis_totals *s = &w->t;
+	t->files_failed += s->files_failed;
+	t->packets += s->packets;
+	t->bytes += s->bytes;
+	t->tcp_conns += s->tcp_conns;
+	t->tls_conns += s->tls_conns;
+	t->not_tls_conns += s->not_tls_conns;
+	t->handshakes_complete += s->handshakes_complete;
+	t->handshakes_failed += s->handshakes_failed;
+	t->handshakes_unknown += s->handshakes_unknown;
+	t->gaps += s->gaps;
+	t->gap_bytes += s->gap_bytes;
+	t->snaplen_cut += s->snaplen_cut;
+	t->ip_fragments += s->ip_fragments;
+	t->malformed += s->malformed;
+	t->evicted += s->evicted;
+	t->files_truncated += s->files_truncated;
+	t->conns_keyed += s->conns_keyed;
+	t->conns_decrypt_failed += s->conns_decrypt_failed;
+	a->merged_rows += s->rows;
+	a->merged_records += s->records_decrypted;
+	findings_merge(a->findings, w->findings);
+	inventory_merge(a->inv, w->inv);
+}
+
+/* Copy a spool to its output: in the kernel (sendfile) where it can, the
+ * rest through the writer (which then reports a failure).  A CSV spool's
+ * header line is dropped: the output has its own. */
+void analysis_append_spool(struct analysis *a, enum analysis_spool kind, int fd)
+{
+	struct csv_out *c = kind == SPOOL_TIMELINE_CSV ? a->csv : kind == SPOOL_FINDINGS_CSV ? findings_csv(a->findings) : NULL;
+	FILE *fp = kind == SPOOL_TEXT ? a->text.fp : NULL;
+	struct stat sb;
+	if ((!c && !fp) || fstat(fd, &sb) != 0) return;
+	off_t off = 0, end = sb.st_size;
+	if (c) {
+		char h[4096];
+		ssize_t got = pread(fd, h, sizeof h, 0);
+		char *nl = got > 0 ? memchr(h, '\n', (size_t)got) : NULL;
+		if (!nl) return;
+		off = nl - h + 1;
+	}
+	int out = c ? csv_out_fd(c) : fflush(fp) == 0 ? fileno(fp) : -1;
+	while (out >= 0 && off < end) {
+		ssize_t n = sendfile(out, fd, &off, (size_t)(end - off));
+		if (n <= 0 && !(n < 0 && errno == EINTR)) break;
+	}
+	enum { CHUNK = 32 << 10 };
+	char *buf = off < end && fp ? malloc(CHUNK) : NULL;
+	while (off < end && (c || buf)) {
+		char *p = c ? csv_out_row_reserve(c, CHUNK) : buf;
+		if (!p) break;
+		ssize_t got = pread(fd, p, CHUNK, off);
+		if (got <= 0) {
+			if (c) csv_out_row_commit(c, p);
+			break;
+		}
+		off += got;
+		if (c) csv_out_row_commit(c, p + got);
+		else fwrite(p, 1, (size_t)got, fp);
+	}
+	free(buf);
 }

@@ -10,6 +10,8 @@
 #include "../capture/capture.h"
 #include "../dissect/tls.h"
 
+#define ANALYSIS_MAX_FILES 4096    /* input files of one run */
+
 struct analysis_opts {
 	const char *timeline_csv;     /* -o: NULL none, "-" stdout */
 	bool text_timeline;           /* readable timeline on stdout */
@@ -62,5 +64,35 @@ void analysis_report(const struct analysis *a, FILE *fp, bool quiet);
 int analysis_max_severity(const struct analysis *a);
 const struct analysis_totals *analysis_totals(const struct analysis *a);
 void analysis_free(struct analysis *a);
+
+/* -j (parallel.c): a file analysed alone in a worker thread, merged into
+ * the run's analysis in file order. */
+struct tls_keylog;
+struct trust;
+struct analysis_spools {
+	const char *timeline_csv, *findings_csv; /* paths written in place (when the run writes them) */
+	FILE *text;                   /* the text timeline (when the run prints it) */
+	FILE *warn;                   /* warnings */
+	struct tls_keylog *keys;      /* the thread's: --keylog files + secrets blocks of files 0..idx */
+	struct trust *trust;          /* the thread's */
+};
+enum analysis_spool { SPOOL_TIMELINE_CSV, SPOOL_FINDINGS_CSV, SPOOL_TEXT };
+struct analysis *analysis_new_worker(const struct analysis_opts *o, const struct analysis_spools *sp, char *err,
+				     size_t errn);
+/* File idx of the run; -1 (err set) as analysis_file. */
+int analysis_worker_file(struct analysis *w, const char *path, uint32_t idx, char *err, size_t errn);
+/* Spools complete and closed, connection state freed; -1 when a spool
+ * could not be written. */
+int analysis_worker_end(struct analysis *w, char *err, size_t errn);
+/* True when w's file would have come out differently after a's files
+ * (inventory_merge_conflict): then a analyses it again itself. */
+bool analysis_merge_conflict(const struct analysis *a, const struct analysis *w);
+/* Count w's file as a's next (path; dsb: the key log text of its
+ * Decryption Secrets Blocks) and add its totals, findings and inventory.
+ * Its outputs come from the spools (analysis_append_spool), in the order
+ * timeline CSV, findings CSV, text. */
+void analysis_merge(struct analysis *a, struct analysis *w, const char *path, const char *dsb, size_t dsb_len,
+		    int dsb_blocks);
+void analysis_append_spool(struct analysis *a, enum analysis_spool kind, int fd);
 
 #endif

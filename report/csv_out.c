@@ -374,3 +374,10 @@ int csv_out_close(struct csv_out *c, bool commit, char *err, size_t errn)
 	free(c);
 	return rc;
 }
+
+int csv_out_fd(struct csv_out *c)
+{
+	out_flush(c);
+	if (fflush(c->fp) != 0 || c->failed) return -1;
+	return fileno(c->fp);
+}

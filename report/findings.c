@@ -131,7 +131,7 @@ struct findings *findings_new(const struct findings_opts *o, struct x509_cache *
 	f->inv = inv;
 	f->max_sev = -1;
 	if (o->csv_path) {
-		f->csv = csv_out_open(o->csv_path, !o->live, err, errn);
+		f->csv = csv_out_open(o->csv_path, !o->live && !o->in_place, err, errn);
 		if (!f->csv) {
 			findings_free(f);
 			return NULL;
@@ -209,6 +209,16 @@ void findings_free_conn(struct findings_conn *fc)
 	} else {
 		free(fc);
 	}
+}
+
+void findings_trim(struct findings *f)
+{
+	while (f->fc_pool) {
+		struct findings_conn *fc = f->fc_pool;
+		f->fc_pool = fc->next_free;
+		free(fc);
+	}
+	f->n_pool = 0;
 }
 
 int findings_max_severity(const struct findings *f) { return f->max_sev; }
@@ -412,6 +422,35 @@ static void raise_finding(struct findings *f, struct findings_conn *fc, enum fin
 		}
 	}
 	a->count++;
+}
+
+struct csv_out *findings_csv(struct findings *f) { return f->csv; }
+
+void findings_merge(struct findings *dst, struct findings *src)
+{
+	for (size_t i = 0; i < src->n_aggs; i++) {
+		struct agg *a = src->aggs[i];
+		struct agg *d = dst->nslots ? *agg_slot(dst, a) : NULL;
+		if (d) {
+			d->count += a->count;
+			free_agg(src, a);
+			continue;
+		}
+		for (size_t k = 0; a->ladder && k < a->ladder->n; k++) {
+			struct ladder_step *s = &a->ladder->steps[k];
+			if (!s->cert) continue;
+			struct x509_info *x = x509_get(dst->cache, x509_der(s->cert), s->cert->der_len);
+			x509_unref(src->cache, s->cert);
+			s->cert = x;
+		}
+		if (agg_insert(dst, a) != 0) free_agg(dst, a);
+	}
+	src->n_aggs = 0;
+	free(src->slots);
+	src->slots = NULL;
+	src->nslots = 0;
+	for (int s = 0; s < 3; s++) dst->by_sev[s] += src->by_sev[s];
+	if (src->max_sev > dst->max_sev) dst->max_sev = src->max_sev;
 }
 
 /* --- helpers -------------------------------------------------------------- */

@@ -17,6 +17,7 @@
 struct findings_opts {
 	const char *csv_path;     /* --findings, NULL none */
 	bool live;                /* stream (no atomic file), flush each finding */
+	bool in_place;            /* write csv_path directly, not by rename (a -j spool) */
 };
 
 struct findings;
@@ -36,6 +37,16 @@ int findings_close(struct findings *f, char *err, size_t errn);
 /* Highest severity seen, -1 when there is no finding. */
 int findings_max_severity(const struct findings *f);
 uint64_t findings_count(const struct findings *f, enum severity s);
+
+/* -j (parallel.c).  The findings CSV (NULL without --findings). */
+struct csv_out *findings_csv(struct findings *f);
+/* Add src's aggregates and counts (a later file, analysed alone) to dst
+ * as if dst had seen them: unknown ones appended in src's order (first
+ * occurrence), known ones only counted.  Ladder certificates move to
+ * dst's cache.  src keeps no aggregate. */
+void findings_merge(struct findings *dst, struct findings *src);
+/* Free the recycled per-connection states (a worker's file is done). */
+void findings_trim(struct findings *f);
 
 /* Text report sections (80 columns). */
 void findings_print(const struct findings *f, FILE *fp);

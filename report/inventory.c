@@ -38,8 +38,12 @@ struct inventory {
 	struct x509_cache *cache;
 	struct trust *trust;
 	struct inv_entry **entries;  /* in order of first sight */
+	struct ient **ients;         /* entries[i]'s by_key record (its key) */
 	size_t n, cap;
 	struct itab by_key, by_ip;
+	struct ikey *log;            /* inventory_log_notes: every note's entry key, in order */
+	size_t n_log, cap_log;
+	bool logging;
 };
 
 static uint64_t ikey_hash(const struct ikey *k)
@@ -120,6 +124,8 @@ void inventory_free(struct inventory *inv)
 	if (!inv) return;
 	for (size_t i = 0; i < inv->n; i++) free_entry(inv, inv->entries[i]);
 	free(inv->entries);
+	free(inv->ients);
+	free(inv->log);
 	itab_free(&inv->by_key);
 	itab_free(&inv->by_ip);
 	free(inv);
@@ -167,6 +173,16 @@ struct inv_entry *inventory_note(struct inventory *inv, const struct ek_endpoint
 	if (ip) ip->roles |= mine;
 
 	key_of(&k, ep, client, !client, chain[0]);
+	if (inv->logging) {
+		if (inv->n_log == inv->cap_log) {
+			size_t nc = inv->cap_log ? inv->cap_log * 2 : 256;
+			struct ikey *v = realloc(inv->log, nc * sizeof *v);
+			if (!v) return NULL;
+			inv->log = v;
+			inv->cap_log = nc;
+		}
+		inv->log[inv->n_log++] = k;
+	}
 	h = ikey_hash(&k);
 	struct ient *ie = itab_get(&inv->by_key, &k, h);
 	struct inv_entry *e = ie ? ie->e : NULL;
@@ -176,6 +192,9 @@ struct inv_entry *inventory_note(struct inventory *inv, const struct ek_endpoint
 			struct inv_entry **v = realloc(inv->entries, nc * sizeof *v);
 			if (!v) return NULL;
 			inv->entries = v;
+			struct ient **w = realloc(inv->ients, nc * sizeof *w);
+			if (!w) return NULL;
+			inv->ients = w;
 			inv->cap = nc;
 		}
 		e = calloc(1, sizeof *e);
@@ -191,6 +210,8 @@ struct inv_entry *inventory_note(struct inventory *inv, const struct ek_endpoint
 			if (chain[i] && chain[i]->x509) {
 				e->top = chain[i];
 				x509_ref(e->top);
+				e->has_top = true;
+				memcpy(e->top_sha256, e->top->sha256, sizeof e->top_sha256);
 				break;
 			}
 		}
@@ -202,6 +223,7 @@ struct inv_entry *inventory_note(struct inventory *inv, const struct ek_endpoint
 			return NULL;
 		}
 		ie->e = e;
+		inv->ients[inv->n] = ie;
 		inv->entries[inv->n++] = e;
 	}
 	e->conns++;
@@ -223,6 +245,116 @@ bool inventory_public_ca(const struct inventory *inv, struct inv_entry *e)
 void inventory_mark(struct inv_entry *e, enum finding_code code)
 {
 	if (e) e->codes |= 1u << code;
+}
+
+void inventory_log_notes(struct inventory *inv) { inv->logging = true; }
+
+/* The by_ip key of an entry key. */
+static struct ikey ip_key(const struct ikey *k)
+{
+	struct ikey ip = *k;
+	ip.client = 0;
+	ip.port = 0;
+	return ip;
+}
+
+bool inventory_merge_conflict(const struct inventory *dst, const struct inventory *src)
+{
+	/* public_ca is worked out from an entry's first chain: dst's, not src's */
+	for (size_t i = 0; i < src->n; i++) {
+		const struct inv_entry *e = src->entries[i];
+		const struct ient *d = itab_get(&dst->by_key, &src->ients[i]->k, src->ients[i]->hash);
+		if (!d || !d->e || !e->leaf->parsed || !(e->leaf->eku_flags & EKU_CLIENT)) continue;
+		if (d->e->has_top != e->has_top ||
+		    (e->has_top && memcmp(d->e->top_sha256, e->top_sha256, sizeof e->top_sha256) != 0))
+			return true;
+	}
+	/* Replay the notes twice, as the worker saw them (this file alone) and
+	 * after dst's files: same_cert_both_roles (findings.c) is raised when
+	 * the ip used the leaf in the other role before and the entry has not
+	 * had it yet.  Nothing to replay when dst never saw these ips' leaves. */
+	bool known = false;
+	for (size_t i = 0; i < src->n_log && !known; i++) {
+		struct ikey ip = ip_key(&src->log[i]);
+		known = itab_get(&dst->by_ip, &ip, ikey_hash(&ip)) != NULL;
+	}
+	if (!known) return false;
+	struct itab roles = { NULL, 0, 0 }, raised = { NULL, 0, 0 };
+	bool conflict = false;
+	for (size_t i = 0; i < src->n_log && !conflict; i++) {
+		const struct ikey *k = &src->log[i];
+		struct ikey ip = ip_key(k);
+		uint64_t hip = ikey_hash(&ip), hk = ikey_hash(k);
+		unsigned mine = k->client ? 1u : 2u;
+		struct ient *lr = itab_get(&roles, &ip, hip);
+		const struct ient *gr = itab_get(&dst->by_ip, &ip, hip);
+		const struct ient *ge = itab_get(&dst->by_key, k, hk);
+		unsigned local = lr ? lr->roles : 0, global = gr ? gr->roles : 0;
+		bool before = itab_get(&raised, k, hk) != NULL;
+		bool in_file = (local & (3u ^ mine)) && !before;
+		bool in_run = ((local | global) & (3u ^ mine)) && !before && !(ge && ge->e &&
+										 (ge->e->codes & (1u << F_SAME_CERT_BOTH_ROLES)));
+		if (in_file != in_run) conflict = true;
+		if (in_file && !itab_add(&raised, k, hk)) conflict = true;
+		if (!lr && !(lr = itab_add(&roles, &ip, hip))) conflict = true;
+		if (lr) lr->roles |= mine;
+	}
+	itab_free(&roles);
+	itab_free(&raised);
+	return conflict;
+}
+
+static struct x509_info *move_cert(struct inventory *dst, struct inventory *src, struct x509_info *x)
+{
+	struct x509_info *y = x509_get(dst->cache, x509_der(x), x->der_len);
+	x509_unref(src->cache, x);
+	return y;
+}
+
+void inventory_merge(struct inventory *dst, struct inventory *src)
+{
+	for (size_t i = 0; i < src->by_ip.nslots; i++) {
+		const struct ient *s = src->by_ip.slots[i].e;
+		if (!s) continue;
+		struct ient *d = itab_get(&dst->by_ip, &s->k, s->hash);
+		if (!d) d = itab_add(&dst->by_ip, &s->k, s->hash);
+		if (d) d->roles |= s->roles;
+	}
+	for (size_t i = 0; i < src->n; i++) {
+		struct inv_entry *e = src->entries[i];
+		const struct ient *si = src->ients[i];
+		struct ient *di = itab_get(&dst->by_key, &si->k, si->hash);
+		if (di && di->e) {
+			struct inv_entry *d = di->e;
+			d->conns += e->conns;
+			d->last_file = e->last_file;
+			d->last_frame = e->last_frame;
+			d->codes |= e->codes;
+			free_entry(src, e);
+			continue;
+		}
+		e->leaf = move_cert(dst, src, e->leaf);
+		if (e->top) e->top = move_cert(dst, src, e->top);
+		if (dst->n == dst->cap) {
+			size_t nc = dst->cap ? dst->cap * 2 : 64;
+			struct inv_entry **v = realloc(dst->entries, nc * sizeof *v);
+			if (v) dst->entries = v;
+			struct ient **w = v ? realloc(dst->ients, nc * sizeof *w) : NULL;
+			if (w) {
+				dst->ients = w;
+				dst->cap = nc;
+			}
+		}
+		if (!e->leaf || (e->has_top && e->public_ca < 0 && !e->top) || dst->n == dst->cap ||
+		    !(di = itab_add(&dst->by_key, &si->k, si->hash))) {
+			free_entry(dst, e);
+			continue;
+		}
+		di->e = e;
+		dst->ients[dst->n] = di;
+		dst->entries[dst->n++] = e;
+	}
+	src->n = 0;
 }
 
 size_t inventory_count(const struct inventory *inv) { return inv->n; }

@@ -21,6 +21,8 @@ struct inv_entry {
 	char *chain_serials;         /* serials after the leaf, ';'-joined */
 	int8_t public_ca;            /* -1 until asked (inventory_public_ca) */
 	struct x509_info *top;       /* referenced until then: the first chain's top parsed certificate */
+	bool has_top;                /* -j: which top decided public_ca (top_sha256) */
+	uint8_t top_sha256[32];
 	uint64_t conns;
 	uint32_t first_file, last_file;
 	uint64_t first_frame, last_frame;
@@ -42,6 +44,18 @@ void inventory_mark(struct inv_entry *e, enum finding_code code);
 /* The first chain e was seen with leads to a public root (trust_is_public),
  * worked out on first use: the public roots are loaded only when needed. */
 bool inventory_public_ca(const struct inventory *inv, struct inv_entry *e);
+
+/* -j (parallel.c).  Keep the list of notes (a worker's inventory of one
+ * file), for inventory_merge_conflict. */
+void inventory_log_notes(struct inventory *inv);
+/* Would src's file, had it been noted into dst after dst's files, have
+ * given other answers: same_cert_both_roles raised at another note, or
+ * public_ca (asked for a clientAuth leaf) decided by another chain? */
+bool inventory_merge_conflict(const struct inventory *dst, const struct inventory *src);
+/* Add src (a later file) to dst as inventory_note would have: new entries
+ * appended in src's order, known ones counted; certificates move to dst's
+ * cache.  src keeps no entry. */
+void inventory_merge(struct inventory *dst, struct inventory *src);
 
 size_t inventory_count(const struct inventory *inv);
 const struct inv_entry *inventory_at(const struct inventory *inv, size_t i);

@@ -12,6 +12,7 @@
 
 #include "analysis.h"
 #include "findings_table.h"
+#include "parallel.h"
 #include "progress.h"
 
 #define EK_EXIT_OK 0
@@ -54,6 +55,10 @@ static void usage(FILE *fp)
 	      "  --max-memory MB    memory budget for connection state and out-of-order\n"
 	      "                     buffers (default 256); past it the oldest connections\n"
 	      "                     are evicted and counted in the summary\n"
+	      "  -j N, --jobs N     analyse up to N capture files at once (default: the\n"
+	      "                     number of CPUs, 1 for less than 32 MB of files); the\n"
+	      "                     output is the same as with -j 1; --max-memory\n"
+	      "                     applies to each\n"
 	      "Output:\n"
 	      "  -o FILE            write the timeline CSV to FILE (\"-\" for stdout)\n"
 	      "  --findings FILE    write the findings CSV to FILE\n"
@@ -177,6 +182,7 @@ int main(int argc, char **argv)
 		{ "findings", required_argument, NULL, OPT_FINDINGS },
 		{ "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
 		{ "duration", required_argument, NULL, OPT_DURATION },
+		{ "jobs", required_argument, NULL, 'j' },
 		{ "certs", required_argument, NULL, OPT_CERTS },
 		{ "ca-file", required_argument, NULL, OPT_CA_FILE },
 		{ "ca-path", required_argument, NULL, OPT_CA_PATH },
@@ -206,8 +212,9 @@ int main(int argc, char **argv)
 	const char *filter = NULL, *user = NULL;
 	bool list_ifaces = false;
 	unsigned long max_memory_mb = 256;
+	unsigned jobs = 0; /* -j; 0: parallel_default_jobs */
 	int ch;
-	while ((ch = getopt_long(argc, argv, "hVr:o:qi:f:s:pw:c:Z:D", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "hVr:o:qi:f:s:pw:c:Z:Dj:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'h':
 			usage(stdout);
@@ -239,6 +246,16 @@ int main(int argc, char **argv)
 			if (ch == 's') live.snaplen = (int)v;
 			else if (ch == 'c') ao.max_packets = v;
 			else ao.max_seconds = v;
+			break;
+		}
+		case 'j': {
+			unsigned long long v;
+			if (parse_count(optarg, &v) != 0 || v > 1024) {
+				fprintf(stderr, "ekuscope: -j: expected a number of jobs from 1 to 1024, not '%s'\n", optarg);
+				free(files);
+				return EK_EXIT_USAGE;
+			}
+			jobs = (unsigned)v;
 			break;
 		}
 		case OPT_FINDINGS: ao.findings_csv = optarg; break;
@@ -367,10 +384,15 @@ int main(int argc, char **argv)
 		}
 		live_analysis = NULL;
 	}
-	for (size_t i = 0; i < n_files; i++) {
-		if (analysis_file(a, files[i], err, sizeof err) != 0) {
-			fprintf(stderr, "ekuscope: %s\n", err);
-			status = EK_EXIT_USAGE;
+	if (!jobs) jobs = parallel_default_jobs(files, n_files);
+	if (jobs > 1 && n_files > 1) {
+		if (parallel_run(a, &ao, files, n_files, jobs) != 0) status = EK_EXIT_USAGE;
+	} else {
+		for (size_t i = 0; i < n_files; i++) {
+			if (analysis_file(a, files[i], err, sizeof err) != 0) {
+				fprintf(stderr, "ekuscope: %s\n", err);
+				status = EK_EXIT_USAGE;
+			}
 		}
 	}
 	if (analysis_finish(a, err, sizeof err) != 0) {
