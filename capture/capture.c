@@ -27,6 +27,12 @@
 /* A closed connection waits this long for stragglers (retransmitted
  * FINs, a last ACK, data that fills a hole) before conn_end. */
 #define CLOSE_LINGER 10
+/* The same for a connection closed cleanly (FIN both ways, nothing
+ * missing): only retransmissions and a last ACK can follow, which would
+ * change nothing.  Short, because such connections are most of a busy
+ * capture, and each holds its state until it ends (Zeek's
+ * tcp_close_delay is 5 s). */
+#define DONE_LINGER 1
 
 struct cap_reader {
 	struct src *src;
@@ -41,7 +47,7 @@ struct cap_reader {
 	int64_t now;          /* latest packet second seen: time never runs backwards here */
 	int64_t expired_at;   /* expire() ran fully for this value of now ... */
 	bool expired;         /* ... (nothing more can expire until now changes) */
-	int64_t linger;
+	int64_t linger, done_linger;
 	struct ek_pktref last; /* latest packet read */
 	int in_cb;            /* sink calls in progress */
 	struct ct_conn **pend; /* ignored from inside a call about another connection */
@@ -132,7 +138,7 @@ static void end_conn(struct cap_reader *r, struct ct_conn *c, enum cap_end why, 
 /* After a sink call: honour a cap_ignore made inside it. */
 static bool ended_if_ignored(struct cap_reader *r, struct ct_conn *c, const struct ek_pktref *p)
 {
-	if (!c->ignored || (c->state != CT_OPEN && c->state != CT_CLOSED)) return false;
+	if (!c->ignored || !ct_tracked(c->state)) return false;
 	end_conn(r, c, CAP_END_CLOSED, p, true);
 	return true;
 }
@@ -162,8 +168,16 @@ static void expire(struct cap_reader *r)
 	r->expired_at = r->now;
 	while ((c = ct_oldest(r->ct, CT_OPEN)) && r->now - c->last_seen > idle)
 		end_conn(r, c, CAP_END_IDLE, &c->last_pkt, true);
-	while ((c = ct_oldest(r->ct, CT_CLOSED)) && r->now - c->last_seen > r->linger)
+	/* closed connections end in the order of their last packets, from
+	 * both lists (each in that order) */
+	for (;;) {
+		struct ct_conn *a = ct_oldest(r->ct, CT_CLOSED), *b = ct_oldest(r->ct, CT_DONE);
+		if (a && r->now - a->last_seen <= r->linger) a = NULL;
+		if (b && r->now - b->last_seen <= r->done_linger) b = NULL;
+		if (!a && !b) break;
+		c = !b || (a && a->last_pkt.frame < b->last_pkt.frame) ? a : b;
 		end_conn(r, c, CAP_END_CLOSED, &c->last_pkt, true);
+	}
 	end_pending(r, &r->last);
 	while ((c = ct_oldest(r->ct, CT_TOMB)) && r->now - c->last_seen > idle)
 		ct_del(r->ct, c);
@@ -177,8 +191,11 @@ static void evict_one(struct cap_reader *r, const struct ek_pktref *p)
 		ct_del(r->ct, c);
 		return;
 	}
-	struct ct_conn *a = ct_oldest(r->ct, CT_OPEN), *b = ct_oldest(r->ct, CT_CLOSED);
-	c = !a ? b : !b ? a : (b->last_seen < a->last_seen ? b : a);
+	c = NULL;
+	for (enum ct_state s = CT_OPEN; s < CT_TOMB; s++) {
+		struct ct_conn *o = ct_oldest(r->ct, s);
+		if (o && (!c || o->last_seen < c->last_seen)) c = o;
+	}
 	if (!c) return;
 	r->st.conns_evicted++;
 	end_conn(r, c, CAP_END_EVICTED, p, false);
@@ -197,8 +214,8 @@ static void tcp_packet(struct cap_reader *r, const struct dec_tcp *t, const stru
 	}
 	/* A retried SYN (same ISN) after the connection was reset or closed
 	 * keeps Wireshark's stream id, but is a new conversation for the sink. */
-	if (c && syn && !ack && !c->dropped && (c->state == CT_TOMB || c->state == CT_CLOSED)) {
-		if (c->state == CT_CLOSED) end_conn(r, c, CAP_END_REUSED, p, true);
+	if (c && syn && !ack && !c->dropped && c->state != CT_OPEN) {
+		if (c->state != CT_TOMB) end_conn(r, c, CAP_END_REUSED, p, true);
 		reasm_init(&c->rd[0]);
 		reasm_init(&c->rd[1]);
 		c->ignored = c->rst_seen = c->fin_seen[0] = c->fin_seen[1] = false;
@@ -258,9 +275,12 @@ static void tcp_packet(struct cap_reader *r, const struct dec_tcp *t, const stru
 		struct reasm_in in = { t->seq, t->flags, t->payload, t->caplen, t->len };
 		reasm_segment(&c->rd[dir], &r->pool, &in, p, &CB, &x);
 	}
-	if (!ended_if_ignored(r, c, p) && c->state == CT_OPEN &&
-	    (c->rst_seen || (c->fin_seen[0] && c->fin_seen[1])))
-		ct_move(r->ct, c, CT_CLOSED, r->now);
+	if (!ended_if_ignored(r, c, p) && (c->state == CT_OPEN || c->state == CT_CLOSED)) {
+		bool clean = !c->rst_seen && reasm_complete(&c->rd[0]) && reasm_complete(&c->rd[1]);
+		if (clean) ct_move(r->ct, c, CT_DONE, r->now);
+		else if (c->state == CT_OPEN && (c->rst_seen || (c->fin_seen[0] && c->fin_seen[1])))
+			ct_move(r->ct, c, CT_CLOSED, r->now);
+	}
 	end_pending(r, p);
 }
 
@@ -273,17 +293,18 @@ static int by_id(const void *a, const void *b)
 /* End of input: every tracked connection ends, in id order. */
 static void end_all(struct cap_reader *r)
 {
-	size_t n = ct_count(r->ct, CT_OPEN) + ct_count(r->ct, CT_CLOSED);
+	size_t n = ct_count(r->ct, CT_OPEN) + ct_count(r->ct, CT_CLOSED) + ct_count(r->ct, CT_DONE);
 	if (!n) return;
 	struct ct_conn **v = malloc(n * sizeof *v);
 	if (!v) { /* no order then */
 		struct ct_conn *c;
-		while ((c = ct_oldest(r->ct, CT_OPEN)) || (c = ct_oldest(r->ct, CT_CLOSED)))
+		while ((c = ct_oldest(r->ct, CT_OPEN)) || (c = ct_oldest(r->ct, CT_CLOSED)) ||
+		       (c = ct_oldest(r->ct, CT_DONE)))
 			end_conn(r, c, CAP_END_EOF, &r->last, false);
 		return;
 	}
 	size_t k = 0;
-	for (enum ct_state s = CT_OPEN; s <= CT_CLOSED; s++)
+	for (enum ct_state s = CT_OPEN; s < CT_TOMB; s++)
 		for (struct ct_conn *c = ct_oldest(r->ct, s); c && k < n; c = c->next) v[k++] = c;
 	qsort(v, k, sizeof *v, by_id);
 	for (size_t i = 0; i < k; i++) end_conn(r, v[i], CAP_END_EOF, &r->last, false);
@@ -312,6 +333,7 @@ static struct cap_reader *reader_new(struct src *src, const char *name, uint32_t
 	if (!r->o.max_conns) r->o.max_conns = DEF_MAX_CONNS;
 	if (!r->o.idle_timeout_sec) r->o.idle_timeout_sec = DEF_IDLE;
 	r->linger = r->o.idle_timeout_sec < CLOSE_LINGER ? r->o.idle_timeout_sec : CLOSE_LINGER;
+	r->done_linger = r->linger < DONE_LINGER ? r->linger : DONE_LINGER;
 	if (sink) r->sink = *sink;
 	r->file_index = file_index;
 	r->pool.max_dir = r->o.max_conn_ooo_bytes;
@@ -461,7 +483,7 @@ int cap_run(struct cap_reader *r, char errbuf[CAP_ERRBUF_SIZE])
 void cap_ignore(struct cap_reader *r, struct cap_conn *pub)
 {
 	struct ct_conn *c = CONN_OF(pub);
-	if (c->ignored || (c->state != CT_OPEN && c->state != CT_CLOSED)) return;
+	if (c->ignored || !ct_tracked(c->state)) return;
 	c->ignored = true;
 	c->dropped = true;
 	/* outside a sink call there is no "after it returns": end it now */

@@ -3,7 +3,7 @@
  * Two hash indexes, one for open connections and one for the rest
  * (open addressing on a symmetric hash of the endpoint pair, so both
  * directions of a 5-tuple find the same entry; each slot keeps the hash,
- * so a lookup reads only the entry that matches) plus three lists ordered
+ * so a lookup reads only the entry that matches) plus a list per state ordered
  * by last activity, so idle expiry and eviction look at list heads only.
  * Entries come from a slab with a free list: adding a connection does
  * not call malloc except when a slab block or the bucket array grows.
@@ -21,10 +21,17 @@
 
 enum ct_state {
 	CT_OPEN,    /* tracked, not closed */
-	CT_CLOSED,  /* tracked, FIN both ways or RST seen: ends after a quiet spell */
+	CT_CLOSED,  /* tracked, RST seen or FIN both ways with data missing: ends after a quiet spell */
+	CT_DONE,    /* tracked, FIN both ways and every byte delivered: ends after a short one */
 	CT_TOMB,    /* ended or ignored: keeps only the tuple and the id */
 	CT_NSTATES
 };
+
+/* Tracked: the sink still hears about it. */
+static inline bool ct_tracked(unsigned state)
+{
+	return state == CT_OPEN || state == CT_CLOSED || state == CT_DONE;
+}
 
 struct ct_conn {
 	struct cap_conn pub;        /* what the sink sees */

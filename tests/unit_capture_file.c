@@ -202,8 +202,9 @@ static void test_lifecycle(void)
 		/* 9-10: a connection whose first packet is the SYN-ACK */
 		tcpf(103, S, 443, C2, 2000, 7000, 301, S_ | A_, ""),
 		tcpf(103, C2, 2000, S, 443, 301, 7001, P_ | A_, "abc"),
-		/* 11: the first tuple again, new ISN: a new connection */
-		tcpf(104, C, 1000, S, 443, 5000, 0, S_, ""),
+		/* 11: the first tuple again, new ISN, within the short linger of a
+		 * clean close: a new connection, the old one ends as reused */
+		tcpf(103, C, 1000, S, 443, 5000, 0, S_, ""),
 		/* 12: picked up mid-stream */
 		tcpf(104, C3, 3000, S, 443, 42, 77, P_ | A_, "mid"),
 		/* 13-14: the new connection gets data, out of order */
@@ -270,6 +271,37 @@ static void test_lifecycle(void)
 		  "O2@7 10.0.0.4:7>10.0.0.2:8 i-1\n"
 		  "E2@8:EOF\n");
 	CHECK_EQ_U(stats.conns, 3);
+
+	/* a clean close (every byte delivered) ends after about a second, one
+	 * with data missing waits the full linger for it */
+	struct frame fr3[] = {
+		tcpf(10, C, 1000, S, 443, 100, 0, S_, ""),
+		tcpf(10, S, 443, C, 1000, 900, 101, S_ | A_, ""),
+		tcpf(10, C, 1000, S, 443, 101, 901, F_ | A_, "bye"),
+		tcpf(10, S, 443, C, 1000, 901, 105, F_ | A_, ""),
+		tcpf(10, C2, 5, S, 443, 200, 0, S_, ""),
+		tcpf(10, S, 443, C2, 5, 700, 201, S_ | A_, ""),
+		tcpf(10, C2, 5, S, 443, 205, 701, F_ | A_, "x"), /* 201..204 never come */
+		tcpf(10, S, 443, C2, 5, 701, 201, F_ | A_, ""),
+		tcpf(13, C3, 7, S, 8, 1, 1, A_, ""),
+		tcpf(30, C3, 7, S, 8, 1, 1, A_, ""),
+	};
+	write_pcap(tmp("linger.pcap"), fr3, 10, 0);
+	CHECK_EQ_U(run(tmp("linger.pcap"), NULL), 0);
+	CHECK_STR(logbuf,
+		  "O0@1 10.0.0.1:1000>10.0.0.2:443 i0\n"
+		  "D0.0@3:bye\n"
+		  "F0.0@3:FIN\n"
+		  "F0.1@4:FIN\n"
+		  "O1@5 10.0.0.3:5>10.0.0.2:443 i0\n"
+		  "F1.1@8:FIN\n"
+		  "E0@4:CLOSED\n"               /* at t=13: 3 s after its clean close */
+		  "O2@9 10.0.0.4:7>10.0.0.2:8 i-1\n"
+		  "G1.0@7:4\n"                  /* at t=30: the bytes did not come */
+		  "D1.0@7:x\n"
+		  "F1.0@7:FIN\n"
+		  "E1@8:CLOSED\n"
+		  "E2@10:EOF\n");
 }
 
 static void test_gaps_and_ignore(void)
