@@ -23,7 +23,8 @@ struct ladder_step {
 	struct ek_time ts;
 	const char *event;         /* static name (the row's event) */
 	struct x509_info *cert;    /* referenced, or NULL */
-	char *info;                /* heap copy of the detail (alerts, missing data, empty chains), or NULL */
+	char *info;                /* the detail (alerts, missing data, empty chains): interned, or a
+				    * heap copy when its bit is set in ladder.refs; or NULL */
 	enum tls_role sender;
 };
 
@@ -39,7 +40,8 @@ struct ladder {
 struct findings_conn {
 	struct findings *f;        /* the pool, the cache (ladder certificate references) */
 	struct findings_conn *next_free;
-	char *sni;
+	const char *sni;           /* interned (findings.strs) or, when sni_owned, a heap copy */
+	bool sni_owned;
 	bool cert_requested;
 	uint64_t cr_frame;
 	char **ca_names;
@@ -110,7 +112,44 @@ struct findings {
 		char *sni;
 		int result;
 	} host_memo[64];
+	/* Texts kept by connections (SNI, ladder infos) repeat from one
+	 * connection to the next: kept once here, until the end of the run,
+	 * instead of a malloc and a free per connection.  Bounded; past the
+	 * bounds connections keep their own copies. */
+	struct {
+		char **slots;          /* open addressing, STRS_SLOTS */
+		size_t n, bytes;
+	} strs;
 };
+
+#define STRS_SLOTS 8192        /* at most half of them used */
+#define STRS_MAX_BYTES ((size_t)1 << 20)
+
+static uint64_t str_hash(const char *p, size_t n)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)p[i]) * 1099511628211ull;
+	return h;
+}
+
+/* The interned copy of p[0..n) (n bytes, then a NUL), or NULL when the
+ * table is full or out of memory: the caller makes its own copy. */
+static const char *str_intern(struct findings *f, const char *p, size_t n)
+{
+	if (!f->strs.slots && !(f->strs.slots = calloc(STRS_SLOTS, sizeof *f->strs.slots))) return NULL;
+	size_t i = (size_t)str_hash(p, n) & (STRS_SLOTS - 1);
+	for (char *e; (e = f->strs.slots[i]) != NULL; i = (i + 1) & (STRS_SLOTS - 1))
+		if (strncmp(e, p, n) == 0 && e[n] == '\0') return e;
+	if (2 * (f->strs.n + 1) > STRS_SLOTS || f->strs.bytes + n + 1 > STRS_MAX_BYTES) return NULL;
+	char *e = malloc(n + 1);
+	if (!e) return NULL;
+	memcpy(e, p, n);
+	e[n] = '\0';
+	f->strs.slots[i] = e;
+	f->strs.n++;
+	f->strs.bytes += n + 1;
+	return e;
+}
 
 static const char *const csv_cols[] = {
 	"code", "severity", "file", "frame", "conn", "client", "server", "role", "cert_serial", "cert_subject",
@@ -178,6 +217,9 @@ void findings_free(struct findings *f)
 	free(f->aggs);
 	free(f->slots);
 	for (size_t i = 0; i < sizeof f->host_memo / sizeof f->host_memo[0]; i++) free(f->host_memo[i].sni);
+	if (f->strs.slots)
+		for (size_t i = 0; i < STRS_SLOTS; i++) free(f->strs.slots[i]);
+	free(f->strs.slots);
 	while (f->fc_pool) {
 		struct findings_conn *fc = f->fc_pool;
 		f->fc_pool = fc->next_free;
@@ -199,7 +241,7 @@ void findings_free_conn(struct findings_conn *fc)
 	if (!fc) return;
 	struct findings *f = fc->f;
 	ladder_clear(f->cache, &fc->ladder, false);
-	free(fc->sni);
+	if (fc->sni_owned) free((char *)(uintptr_t)fc->sni);
 	for (size_t i = 0; i < fc->n_ca; i++) free(fc->ca_names[i]);
 	free(fc->ca_names);
 	if (f->n_pool < FC_POOL_MAX) {
@@ -332,11 +374,12 @@ static struct ladder *ladder_copy(const struct findings_conn *fc)
 	for (size_t i = 0; i < src->n; i++) {
 		l->steps[i] = src->steps[i];
 		if (l->steps[i].cert) x509_ref(l->steps[i].cert);
+		/* the copy owns its infos (a connection's may be interned) */
 		if (src->steps[i].info) l->steps[i].info = strdup(src->steps[i].info);
+		if (l->steps[i].cert || l->steps[i].info) l->refs |= 1u << i;
 	}
 	l->n = l->cap = src->n;
 	l->dropped = src->dropped;
-	l->refs = src->refs;
 	return l;
 }
 
@@ -503,8 +546,14 @@ static void ladder_add(struct findings_conn *fc, const struct tls_event *ev, con
 	} else if (ev->kind == TLS_EV_ALERT || ev->kind == TLS_EV_DATA_MISSING ||
 		   (ev->kind == TLS_EV_HANDSHAKE && ev->u.hs.type == TLS_HS_CERTIFICATE)) {
 		const char *d = rows[0].detail ? rows[0].detail : "(null)"; /* as printf */
-		s->info = strndup(d, STEP_INFO_LEN - 1);
-		if (s->info) l->refs |= 1u << (l->n - 1);
+		size_t dn = strnlen(d, STEP_INFO_LEN - 1);
+		const char *in = str_intern(fc->f, d, dn);
+		if (in) {
+			s->info = (char *)(uintptr_t)in; /* not in refs: the table keeps it */
+		} else {
+			s->info = strndup(d, dn);
+			if (s->info) l->refs |= 1u << (l->n - 1);
+		}
 	}
 }
 
@@ -853,7 +902,10 @@ void findings_on_event(void *ctx, struct conn_rec *cr, const struct tls_event *e
 		fc->last_frame = ev->pkt.frame;
 		fc->last_ts = ev->pkt.ts;
 		if (hs->malformed) break;
-		if (hs->type == TLS_HS_CLIENT_HELLO && hs->u.ch.sni && !fc->sni) fc->sni = strdup(hs->u.ch.sni);
+		if (hs->type == TLS_HS_CLIENT_HELLO && hs->u.ch.sni && !fc->sni) {
+			fc->sni = str_intern(f, hs->u.ch.sni, strlen(hs->u.ch.sni));
+			if (!fc->sni && (fc->sni = strdup(hs->u.ch.sni))) fc->sni_owned = true;
+		}
 		if (hs->type == TLS_HS_CERTIFICATE_REQUEST && !fc->cert_requested) {
 			fc->cert_requested = true;
 			fc->cr_frame = ev->pkt.frame;
