@@ -64,6 +64,16 @@ static uint32_t rd32(const uint8_t *p, bool swapped)
 	return swapped ? __builtin_bswap32(v) : v;
 }
 
+/* The link type and the name messages use, once libpcap has opened it. */
+static void opened(struct src *s, const char *name)
+{
+	s->dlt = pcap_datalink(s->p);
+	const char *n = pcap_datalink_val_to_name(s->dlt);
+	if (n) snprintf(s->dltname, sizeof s->dltname, "%s", n);
+	else snprintf(s->dltname, sizeof s->dltname, "DLT_%d", s->dlt);
+	snprintf(s->name, sizeof s->name, "%s", name);
+}
+
 /* After libpcap has read the file header: can the records be read here? */
 static void fast_setup(struct src *s, FILE *fp)
 {
@@ -197,11 +207,7 @@ struct src *src_open(const char *path, char errbuf[CAP_ERRBUF_SIZE])
 			say(errbuf, path, ebuf[0] ? ebuf : "cannot read", NULL);
 		goto fail;
 	}
-	s->dlt = pcap_datalink(s->p);
-	const char *n = pcap_datalink_val_to_name(s->dlt);
-	if (n) snprintf(s->dltname, sizeof s->dltname, "%s", n);
-	else snprintf(s->dltname, sizeof s->dltname, "DLT_%d", s->dlt);
-	snprintf(s->name, sizeof s->name, "%s", path);
+	opened(s, path);
 	fast_setup(s, fp);
 	return s;
 fail:
@@ -300,11 +306,7 @@ struct src *src_open_live(const char *iface, int snaplen, bool promisc, char err
 		free(s);
 		return NULL;
 	}
-	s->dlt = pcap_datalink(s->p);
-	const char *n = pcap_datalink_val_to_name(s->dlt);
-	if (n) snprintf(s->dltname, sizeof s->dltname, "%s", n);
-	else snprintf(s->dltname, sizeof s->dltname, "DLT_%d", s->dlt);
-	snprintf(s->name, sizeof s->name, "%s", iface);
+	opened(s, iface);
 	return s;
 }
 

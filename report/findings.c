@@ -621,8 +621,7 @@ static int likely_cause(const struct findings_conn *fc)
 /* X509_check_host(leaf, sni), remembered per (certificate, SNI). */
 static int check_host(struct findings *f, const struct x509_info *leaf, const char *sni)
 {
-	uint64_t h = 1469598103934665603ull;
-	for (const unsigned char *p = (const unsigned char *)sni; *p; p++) h = (h ^ *p) * 1099511628211ull;
+	uint64_t h = str_hash(sni, strlen(sni));
 	h ^= leaf->sha256[0] | (uint64_t)leaf->sha256[1] << 8;
 	struct host_memo *m = &f->host_memo[(h ^ h >> 32) % (sizeof f->host_memo / sizeof f->host_memo[0])];
 	if (m->sni && memcmp(m->sha256, leaf->sha256, sizeof m->sha256) == 0 && strcmp(m->sni, sni) == 0)

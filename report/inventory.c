@@ -155,6 +155,33 @@ static void key_of(struct ikey *k, const struct ek_endpoint *ep, bool client, bo
 	memcpy(k->sha256, leaf->sha256, sizeof k->sha256);
 }
 
+/* Room in entries[] and ients[] for one more; false when out of memory. */
+static bool entries_room(struct inventory *inv)
+{
+	if (inv->n < inv->cap) return true;
+	size_t nc = inv->cap ? inv->cap * 2 : 64;
+	struct inv_entry **v = realloc(inv->entries, nc * sizeof *v);
+	if (!v) return false;
+	inv->entries = v;
+	struct ient **w = realloc(inv->ients, nc * sizeof *w);
+	if (!w) return false;
+	inv->ients = w;
+	inv->cap = nc;
+	return true;
+}
+
+/* Index e under its key and append it (entries_room first); false when
+ * out of memory, e still the caller's. */
+static bool entry_add(struct inventory *inv, struct inv_entry *e, const struct ikey *k, uint64_t h)
+{
+	struct ient *ie = itab_add(&inv->by_key, k, h);
+	if (!ie) return false;
+	ie->e = e;
+	inv->ients[inv->n] = ie;
+	inv->entries[inv->n++] = e;
+	return true;
+}
+
 struct inv_entry *inventory_note(struct inventory *inv, const struct ek_endpoint *ep, bool client,
 				 struct x509_info *const *chain, size_t n, uint32_t file_index, uint64_t frame,
 				 bool *other_role)
@@ -187,16 +214,7 @@ struct inv_entry *inventory_note(struct inventory *inv, const struct ek_endpoint
 	struct ient *ie = itab_get(&inv->by_key, &k, h);
 	struct inv_entry *e = ie ? ie->e : NULL;
 	if (!e) {
-		if (inv->n == inv->cap) {
-			size_t nc = inv->cap ? inv->cap * 2 : 64;
-			struct inv_entry **v = realloc(inv->entries, nc * sizeof *v);
-			if (!v) return NULL;
-			inv->entries = v;
-			struct ient **w = realloc(inv->ients, nc * sizeof *w);
-			if (!w) return NULL;
-			inv->ients = w;
-			inv->cap = nc;
-		}
+		if (!entries_room(inv)) return NULL;
 		e = calloc(1, sizeof *e);
 		if (!e) return NULL;
 		ek_endpoint_str(ep, !client, e->endpoint, sizeof e->endpoint);
@@ -218,13 +236,10 @@ struct inv_entry *inventory_note(struct inventory *inv, const struct ek_endpoint
 		if (!e->top) e->public_ca = 0;
 		e->first_file = file_index;
 		e->first_frame = frame;
-		if (!(ie = itab_add(&inv->by_key, &k, h))) {
+		if (!entry_add(inv, e, &k, h)) {
 			free_entry(inv, e);
 			return NULL;
 		}
-		ie->e = e;
-		inv->ients[inv->n] = ie;
-		inv->entries[inv->n++] = e;
 	}
 	e->conns++;
 	e->last_file = file_index;
@@ -335,24 +350,9 @@ void inventory_merge(struct inventory *dst, struct inventory *src)
 		}
 		e->leaf = move_cert(dst, src, e->leaf);
 		if (e->top) e->top = move_cert(dst, src, e->top);
-		if (dst->n == dst->cap) {
-			size_t nc = dst->cap ? dst->cap * 2 : 64;
-			struct inv_entry **v = realloc(dst->entries, nc * sizeof *v);
-			if (v) dst->entries = v;
-			struct ient **w = v ? realloc(dst->ients, nc * sizeof *w) : NULL;
-			if (w) {
-				dst->ients = w;
-				dst->cap = nc;
-			}
-		}
-		if (!e->leaf || (e->has_top && e->public_ca < 0 && !e->top) || dst->n == dst->cap ||
-		    !(di = itab_add(&dst->by_key, &si->k, si->hash))) {
+		if (!e->leaf || (e->has_top && e->public_ca < 0 && !e->top) || !entries_room(dst) ||
+		    !entry_add(dst, e, &si->k, si->hash))
 			free_entry(dst, e);
-			continue;
-		}
-		di->e = e;
-		dst->ients[dst->n] = di;
-		dst->entries[dst->n++] = e;
 	}
 	src->n = 0;
 }

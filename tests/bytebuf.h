@@ -24,4 +24,21 @@ static inline void put(struct buf *b, const void *d, size_t n)
 	b->n += n;
 }
 
+/* Big-endian integers, as TLS writes them. */
+static inline void put_u8(struct buf *b, unsigned v)
+{
+	uint8_t x = (uint8_t)v;
+	put(b, &x, 1);
+}
+static inline void put_u16(struct buf *b, unsigned v)
+{
+	put_u8(b, v >> 8);
+	put_u8(b, v);
+}
+static inline void put_u24(struct buf *b, unsigned v)
+{
+	put_u8(b, v >> 16);
+	put_u16(b, v & 0xffff);
+}
+
 #endif

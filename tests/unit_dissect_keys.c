@@ -22,22 +22,6 @@
 
 /* ---- helpers ---------------------------------------------------------------- */
 
-static void put8(struct buf *b, unsigned v)
-{
-	uint8_t x = (uint8_t)v;
-	put(b, &x, 1);
-}
-static void put16(struct buf *b, unsigned v)
-{
-	put8(b, v >> 8);
-	put8(b, v);
-}
-static void put24(struct buf *b, unsigned v)
-{
-	put8(b, v >> 16);
-	put16(b, v & 0xffff);
-}
-
 /* Test vectors are written in hex: decode (aborts on a typo). */
 static struct buf unhex(const char *h)
 {
@@ -46,16 +30,16 @@ static struct buf unhex(const char *h)
 	for (size_t i = 0; i + 1 < n + 1 && h[i]; i += 2) {
 		unsigned v;
 		if (sscanf(h + i, "%2x", &v) != 1) abort();
-		put8(&b, v);
+		put_u8(&b, v);
 	}
 	return b;
 }
 
 static void record(struct buf *out, uint8_t type, uint16_t ver, const struct buf *body)
 {
-	put8(out, type);
-	put16(out, ver);
-	put16(out, (unsigned)body->n);
+	put_u8(out, type);
+	put_u16(out, ver);
+	put_u16(out, (unsigned)body->n);
 	put(out, body->p, body->n);
 }
 
@@ -261,7 +245,7 @@ static void test_keylog(void)
 
 	/* an overlong line is malformed; the lines around it still count */
 	struct buf big = { 0 };
-	for (int i = 0; i < 3000; i++) put8(&big, 'A');
+	for (int i = 0; i < 3000; i++) put_u8(&big, 'A');
 	put(&big, "\nSERVER_TRAFFIC_SECRET_0 ", 25);
 	put(&big, "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff 00112233445566778899aabbccddeeff\n", 98);
 	tls_keylog_add_text(k, (const char *)big.p, big.n);
@@ -647,30 +631,30 @@ static void test_rfc8448_keyupdate_and_gap(void)
 static struct buf hello12(uint8_t type, uint16_t ver, const uint8_t *random, uint16_t cipher, bool etm)
 {
 	struct buf b = { 0 }, m = { 0 }, rec = { 0 };
-	put16(&b, ver);
+	put_u16(&b, ver);
 	put(&b, random, 32);
-	put8(&b, 0); /* session id */
+	put_u8(&b, 0); /* session id */
 	if (type == TLS_HS_CLIENT_HELLO) {
-		put16(&b, 2);
-		put16(&b, cipher);
-		put8(&b, 1);
-		put8(&b, 0);
-		put16(&b, etm ? 4 : 0);
+		put_u16(&b, 2);
+		put_u16(&b, cipher);
+		put_u8(&b, 1);
+		put_u8(&b, 0);
+		put_u16(&b, etm ? 4 : 0);
 		if (etm) {
-			put16(&b, 22);
-			put16(&b, 0);
+			put_u16(&b, 22);
+			put_u16(&b, 0);
 		}
 	} else {
-		put16(&b, cipher);
-		put8(&b, 0);
-		put16(&b, etm ? 4 : 0);
+		put_u16(&b, cipher);
+		put_u8(&b, 0);
+		put_u16(&b, etm ? 4 : 0);
 		if (etm) {
-			put16(&b, 22);
-			put16(&b, 0);
+			put_u16(&b, 22);
+			put_u16(&b, 0);
 		}
 	}
-	put8(&m, type);
-	put24(&m, (unsigned)b.n);
+	put_u8(&m, type);
+	put_u24(&m, (unsigned)b.n);
 	put(&m, b.p, b.n);
 	record(&rec, 22, ver, &m);
 	free(b.p);
@@ -683,7 +667,7 @@ static void run12(const struct v12 *v, const char *name, bool wrong_master)
 	struct buf ch = hello12(TLS_HS_CLIENT_HELLO, v->version, (const uint8_t *)v->client_random, v->cipher, v->etm);
 	struct buf sh = hello12(TLS_HS_SERVER_HELLO, v->version, (const uint8_t *)v->server_random, v->cipher, v->etm);
 	struct buf ccs = { 0 }, one = { 0 };
-	put8(&one, 1);
+	put_u8(&one, 1);
 	record(&ccs, 20, v->version, &one);
 	struct step st[] = {
 		{ 0, ch.p, ch.n },

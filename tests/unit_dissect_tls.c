@@ -17,25 +17,10 @@
 
 /* ---- byte builders ------------------------------------------------------------ */
 
-static void put8(struct buf *b, unsigned v)
-{
-	uint8_t x = (uint8_t)v;
-	put(b, &x, 1);
-}
-static void put16(struct buf *b, unsigned v)
-{
-	put8(b, v >> 8);
-	put8(b, v);
-}
-static void put24(struct buf *b, unsigned v)
-{
-	put8(b, v >> 16);
-	put16(b, v & 0xffff);
-}
 static void putb(struct buf *b, const struct buf *o) { put(b, o->p, o->n); }
 static void fill(struct buf *b, uint8_t v, size_t n)
 {
-	for (size_t i = 0; i < n; i++) put8(b, v);
+	for (size_t i = 0; i < n; i++) put_u8(b, v);
 }
 static void bfree(struct buf *b)
 {
@@ -47,8 +32,8 @@ static void bfree(struct buf *b)
 static struct buf hs(uint8_t type, const struct buf *body)
 {
 	struct buf m = { 0 };
-	put8(&m, type);
-	put24(&m, (unsigned)body->n);
+	put_u8(&m, type);
+	put_u24(&m, (unsigned)body->n);
 	putb(&m, body);
 	return m;
 }
@@ -59,9 +44,9 @@ static void records(struct buf *out, uint8_t type, uint16_t ver, const uint8_t *
 	size_t o = 0;
 	do {
 		size_t k = n - o < frag ? n - o : frag;
-		put8(out, type);
-		put16(out, ver);
-		put16(out, (unsigned)k);
+		put_u8(out, type);
+		put_u16(out, ver);
+		put_u16(out, (unsigned)k);
 		put(out, body + o, k);
 		o += k;
 	} while (o < n);
@@ -82,21 +67,21 @@ struct ch_spec {
 static struct buf client_hello(const struct ch_spec *s)
 {
 	struct buf b = { 0 }, ext = { 0 };
-	put16(&b, s->legacy ? s->legacy : 0x0303);
-	for (int i = 0; i < 32; i++) put8(&b, (unsigned)i);
-	put8(&b, 32);
+	put_u16(&b, s->legacy ? s->legacy : 0x0303);
+	for (int i = 0; i < 32; i++) put_u8(&b, (unsigned)i);
+	put_u8(&b, 32);
 	fill(&b, 0xaa, 32);
-	put16(&b, (unsigned)(2 * s->n_ciphers));
-	for (size_t i = 0; i < s->n_ciphers; i++) put16(&b, 0xc02f + (unsigned)i);
-	put8(&b, 1);
-	put8(&b, 0);
+	put_u16(&b, (unsigned)(2 * s->n_ciphers));
+	for (size_t i = 0; i < s->n_ciphers; i++) put_u16(&b, 0xc02f + (unsigned)i);
+	put_u8(&b, 1);
+	put_u8(&b, 0);
 	if (s->sni) {
 		size_t l = strlen(s->sni);
-		put16(&ext, 0);
-		put16(&ext, (unsigned)(l + 5));
-		put16(&ext, (unsigned)(l + 3));
-		put8(&ext, 0);
-		put16(&ext, (unsigned)l);
+		put_u16(&ext, 0);
+		put_u16(&ext, (unsigned)(l + 5));
+		put_u16(&ext, (unsigned)(l + 3));
+		put_u8(&ext, 0);
+		put_u16(&ext, (unsigned)l);
 		put(&ext, s->sni, l);
 	}
 	if (s->alpn) {
@@ -105,30 +90,30 @@ static struct buf client_hello(const struct ch_spec *s)
 		while (*p) {
 			const char *e = strchr(p, ',');
 			size_t l = e ? (size_t)(e - p) : strlen(p);
-			put8(&list, (unsigned)l);
+			put_u8(&list, (unsigned)l);
 			put(&list, p, l);
 			p += l + (e ? 1 : 0);
 		}
-		put16(&ext, 16);
-		put16(&ext, (unsigned)(list.n + 2));
-		put16(&ext, (unsigned)list.n);
+		put_u16(&ext, 16);
+		put_u16(&ext, (unsigned)(list.n + 2));
+		put_u16(&ext, (unsigned)list.n);
 		putb(&ext, &list);
 		bfree(&list);
 	}
 	/* signature_algorithms: 3 */
-	put16(&ext, 13);
-	put16(&ext, 8);
-	put16(&ext, 6);
-	put16(&ext, 0x0403);
-	put16(&ext, 0x0804);
-	put16(&ext, 0x0401);
+	put_u16(&ext, 13);
+	put_u16(&ext, 8);
+	put_u16(&ext, 6);
+	put_u16(&ext, 0x0403);
+	put_u16(&ext, 0x0804);
+	put_u16(&ext, 0x0401);
 	if (s->n_versions) {
-		put16(&ext, 43);
-		put16(&ext, (unsigned)(1 + 2 * s->n_versions));
-		put8(&ext, (unsigned)(2 * s->n_versions));
-		for (size_t i = 0; i < s->n_versions; i++) put16(&ext, s->versions[i]);
+		put_u16(&ext, 43);
+		put_u16(&ext, (unsigned)(1 + 2 * s->n_versions));
+		put_u8(&ext, (unsigned)(2 * s->n_versions));
+		for (size_t i = 0; i < s->n_versions; i++) put_u16(&ext, s->versions[i]);
 	}
-	put16(&b, (unsigned)ext.n);
+	put_u16(&b, (unsigned)ext.n);
 	putb(&b, &ext);
 	bfree(&ext);
 	struct buf m = hs(1, &b);
@@ -144,17 +129,17 @@ static const uint8_t hrr_random[32] = {
 static struct buf server_hello(uint16_t selected, uint16_t cipher, bool hrr)
 {
 	struct buf b = { 0 };
-	put16(&b, 0x0303);
+	put_u16(&b, 0x0303);
 	if (hrr) put(&b, hrr_random, 32);
 	else fill(&b, 0x55, 32);
-	put8(&b, 0);
-	put16(&b, cipher);
-	put8(&b, 0);
+	put_u8(&b, 0);
+	put_u16(&b, cipher);
+	put_u8(&b, 0);
 	if (selected) {
-		put16(&b, 6);
-		put16(&b, 43);
-		put16(&b, 2);
-		put16(&b, selected);
+		put_u16(&b, 6);
+		put_u16(&b, 43);
+		put_u16(&b, 2);
+		put_u16(&b, selected);
 	}
 	struct buf m = hs(2, &b);
 	bfree(&b);
@@ -230,9 +215,9 @@ static struct buf certificate12(const struct buf *const *certs, size_t n)
 	struct buf b = { 0 };
 	size_t total = 0;
 	for (size_t i = 0; i < n; i++) total += 3 + certs[i]->n;
-	put24(&b, (unsigned)total);
+	put_u24(&b, (unsigned)total);
 	for (size_t i = 0; i < n; i++) {
-		put24(&b, (unsigned)certs[i]->n);
+		put_u24(&b, (unsigned)certs[i]->n);
 		putb(&b, certs[i]);
 	}
 	struct buf m = hs(11, &b);
@@ -243,16 +228,16 @@ static struct buf certificate12(const struct buf *const *certs, size_t n)
 static struct buf cert_request12(void)
 {
 	struct buf b = { 0 };
-	put8(&b, 2);
-	put8(&b, 1);
-	put8(&b, 64);
-	put16(&b, 4);
-	put16(&b, 0x0403);
-	put16(&b, 0x0804);
-	put16(&b, (unsigned)(4 + dn1.n + dn2.n));
-	put16(&b, (unsigned)dn1.n);
+	put_u8(&b, 2);
+	put_u8(&b, 1);
+	put_u8(&b, 64);
+	put_u16(&b, 4);
+	put_u16(&b, 0x0403);
+	put_u16(&b, 0x0804);
+	put_u16(&b, (unsigned)(4 + dn1.n + dn2.n));
+	put_u16(&b, (unsigned)dn1.n);
 	putb(&b, &dn1);
-	put16(&b, (unsigned)dn2.n);
+	put_u16(&b, (unsigned)dn2.n);
 	putb(&b, &dn2);
 	struct buf m = hs(13, &b);
 	bfree(&b);
@@ -660,7 +645,7 @@ static void test_tls12_mtls(void)
 	putb(&cflight, &cke);
 	records(&rec3, 22, 0x0303, cflight.p, cflight.n, 16384);
 	struct buf ccs = { 0 };
-	put8(&ccs, 1);
+	put_u8(&ccs, 1);
 	record(&rec3, 20, 0x0303, &ccs);
 	struct buf fin = { 0 };
 	fill(&fin, 0x99, 40);
@@ -668,8 +653,8 @@ static void test_tls12_mtls(void)
 	sc_data(&s, 0, &rec3);
 
 	struct buf al = { 0 }, rec4 = { 0 };
-	put8(&al, 2);
-	put8(&al, 116);
+	put_u8(&al, 2);
+	put_u8(&al, 116);
 	record(&rec4, 21, 0x0303, &al);
 	sc_data(&s, 1, &rec4);
 	sc_flag(&s, OP_FIN, 1);
@@ -750,7 +735,7 @@ static void test_fragmented(void)
 	sc_data(&s, 1, &r2);
 	struct buf cke = simple_hs(16, 130, 1), r3 = { 0 }, one = { 0 }, fin = { 0 }, app = { 0 };
 	record(&r3, 22, 0x0303, &cke);
-	put8(&one, 1);
+	put_u8(&one, 1);
 	record(&r3, 20, 0x0303, &one);
 	fill(&fin, 7, 40);
 	record(&r3, 22, 0x0303, &fin);
@@ -857,8 +842,8 @@ static struct buf server_flight(size_t *cert_off, size_t *cert_len)
 	putb(&body, &shd);
 	record(&out, 22, 0x0303, &body);
 	struct buf al = { 0 };
-	put8(&al, 2);
-	put8(&al, 40);
+	put_u8(&al, 2);
+	put_u8(&al, 40);
 	record(&out, 21, 0x0303, &al);
 	bfree(&sh), bfree(&body), bfree(&cert), bfree(&cr), bfree(&shd), bfree(&al);
 	return out;
@@ -923,8 +908,8 @@ static void test_hole_in_record(void)
 	sc_gap(&s, 1, 0);
 	sc_slice(&s, 1, &f, co + 500, f.n);
 	struct buf al = { 0 }, r = { 0 };
-	put8(&al, 1);
-	put8(&al, 0);
+	put_u8(&al, 1);
+	put_u8(&al, 0);
 	record(&r, 21, 0x0303, &al);
 	sc_data(&s, 0, &r);
 	sc_flag(&s, OP_FIN, 1);
@@ -981,8 +966,8 @@ static void test_hole_between_records(void)
 		size_t hole_from = c.n;
 		record(&c, 22, 0x0303, &cke);
 		size_t hole_to = c.n;
-		put8(&al, 1);
-		put8(&al, 0);
+		put_u8(&al, 1);
+		put_u8(&al, 0);
 		record(&c, 21, 0x0303, &al);
 		sc_slice(&s, 0, &c, 0, hole_from);
 		sc_gap(&s, 0, hole_to - hole_from);
@@ -1037,9 +1022,9 @@ static void test_fin_inside(void)
 	sc_init(&s, true, 40000, 443);
 	client_part(&s);
 	struct buf a = { 0 };
-	put8(&a, 23);
-	put16(&a, 0x0303);
-	put16(&a, 1000);
+	put_u8(&a, 23);
+	put_u16(&a, 0x0303);
+	put_u16(&a, 1000);
 	fill(&a, 1, 300);
 	sc_data(&s, 0, &a);
 	run_all_splits(&s, &R);
@@ -1078,8 +1063,8 @@ static void test_midstream(void)
 	record(&a2, 21, 0x0303, &encal);
 	sc_data(&s, 1, &a2);
 	struct buf pa = { 0 }, a3 = { 0 };
-	put8(&pa, 1);
-	put8(&pa, 0);
+	put_u8(&pa, 1);
+	put_u8(&pa, 0);
 	record(&a3, 21, 0x0303, &pa); /* a 2-byte alert mid-stream stays plaintext */
 	sc_data(&s, 0, &a3);
 	run_all_splits(&s, &R);
@@ -1160,14 +1145,14 @@ static void test_sslv2(void)
 	sc_init(&s, true, 50000, 4433); /* not a TLS port: recognised by content */
 	struct buf b = { 0 };
 	size_t csl = 3 * 4, chl = 16;
-	put16(&b, 0x8000u | (unsigned)(9 + csl + chl));
-	put8(&b, 1);
-	put16(&b, 0x0301);
-	put16(&b, (unsigned)csl);
-	put16(&b, 0);
-	put16(&b, (unsigned)chl);
-	for (size_t i = 0; i < csl; i++) put8(&b, (unsigned)i);
-	for (size_t i = 0; i < chl; i++) put8(&b, 0xc0 + (unsigned)i);
+	put_u16(&b, 0x8000u | (unsigned)(9 + csl + chl));
+	put_u8(&b, 1);
+	put_u16(&b, 0x0301);
+	put_u16(&b, (unsigned)csl);
+	put_u16(&b, 0);
+	put_u16(&b, (unsigned)chl);
+	for (size_t i = 0; i < csl; i++) put_u8(&b, (unsigned)i);
+	for (size_t i = 0; i < chl; i++) put_u8(&b, 0xc0 + (unsigned)i);
 	sc_data(&s, 0, &b);
 	struct buf sh = server_hello(0, 0x002f, false), r = { 0 };
 	record(&r, 22, 0x0301, &sh);
@@ -1179,13 +1164,13 @@ static void test_sslv2(void)
 	sc_free(&s);
 	sc_init(&s, true, 50000, 443);
 	struct buf b2 = { 0 };
-	put16(&b2, 0x8000u | (unsigned)(9 + 3 + 16));
-	put8(&b2, 1);
-	put16(&b2, 0x0002);
-	put16(&b2, 3);
-	put16(&b2, 0);
-	put16(&b2, 16);
-	put8(&b2, 1), put8(&b2, 0), put8(&b2, 0x80);
+	put_u16(&b2, 0x8000u | (unsigned)(9 + 3 + 16));
+	put_u8(&b2, 1);
+	put_u16(&b2, 0x0002);
+	put_u16(&b2, 3);
+	put_u16(&b2, 0);
+	put_u16(&b2, 16);
+	put_u8(&b2, 1), put_u8(&b2, 0), put_u8(&b2, 0x80);
 	fill(&b2, 0x42, 16);
 	sc_data(&s, 0, &b2);
 	run_all_splits(&s, &R);
@@ -1232,12 +1217,12 @@ static void test_not_tls(void)
 	sc_init(&s, true, 50000, 9999);
 	struct buf odd = { 0 };
 	put(&odd, "abc", 3);
-	put8(&odd, 22);
-	put8(&odd, 3);
-	put8(&odd, 1);
-	put16(&odd, 100);
-	put8(&odd, 1);
-	put24(&odd, 5000); /* hello longer than its record */
+	put_u8(&odd, 22);
+	put_u8(&odd, 3);
+	put_u8(&odd, 1);
+	put_u16(&odd, 100);
+	put_u8(&odd, 1);
+	put_u24(&odd, 5000); /* hello longer than its record */
 	fill(&odd, 'z', 17000);
 	sc_data(&s, 0, &odd);
 	sc_data(&s, 1, &odd);
@@ -1250,17 +1235,17 @@ static void test_not_tls(void)
 	struct ch_spec cs = { .sni = "vpn.example", .n_ciphers = 2 };
 	struct buf ch = client_hello(&cs), ovpn = { 0 }, rec = { 0 };
 	records(&rec, 22, 0x0301, ch.p, ch.n, 16384);
-	put16(&ovpn, 42);
-	put8(&ovpn, 0x38);
+	put_u16(&ovpn, 42);
+	put_u8(&ovpn, 0x38);
 	fill(&ovpn, 0x11, 41);
-	put16(&ovpn, (unsigned)(14 + 60));
-	put8(&ovpn, 0x20);
+	put_u16(&ovpn, (unsigned)(14 + 60));
+	put_u8(&ovpn, 0x20);
 	fill(&ovpn, 0x22, 13);
 	put(&ovpn, rec.p, 60);
 	sc_data(&s, 0, &ovpn);
 	struct buf sovpn = { 0 };
-	put16(&sovpn, 54);
-	put8(&sovpn, 0x40);
+	put_u16(&sovpn, 54);
+	put_u8(&sovpn, 0x40);
 	fill(&sovpn, 0x33, 53);
 	sc_data(&s, 1, &sovpn);
 	run(&s, 1, 0, &R);
@@ -1305,8 +1290,8 @@ static void test_starttls(void)
 	records(&c2, 22, 0x0301, ch.p, ch.n, 16384);
 	sc_data(&s, 0, &c2);
 	struct buf al = { 0 }, s2 = { 0 };
-	put8(&al, 2);
-	put8(&al, 70);
+	put_u8(&al, 2);
+	put_u8(&al, 70);
 	put(&s2, "junk\r\n", 6);
 	record(&s2, 21, 0x0301, &al);
 	sc_data(&s, 1, &s2);
@@ -1328,7 +1313,7 @@ static void test_tls13_hrr(void)
 	sc_data(&s, 0, &r);
 	struct buf hrr = server_hello(0x0304, 0x1301, true), r2 = { 0 }, one = { 0 };
 	record(&r2, 22, 0x0303, &hrr);
-	put8(&one, 1);
+	put_u8(&one, 1);
 	record(&r2, 20, 0x0303, &one);
 	sc_data(&s, 1, &r2);
 	struct buf r3 = { 0 };
@@ -1346,8 +1331,8 @@ static void test_tls13_hrr(void)
 	fill(&cfin, 0x66, 53);
 	record(&r5, 23, 0x0303, &cfin);
 	record(&r5, 23, 0x0303, &cfin);
-	put8(&al, 2);
-	put8(&al, 116);
+	put_u8(&al, 2);
+	put_u8(&al, 116);
 	sc_data(&s, 0, &r5);
 	struct buf r6 = { 0 };
 	record(&r6, 21, 0x0303, &al); /* a plaintext alert type 21 in 1.3 */
@@ -1385,7 +1370,7 @@ static void test_tls13_early_ccs(void)
 	uint16_t vers[] = { 0x0304 };
 	struct ch_spec cs = { .sni = "e.example", .versions = vers, .n_versions = 1, .n_ciphers = 1 };
 	struct buf ch = client_hello(&cs), r = { 0 }, one = { 0 };
-	put8(&one, 1);
+	put_u8(&one, 1);
 	record(&r, 22, 0x0301, &ch);
 	record(&r, 20, 0x0303, &one);
 	sc_data(&s, 0, &r);
@@ -1421,14 +1406,14 @@ static void test_null_cipher(void)
 	sc_data(&s, 1, &r);
 	struct buf cke = simple_hs(16, 40, 1), one = { 0 }, fin = simple_hs(20, 12, 0xf1), r2 = { 0 }, fm = { 0 };
 	record(&r2, 22, 0x0303, &cke);
-	put8(&one, 1);
+	put_u8(&one, 1);
 	record(&r2, 20, 0x0303, &one);
 	putb(&fm, &fin);
 	fill(&fm, 0xee, 32); /* HMAC-SHA256 */
 	record(&r2, 22, 0x0303, &fm);
 	struct buf al = { 0 };
-	put8(&al, 1);
-	put8(&al, 0);
+	put_u8(&al, 1);
+	put_u8(&al, 0);
 	fill(&al, 0xdd, 32);
 	record(&r2, 21, 0x0303, &al); /* close_notify + MAC */
 	sc_data(&s, 0, &r2);
@@ -1471,14 +1456,14 @@ static void test_malformed_and_truncated(void)
 	sc_init(&s, true, 50000, 443);
 	client_part(&s);
 	struct buf bad = { 0 }, m, r = { 0 };
-	put16(&bad, 0x0303);
+	put_u16(&bad, 0x0303);
 	fill(&bad, 1, 10); /* random cut short */
 	m = hs(2, &bad);
 	record(&r, 22, 0x0303, &m);
 	/* A Certificate whose list claims more than it holds. */
 	struct buf cb = { 0 };
-	put24(&cb, (unsigned)(3 + cert_leaf.n + 500));
-	put24(&cb, (unsigned)cert_leaf.n);
+	put_u24(&cb, (unsigned)(3 + cert_leaf.n + 500));
+	put_u24(&cb, (unsigned)cert_leaf.n);
 	putb(&cb, &cert_leaf);
 	struct buf cm = hs(11, &cb);
 	record(&r, 22, 0x0303, &cm);
@@ -1500,8 +1485,8 @@ static void test_invalid_header(void)
 	client_part(&s);
 	sc_text(&s, 0, "this is not a record");
 	struct buf al = { 0 }, r = { 0 };
-	put8(&al, 2);
-	put8(&al, 40);
+	put_u8(&al, 2);
+	put_u8(&al, 40);
 	record(&r, 21, 0x0303, &al);
 	sc_data(&s, 0, &r);
 	run_all_splits(&s, &R);
@@ -1521,16 +1506,16 @@ static void test_tls13_layouts(void)
 	sc.certs = calloc(sc.max_certs, sizeof *sc.certs);
 	struct x509_cache *xc = x509_cache_new(0);
 	struct buf b = { 0 };
-	put8(&b, 0); /* empty request context */
-	put24(&b, (unsigned)(3 + cert_leaf.n + 2 + 3 + cert_ca.n + 2 + 4));
-	put24(&b, (unsigned)cert_leaf.n);
+	put_u8(&b, 0); /* empty request context */
+	put_u24(&b, (unsigned)(3 + cert_leaf.n + 2 + 3 + cert_ca.n + 2 + 4));
+	put_u24(&b, (unsigned)cert_leaf.n);
 	putb(&b, &cert_leaf);
-	put16(&b, 0);
-	put24(&b, (unsigned)cert_ca.n);
+	put_u16(&b, 0);
+	put_u24(&b, (unsigned)cert_ca.n);
 	putb(&b, &cert_ca);
-	put16(&b, 4); /* one empty extension */
-	put16(&b, 5);
-	put16(&b, 0);
+	put_u16(&b, 4); /* one empty extension */
+	put_u16(&b, 5);
+	put_u16(&b, 0);
 	struct tls_certificate cert;
 	CHECK(tls_msg_certificate(&sc, xc, b.p, b.n, TLS_LAYOUT_13, &cert) == 0);
 	CHECK_EQ_U(cert.n_certs, 2);
@@ -1546,18 +1531,18 @@ static void test_tls13_layouts(void)
 	tls_msg_certificate_release(xc, &cert);
 
 	struct buf cr = { 0 };
-	put8(&cr, 2);
-	put16(&cr, 0xabcd);
-	put16(&cr, (unsigned)(4 + 6 + 4 + 2 + 2 + dn1.n));
-	put16(&cr, 13);
-	put16(&cr, 6);
-	put16(&cr, 4);
-	put16(&cr, 0x0804);
-	put16(&cr, 0x0403);
-	put16(&cr, 47);
-	put16(&cr, (unsigned)(2 + 2 + dn1.n));
-	put16(&cr, (unsigned)(2 + dn1.n));
-	put16(&cr, (unsigned)dn1.n);
+	put_u8(&cr, 2);
+	put_u16(&cr, 0xabcd);
+	put_u16(&cr, (unsigned)(4 + 6 + 4 + 2 + 2 + dn1.n));
+	put_u16(&cr, 13);
+	put_u16(&cr, 6);
+	put_u16(&cr, 4);
+	put_u16(&cr, 0x0804);
+	put_u16(&cr, 0x0403);
+	put_u16(&cr, 47);
+	put_u16(&cr, (unsigned)(2 + 2 + dn1.n));
+	put_u16(&cr, (unsigned)(2 + dn1.n));
+	put_u16(&cr, (unsigned)dn1.n);
 	putb(&cr, &dn1);
 	struct tls_cert_request req;
 	CHECK(tls_msg_cert_request(&sc, cr.p, cr.n, TLS_LAYOUT_13, &req) == 0);
@@ -1567,10 +1552,10 @@ static void test_tls13_layouts(void)
 	if (req.n_sigalgs == 2) CHECK_STR(tls_sigalg_name(req.sigalgs[0]), "rsa_pss_rsae_sha256");
 	/* TLS 1.1 CertificateRequest (no signature algorithms), layout unknown. */
 	struct buf cr11 = { 0 };
-	put8(&cr11, 1);
-	put8(&cr11, 1);
-	put16(&cr11, (unsigned)(2 + dn2.n));
-	put16(&cr11, (unsigned)dn2.n);
+	put_u8(&cr11, 1);
+	put_u8(&cr11, 1);
+	put_u16(&cr11, (unsigned)(2 + dn2.n));
+	put_u16(&cr11, (unsigned)dn2.n);
 	putb(&cr11, &dn2);
 	CHECK(tls_msg_cert_request(&sc, cr11.p, cr11.n, TLS_LAYOUT_UNKNOWN, &req) == 0);
 	CHECK(req.n_cert_types == 1 && req.n_sigalgs == 0 && req.n_ca_names == 1);
@@ -1613,15 +1598,15 @@ static void test_fuzzish(void)
 			len = (x >> 8) % 3000;
 			/* Start with something TLS-like half of the time. */
 			if (x & 1) {
-				put8(&b, 22);
-				put16(&b, 0x0303);
-				put16(&b, (unsigned)((x >> 4) % 2000));
-				put8(&b, (x >> 12) % 16);
-				put24(&b, (x >> 3) % 3000);
+				put_u8(&b, 22);
+				put_u16(&b, 0x0303);
+				put_u16(&b, (unsigned)((x >> 4) % 2000));
+				put_u8(&b, (x >> 12) % 16);
+				put_u24(&b, (x >> 3) % 3000);
 			}
 			for (size_t i = 0; i < len; i++) {
 				x = x * 1103515245u + 12345u;
-				put8(&b, x >> 16);
+				put_u8(&b, x >> 16);
 			}
 			sc_data(&s, k % 2, &b);
 			bfree(&b);

@@ -24,6 +24,16 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 		}                                                                               \
 	} while (0)
 
+/* 10.0.0.last:port */
+static inline void fz_set_ep(struct ek_endpoint *e, uint8_t last, uint16_t port)
+{
+	memset(e, 0, sizeof *e);
+	e->addr.family = 4;
+	e->addr.a[0] = 10;
+	e->addr.a[3] = last;
+	e->port = port;
+}
+
 /* Folded into a volatile so the reads are not optimised away. */
 static volatile unsigned fz_sink_acc;
 

@@ -126,15 +126,6 @@ static void print_rec(const char *label, size_t i, const struct ev_rec *r)
 		(unsigned long long)r->missing, r->in_record, r->resumed, r->incomplete, r->sni);
 }
 
-static void set_ep(struct ek_endpoint *e, uint8_t last, uint16_t port)
-{
-	memset(e, 0, sizeof *e);
-	e->addr.family = 4;
-	e->addr.a[0] = 10;
-	e->addr.a[3] = last;
-	e->port = port;
-}
-
 static const uint16_t ports[] = { 443, 5061, 8443 };
 
 /* Run the script with data ops cut into `chunk`-byte pieces (0: whole). */
@@ -169,8 +160,8 @@ static void run_once(const uint8_t *data, size_t size, size_t chunk, struct fz_s
 	memset(&p, 0, sizeof p);
 	p.id = 7;
 	p.file_index = 0;
-	set_ep(&p.ep[0], 1, (cfg & 0x04) ? 5061 : 40000);
-	set_ep(&p.ep[1], 2, (cfg & 0x08) ? 443 : 50000);
+	fz_set_ep(&p.ep[0], 1, (cfg & 0x04) ? 5061 : 40000);
+	fz_set_ep(&p.ep[1], 2, (cfg & 0x08) ? 443 : 50000);
 	p.syn_seen = cfg & 0x01;
 	p.initiator = p.syn_seen || !(cfg & 0x02) ? 0 : -1;
 

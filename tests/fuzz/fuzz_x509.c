@@ -102,15 +102,6 @@ static void on_event(void *ctx, const struct tls_event *ev)
 	if (ev->kind == TLS_EV_HANDSHAKE) st->handshakes++;
 }
 
-static void set_ep(struct ek_endpoint *e, uint8_t last, uint16_t port)
-{
-	memset(e, 0, sizeof *e);
-	e->addr.family = 4;
-	e->addr.a[0] = 10;
-	e->addr.a[3] = last;
-	e->port = port;
-}
-
 static void direct(const uint8_t *der, size_t n)
 {
 	struct x509_cache *xc = x509_cache_new(1);
@@ -202,8 +193,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct tls_conn_params cp;
 	memset(&cp, 0, sizeof cp);
 	cp.id = 1;
-	set_ep(&cp.ep[0], 1, 40000);
-	set_ep(&cp.ep[1], 2, 443);
+	fz_set_ep(&cp.ep[0], 1, 40000);
+	fz_set_ep(&cp.ep[1], 2, 443);
 	cp.initiator = 0;
 	cp.syn_seen = true;
 	struct ek_pktref pkt = { .frame = 1, .ts = { 1700000000, 0 }, .file_index = 0 };
