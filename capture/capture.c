@@ -59,7 +59,7 @@ struct cap_reader {
 	uint64_t progress_every;
 };
 
-#define CONN_OF(pub) ((struct ct_conn *)((char *)(pub) - offsetof(struct ct_conn, pub)))
+#define CONN_OF(pub) ct_conn_of((struct ct_key *)(void *)((char *)(pub) - offsetof(struct ct_key, pub)))
 
 /* ---- sink calls ---------------------------------------------------- */
 
@@ -75,7 +75,7 @@ static bool cb_data(void *ctx, const uint8_t *b, size_t n, const struct ek_pktre
 	if (x->c->ignored) return false;
 	if (x->r->sink.data) {
 		x->r->in_cb++;
-		x->r->sink.data(x->r->sink.ctx, &x->c->pub, x->dir, b, n, p);
+		x->r->sink.data(x->r->sink.ctx, &x->c->k.pub, x->dir, b, n, p);
 		x->r->in_cb--;
 	}
 	return !x->c->ignored;
@@ -89,7 +89,7 @@ static bool cb_gap(void *ctx, uint64_t missing, const struct ek_pktref *p)
 	x->r->st.gap_bytes += missing;
 	if (x->r->sink.gap) {
 		x->r->in_cb++;
-		x->r->sink.gap(x->r->sink.ctx, &x->c->pub, x->dir, missing, p);
+		x->r->sink.gap(x->r->sink.ctx, &x->c->k.pub, x->dir, missing, p);
 		x->r->in_cb--;
 	}
 	return !x->c->ignored;
@@ -101,7 +101,7 @@ static bool cb_flag(void *ctx, enum cap_flag f, const struct ek_pktref *p)
 	if (x->c->ignored) return false;
 	if (x->r->sink.flag) {
 		x->r->in_cb++;
-		x->r->sink.flag(x->r->sink.ctx, &x->c->pub, x->dir, f, p);
+		x->r->sink.flag(x->r->sink.ctx, &x->c->k.pub, x->dir, f, p);
 		x->r->in_cb--;
 	}
 	return !x->c->ignored;
@@ -112,33 +112,36 @@ static const struct reasm_cb CB = { cb_data, cb_gap, cb_flag };
 /* ---- connection life ----------------------------------------------- */
 
 /* Report the end of a tracked connection (flushing what reassembly still
- * holds unless the sink ignored it), then keep a tombstone or forget it. */
-static void end_conn(struct cap_reader *r, struct ct_conn *c, enum cap_end why, const struct ek_pktref *p,
-		     bool tomb)
+ * holds unless the sink ignored it), then keep a tombstone (returned) or
+ * forget it (NULL).  Either way c is recycled: pointers to it kept in
+ * r->pend see state CT_NSTATES until a new connection takes it, which
+ * cannot happen before end_pending runs (only tcp_packet adds entries,
+ * before any sink call). */
+static struct ct_key *end_conn(struct cap_reader *r, struct ct_conn *c, enum cap_end why, const struct ek_pktref *p,
+			       bool tomb)
 {
-	if (c->state != CT_TOMB) {
-		for (int d = 0; d < 2 && !c->ignored; d++) {
-			struct dirctx x = { r, c, d };
-			reasm_finish(&c->rd[d], &r->pool, p, &CB, &x);
-		}
-		reasm_free(&c->rd[0], &r->pool);
-		reasm_free(&c->rd[1], &r->pool);
-		if (r->sink.conn_end) {
-			r->in_cb++;
-			r->sink.conn_end(r->sink.ctx, &c->pub, why, p);
-			r->in_cb--;
-		}
-		c->pub.user = NULL;
-		c->ignored = true; /* cap_ignore on an ended connection does nothing */
+	for (int d = 0; d < 2 && !c->ignored; d++) {
+		struct dirctx x = { r, c, d };
+		reasm_finish(&c->rd[d], &r->pool, p, &CB, &x);
 	}
-	if (tomb) ct_move(r->ct, c, CT_TOMB, r->now);
-	else ct_del(r->ct, c);
+	reasm_free(&c->rd[0], &r->pool);
+	reasm_free(&c->rd[1], &r->pool);
+	if (r->sink.conn_end) {
+		r->in_cb++;
+		r->sink.conn_end(r->sink.ctx, &c->k.pub, why, p);
+		r->in_cb--;
+	}
+	c->k.pub.user = NULL;
+	c->ignored = true; /* cap_ignore on an ended connection does nothing */
+	if (tomb) return ct_bury(r->ct, c, r->now);
+	ct_del(r->ct, &c->k);
+	return NULL;
 }
 
 /* After a sink call: honour a cap_ignore made inside it. */
 static bool ended_if_ignored(struct cap_reader *r, struct ct_conn *c, const struct ek_pktref *p)
 {
-	if (!c->ignored || !ct_tracked(c->state)) return false;
+	if (!c->ignored || !ct_tracked(c->k.state)) return false;
 	end_conn(r, c, CAP_END_CLOSED, p, true);
 	return true;
 }
@@ -155,7 +158,7 @@ static void end_pending(struct cap_reader *r, const struct ek_pktref *p)
 /* Idle connections, closed ones past their linger, and old tombstones. */
 static void expire(struct cap_reader *r)
 {
-	struct ct_conn *c;
+	struct ct_key *k;
 	int64_t idle = r->o.idle_timeout_sec;
 	/* List heads are the least recently active entries, and an entry only
 	 * ever becomes active at now: within one second of packet time, what
@@ -166,69 +169,102 @@ static void expire(struct cap_reader *r)
 	}
 	r->expired = true;
 	r->expired_at = r->now;
-	while ((c = ct_oldest(r->ct, CT_OPEN)) && r->now - c->last_seen > idle)
+	while ((k = ct_oldest(r->ct, CT_OPEN)) && r->now - k->last_seen > idle) {
+		struct ct_conn *c = ct_conn_of(k);
 		end_conn(r, c, CAP_END_IDLE, &c->last_pkt, true);
+	}
 	/* closed connections end in the order of their last packets, from
 	 * both lists (each in that order) */
 	for (;;) {
-		struct ct_conn *a = ct_oldest(r->ct, CT_CLOSED), *b = ct_oldest(r->ct, CT_DONE);
+		struct ct_key *a = ct_oldest(r->ct, CT_CLOSED), *b = ct_oldest(r->ct, CT_DONE);
 		if (a && r->now - a->last_seen <= r->linger) a = NULL;
 		if (b && r->now - b->last_seen <= r->done_linger) b = NULL;
 		if (!a && !b) break;
-		c = !b || (a && a->last_pkt.frame < b->last_pkt.frame) ? a : b;
+		struct ct_conn *ca = a ? ct_conn_of(a) : NULL, *cb = b ? ct_conn_of(b) : NULL;
+		struct ct_conn *c = !cb || (ca && ca->last_pkt.frame < cb->last_pkt.frame) ? ca : cb;
 		end_conn(r, c, CAP_END_CLOSED, &c->last_pkt, true);
 	}
 	end_pending(r, &r->last);
-	while ((c = ct_oldest(r->ct, CT_TOMB)) && r->now - c->last_seen > idle)
-		ct_del(r->ct, c);
+	while ((k = ct_oldest(r->ct, CT_TOMB)) && r->now - k->last_seen > idle)
+		ct_del(r->ct, k);
 }
 
 /* Table full: a tombstone goes first, else the least recently active. */
 static void evict_one(struct cap_reader *r, const struct ek_pktref *p)
 {
-	struct ct_conn *c = ct_oldest(r->ct, CT_TOMB);
-	if (c) {
-		ct_del(r->ct, c);
+	struct ct_key *k = ct_oldest(r->ct, CT_TOMB);
+	if (k) {
+		ct_del(r->ct, k);
 		return;
 	}
-	c = NULL;
+	k = NULL;
 	for (enum ct_state s = CT_OPEN; s < CT_TOMB; s++) {
-		struct ct_conn *o = ct_oldest(r->ct, s);
-		if (o && (!c || o->last_seen < c->last_seen)) c = o;
+		struct ct_key *o = ct_oldest(r->ct, s);
+		if (o && (!k || o->last_seen < k->last_seen)) k = o;
 	}
-	if (!c) return;
+	if (!k) return;
 	r->st.conns_evicted++;
-	end_conn(r, c, CAP_END_EVICTED, p, false);
+	end_conn(r, ct_conn_of(k), CAP_END_EVICTED, p, false);
+}
+
+/* The base sequence numbers (stream numbering) and who started it. */
+static void note_tuple(struct ct_key *k, int dir, const struct dec_tcp *t)
+{
+	bool syn = t->flags & TCPF_SYN, ack = t->flags & TCPF_ACK;
+	if (!k->base_set[dir]) {
+		k->base_seq[dir] = syn ? t->seq : t->seq - 1;
+		k->base_set[dir] = true;
+	}
+	if (ack && !k->base_set[1 - dir]) {
+		k->base_seq[1 - dir] = t->ack - 1;
+		k->base_set[1 - dir] = true;
+	}
+	if (syn && k->pub.initiator < 0 && dir == (ack ? 1 : 0)) k->pub.initiator = 0;
+}
+
+static void conn_opened(struct cap_reader *r, struct ct_conn *c, const struct ek_pktref *p)
+{
+	r->st.conns++;
+	if (r->sink.conn_open) {
+		r->in_cb++;
+		r->sink.conn_open(r->sink.ctx, &c->k.pub, p);
+		r->in_cb--;
+	}
 }
 
 static void tcp_packet(struct cap_reader *r, const struct dec_tcp *t, const struct ek_pktref *p)
 {
 	int dir = 0;
 	bool syn = t->flags & TCPF_SYN, ack = t->flags & TCPF_ACK;
-	struct ct_conn *c = ct_lookup(r->ct, &t->src, &t->dst, &dir);
+	struct ct_key *k = ct_lookup(r->ct, &t->src, &t->dst, &dir);
+	struct ct_conn *c = NULL;
 
 	/* Wireshark's rule for a new stream on a known tuple */
-	if (c && syn && !ack && c->base_set[dir] && t->seq != c->base_seq[dir]) {
-		end_conn(r, c, CAP_END_REUSED, p, false);
-		c = NULL;
+	if (k && syn && !ack && k->base_set[dir] && t->seq != k->base_seq[dir]) {
+		if (k->state == CT_TOMB) ct_del(r->ct, k);
+		else end_conn(r, ct_conn_of(k), CAP_END_REUSED, p, false);
+		k = NULL;
 	}
-	/* A retried SYN (same ISN) after the connection was reset or closed
-	 * keeps Wireshark's stream id, but is a new conversation for the sink. */
-	if (c && syn && !ack && !c->dropped && c->state != CT_OPEN) {
-		if (c->state != CT_TOMB) end_conn(r, c, CAP_END_REUSED, p, true);
-		reasm_init(&c->rd[0]);
-		reasm_init(&c->rd[1]);
-		c->ignored = c->rst_seen = c->fin_seen[0] = c->fin_seen[1] = false;
-		c->pub.user = NULL;
-		r->st.conns++; /* a new conversation, though Wireshark keeps its stream id */
-		ct_move(r->ct, c, CT_OPEN, r->now);
-		if (r->sink.conn_open) {
-			r->in_cb++;
-			r->sink.conn_open(r->sink.ctx, &c->pub, p);
-			r->in_cb--;
+	if (k && syn && !ack && !k->dropped && k->state != CT_OPEN) {
+		/* A retried SYN (same ISN) after the connection was reset or
+		 * closed keeps Wireshark's stream id, but is a new conversation
+		 * for the sink. */
+		if (k->state != CT_TOMB) k = end_conn(r, ct_conn_of(k), CAP_END_REUSED, p, true);
+		c = ct_raise(r->ct, k, r->now);
+		if (!c) {
+			r->st.malformed++; /* out of memory */
+			return;
 		}
-	}
-	if (!c) {
+		conn_opened(r, c, p);
+	} else if (k && k->state == CT_TOMB) {
+		/* ended or ignored: only the numbering still counts */
+		ct_touch(r->ct, k, r->now);
+		note_tuple(k, dir, t);
+		return;
+	} else if (k) {
+		c = ct_conn_of(k);
+		ct_touch(r->ct, k, r->now);
+	} else {
 		while (ct_size(r->ct) >= r->o.max_conns) evict_one(r, p);
 		bool synack = syn && ack; /* its receiver is the client */
 		c = ct_add(r->ct, synack ? &t->dst : &t->src, synack ? &t->src : &t->dst, r->now);
@@ -237,33 +273,18 @@ static void tcp_packet(struct cap_reader *r, const struct dec_tcp *t, const stru
 			return;
 		}
 		dir = synack ? 1 : 0;
-		c->pub.id = r->next_id++;
-		c->pub.file_index = r->file_index;
-		c->pub.initiator = syn ? 0 : -1;
-		r->st.conns++;
-		if (r->sink.conn_open) {
-			r->in_cb++;
-			r->sink.conn_open(r->sink.ctx, &c->pub, p);
-			r->in_cb--;
-		}
-	} else {
-		ct_touch(r->ct, c, r->now);
+		c->k.pub.id = r->next_id++;
+		c->k.pub.file_index = r->file_index;
+		c->k.pub.initiator = syn ? 0 : -1;
+		conn_opened(r, c, p);
 	}
 
-	if (!c->base_set[dir]) {
-		c->base_seq[dir] = syn ? t->seq : t->seq - 1;
-		c->base_set[dir] = true;
-	}
-	if (ack && !c->base_set[1 - dir]) {
-		c->base_seq[1 - dir] = t->ack - 1;
-		c->base_set[1 - dir] = true;
-	}
-	if (syn && c->pub.initiator < 0 && dir == (ack ? 1 : 0)) c->pub.initiator = 0;
+	note_tuple(&c->k, dir, t);
 	if (t->flags & TCPF_FIN) c->fin_seen[dir] = true;
 	if (t->flags & TCPF_RST) c->rst_seen = true;
 	c->last_pkt = *p;
 
-	if (ended_if_ignored(r, c, p) || c->state == CT_TOMB) return;
+	if (ended_if_ignored(r, c, p)) return;
 
 	bool ok = true;
 	if (ack) {
@@ -275,10 +296,10 @@ static void tcp_packet(struct cap_reader *r, const struct dec_tcp *t, const stru
 		struct reasm_in in = { t->seq, t->flags, t->payload, t->caplen, t->len };
 		reasm_segment(&c->rd[dir], &r->pool, &in, p, &CB, &x);
 	}
-	if (!ended_if_ignored(r, c, p) && (c->state == CT_OPEN || c->state == CT_CLOSED)) {
+	if (!ended_if_ignored(r, c, p) && (c->k.state == CT_OPEN || c->k.state == CT_CLOSED)) {
 		bool clean = !c->rst_seen && reasm_complete(&c->rd[0]) && reasm_complete(&c->rd[1]);
 		if (clean) ct_move(r->ct, c, CT_DONE, r->now);
-		else if (c->state == CT_OPEN && (c->rst_seen || (c->fin_seen[0] && c->fin_seen[1])))
+		else if (c->k.state == CT_OPEN && (c->rst_seen || (c->fin_seen[0] && c->fin_seen[1])))
 			ct_move(r->ct, c, CT_CLOSED, r->now);
 	}
 	end_pending(r, p);
@@ -286,7 +307,7 @@ static void tcp_packet(struct cap_reader *r, const struct dec_tcp *t, const stru
 
 static int by_id(const void *a, const void *b)
 {
-	uint64_t x = (*(struct ct_conn *const *)a)->pub.id, y = (*(struct ct_conn *const *)b)->pub.id;
+	uint64_t x = (*(struct ct_conn *const *)a)->k.pub.id, y = (*(struct ct_conn *const *)b)->k.pub.id;
 	return x < y ? -1 : x > y;
 }
 
@@ -297,17 +318,17 @@ static void end_all(struct cap_reader *r)
 	if (!n) return;
 	struct ct_conn **v = malloc(n * sizeof *v);
 	if (!v) { /* no order then */
-		struct ct_conn *c;
-		while ((c = ct_oldest(r->ct, CT_OPEN)) || (c = ct_oldest(r->ct, CT_CLOSED)) ||
-		       (c = ct_oldest(r->ct, CT_DONE)))
-			end_conn(r, c, CAP_END_EOF, &r->last, false);
+		struct ct_key *k;
+		while ((k = ct_oldest(r->ct, CT_OPEN)) || (k = ct_oldest(r->ct, CT_CLOSED)) ||
+		       (k = ct_oldest(r->ct, CT_DONE)))
+			end_conn(r, ct_conn_of(k), CAP_END_EOF, &r->last, false);
 		return;
 	}
-	size_t k = 0;
+	size_t m = 0;
 	for (enum ct_state s = CT_OPEN; s < CT_TOMB; s++)
-		for (struct ct_conn *c = ct_oldest(r->ct, s); c && k < n; c = c->next) v[k++] = c;
-	qsort(v, k, sizeof *v, by_id);
-	for (size_t i = 0; i < k; i++) end_conn(r, v[i], CAP_END_EOF, &r->last, false);
+		for (struct ct_key *k = ct_oldest(r->ct, s); k && m < n; k = k->next) v[m++] = ct_conn_of(k);
+	qsort(v, m, sizeof *v, by_id);
+	for (size_t i = 0; i < m; i++) end_conn(r, v[i], CAP_END_EOF, &r->last, false);
 	free(v);
 	r->npend = 0; /* all ended */
 }
@@ -483,9 +504,9 @@ int cap_run(struct cap_reader *r, char errbuf[CAP_ERRBUF_SIZE])
 void cap_ignore(struct cap_reader *r, struct cap_conn *pub)
 {
 	struct ct_conn *c = CONN_OF(pub);
-	if (c->ignored || !ct_tracked(c->state)) return;
+	if (c->ignored || !ct_tracked(c->k.state)) return;
 	c->ignored = true;
-	c->dropped = true;
+	c->k.dropped = true;
 	/* outside a sink call there is no "after it returns": end it now */
 	if (!r->in_cb) {
 		end_conn(r, c, CAP_END_CLOSED, &c->last_pkt, true);
@@ -512,8 +533,9 @@ void cap_close(struct cap_reader *r)
 	if (!r) return;
 	/* connections still tracked (cap_run not called or not finished) go
 	 * without callbacks: the caller is tearing down */
-	for (enum ct_state s = CT_OPEN; s < CT_NSTATES; s++)
-		for (struct ct_conn *c = ct_oldest(r->ct, s); c; c = c->next) {
+	for (enum ct_state s = CT_OPEN; s < CT_TOMB; s++)
+		for (struct ct_key *k = ct_oldest(r->ct, s); k; k = k->next) {
+			struct ct_conn *c = ct_conn_of(k);
 			reasm_free(&c->rd[0], &r->pool);
 			reasm_free(&c->rd[1], &r->pool);
 		}

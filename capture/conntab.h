@@ -5,10 +5,12 @@
  * directions of a 5-tuple find the same entry; each slot keeps the hash,
  * so a lookup reads only the entry that matches) plus a list per state ordered
  * by last activity, so idle expiry and eviction look at list heads only.
- * Entries come from a slab with a free list: adding a connection does
- * not call malloc except when a slab block or the bucket array grows.
- * The table does no callbacks: capture.c decides what an entry's end
- * means. */
+ * Tracked connections are struct ct_conn; a tombstone is only the
+ * struct ct_key at its head (a ninth of the size), since a capture keeps
+ * many more ended connections than open ones.  Both come from slabs with
+ * free lists: adding a connection does not call malloc except when a slab
+ * block or the bucket array grows.  The table does no callbacks:
+ * capture.c decides what an entry's end means. */
 #ifndef EK_CAPTURE_CONNTAB_H
 #define EK_CAPTURE_CONNTAB_H
 
@@ -33,22 +35,35 @@ static inline bool ct_tracked(unsigned state)
 	return state == CT_OPEN || state == CT_CLOSED || state == CT_DONE;
 }
 
-struct ct_conn {
+/* What every entry has, tombstones too: the indexes and the state lists
+ * work on this. */
+struct ct_key {
 	struct cap_conn pub;        /* what the sink sees */
-	struct ct_conn *hnext;      /* slab free list */
 	uint64_t hash;              /* of the endpoint pair (its index slot) */
-	struct ct_conn *prev, *next;/* list of its state, oldest first */
+	struct ct_key *prev, *next; /* list of its state, oldest first; next: free list once recycled */
 	int64_t last_seen;          /* seconds, reader's monotonic clock */
 	uint32_t base_seq[2];       /* per direction, as Wireshark keeps it (stream numbering) */
 	bool base_set[2];
+	bool dropped;               /* the sink called cap_ignore: not its kind of traffic */
+	bool in_conn;               /* heads a struct ct_conn (a tombstone only when out of memory) */
+	uint8_t state;              /* enum ct_state; CT_NSTATES once recycled */
+};
+
+/* A tracked connection (CT_OPEN, CT_CLOSED, CT_DONE). */
+struct ct_conn {
+	struct ct_key k;            /* first: a tracked entry's key is its head */
 	bool fin_seen[2];
 	bool rst_seen;
 	bool ignored;               /* no more sink calls (cap_ignore, or ended) */
-	bool dropped;               /* the sink called cap_ignore: not its kind of traffic */
-	uint8_t state;              /* enum ct_state; CT_NSTATES once deleted */
 	struct ek_pktref last_pkt;  /* the connection's latest packet */
 	struct reasm_dir rd[2];     /* per direction (dir d: sent by pub.ep[d]) */
 };
+
+/* The connection a tracked entry's key heads. */
+static inline struct ct_conn *ct_conn_of(struct ct_key *k)
+{
+	return (struct ct_conn *)(void *)((char *)k - offsetof(struct ct_conn, k));
+}
 
 struct conntab;
 
@@ -58,25 +73,36 @@ void ct_destroy(struct conntab *t);
 
 /* The entry for the packet src -> dst, or NULL; *dir is the packet's
  * direction in it (0 when src is ep[0]). */
-struct ct_conn *ct_lookup(struct conntab *t, const struct ek_endpoint *src, const struct ek_endpoint *dst,
-			  int *dir);
+struct ct_key *ct_lookup(struct conntab *t, const struct ek_endpoint *src, const struct ek_endpoint *dst,
+			 int *dir);
 
-/* A new zeroed entry in state CT_OPEN with ep[0], ep[1] set, or NULL
+/* A new zeroed connection in state CT_OPEN with ep[0], ep[1] set, or NULL
  * when out of memory.  The caller fills the rest of pub. */
 struct ct_conn *ct_add(struct conntab *t, const struct ek_endpoint *ep0, const struct ek_endpoint *ep1,
 		       int64_t now);
 
-/* Unlink and recycle an entry (its reasm buffers must be freed already). */
-void ct_del(struct conntab *t, struct ct_conn *c);
+/* Unlink and recycle an entry (a connection's reasm buffers must be
+ * freed already). */
+void ct_del(struct conntab *t, struct ct_key *k);
 
 /* Mark activity: the entry moves to the tail of its list. */
-void ct_touch(struct conntab *t, struct ct_conn *c, int64_t now);
+void ct_touch(struct conntab *t, struct ct_key *k, int64_t now);
 
-/* Move to another state's list (as most recent). */
+/* Move a connection to another tracked state's list (as most recent). */
 void ct_move(struct conntab *t, struct ct_conn *c, enum ct_state s, int64_t now);
 
+/* The connection (its reasm buffers freed) becomes a tombstone: its key
+ * is kept, c is recycled.  The tombstone; c's own key when out of memory. */
+struct ct_key *ct_bury(struct conntab *t, struct ct_conn *c, int64_t now);
+
+/* A tombstone becomes an open connection again with the same key (id,
+ * endpoints, base sequence numbers; pub.user NULL, the rest zeroed and
+ * reassembly reset); the tombstone is recycled.  NULL when out of memory
+ * (the tombstone stays). */
+struct ct_conn *ct_raise(struct conntab *t, struct ct_key *tomb, int64_t now);
+
 /* Least recently active entry of a state, or NULL. */
-struct ct_conn *ct_oldest(const struct conntab *t, enum ct_state s);
+struct ct_key *ct_oldest(const struct conntab *t, enum ct_state s);
 
 /* Entries in the table / in one state. */
 size_t ct_size(const struct conntab *t);

@@ -302,6 +302,33 @@ static void test_lifecycle(void)
 		  "F1.0@7:FIN\n"
 		  "E1@8:CLOSED\n"
 		  "E2@10:EOF\n");
+
+	/* a tombstone (the connection ended after its linger) keeps the
+	 * numbering: stragglers change nothing, a retried SYN with the same
+	 * ISN opens the same id again, with reassembly from scratch */
+	struct frame fr4[] = {
+		tcpf(10, C, 1000, S, 443, 100, 0, S_, ""),
+		tcpf(10, S, 443, C, 1000, 900, 101, S_ | A_, ""),
+		tcpf(10, C, 1000, S, 443, 101, 901, P_ | A_, "one"),
+		tcpf(10, S, 443, C, 1000, 901, 104, R_ | A_, ""),
+		tcpf(30, C, 1000, S, 443, 104, 901, A_, ""),      /* 5: straggler on the tombstone */
+		tcpf(40, C, 1000, S, 443, 100, 0, S_, ""),        /* 6: same ISN again */
+		tcpf(40, S, 443, C, 1000, 300, 101, S_ | A_, ""),
+		tcpf(40, C, 1000, S, 443, 101, 301, P_ | A_, "two"),
+		tcpf(40, S, 443, C, 1000, 301, 104, P_ | A_, "ok"),
+	};
+	write_pcap(tmp("tomb.pcap"), fr4, 9, 0);
+	CHECK_EQ_U(run(tmp("tomb.pcap"), NULL), 0);
+	CHECK_STR(logbuf,
+		  "O0@1 10.0.0.1:1000>10.0.0.2:443 i0\n"
+		  "D0.0@3:one\n"
+		  "F0.1@4:RST\n"
+		  "E0@4:CLOSED\n"
+		  "O0@6 10.0.0.1:1000>10.0.0.2:443 i0\n"
+		  "D0.0@8:two\n"
+		  "D0.1@9:ok\n"
+		  "E0@9:EOF\n");
+	CHECK_EQ_U(stats.conns, 2);
 }
 
 static void test_gaps_and_ignore(void)
