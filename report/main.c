@@ -12,6 +12,7 @@
 
 #include "analysis.h"
 #include "findings_table.h"
+#include "heap.h"
 #include "parallel.h"
 #include "progress.h"
 
@@ -349,6 +350,7 @@ int main(int argc, char **argv)
 	 * direction at most), the rest for connection state at ~2 KiB each
 	 * (capture + dissect + report). */
 	size_t budget = (size_t)max_memory_mb << 20;
+	heap_use_huge_pages(budget < ((size_t)64 << 20) ? budget : ((size_t)64 << 20));
 	ao.cap.max_total_ooo_bytes = budget / 8;
 	ao.cap.max_conn_ooo_bytes = budget / 32 < ((size_t)1 << 20) ? budget / 32 : ((size_t)1 << 20);
 	ao.cap.max_conns = budget / 8 * 7 / 2048;
