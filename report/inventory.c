@@ -6,27 +6,41 @@
 #include "csv_out.h"
 #include "sanitize.h"
 
-/* Entries are keyed by (role, endpoint, leaf SHA-256): the endpoint is
- * ip:port for servers, the bare ip for clients.  by_ip remembers in which
- * roles an ip presented a leaf. */
+/* One record per (address, leaf SHA-256) holds all a note touches: the
+ * roles the address used the leaf in, its client entry inline and its
+ * server entries (ip:port; servers are few).  A client note then reads one
+ * slot and one record.  Records and server entries are allocated one by
+ * one: callers keep entry pointers, so entries never move. */
 struct ikey {
-	uint8_t client;
+	uint8_t client;              /* 0 in records; the note log's role */
 	uint8_t v6;
 	uint8_t a[16];               /* IPv4: first 4 bytes, rest 0 */
-	uint16_t port;               /* 0 for clients and in by_ip */
+	uint16_t port;               /* 0 in records; the note log's server port */
 	uint8_t sha256[32];
 };
 
-struct ient {
+/* What every table's record starts with. */
+struct ihead {
 	struct ikey k;
-	uint64_t hash;
-	struct inv_entry *e;         /* entries: the entry; by_ip: NULL */
-	unsigned roles;              /* by_ip: 1 client, 2 server */
+	unsigned roles;              /* 1 client, 2 server */
+};
+
+struct isrv {
+	uint16_t port;
+	struct inv_entry *e;
+};
+
+struct irec {
+	struct ihead h;              /* first: tables hold struct ihead pointers */
+	bool has_client;
+	struct inv_entry client;     /* when has_client */
+	struct isrv *srv;
+	size_t n_srv, cap_srv;
 };
 
 struct islot {
-	uint64_t h;                  /* the entry's hash: probes skip other entries unread */
-	struct ient *e;
+	uint64_t h;                  /* the record's hash: probes skip other records unread */
+	struct ihead *r;
 };
 
 struct itab {
@@ -34,13 +48,19 @@ struct itab {
 	size_t nslots, n;
 };
 
+/* An entry in order of first sight, with what finds it again. */
+struct iref {
+	struct inv_entry *e;
+	struct irec *r;
+	uint16_t port;               /* servers' */
+};
+
 struct inventory {
 	struct x509_cache *cache;
 	struct trust *trust;
-	struct inv_entry **entries;  /* in order of first sight */
-	struct ient **ients;         /* entries[i]'s by_key record (its key) */
+	struct iref *refs;           /* in order of first sight */
 	size_t n, cap;
-	struct itab by_key, by_ip;
+	struct itab recs;
 	struct ikey *log;            /* inventory_log_notes: every note's entry key, in order */
 	size_t n_log, cap_log;
 	bool logging;
@@ -64,16 +84,17 @@ static struct islot *itab_slot(const struct itab *t, const struct ikey *k, uint6
 	size_t mask = t->nslots - 1;
 	for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
 		struct islot *sl = &t->slots[i];
-		if (!sl->e || (sl->h == h && memcmp(&sl->e->k, k, sizeof *k) == 0)) return sl;
+		if (!sl->r || (sl->h == h && memcmp(&sl->r->k, k, sizeof *k) == 0)) return sl;
 	}
 }
 
-static struct ient *itab_get(const struct itab *t, const struct ikey *k, uint64_t h)
+static struct ihead *itab_get(const struct itab *t, const struct ikey *k, uint64_t h)
 {
-	return t->nslots ? itab_slot(t, k, h)->e : NULL;
+	return t->nslots ? itab_slot(t, k, h)->r : NULL;
 }
 
-static struct ient *itab_add(struct itab *t, const struct ikey *k, uint64_t h)
+/* A new zeroed record of size bytes (starting with struct ihead) under k. */
+static struct ihead *itab_add(struct itab *t, const struct ikey *k, uint64_t h, size_t size)
 {
 	if (2 * (t->n + 1) > t->nslots) {
 		size_t ns = t->nslots ? t->nslots * 2 : 256;
@@ -81,25 +102,71 @@ static struct ient *itab_add(struct itab *t, const struct ikey *k, uint64_t h)
 		if (!sl) return NULL;
 		struct itab nt = { sl, ns, t->n };
 		for (size_t i = 0; i < t->nslots; i++)
-			if (t->slots[i].e) *itab_slot(&nt, &t->slots[i].e->k, t->slots[i].h) = t->slots[i];
+			if (t->slots[i].r) *itab_slot(&nt, &t->slots[i].r->k, t->slots[i].h) = t->slots[i];
 		free(t->slots);
 		*t = nt;
 	}
-	struct ient *e = calloc(1, sizeof *e);
-	if (!e) return NULL;
-	e->k = *k;
-	e->hash = h;
+	struct ihead *r = calloc(1, size);
+	if (!r) return NULL;
+	r->k = *k;
 	struct islot *sl = itab_slot(t, k, h);
 	sl->h = h;
-	sl->e = e;
+	sl->r = r;
 	t->n++;
-	return e;
+	return r;
 }
 
 static void itab_free(struct itab *t)
 {
-	for (size_t i = 0; i < t->nslots; i++) free(t->slots[i].e);
+	for (size_t i = 0; i < t->nslots; i++) free(t->slots[i].r);
 	free(t->slots);
+	*t = (struct itab){ NULL, 0, 0 };
+}
+
+/* The records (not their entries' certificates: those go with refs). */
+static void recs_free(struct itab *t)
+{
+	for (size_t i = 0; i < t->nslots; i++)
+		if (t->slots[i].r) free(((struct irec *)t->slots[i].r)->srv);
+	itab_free(t);
+}
+
+static struct irec *rec_get(const struct inventory *inv, const struct ikey *k, uint64_t h)
+{
+	return (struct irec *)itab_get(&inv->recs, k, h);
+}
+
+static struct irec *rec_add(struct inventory *inv, const struct ikey *k, uint64_t h)
+{
+	return (struct irec *)itab_add(&inv->recs, k, h, sizeof(struct irec));
+}
+
+static struct inv_entry *rec_entry(struct irec *r, bool client, uint16_t port)
+{
+	if (client) return r->has_client ? &r->client : NULL;
+	for (size_t i = 0; i < r->n_srv; i++)
+		if (r->srv[i].port == port) return r->srv[i].e;
+	return NULL;
+}
+
+/* The entry of (record key k, role, port) in inv, or NULL. */
+static struct inv_entry *find_entry(const struct inventory *inv, const struct ikey *k, bool client, uint16_t port)
+{
+	struct irec *r = rec_get(inv, k, ikey_hash(k));
+	return r ? rec_entry(r, client, port) : NULL;
+}
+
+static bool rec_add_srv(struct irec *r, uint16_t port, struct inv_entry *e)
+{
+	if (r->n_srv == r->cap_srv) {
+		size_t nc = r->cap_srv ? r->cap_srv * 2 : 2;
+		struct isrv *v = realloc(r->srv, nc * sizeof *v);
+		if (!v) return false;
+		r->srv = v;
+		r->cap_srv = nc;
+	}
+	r->srv[r->n_srv++] = (struct isrv){ port, e };
+	return true;
 }
 
 struct inventory *inventory_new(struct x509_cache *cache, struct trust *trust)
@@ -111,23 +178,23 @@ struct inventory *inventory_new(struct x509_cache *cache, struct trust *trust)
 	return inv;
 }
 
+/* Drop e's references; server entries are allocated alone, client ones
+ * live in their record. */
 static void free_entry(struct inventory *inv, struct inv_entry *e)
 {
 	if (e->leaf) x509_unref(inv->cache, e->leaf);
 	if (e->top) x509_unref(inv->cache, e->top);
 	free(e->chain_serials);
-	free(e);
+	if (!e->client) free(e);
 }
 
 void inventory_free(struct inventory *inv)
 {
 	if (!inv) return;
-	for (size_t i = 0; i < inv->n; i++) free_entry(inv, inv->entries[i]);
-	free(inv->entries);
-	free(inv->ients);
+	for (size_t i = 0; i < inv->n; i++) free_entry(inv, inv->refs[i].e);
+	free(inv->refs);
 	free(inv->log);
-	itab_free(&inv->by_key);
-	itab_free(&inv->by_ip);
+	recs_free(&inv->recs);
 	free(inv);
 }
 
@@ -155,31 +222,36 @@ static void key_of(struct ikey *k, const struct ek_endpoint *ep, bool client, bo
 	memcpy(k->sha256, leaf->sha256, sizeof k->sha256);
 }
 
-/* Room in entries[] and ients[] for one more; false when out of memory. */
-static bool entries_room(struct inventory *inv)
+/* Room in refs[] for one more; false when out of memory. */
+static bool refs_room(struct inventory *inv)
 {
 	if (inv->n < inv->cap) return true;
 	size_t nc = inv->cap ? inv->cap * 2 : 64;
-	struct inv_entry **v = realloc(inv->entries, nc * sizeof *v);
+	struct iref *v = realloc(inv->refs, nc * sizeof *v);
 	if (!v) return false;
-	inv->entries = v;
-	struct ient **w = realloc(inv->ients, nc * sizeof *w);
-	if (!w) return false;
-	inv->ients = w;
+	inv->refs = v;
 	inv->cap = nc;
 	return true;
 }
 
-/* Index e under its key and append it (entries_room first); false when
- * out of memory, e still the caller's. */
-static bool entry_add(struct inventory *inv, struct inv_entry *e, const struct ikey *k, uint64_t h)
+/* A new zeroed entry in r (refs_room first), appended to refs[]; NULL when
+ * out of memory. */
+static struct inv_entry *entry_new(struct inventory *inv, struct irec *r, bool client, uint16_t port)
 {
-	struct ient *ie = itab_add(&inv->by_key, k, h);
-	if (!ie) return false;
-	ie->e = e;
-	inv->ients[inv->n] = ie;
-	inv->entries[inv->n++] = e;
-	return true;
+	struct inv_entry *e = &r->client;
+	if (client) {
+		memset(e, 0, sizeof *e);
+		r->has_client = true;
+	} else {
+		e = calloc(1, sizeof *e);
+		if (!e) return NULL;
+		if (!rec_add_srv(r, port, e)) {
+			free(e);
+			return NULL;
+		}
+	}
+	inv->refs[inv->n++] = (struct iref){ e, r, port };
+	return e;
 }
 
 struct inv_entry *inventory_note(struct inventory *inv, const struct ek_endpoint *ep, bool client,
@@ -190,16 +262,15 @@ struct inv_entry *inventory_note(struct inventory *inv, const struct ek_endpoint
 	if (!n || !chain[0]) return NULL;
 	struct ikey k;
 
-	/* which roles this ip used the leaf in */
 	key_of(&k, ep, false, false, chain[0]);
 	uint64_t h = ikey_hash(&k);
-	struct ient *ip = itab_get(&inv->by_ip, &k, h);
+	struct irec *r = rec_get(inv, &k, h);
 	unsigned mine = client ? 1u : 2u;
-	*other_role = ip && (ip->roles & (3u ^ mine));
-	if (!ip) ip = itab_add(&inv->by_ip, &k, h);
-	if (ip) ip->roles |= mine;
+	*other_role = r && (r->h.roles & (3u ^ mine));
+	if (!r && !(r = rec_add(inv, &k, h))) return NULL;
+	r->h.roles |= mine;
 
-	key_of(&k, ep, client, !client, chain[0]);
+	uint16_t port = client ? 0 : ep->port;
 	if (inv->logging) {
 		if (inv->n_log == inv->cap_log) {
 			size_t nc = inv->cap_log ? inv->cap_log * 2 : 256;
@@ -208,15 +279,13 @@ struct inv_entry *inventory_note(struct inventory *inv, const struct ek_endpoint
 			inv->log = v;
 			inv->cap_log = nc;
 		}
+		k.client = client;
+		k.port = port;
 		inv->log[inv->n_log++] = k;
 	}
-	h = ikey_hash(&k);
-	struct ient *ie = itab_get(&inv->by_key, &k, h);
-	struct inv_entry *e = ie ? ie->e : NULL;
+	struct inv_entry *e = rec_entry(r, client, port);
 	if (!e) {
-		if (!entries_room(inv)) return NULL;
-		e = calloc(1, sizeof *e);
-		if (!e) return NULL;
+		if (!refs_room(inv) || !(e = entry_new(inv, r, client, port))) return NULL;
 		ek_endpoint_str(ep, !client, e->endpoint, sizeof e->endpoint);
 		e->client = client;
 		e->leaf = chain[0];
@@ -236,10 +305,6 @@ struct inv_entry *inventory_note(struct inventory *inv, const struct ek_endpoint
 		if (!e->top) e->public_ca = 0;
 		e->first_file = file_index;
 		e->first_frame = frame;
-		if (!entry_add(inv, e, &k, h)) {
-			free_entry(inv, e);
-			return NULL;
-		}
 	}
 	e->conns++;
 	e->last_file = file_index;
@@ -264,7 +329,7 @@ void inventory_mark(struct inv_entry *e, enum finding_code code)
 
 void inventory_log_notes(struct inventory *inv) { inv->logging = true; }
 
-/* The by_ip key of an entry key. */
+/* The record key of a note's key. */
 static struct ikey ip_key(const struct ikey *k)
 {
 	struct ikey ip = *k;
@@ -277,11 +342,13 @@ bool inventory_merge_conflict(const struct inventory *dst, const struct inventor
 {
 	/* public_ca is worked out from an entry's first chain: dst's, not src's */
 	for (size_t i = 0; i < src->n; i++) {
-		const struct inv_entry *e = src->entries[i];
-		const struct ient *d = itab_get(&dst->by_key, &src->ients[i]->k, src->ients[i]->hash);
-		if (!d || !d->e || !e->leaf->parsed || !(e->leaf->eku_flags & EKU_CLIENT)) continue;
-		if (d->e->has_top != e->has_top ||
-		    (e->has_top && memcmp(d->e->top_sha256, e->top_sha256, sizeof e->top_sha256) != 0))
+		const struct iref *s = &src->refs[i];
+		const struct inv_entry *e = s->e;
+		if (!e->leaf->parsed || !(e->leaf->eku_flags & EKU_CLIENT)) continue;
+		const struct inv_entry *d = find_entry(dst, &s->r->h.k, e->client, s->port);
+		if (!d) continue;
+		if (d->has_top != e->has_top ||
+		    (e->has_top && memcmp(d->top_sha256, e->top_sha256, sizeof e->top_sha256) != 0))
 			return true;
 	}
 	/* Replay the notes twice, as the worker saw them (this file alone) and
@@ -291,7 +358,7 @@ bool inventory_merge_conflict(const struct inventory *dst, const struct inventor
 	bool known = false;
 	for (size_t i = 0; i < src->n_log && !known; i++) {
 		struct ikey ip = ip_key(&src->log[i]);
-		known = itab_get(&dst->by_ip, &ip, ikey_hash(&ip)) != NULL;
+		known = rec_get(dst, &ip, ikey_hash(&ip)) != NULL;
 	}
 	if (!known) return false;
 	struct itab roles = { NULL, 0, 0 }, raised = { NULL, 0, 0 };
@@ -301,17 +368,17 @@ bool inventory_merge_conflict(const struct inventory *dst, const struct inventor
 		struct ikey ip = ip_key(k);
 		uint64_t hip = ikey_hash(&ip), hk = ikey_hash(k);
 		unsigned mine = k->client ? 1u : 2u;
-		struct ient *lr = itab_get(&roles, &ip, hip);
-		const struct ient *gr = itab_get(&dst->by_ip, &ip, hip);
-		const struct ient *ge = itab_get(&dst->by_key, k, hk);
-		unsigned local = lr ? lr->roles : 0, global = gr ? gr->roles : 0;
+		struct ihead *lr = itab_get(&roles, &ip, hip);
+		struct irec *gr = rec_get(dst, &ip, hip);
+		const struct inv_entry *ge = gr ? rec_entry(gr, k->client, k->port) : NULL;
+		unsigned local = lr ? lr->roles : 0, global = gr ? gr->h.roles : 0;
 		bool before = itab_get(&raised, k, hk) != NULL;
 		bool in_file = (local & (3u ^ mine)) && !before;
-		bool in_run = ((local | global) & (3u ^ mine)) && !before && !(ge && ge->e &&
-										 (ge->e->codes & (1u << F_SAME_CERT_BOTH_ROLES)));
+		bool in_run = ((local | global) & (3u ^ mine)) && !before &&
+			      !(ge && (ge->codes & (1u << F_SAME_CERT_BOTH_ROLES)));
 		if (in_file != in_run) conflict = true;
-		if (in_file && !itab_add(&raised, k, hk)) conflict = true;
-		if (!lr && !(lr = itab_add(&roles, &ip, hip))) conflict = true;
+		if (in_file && !itab_add(&raised, k, hk, sizeof(struct ihead))) conflict = true;
+		if (!lr && !(lr = itab_add(&roles, &ip, hip, sizeof(struct ihead)))) conflict = true;
 		if (lr) lr->roles |= mine;
 	}
 	itab_free(&roles);
@@ -328,19 +395,20 @@ static struct x509_info *move_cert(struct inventory *dst, struct inventory *src,
 
 void inventory_merge(struct inventory *dst, struct inventory *src)
 {
-	for (size_t i = 0; i < src->by_ip.nslots; i++) {
-		const struct ient *s = src->by_ip.slots[i].e;
+	for (size_t i = 0; i < src->recs.nslots; i++) {
+		const struct ihead *s = src->recs.slots[i].r;
 		if (!s) continue;
-		struct ient *d = itab_get(&dst->by_ip, &s->k, s->hash);
-		if (!d) d = itab_add(&dst->by_ip, &s->k, s->hash);
-		if (d) d->roles |= s->roles;
+		uint64_t h = src->recs.slots[i].h;
+		struct irec *d = rec_get(dst, &s->k, h);
+		if (!d) d = rec_add(dst, &s->k, h);
+		if (d) d->h.roles |= s->roles;
 	}
 	for (size_t i = 0; i < src->n; i++) {
-		struct inv_entry *e = src->entries[i];
-		const struct ient *si = src->ients[i];
-		struct ient *di = itab_get(&dst->by_key, &si->k, si->hash);
-		if (di && di->e) {
-			struct inv_entry *d = di->e;
+		const struct iref *s = &src->refs[i];
+		struct inv_entry *e = s->e;
+		struct irec *dr = rec_get(dst, &s->r->h.k, ikey_hash(&s->r->h.k));
+		struct inv_entry *d = dr ? rec_entry(dr, e->client, s->port) : NULL;
+		if (d) {
 			d->conns += e->conns;
 			d->last_file = e->last_file;
 			d->last_frame = e->last_frame;
@@ -350,15 +418,21 @@ void inventory_merge(struct inventory *dst, struct inventory *src)
 		}
 		e->leaf = move_cert(dst, src, e->leaf);
 		if (e->top) e->top = move_cert(dst, src, e->top);
-		if (!e->leaf || (e->has_top && e->public_ca < 0 && !e->top) || !entries_room(dst) ||
-		    !entry_add(dst, e, &si->k, si->hash))
+		if (!e->leaf || (e->has_top && e->public_ca < 0 && !e->top) || !dr || !refs_room(dst) ||
+		    !(d = entry_new(dst, dr, e->client, s->port))) {
 			free_entry(dst, e);
+			continue;
+		}
+		/* client entries live in src's record: copied, references and all */
+		*d = *e;
+		if (!e->client) free(e);
 	}
 	src->n = 0;
+	recs_free(&src->recs);
 }
 
 size_t inventory_count(const struct inventory *inv) { return inv->n; }
-const struct inv_entry *inventory_at(const struct inventory *inv, size_t i) { return i < inv->n ? inv->entries[i] : NULL; }
+const struct inv_entry *inventory_at(const struct inventory *inv, size_t i) { return i < inv->n ? inv->refs[i].e : NULL; }
 
 static void frame_ref(char *buf, size_t n, char *const *names, uint32_t n_files, uint32_t f, uint64_t frame)
 {
@@ -380,7 +454,7 @@ int inventory_write_csv(const struct inventory *inv, const char *path, char *con
 	if (!o) return -1;
 	csv_out_row(o, cols, sizeof cols / sizeof cols[0]);
 	for (size_t i = 0; i < inv->n; i++) {
-		struct inv_entry *e = inv->entries[i];
+		struct inv_entry *e = inv->refs[i].e;
 		const struct x509_info *c = e->leaf;
 		char nb[32] = "", na[32] = "", ff[300], lf[300], codes[512] = "";
 		if (c->have_validity) {
@@ -439,7 +513,7 @@ void inventory_print(const struct inventory *inv, FILE *fp)
 	if (!n) return;
 	struct inv_entry **v = malloc(n * sizeof *v);
 	if (!v) return;
-	for (size_t i = 0; i < n; i++) v[i] = inv->entries[i];
+	for (size_t i = 0; i < n; i++) v[i] = inv->refs[i].e;
 	qsort(v, n, sizeof *v, cmp_entries);
 	fprintf(fp, "\nENDPOINTS (what each presented)\n");
 	char buf[512];
