@@ -34,10 +34,10 @@ struct ct_slot {
 	struct ct_key *k;
 };
 
-/* Open connections and the others (closed ones in their linger,
- * tombstones) have separate indexes: nearly every packet looks up an open
- * connection, and a capture keeps many more of the others; the first
- * index stays small enough to stay in the cache. */
+/* Tracked connections and tombstones have separate indexes: nearly every
+ * packet looks up a tracked connection, and a capture keeps many more
+ * tombstones; the first index stays small enough to stay in the cache,
+ * and a connection that closes stays in it until it ends. */
 struct ct_index {
 	struct ct_slot *b;      /* slots */
 	size_t nb;              /* power of two */
@@ -45,7 +45,7 @@ struct ct_index {
 };
 
 struct conntab {
-	struct ct_index ix[2];  /* [0] open, [1] closed and tombstones */
+	struct ct_index ix[2];  /* [0] tracked connections, [1] tombstones */
 	size_t n;               /* entries */
 	struct ct_list l[CT_NSTATES];
 	struct ct_pool conns;   /* struct ct_conn */
@@ -121,7 +121,7 @@ static inline bool ep_eq(const struct ek_endpoint *a, const struct ek_endpoint *
 
 static struct ct_index *index_of(struct conntab *t, const struct ct_key *k)
 {
-	return &t->ix[k->state != CT_OPEN];
+	return &t->ix[k->state == CT_TOMB];
 }
 
 struct conntab *ct_new(void)
@@ -231,10 +231,10 @@ static bool index_remove(struct ct_index *x, struct ct_key *k)
 	return true;
 }
 
-/* Out of memory, ct_move may have left an entry in the other index. */
+/* Out of memory, key_move may have left an entry in the other index. */
 static void unindex(struct conntab *t, struct ct_key *k)
 {
-	if (!index_remove(index_of(t, k), k)) index_remove(&t->ix[k->state == CT_OPEN], k);
+	if (!index_remove(index_of(t, k), k)) index_remove(&t->ix[k->state != CT_TOMB], k);
 }
 
 static void list_push(struct ct_list *l, struct ct_key *k)
@@ -308,8 +308,8 @@ void ct_touch(struct conntab *t, struct ct_key *k, int64_t now)
 /* k to state s: other index when it crosses open/not open, tail of s's list. */
 static void key_move(struct conntab *t, struct ct_key *k, enum ct_state s, int64_t now)
 {
-	if ((k->state == CT_OPEN) != (s == CT_OPEN)) {
-		struct ct_index *to = &t->ix[s != CT_OPEN];
+	if ((k->state == CT_TOMB) != (s == CT_TOMB)) {
+		struct ct_index *to = &t->ix[s == CT_TOMB];
 		/* no free slot there (out of memory): the entry stays where it
 		 * is, still found (lookups search both) */
 		if (index_room(to)) {
@@ -335,7 +335,7 @@ static void key_replace(struct conntab *t, struct ct_key *from, struct ct_key *t
 	unindex(t, from);
 	list_unlink(&t->l[from->state], from);
 	to->state = (uint8_t)s;
-	index_put(&t->ix[s != CT_OPEN], to);
+	index_put(&t->ix[s == CT_TOMB], to);
 	list_push(&t->l[s], to);
 }
 

@@ -1,12 +1,12 @@
 /* capture/ internal: the connection table.
  *
- * Two hash indexes, one for open connections and one for the rest
+ * Two hash indexes, one for tracked connections and one for tombstones
  * (open addressing on a symmetric hash of the endpoint pair, so both
  * directions of a 5-tuple find the same entry; each slot keeps the hash,
  * so a lookup reads only the entry that matches) plus a list per state ordered
  * by last activity, so idle expiry and eviction look at list heads only.
  * Tracked connections are struct ct_conn; a tombstone is only the
- * struct ct_key at its head (a ninth of the size), since a capture keeps
+ * struct ct_key at its head (112 of 328 bytes), since a capture keeps
  * many more ended connections than open ones.  Both come from slabs with
  * free lists: adding a connection does not call malloc except when a slab
  * block or the bucket array grows.  The table does no callbacks:
