@@ -263,6 +263,12 @@ static void tcp_packet(struct cap_reader *r, const struct dec_tcp *t, const stru
 		return;
 	} else if (k) {
 		c = ct_conn_of(k);
+		/* the sink's state for this connection: needed with the payload,
+		 * cold by now, fetched while reassembly runs */
+		if (t->caplen && c->k.pub.user) {
+			__builtin_prefetch(c->k.pub.user);
+			__builtin_prefetch((char *)c->k.pub.user + 64);
+		}
 		ct_touch(r->ct, k, r->now);
 	} else {
 		while (ct_size(r->ct) >= r->o.max_conns) evict_one(r, p);
