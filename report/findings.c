@@ -15,56 +15,67 @@
 #define STEP_EVENT_LEN 24
 #define STEP_INFO_LEN 112
 
-/* One step of a connection's handshake ladder.  The info column is made
- * when a ladder is printed: from the certificate (serial, EKU) or from a
- * copy of the row's detail. */
+/* One step of a connection's handshake ladder: 32 bytes (a connection
+ * keeps LADDER_MAX of them, and is cold when an event comes).  The info
+ * column is made when a ladder is printed: from the certificate (serial,
+ * EKU) or from a copy of the row's detail. */
 struct ladder_step {
 	uint64_t frame;
-	struct ek_time ts;
-	const char *event;         /* static name (the row's event) */
-	struct x509_info *cert;    /* referenced, or NULL */
-	char *info;                /* the detail (alerts, missing data, empty chains): interned, or a
-				    * heap copy when its bit is set in ladder.refs; or NULL */
-	enum tls_role sender;
+	int64_t sec;               /* the packet's time: sec, nsec */
+	union {
+		struct x509_info *cert; /* is_cert: referenced */
+		char *info;        /* the detail (alerts, missing data, empty chains): interned, or a
+				    * heap copy when its bit is set in refs; or NULL */
+	} u;
+	uint32_t nsec;
+	uint8_t kind, hs_type;     /* the event: its name is detail_event_name's, as the row's */
+	uint8_t sender;            /* enum tls_role */
+	bool is_cert;
 };
 
+/* A ladder kept by an aggregate (a copy of a connection's). */
 struct ladder {
-	char *title;               /* copies kept by aggregates; NULL in a connection's own ladder */
-	struct ladder_step *steps; /* at most LADDER_MAX; a connection's own: its steps_buf */
-	size_t n, cap, dropped;
+	char *title;
+	struct ladder_step *steps;
+	size_t n, dropped;
 	uint32_t refs;             /* bit i: steps[i] holds a certificate reference or an info copy */
 };
 
 /* Per-connection state (connmap's fc).  Recycled through struct
- * findings' pool: a capture has thousands of them alive at a time. */
+ * findings' pool: a capture has thousands of them alive at a time, and
+ * each event finds its own cold: what every event touches is in the
+ * first cache line. */
 struct findings_conn {
 	struct findings *f;        /* the pool, the cache (ladder certificate references) */
-	struct findings_conn *next_free;
-	const char *sni;           /* interned (findings.strs) or, when sni_owned, a heap copy */
-	bool sni_owned;
-	bool cert_requested;
-	uint64_t cr_frame;
-	char **ca_names;
-	size_t n_ca;
+	uint32_t refs;             /* the ladder's: bit i, steps[i] holds a reference or an info copy */
 	unsigned codes;            /* findings raised on this connection */
+	size_t dropped;            /* ladder steps past LADDER_MAX */
+	const char *last_name;
+	uint64_t last_frame;
+	struct ek_time last_ts;
+	uint8_t n_steps;
+	uint8_t last_sender;       /* enum tls_role */
+	bool title_set;
 	bool failed_done, missing_done, encrypted_done;
 	bool client_encrypted;     /* the client sent an encrypted handshake record (TLS 1.3) */
 	bool server_encrypted;     /* the same for the server (with keys: its handshake did not decrypt) */
+	/* less often */
+	const char *sni;           /* interned (findings.strs) or, when sni_owned, a heap copy */
+	bool sni_owned;
+	bool cert_requested;
 	bool client_cert_seen;
+	uint64_t cr_frame;
+	char **ca_names;
+	size_t n_ca;
 	uint64_t client_cert_frame;
 	struct ek_time client_cert_ts;
-	const char *last_name;
-	enum tls_role last_sender;
-	uint64_t last_frame;
-	struct ek_time last_ts;
+	struct findings_conn *next_free;
 	/* the ladder's title, formatted when a ladder is copied: "%s conn %llu  client %s  server %s" */
-	bool title_set;
 	const char *title_file;
 	uint64_t title_conn;
 	struct ek_endpoint title_client, title_server;
-	struct ladder ladder;
 	/* zeroed for a new connection up to here */
-	struct ladder_step steps_buf[LADDER_MAX];
+	struct ladder_step steps[LADDER_MAX];
 };
 
 #define FC_POOL_MAX 16384
@@ -80,16 +91,27 @@ struct agg_ep {
  * server endpoint, certificate (SHA-256), extra text (what the old
  * "code|client ip|server|sha256|extra" string key said). */
 struct agg {
-	enum finding_code code;
-	char *message;
+	uint64_t hash;
 	uint64_t count;
 	struct ladder *ladder;     /* handshake_failed: the first occurrence's ladder */
-	uint64_t hash;
-	struct agg_ep cip, server;
+	char *extra;               /* NULL: none ("" and NULL key alike); else after message */
+	enum finding_code code;
 	bool has_cert;
+	struct agg_ep cip, server;
 	uint8_t sha256[32];
-	char *extra;               /* NULL: none ("" and NULL key alike) */
+	char message[];            /* then extra: one arena allocation */
 };
+
+/* Aggregates are bump-allocated from blocks owned by struct findings and
+ * freed with it: thousands of them, each with its texts, would otherwise
+ * be two or three mallocs (and frees) apiece. */
+struct arena_block {
+	struct arena_block *next;
+	size_t used, size;
+	uint64_t data[];
+};
+
+#define ARENA_BLOCK ((size_t)64 << 10)
 
 struct findings {
 	struct findings_opts o;
@@ -98,6 +120,7 @@ struct findings {
 	struct inventory *inv;
 	struct csv_out *csv;
 	struct agg **aggs;         /* in order of first occurrence */
+	struct arena_block *arena; /* where they are: current block first */
 	size_t n_aggs, cap_aggs;
 	struct agg **slots;        /* open addressing on agg.hash */
 	size_t nslots;
@@ -180,30 +203,59 @@ struct findings *findings_new(const struct findings_opts *o, struct x509_cache *
 	return f;
 }
 
-static void ladder_clear(struct x509_cache *cache, struct ladder *l, bool own_steps)
+/* Release what the steps in refs hold. */
+static void steps_release(struct x509_cache *cache, struct ladder_step *steps, uint32_t refs)
 {
-	for (uint32_t m = l->refs; m; m &= m - 1) {
-		struct ladder_step *s = &l->steps[__builtin_ctz(m)];
-		if (s->cert) x509_unref(cache, s->cert);
-		free(s->info);
+	for (uint32_t m = refs; m; m &= m - 1) {
+		struct ladder_step *s = &steps[__builtin_ctz(m)];
+		if (s->is_cert) x509_unref(cache, s->u.cert);
+		else free(s->u.info);
 	}
-	l->refs = 0;
-	if (own_steps) free(l->steps);
-	free(l->title);
-	l->steps = NULL;
-	l->title = NULL;
-	l->n = l->cap = 0;
 }
 
+static void *arena_alloc(struct findings *f, size_t n)
+{
+	n = (n + 7) & ~(size_t)7;
+	struct arena_block *b = f->arena;
+	if (!b || b->size - b->used < n) {
+		size_t size = n > ARENA_BLOCK ? n : ARENA_BLOCK;
+		if (!(b = malloc(offsetof(struct arena_block, data) + size))) return NULL;
+		b->next = f->arena;
+		b->used = 0;
+		b->size = size;
+		f->arena = b;
+	}
+	void *p = (char *)b->data + b->used;
+	b->used += n;
+	return p;
+}
+
+static void arena_free(struct findings *f)
+{
+	while (f->arena) {
+		struct arena_block *b = f->arena;
+		f->arena = b->next;
+		free(b);
+	}
+}
+
+/* Bytes of an aggregate with its texts. */
+static size_t agg_size(const struct agg *a)
+{
+	size_t n = offsetof(struct agg, message) + strlen(a->message) + 1;
+	return a->extra ? n + strlen(a->extra) + 1 : n;
+}
+
+/* An aggregate's memory is its arena's: only its ladder is freed. */
 static void free_agg(struct findings *f, struct agg *a)
 {
 	if (a->ladder) {
-		ladder_clear(f->cache, a->ladder, true);
+		steps_release(f->cache, a->ladder->steps, a->ladder->refs);
+		free(a->ladder->steps);
+		free(a->ladder->title);
 		free(a->ladder);
+		a->ladder = NULL;
 	}
-	free(a->message);
-	free(a->extra);
-	free(a);
 }
 
 void findings_free(struct findings *f)
@@ -214,6 +266,7 @@ void findings_free(struct findings *f)
 		csv_out_close(f->csv, false, e, sizeof e);
 	}
 	for (size_t i = 0; i < f->n_aggs; i++) free_agg(f, f->aggs[i]);
+	arena_free(f);
 	free(f->aggs);
 	free(f->slots);
 	for (size_t i = 0; i < sizeof f->host_memo / sizeof f->host_memo[0]; i++) free(f->host_memo[i].sni);
@@ -240,7 +293,7 @@ void findings_free_conn(struct findings_conn *fc)
 {
 	if (!fc) return;
 	struct findings *f = fc->f;
-	ladder_clear(f->cache, &fc->ladder, false);
+	steps_release(f->cache, fc->steps, fc->refs);
 	if (fc->sni_owned) free((char *)(uintptr_t)fc->sni);
 	for (size_t i = 0; i < fc->n_ca; i++) free(fc->ca_names[i]);
 	free(fc->ca_names);
@@ -363,23 +416,24 @@ static struct ladder *ladder_copy(const struct findings_conn *fc)
 			 (unsigned long long)fc->title_conn, c, s);
 	}
 	l->title = strdup(title);
-	const struct ladder *src = &fc->ladder;
-	if (src->n) l->steps = malloc(src->n * sizeof *l->steps);
-	if (!l->title || (src->n && !l->steps)) {
+	size_t n = fc->n_steps;
+	if (n) l->steps = malloc(n * sizeof *l->steps);
+	if (!l->title || (n && !l->steps)) {
 		free(l->title);
 		free(l->steps);
 		free(l);
 		return NULL;
 	}
-	for (size_t i = 0; i < src->n; i++) {
-		l->steps[i] = src->steps[i];
-		if (l->steps[i].cert) x509_ref(l->steps[i].cert);
+	for (size_t i = 0; i < n; i++) {
+		struct ladder_step *s = &l->steps[i];
+		*s = fc->steps[i];
+		if (s->is_cert) x509_ref(s->u.cert);
 		/* the copy owns its infos (a connection's may be interned) */
-		if (src->steps[i].info) l->steps[i].info = strdup(src->steps[i].info);
-		if (l->steps[i].cert || l->steps[i].info) l->refs |= 1u << i;
+		else if (s->u.info) s->u.info = strdup(s->u.info);
+		if (s->is_cert || s->u.info) l->refs |= 1u << i;
 	}
-	l->n = l->cap = src->n;
-	l->dropped = src->dropped;
+	l->n = n;
+	l->dropped = fc->dropped;
 	return l;
 }
 
@@ -448,16 +502,12 @@ static void raise_finding(struct findings *f, struct findings_conn *fc, enum fin
 	}
 
 	if (!a) {
-		a = calloc(1, sizeof *a);
+		size_t ml = strlen(msg) + 1, el = k.extra ? strlen(k.extra) + 1 : 0;
+		a = arena_alloc(f, offsetof(struct agg, message) + ml + el);
 		if (!a) return;
-		*a = k;
-		a->extra = NULL;
-		a->message = strdup(msg);
-		if (k.extra) a->extra = strdup(k.extra);
-		if (!a->message || (k.extra && !a->extra)) {
-			free_agg(f, a);
-			return;
-		}
+		memcpy(a, &k, offsetof(struct agg, message));
+		memcpy(a->message, msg, ml);
+		if (k.extra) a->extra = memcpy(a->message + ml, k.extra, el);
 		if (code == F_HANDSHAKE_FAILED && fc) a->ladder = ladder_copy(fc);
 		if (agg_insert(f, a) != 0) {
 			free_agg(f, a);
@@ -479,16 +529,26 @@ void findings_merge(struct findings *dst, struct findings *src)
 			free_agg(src, a);
 			continue;
 		}
-		for (size_t k = 0; a->ladder && k < a->ladder->n; k++) {
-			struct ladder_step *s = &a->ladder->steps[k];
-			if (!s->cert) continue;
-			struct x509_info *x = x509_get(dst->cache, x509_der(s->cert), s->cert->der_len);
-			x509_unref(src->cache, s->cert);
-			s->cert = x;
+		/* copied into dst's arena: src's is freed below */
+		size_t size = agg_size(a);
+		if (!(d = arena_alloc(dst, size))) {
+			free_agg(src, a);
+			continue;
 		}
-		if (agg_insert(dst, a) != 0) free_agg(dst, a);
+		memcpy(d, a, size);
+		if (a->extra) d->extra = d->message + (a->extra - a->message);
+		for (size_t k = 0; d->ladder && k < d->ladder->n; k++) {
+			struct ladder_step *s = &d->ladder->steps[k];
+			if (!s->is_cert) continue;
+			struct x509_info *x = x509_get(dst->cache, x509_der(s->u.cert), s->u.cert->der_len);
+			x509_unref(src->cache, s->u.cert);
+			s->u.cert = x;
+			s->is_cert = x != NULL;
+		}
+		if (agg_insert(dst, d) != 0) free_agg(dst, d);
 	}
 	src->n_aggs = 0;
+	arena_free(src);
 	free(src->slots);
 	src->slots = NULL;
 	src->nslots = 0;
@@ -527,32 +587,34 @@ static void put_trunc(char *dst, size_t size, size_t *len, const char *src)
 static void ladder_add(struct findings_conn *fc, const struct tls_event *ev, const struct row *rows, size_t n)
 {
 	if (!n) return;
-	struct ladder *l = &fc->ladder;
-	if (l->n == LADDER_MAX) {
-		l->dropped++;
+	if (fc->n_steps == LADDER_MAX) {
+		fc->dropped++;
 		return;
 	}
-	struct ladder_step *s = &l->steps[l->n++];
+	unsigned i = fc->n_steps++;
+	struct ladder_step *s = &fc->steps[i];
 	s->frame = ev->pkt.frame;
-	s->ts = ev->pkt.ts;
-	s->sender = ev->sender;
-	s->event = rows[0].event;
-	s->cert = NULL;
-	s->info = NULL;
+	s->sec = ev->pkt.ts.sec;
+	s->nsec = ev->pkt.ts.nsec;
+	s->kind = (uint8_t)ev->kind;
+	s->hs_type = ev->kind == TLS_EV_HANDSHAKE ? ev->u.hs.type : 0;
+	s->sender = (uint8_t)ev->sender;
+	s->is_cert = rows[0].cert != NULL;
+	s->u.info = NULL;
 	if (rows[0].cert) {
-		s->cert = rows[0].cert;
-		x509_ref(s->cert);
-		l->refs |= 1u << (l->n - 1);
+		s->u.cert = rows[0].cert;
+		x509_ref(s->u.cert);
+		fc->refs |= 1u << i;
 	} else if (ev->kind == TLS_EV_ALERT || ev->kind == TLS_EV_DATA_MISSING ||
 		   (ev->kind == TLS_EV_HANDSHAKE && ev->u.hs.type == TLS_HS_CERTIFICATE)) {
 		const char *d = rows[0].detail ? rows[0].detail : "(null)"; /* as printf */
 		size_t dn = strnlen(d, STEP_INFO_LEN - 1);
 		const char *in = str_intern(fc->f, d, dn);
 		if (in) {
-			s->info = (char *)(uintptr_t)in; /* not in refs: the table keeps it */
+			s->u.info = (char *)(uintptr_t)in; /* not in refs: the table keeps it */
 		} else {
-			s->info = strndup(d, dn);
-			if (s->info) l->refs |= 1u << (l->n - 1);
+			s->u.info = strndup(d, dn);
+			if (s->u.info) fc->refs |= 1u << i;
 		}
 	}
 }
@@ -562,13 +624,16 @@ static void step_text(const struct ladder_step *s, char event[STEP_EVENT_LEN], c
 {
 	size_t el = 0, il = 0;
 	event[0] = info[0] = '\0';
-	put_trunc(event, STEP_EVENT_LEN, &el, s->event ? s->event : "");
-	if (s->cert) {
-		put_trunc(info, STEP_INFO_LEN, &il, s->cert->serial_hex);
+	/* the row's event name, from the event's kind and handshake type */
+	struct tls_event ev = { .kind = (enum tls_event_kind)s->kind };
+	ev.u.hs.type = s->hs_type;
+	put_trunc(event, STEP_EVENT_LEN, &el, detail_event_name(&ev));
+	if (s->is_cert) {
+		put_trunc(info, STEP_INFO_LEN, &il, s->u.cert->serial_hex);
 		put_trunc(info, STEP_INFO_LEN, &il, "  ");
-		put_trunc(info, STEP_INFO_LEN, &il, s->cert->parsed ? s->cert->eku : "(unparsable)");
-	} else if (s->info) {
-		put_trunc(info, STEP_INFO_LEN, &il, s->info);
+		put_trunc(info, STEP_INFO_LEN, &il, s->u.cert->parsed ? s->u.cert->eku : "(unparsable)");
+	} else if (s->u.info) {
+		put_trunc(info, STEP_INFO_LEN, &il, s->u.info);
 	}
 }
 
@@ -867,10 +932,8 @@ static struct findings_conn *conn_state(struct findings *f, struct conn_rec *cr)
 		} else if (!(fc = malloc(sizeof *fc))) {
 			return NULL;
 		}
-		memset(fc, 0, offsetof(struct findings_conn, steps_buf));
+		memset(fc, 0, offsetof(struct findings_conn, steps));
 		fc->f = f;
-		fc->ladder.steps = fc->steps_buf;
-		fc->ladder.cap = LADDER_MAX;
 		cr->fc = fc;
 	}
 	return cr->fc;
@@ -897,7 +960,7 @@ void findings_on_event(void *ctx, struct conn_rec *cr, const struct tls_event *e
 	case TLS_EV_HANDSHAKE: {
 		const struct tls_handshake *hs = &ev->u.hs;
 		fc->last_name = n ? rows[0].event : NULL;
-		fc->last_sender = ev->sender;
+		fc->last_sender = (uint8_t)ev->sender;
 		fc->last_frame = ev->pkt.frame;
 		fc->last_ts = ev->pkt.ts;
 		if (hs->malformed) break;
@@ -1026,12 +1089,15 @@ void findings_print(const struct findings *f, FILE *fp)
 		fprintf(fp, "\nNo findings.\n");
 		return;
 	}
+	/* codes with an aggregate: a pass over thousands of them per code costs */
+	uint32_t present = 0;
+	for (size_t i = 0; i < f->n_aggs; i++) present |= 1u << f->aggs[i]->code;
 	for (int sev = SEV_ERROR; sev >= SEV_INFO; sev--) {
 		if (!f->by_sev[sev]) continue;
 		fprintf(fp, "\n%s (%llu)\n", titles[sev], (unsigned long long)f->by_sev[sev]);
 		for (int code = 0; code < F_COUNT; code++) {
 			const struct finding_def *d = finding_def((enum finding_code)code);
-			if ((int)d->severity != sev) continue;
+			if ((int)d->severity != sev || !(present & 1u << code)) continue;
 			bool any = false;
 			for (size_t i = 0; i < f->n_aggs; i++) {
 				const struct agg *a = f->aggs[i];
@@ -1076,10 +1142,11 @@ void findings_print_ladders(const struct findings *f, FILE *fp)
 		for (size_t k = 0; k < l->n; k++) {
 			const struct ladder_step *s = &l->steps[k];
 			const char *dir = s->sender == TLS_ROLE_CLIENT ? "C>S" : s->sender == TLS_ROLE_SERVER ? "S>C" : "";
+			struct ek_time t0 = { l->steps[0].sec, l->steps[0].nsec }, ts = { s->sec, s->nsec };
 			char event[STEP_EVENT_LEN], info[STEP_INFO_LEN];
 			step_text(s, event, info);
 			fprintf(fp, "    %-7llu %-9.1f %-3s %-19s %s\n", (unsigned long long)s->frame,
-				ms_between(l->steps[0].ts, s->ts), dir, event, sanitize_str(info, buf, sizeof buf));
+				ms_between(t0, ts), dir, event, sanitize_str(info, buf, sizeof buf));
 		}
 		if (l->dropped) fprintf(fp, "    ... %zu more steps\n", l->dropped);
 	}
