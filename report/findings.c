@@ -44,9 +44,9 @@ struct ladder {
 /* Per-connection state (connmap's fc).  Recycled through struct
  * findings' pool: a capture has thousands of them alive at a time, and
  * each event finds its own cold: what every event touches is in the
- * first cache line. */
+ * first cache line (allocated aligned to one). */
 struct findings_conn {
-	struct findings *f;        /* the pool, the cache (ladder certificate references) */
+	_Alignas(64) struct findings *f; /* the pool, the cache (ladder certificate references) */
 	uint32_t refs;             /* the ladder's: bit i, steps[i] holds a reference or an info copy */
 	unsigned codes;            /* findings raised on this connection */
 	size_t dropped;            /* ladder steps past LADDER_MAX */
@@ -122,7 +122,9 @@ struct findings {
 	struct agg **aggs;         /* in order of first occurrence */
 	struct arena_block *arena; /* where they are: current block first */
 	size_t n_aggs, cap_aggs;
-	struct agg **slots;        /* open addressing on agg.hash */
+	/* open addressing on agg.hash: the hash's high half, then the index in
+	 * aggs + 1 (0: empty): a probe reads an aggregate only when they match */
+	uint64_t *slots;
 	size_t nslots;
 	uint64_t by_sev[3];
 	int max_sev;
@@ -373,11 +375,20 @@ static bool agg_eq(const struct agg *a, const struct agg *k)
 	       (a->extra && k->extra ? strcmp(a->extra, k->extra) == 0 : a->extra == k->extra);
 }
 
-static struct agg **agg_slot(struct findings *f, const struct agg *k)
+static uint64_t *agg_slot(struct findings *f, const struct agg *k)
 {
 	size_t mask = f->nslots - 1;
-	for (size_t i = (size_t)k->hash & mask;; i = (i + 1) & mask)
-		if (!f->slots[i] || agg_eq(f->slots[i], k)) return &f->slots[i];
+	for (size_t i = (size_t)k->hash & mask;; i = (i + 1) & mask) {
+		uint64_t s = f->slots[i];
+		if (!s || ((s ^ k->hash) >> 32 == 0 && agg_eq(f->aggs[(uint32_t)s - 1], k))) return &f->slots[i];
+	}
+}
+
+/* The aggregate with k's key, or NULL. */
+static struct agg *agg_find(struct findings *f, const struct agg *k)
+{
+	uint64_t s = f->nslots ? *agg_slot(f, k) : 0;
+	return s ? f->aggs[(uint32_t)s - 1] : NULL;
 }
 
 static int agg_insert(struct findings *f, struct agg *a)
@@ -389,16 +400,18 @@ static int agg_insert(struct findings *f, struct agg *a)
 		f->aggs = v;
 		f->cap_aggs = nc;
 	}
+	if (f->n_aggs >= UINT32_MAX) return -1;
 	if (2 * (f->n_aggs + 1) > f->nslots) {
 		size_t ns = f->nslots ? f->nslots * 2 : 256;
-		struct agg **sl = calloc(ns, sizeof *sl);
+		uint64_t *sl = calloc(ns, sizeof *sl);
 		if (!sl) return -1;
 		free(f->slots);
 		f->slots = sl;
 		f->nslots = ns;
-		for (size_t i = 0; i < f->n_aggs; i++) *agg_slot(f, f->aggs[i]) = f->aggs[i];
+		for (size_t i = 0; i < f->n_aggs; i++)
+			*agg_slot(f, f->aggs[i]) = (f->aggs[i]->hash >> 32 << 32) | (i + 1);
 	}
-	*agg_slot(f, a) = a;
+	*agg_slot(f, a) = (a->hash >> 32 << 32) | (f->n_aggs + 1);
 	f->aggs[f->n_aggs++] = a;
 	return 0;
 }
@@ -473,7 +486,7 @@ static void raise_finding(struct findings *f, struct findings_conn *fc, enum fin
 		if (el) k.extra = extra;
 	}
 	k.hash = agg_hash(&k);
-	struct agg *a = f->nslots ? *agg_slot(f, &k) : NULL;
+	struct agg *a = agg_find(f, &k);
 
 	char msg[MSG_LEN];
 	if (f->csv || !a) {
@@ -523,7 +536,7 @@ void findings_merge(struct findings *dst, struct findings *src)
 {
 	for (size_t i = 0; i < src->n_aggs; i++) {
 		struct agg *a = src->aggs[i];
-		struct agg *d = dst->nslots ? *agg_slot(dst, a) : NULL;
+		struct agg *d = agg_find(dst, a);
 		if (d) {
 			d->count += a->count;
 			free_agg(src, a);
@@ -929,7 +942,7 @@ static struct findings_conn *conn_state(struct findings *f, struct conn_rec *cr)
 		if (fc) {
 			f->fc_pool = fc->next_free;
 			f->n_pool--;
-		} else if (!(fc = malloc(sizeof *fc))) {
+		} else if (!(fc = aligned_alloc(_Alignof(struct findings_conn), sizeof *fc))) {
 			return NULL;
 		}
 		memset(fc, 0, offsetof(struct findings_conn, steps));
