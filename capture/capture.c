@@ -479,9 +479,14 @@ int cap_run(struct cap_reader *r, char errbuf[CAP_ERRBUF_SIZE])
 		r->st.bytes += h->caplen;
 		src_dump(r->src, h, data);
 		if (r->progress && r->st.packets % r->progress_every == 0) progress_report(r);
-		struct ek_pktref p = { live ? r->st.packets : frame, { (int64_t)h->ts.tv_sec, (uint32_t)h->ts.tv_usec }, r->file_index };
-		r->last = p;
-		if (first || p.ts.sec > r->now) r->now = p.ts.sec;
+		/* Field by field, and used in place: a struct built on the stack
+		 * and copied whole stalls on store forwarding, every packet. */
+		struct ek_pktref *p = &r->last;
+		p->frame = live ? r->st.packets : frame;
+		p->ts.sec = (int64_t)h->ts.tv_sec;
+		p->ts.nsec = (uint32_t)h->ts.tv_usec;
+		p->file_index = r->file_index;
+		if (first || p->ts.sec > r->now) r->now = p->ts.sec;
 		first = false;
 		expire(r);
 
@@ -490,7 +495,7 @@ int cap_run(struct cap_reader *r, char errbuf[CAP_ERRBUF_SIZE])
 		case DEC_TCP:
 			r->st.tcp_packets++;
 			if (t.caplen < t.len) r->st.snaplen_cut++;
-			tcp_packet(r, &t, &p);
+			tcp_packet(r, &t, p);
 			r->st.ooo_overflow = r->pool.ooo_overflow;
 			break;
 		case DEC_NOT_IP: r->st.not_ip++; break;
