@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct cur {
 	const uint8_t *base;
@@ -125,7 +126,7 @@ static inline bool cur_copy(struct cur *c, void *dst, size_t n)
 {
 	const uint8_t *p = cur_bytes(c, n);
 	if (!p) return false;
-	for (size_t i = 0; i < n; i++) ((uint8_t *)dst)[i] = p[i];
+	if (n) memcpy(dst, p, n);
 	return true;
 }
 
