@@ -61,28 +61,29 @@ static inline uint64_t rd64le(const uint8_t *p)
 	return v;
 }
 
-static inline uint64_t lane(uint64_t h, uint64_t w)
+/* 64 x 64 -> 128-bit multiply, halves folded (wyhash's "mum"): one
+ * multiply mixes 16 bytes. */
+static inline uint64_t mum(uint64_t a, uint64_t b)
 {
-	h = (h ^ w) * 0x100000001b3ULL;
-	return h ^ (h >> 29);
+	__extension__ unsigned __int128 r = (unsigned __int128)a * b;
+	return (uint64_t)r ^ (uint64_t)(r >> 64);
 }
 
 /* Every byte counts (entries are compared in full anyway: the hash only
- * has to spread them); four independent lanes so the multiplies overlap. */
+ * has to spread them); two independent lanes of 16 bytes so the
+ * multiplies overlap. */
 static uint64_t der_hash(const uint8_t *der, size_t len)
 {
-	uint64_t a = 0x9e3779b97f4a7c15ULL ^ (uint64_t)len, b = 0xc2b2ae3d27d4eb4fULL, c = 0x165667b19e3779f9ULL,
-		 d = 0xd6e8feb86659fd93ULL;
+	uint64_t a = 0x9e3779b97f4a7c15ULL ^ (uint64_t)len, b = 0xc2b2ae3d27d4eb4fULL;
 	size_t i = 0;
 	for (; i + 32 <= len; i += 32) {
-		a = lane(a, rd64le(der + i));
-		b = lane(b, rd64le(der + i + 8));
-		c = lane(c, rd64le(der + i + 16));
-		d = lane(d, rd64le(der + i + 24));
+		a = mum(rd64le(der + i) ^ 0xa0761d6478bd642fULL, rd64le(der + i + 8) ^ a);
+		b = mum(rd64le(der + i + 16) ^ 0xe7037ed1a0b428dbULL, rd64le(der + i + 24) ^ b);
 	}
-	for (; i + 8 <= len; i += 8) a = lane(a, rd64le(der + i));
-	for (; i < len; i++) b = lane(b, der[i]);
-	return mix64(a ^ mix64(b) ^ (mix64(c) << 1) ^ (mix64(d) << 2));
+	for (; i + 8 <= len; i += 8) a = mum(rd64le(der + i) ^ 0x8ebc6af09c88c6e3ULL, a);
+	uint64_t t = 0;
+	for (; i < len; i++) t = t << 8 | der[i];
+	return mix64(mum(a ^ 0x589965cc75374cc3ULL, b ^ t));
 }
 
 /* ---- field extraction --------------------------------------------------- */
