@@ -92,26 +92,26 @@ static inline uint64_t rd64(const uint8_t *p)
 	return v;
 }
 
-/* Strong per-endpoint mix; the pair hash adds two of them, which is
- * symmetric in the endpoints without having to order them. */
-static uint64_t ep_mix(const struct ek_endpoint *e)
+/* 64 x 64 -> 128-bit multiply, halves folded (wyhash's "mum"). */
+static inline uint64_t mum(uint64_t a, uint64_t b)
 {
-	uint64_t a = rd64(e->addr.a) * 0x9E3779B97F4A7C15ULL;
-	uint64_t b = rd64(e->addr.a + 8) * 0xC2B2AE3D27D4EB4FULL;
-	uint64_t x = a ^ (b << 31 | b >> 33) ^ ((uint64_t)e->port << 8 | e->addr.family) * 0x165667B19E3779F9ULL;
-	x ^= x >> 32;
-	x *= 0xD6E8FEB86659FD93ULL;
-	x ^= x >> 32;
-	return x;
+	__extension__ unsigned __int128 r = (unsigned __int128)a * b;
+	return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+/* Per endpoint one multiply over all of it; the pair hash adds two of
+ * them, which is symmetric in the endpoints without having to order
+ * them, then mixes once more.  Every packet computes one. */
+static inline uint64_t ep_mix(const struct ek_endpoint *e)
+{
+	return mum(rd64(e->addr.a) ^ 0xa0761d6478bd642fULL,
+		   rd64(e->addr.a + 8) ^ ((uint64_t)e->port << 8 | e->addr.family) ^ 0xe7037ed1a0b428dbULL);
 }
 
 static uint64_t pair_hash(const struct ek_endpoint *s, const struct ek_endpoint *d)
 {
 	uint64_t h = ep_mix(s) + ep_mix(d);
-	h ^= h >> 29;
-	h *= 0xBF58476D1CE4E5B9ULL;
-	h ^= h >> 32;
-	return h;
+	return mum(h ^ 0x8ebc6af09c88c6e3ULL, h >> 32 ^ 0x589965cc75374cc3ULL);
 }
 
 static inline bool ep_eq(const struct ek_endpoint *a, const struct ek_endpoint *b)
