@@ -828,8 +828,8 @@ static void on_certificate(struct findings *f, struct findings_conn *fc, const s
 		if (!x || !x->have_validity) continue;
 		struct where wi = { ev, &rows[i], role_name(ev->sender), x };
 		char when[32], at[32], xs[256];
-		ek_unix_str(ev->pkt.ts.sec, at, sizeof at);
 		if (ev->pkt.ts.sec > x->not_after) {
+			ek_unix_str(ev->pkt.ts.sec, at, sizeof at);
 			ek_unix_str(x->not_after, when, sizeof when);
 			NAMED();
 			raise_finding(f, fc, F_CERT_EXPIRED, &wi, NULL,
@@ -839,6 +839,7 @@ static void on_certificate(struct findings *f, struct findings_conn *fc, const s
 				      (unsigned long long)ev->pkt.frame);
 			if (i == 0) inventory_mark(ie, F_CERT_EXPIRED);
 		} else if (ev->pkt.ts.sec < x->not_before) {
+			ek_unix_str(ev->pkt.ts.sec, at, sizeof at);
 			ek_unix_str(x->not_before, when, sizeof when);
 			NAMED();
 			raise_finding(f, fc, F_CERT_NOT_YET_VALID, &wi, NULL,
