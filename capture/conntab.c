@@ -2,6 +2,8 @@
  * state lists for O(1) expiry, slab allocation. */
 #include "conntab.h"
 
+#include "../common/hash.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,33 +87,19 @@ static void pool_free(struct ct_pool *p)
 	}
 }
 
-static inline uint64_t rd64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, 8);
-	return v;
-}
-
-/* 64 x 64 -> 128-bit multiply, halves folded (wyhash's "mum"). */
-static inline uint64_t mum(uint64_t a, uint64_t b)
-{
-	__extension__ unsigned __int128 r = (unsigned __int128)a * b;
-	return (uint64_t)r ^ (uint64_t)(r >> 64);
-}
-
 /* Per endpoint one multiply over all of it; the pair hash adds two of
  * them, which is symmetric in the endpoints without having to order
  * them, then mixes once more.  Every packet computes one. */
 static inline uint64_t ep_mix(const struct ek_endpoint *e)
 {
-	return mum(rd64(e->addr.a) ^ 0xa0761d6478bd642fULL,
-		   rd64(e->addr.a + 8) ^ ((uint64_t)e->port << 8 | e->addr.family) ^ 0xe7037ed1a0b428dbULL);
+	return ek_mum(ek_rd64(e->addr.a) ^ EK_HASH_K0,
+		      ek_rd64(e->addr.a + 8) ^ ((uint64_t)e->port << 8 | e->addr.family) ^ EK_HASH_K1);
 }
 
 static uint64_t pair_hash(const struct ek_endpoint *s, const struct ek_endpoint *d)
 {
 	uint64_t h = ep_mix(s) + ep_mix(d);
-	return mum(h ^ 0x8ebc6af09c88c6e3ULL, h >> 32 ^ 0x589965cc75374cc3ULL);
+	return ek_mum(h ^ EK_HASH_K2, h >> 32 ^ EK_HASH_K3);
 }
 
 static inline bool ep_eq(const struct ek_endpoint *a, const struct ek_endpoint *b)

@@ -10,6 +10,8 @@
  * ASN.1 is parsed by hand here. */
 #include "x509.h"
 
+#include "../common/hash.h"
+
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,21 +56,6 @@ static uint64_t mix64(uint64_t h)
 	return h;
 }
 
-static inline uint64_t rd64le(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, 8);
-	return v;
-}
-
-/* 64 x 64 -> 128-bit multiply, halves folded (wyhash's "mum"): one
- * multiply mixes 16 bytes. */
-static inline uint64_t mum(uint64_t a, uint64_t b)
-{
-	__extension__ unsigned __int128 r = (unsigned __int128)a * b;
-	return (uint64_t)r ^ (uint64_t)(r >> 64);
-}
-
 /* Every byte counts (entries are compared in full anyway: the hash only
  * has to spread them); two independent lanes of 16 bytes so the
  * multiplies overlap. */
@@ -77,13 +64,13 @@ static uint64_t der_hash(const uint8_t *der, size_t len)
 	uint64_t a = 0x9e3779b97f4a7c15ULL ^ (uint64_t)len, b = 0xc2b2ae3d27d4eb4fULL;
 	size_t i = 0;
 	for (; i + 32 <= len; i += 32) {
-		a = mum(rd64le(der + i) ^ 0xa0761d6478bd642fULL, rd64le(der + i + 8) ^ a);
-		b = mum(rd64le(der + i + 16) ^ 0xe7037ed1a0b428dbULL, rd64le(der + i + 24) ^ b);
+		a = ek_mum(ek_rd64(der + i) ^ EK_HASH_K0, ek_rd64(der + i + 8) ^ a);
+		b = ek_mum(ek_rd64(der + i + 16) ^ EK_HASH_K1, ek_rd64(der + i + 24) ^ b);
 	}
-	for (; i + 8 <= len; i += 8) a = mum(rd64le(der + i) ^ 0x8ebc6af09c88c6e3ULL, a);
+	for (; i + 8 <= len; i += 8) a = ek_mum(ek_rd64(der + i) ^ EK_HASH_K2, a);
 	uint64_t t = 0;
 	for (; i < len; i++) t = t << 8 | der[i];
-	return mix64(mum(a ^ 0x589965cc75374cc3ULL, b ^ t));
+	return mix64(ek_mum(a ^ EK_HASH_K3, b ^ t));
 }
 
 /* ---- field extraction --------------------------------------------------- */
