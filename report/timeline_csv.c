@@ -25,6 +25,7 @@ struct cert_frag {
 /* Escaped texts of the short static strings of a row (sender, version,
  * event: row.h says they are static), by address. */
 #define STR_SLOTS 128
+#define PRE_MAX 256
 struct str_memo {
 	const char *p;
 	char esc[64];
@@ -42,6 +43,17 @@ struct tcsv {
 	char ts_prefix[64];         /* copied 64 bytes at a time */
 	struct cert_frag certs[CERT_SLOTS];
 	struct str_memo strs[3][STR_SLOTS];  /* sender, version, event */
+	/* The last row's columns file .. server as written, and what they
+	 * were made from: half the rows repeat them (several messages, or a
+	 * chain's certificates, in one packet). */
+	bool pre_ok;
+	const char *pre_file;
+	uint64_t pre_frame, pre_conn;
+	struct ek_time pre_ts;
+	uint8_t pre_client_len, pre_server_len;
+	size_t pre_client_off, pre_server_off; /* where their texts are in pre */
+	size_t pre_len;
+	char pre[PRE_MAX + 64];     /* copied 64 bytes at a time */
 };
 
 static void tcsv_free(void *p)
@@ -231,19 +243,42 @@ static void write_row(void *ctx, const struct row *r)
 	if (!o) return;
 	/* Short pieces are copied 64 bytes at a time from buffers that have
 	 * them (the reserve has room for the overshoot): no calls. */
-	o = copy64(o, w->file_esc, w->file_len);
-	*o++ = ',';
-	o = put_u64(o, (unsigned long long)r->frame);
-	*o++ = ',';
-	o = put_time(w, o, r->ts);
-	*o++ = ',';
-	o = put_u64(o, (unsigned long long)r->conn);
-	/* "ip:port" / "[v6]:port": digits, dots, colons, brackets (ep_text.s: 64 bytes) */
-	*o++ = ',';
-	o = copy64(o, r->client, r->client_len);
-	*o++ = ',';
-	o = copy64(o, r->server, r->server_len);
-	*o++ = ',';
+	if (w->pre_ok && r->frame == w->pre_frame && r->conn == w->pre_conn && r->file == w->pre_file &&
+	    r->ts.sec == w->pre_ts.sec && r->ts.nsec == w->pre_ts.nsec && r->client_len == w->pre_client_len &&
+	    r->server_len == w->pre_server_len && memcmp(r->client, w->pre + w->pre_client_off, r->client_len) == 0 &&
+	    memcmp(r->server, w->pre + w->pre_server_off, r->server_len) == 0) {
+		o = copy64(o, w->pre, w->pre_len);
+	} else {
+		char *start = o;
+		o = copy64(o, w->file_esc, w->file_len);
+		*o++ = ',';
+		o = put_u64(o, (unsigned long long)r->frame);
+		*o++ = ',';
+		o = put_time(w, o, r->ts);
+		*o++ = ',';
+		o = put_u64(o, (unsigned long long)r->conn);
+		/* "ip:port" / "[v6]:port": digits, dots, colons, brackets (ep_text.s: 64 bytes) */
+		*o++ = ',';
+		size_t client_off = (size_t)(o - start);
+		o = copy64(o, r->client, r->client_len);
+		*o++ = ',';
+		size_t server_off = (size_t)(o - start);
+		o = copy64(o, r->server, r->server_len);
+		*o++ = ',';
+		w->pre_len = (size_t)(o - start);
+		w->pre_ok = w->pre_len <= PRE_MAX;
+		if (w->pre_ok) {
+			copy64(w->pre, start, w->pre_len); /* the reserve is readable past o */
+			w->pre_file = r->file;
+			w->pre_frame = r->frame;
+			w->pre_conn = r->conn;
+			w->pre_ts = r->ts;
+			w->pre_client_len = r->client_len;
+			w->pre_server_len = r->server_len;
+			w->pre_client_off = client_off;
+			w->pre_server_off = server_off;
+		}
+	}
 	o = copy64(o, ms->esc, ms->len);
 	*o++ = ',';
 	o = copy64(o, mv->esc, mv->len);
