@@ -293,7 +293,8 @@ void ct_touch(struct conntab *t, struct ct_key *k, int64_t now)
 	list_push(l, k);
 }
 
-/* k to state s: other index when it crosses open/not open, tail of s's list. */
+/* k to state s: the other index when it becomes or stops being a tombstone,
+ * tail of s's list. */
 static void key_move(struct conntab *t, struct ct_key *k, enum ct_state s, int64_t now)
 {
 	if ((k->state == CT_TOMB) != (s == CT_TOMB)) {

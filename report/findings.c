@@ -375,12 +375,17 @@ static bool agg_eq(const struct agg *a, const struct agg *k)
 	       (a->extra && k->extra ? strcmp(a->extra, k->extra) == 0 : a->extra == k->extra);
 }
 
+/* A slot: the high half of the aggregate's hash, and its index in aggs
+ * plus one (0: empty). */
+static uint64_t slot_word(const struct agg *a, size_t i) { return a->hash >> 32 << 32 | (i + 1); }
+static struct agg *slot_agg(const struct findings *f, uint64_t s) { return f->aggs[(uint32_t)s - 1]; }
+
 static uint64_t *agg_slot(struct findings *f, const struct agg *k)
 {
 	size_t mask = f->nslots - 1;
 	for (size_t i = (size_t)k->hash & mask;; i = (i + 1) & mask) {
 		uint64_t s = f->slots[i];
-		if (!s || ((s ^ k->hash) >> 32 == 0 && agg_eq(f->aggs[(uint32_t)s - 1], k))) return &f->slots[i];
+		if (!s || ((s ^ k->hash) >> 32 == 0 && agg_eq(slot_agg(f, s), k))) return &f->slots[i];
 	}
 }
 
@@ -388,7 +393,7 @@ static uint64_t *agg_slot(struct findings *f, const struct agg *k)
 static struct agg *agg_find(struct findings *f, const struct agg *k)
 {
 	uint64_t s = f->nslots ? *agg_slot(f, k) : 0;
-	return s ? f->aggs[(uint32_t)s - 1] : NULL;
+	return s ? slot_agg(f, s) : NULL;
 }
 
 static int agg_insert(struct findings *f, struct agg *a)
@@ -408,10 +413,9 @@ static int agg_insert(struct findings *f, struct agg *a)
 		free(f->slots);
 		f->slots = sl;
 		f->nslots = ns;
-		for (size_t i = 0; i < f->n_aggs; i++)
-			*agg_slot(f, f->aggs[i]) = (f->aggs[i]->hash >> 32 << 32) | (i + 1);
+		for (size_t i = 0; i < f->n_aggs; i++) *agg_slot(f, f->aggs[i]) = slot_word(f->aggs[i], i);
 	}
-	*agg_slot(f, a) = (a->hash >> 32 << 32) | (f->n_aggs + 1);
+	*agg_slot(f, a) = slot_word(a, f->n_aggs);
 	f->aggs[f->n_aggs++] = a;
 	return 0;
 }
