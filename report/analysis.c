@@ -74,10 +74,15 @@ static void on_event(void *ctx, const struct tls_event *ev)
 	}
 }
 
-static void flush_csv(void *ctx, const struct row *r)
+/* Live: called by the capture loop after each batch of packets and on a
+ * timer (cap_set_flush), so rows reach their files in large writes yet
+ * within a fraction of a second of their packets. */
+static void flush_outputs(void *ctx)
 {
-	(void)r;
-	csv_out_flush(ctx);
+	struct analysis *a = ctx;
+	if (a->csv) csv_out_flush(a->csv);
+	findings_flush(a->findings);
+	if (a->text.fp) fflush(a->text.fp);
 }
 
 /* --keylog files into a->keys. */
@@ -174,15 +179,9 @@ static struct analysis *create(const struct analysis_opts *o, const struct analy
 		}
 		struct row_writer w = timeline_csv_writer(a->csv);
 		timeline_add_writer(a->tl, &w);
-		if (a->o.live) {
-			/* each row reaches the file as its message completes (tail -f) */
-			struct row_writer fl = { a->csv, flush_csv };
-			timeline_add_writer(a->tl, &fl);
-		}
 	}
 	if (o->text_timeline) {
 		a->text.fp = sp ? sp->text : stdout;
-		a->text.flush_each = a->o.live;
 		struct row_writer w = timeline_text_writer(&a->text);
 		timeline_add_writer(a->tl, &w);
 	}
@@ -223,7 +222,7 @@ int analysis_file(struct analysis *a, const char *path, char *err, size_t errn)
 
 static int file_run(struct analysis *a, const char *path, uint32_t idx, char *err, size_t errn)
 {
-	struct pipeline_input in = { path, NULL, a->o.bpf, NULL, a->o.max_packets, a->o.max_seconds };
+	struct pipeline_input in = { path, NULL, a->o.bpf, NULL, a->o.max_packets, a->o.max_seconds, NULL, NULL };
 	struct pipeline *pl = pipeline_open(&in, idx, &a->o.cap, a->tls, err, errn);
 	if (!pl) {
 		a->t.files_failed++;
@@ -274,7 +273,8 @@ int analysis_live_open(struct analysis *a, const struct cap_live_opts *lo, char 
 		snprintf(err, errn, "too many inputs");
 		return -1;
 	}
-	struct pipeline_input in = { NULL, lo, a->o.bpf, a->o.write_to, a->o.max_packets, a->o.max_seconds };
+	struct pipeline_input in = { NULL, lo, a->o.bpf, a->o.write_to, a->o.max_packets, a->o.max_seconds,
+				     flush_outputs, a };
 	struct pipeline *pl = pipeline_open(&in, idx, &a->o.cap, a->tls, err, errn);
 	if (!pl) return -1;
 	a->file_names[idx] = strdup(lo->iface);

@@ -15,7 +15,7 @@
 struct analysis_opts {
 	const char *timeline_csv;     /* -o: NULL none, "-" stdout */
 	bool text_timeline;           /* readable timeline on stdout */
-	bool live;                    /* stream rows (no atomic files, flush each row) */
+	bool live;                    /* stream rows (no atomic files, written per batch of packets) */
 	bool quiet;                   /* -q */
 	const char *findings_csv;     /* --findings */
 	const char *certs_csv;        /* --certs */

@@ -16,7 +16,7 @@
 
 struct findings_opts {
 	const char *csv_path;     /* --findings, NULL none */
-	bool live;                /* stream (no atomic file), flush each finding */
+	bool live;                /* stream (no atomic file; findings_flush writes) */
 	bool in_place;            /* write csv_path directly, not by rename (a -j spool) */
 };
 
@@ -32,6 +32,8 @@ void findings_on_event(void *ctx, struct conn_rec *cr, const struct tls_event *e
 void findings_free_conn(struct findings_conn *fc);
 
 /* Commit the CSV.  -1 with err on write failure. */
+/* Live: write the rows buffered so far to the findings CSV. */
+void findings_flush(struct findings *f);
 int findings_close(struct findings *f, char *err, size_t errn);
 
 /* Highest severity seen, -1 when there is no finding. */

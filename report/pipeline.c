@@ -90,6 +90,7 @@ struct pipeline *pipeline_open(const struct pipeline_input *in, uint32_t file_in
 		return NULL;
 	}
 	cap_set_limits(pl->g.reader, in->max_packets, in->max_seconds);
+	if (in->live) cap_set_flush(pl->g.reader, in->flush, in->flush_ctx);
 	if (!in->live && progress_enabled()) {
 		pl->progress = true;
 		progress_start(&pl->g.progress, in->path);

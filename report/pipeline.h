@@ -13,6 +13,8 @@ struct pipeline_input {
 	const char *filter;                   /* BPF expression or NULL */
 	const char *write_to;                 /* -w: save packets, or NULL */
 	uint64_t max_packets, max_seconds;    /* -c, --duration (0: none) */
+	void (*flush)(void *ctx);             /* live: write out buffered rows (cap_set_flush) */
+	void *flush_ctx;
 };
 
 struct pipeline;
