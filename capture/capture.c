@@ -570,6 +570,12 @@ void cap_ignore(struct cap_reader *r, struct cap_conn *pub)
 
 const struct cap_stats *cap_get_stats(const struct cap_reader *r) { return &r->st; }
 
+const struct cap_stats *cap_live_stats(struct cap_reader *r)
+{
+	r->st.have_pcap_stats = src_stats(r->src, &r->st.ps_recv, &r->st.ps_drop, &r->st.ps_ifdrop);
+	return &r->st;
+}
+
 const char *cap_linktype(const struct cap_reader *r) { return src_dlt_name(r->src); }
 
 void cap_close(struct cap_reader *r)

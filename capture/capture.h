@@ -144,6 +144,8 @@ int cap_list_interfaces(void (*fn)(void *ctx, const char *name, const char *desc
 			char errbuf[CAP_ERRBUF_SIZE]);
 
 const struct cap_stats *cap_get_stats(const struct cap_reader *r);
+/* Live: libpcap's counters (ps_*) as of now, for a status line. */
+const struct cap_stats *cap_live_stats(struct cap_reader *r);
 
 /* Optional progress reports for a file being read: fn is called from
  * cap_run every `every` packets (0: 65536) and once at the end, with the

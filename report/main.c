@@ -161,12 +161,12 @@ static struct analysis *volatile live_analysis;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	analysis_stop(live_analysis);
+	if (sig == SIGUSR1) analysis_request_summary(live_analysis);
+	else analysis_stop(live_analysis);
 }
 
 /* SIGINT, SIGTERM and SIGHUP end a live run cleanly: outputs flushed and
- * closed, summary printed. */
+ * closed, summary printed.  SIGUSR1 prints the summary so far. */
 static void catch_signals(void)
 {
 	struct sigaction sa;
@@ -176,6 +176,7 @@ static void catch_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL); /* the summary so far, without stopping */
 }
 
 int main(int argc, char **argv)

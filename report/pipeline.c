@@ -114,6 +114,11 @@ void pipeline_stop(struct pipeline *pl)
 	if (pl && pl->g.reader) cap_stop(pl->g.reader);
 }
 
+const struct cap_stats *pipeline_live_stats(struct pipeline *pl)
+{
+	return cap_live_stats(pl->g.reader);
+}
+
 const char *pipeline_linktype(const struct pipeline *pl)
 {
 	return cap_linktype(pl->g.reader);

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Live capture on a quiet interface (issue 12 item 9): --duration ends the
 # run within about a second of the duration although no packet arrives;
-# -c ends it as soon as its last packet is in; SIGINT ends it at once.
+# -c ends it as soon as its last packet is in; SIGINT ends it at once;
+# SIGUSR1 prints the summary so far and the run goes on; the status line
+# shows on a terminal only.
 # On lo with a filter nothing else matches.  Needs root (CI runs as root).
 set -euo pipefail
 EK=${EKUSCOPE:?}
@@ -49,4 +51,29 @@ el=$(($(ms) - t0))
 ((el < 1000)) || fail "SIGINT took $el ms"
 grep -q "packets received by filter" "$T/out" || fail "no summary after SIGINT"
 echo "SIGINT on a quiet interface: $el ms: ok"
-echo "3 passed, 0 failed"
+
+# SIGUSR1: the summary so far on stderr, and the capture goes on
+timeout 20 "$EK" -i lo -o "$T/tl.csv" "tcp port $PORT" >"$T/out" 2>"$T/err" &
+pid=$!
+listening
+python3 -c "import socket,sys; s=socket.socket(); s.settimeout(2); s.connect_ex(('127.0.0.1', int(sys.argv[1])))" "$PORT"
+sleep 0.5
+ek=$(pgrep -P "$pid" -x ekuscope || true) # timeout(1) is the parent: it does not pass SIGUSR1 on
+[[ -n $ek ]] || fail "no ekuscope process under timeout"
+kill -USR1 "$ek"
+for _ in $(seq 40); do grep -q "summary so far" "$T/err" && break; sleep 0.05; done
+grep -q "summary so far" "$T/err" || fail "no summary after SIGUSR1"
+grep -q "Summary: 1 file, 2 packets," "$T/err" || fail "the summary so far does not count the 2 packets"
+kill -0 "$pid" 2>/dev/null || fail "SIGUSR1 stopped the capture"
+kill -INT "$pid"
+wait "$pid" || fail "exit status $? after SIGUSR1 and SIGINT"
+echo "SIGUSR1: summary so far, capture goes on: ok"
+
+# the status line, on a terminal (script(1) gives the run one)
+timeout 20 script -qec "'$EK' -i lo -w '$T/ev.pcap' -o '$T/tl.csv' --duration 2 'tcp port $PORT'" /dev/null >"$T/tty" ||
+	fail "run under script(1) failed"
+grep -aq "lo: 0 packets, 0 dropped, 0 TLS conns, 0 findings, writing ev.pcap" "$T/tty" || { cat -v "$T/tty" >&2; fail "no status line on the terminal"; }
+"$EK" -i lo -o "$T/tl.csv" --duration 1 "tcp port $PORT" 2>"$T/err" >/dev/null
+grep -q "TLS conns" "$T/err" && fail "status line written to stderr that is not a terminal"
+echo "status line on a terminal only: ok"
+echo "5 passed, 0 failed"
