@@ -680,6 +680,7 @@ static const struct {
 } causes[] = {
 	{ F_CLIENT_CERT_NO_CLIENTAUTH, "client certificate without clientAuth EKU" },
 	{ F_SERVER_CERT_NO_SERVERAUTH, "server certificate without serverAuth EKU" },
+	{ F_EKU_ANY_ONLY, "leaf relies on anyExtendedKeyUsage, which NSS and OpenSSL's purpose check reject" },
 	{ F_CERT_EXPIRED, "expired certificate" },
 	{ F_CERT_NOT_YET_VALID, "certificate not yet valid" },
 	{ F_CHAIN_UNTRUSTED, "chain does not verify" },
@@ -782,6 +783,16 @@ static void on_certificate(struct findings *f, struct findings_conn *fc, const s
 				      "serverAuth",
 				      me, serial, leaf->eku, peer, (unsigned long long)ev->pkt.frame);
 			inventory_mark(ie, F_SERVER_CERT_NO_SERVERAUTH);
+		}
+		unsigned role_bit = client ? EKU_CLIENT : EKU_SERVER;
+		if ((e & EKU_PRESENT) && (e & EKU_ANY) && !(e & role_bit)) {
+			NAMED();
+			raise_finding(f, fc, F_EKU_ANY_ONLY, &w, NULL,
+				      "%s presented certificate %s (EKU %s) as TLS %s to %s (frame %llu): no %s, relies "
+				      "on anyExtendedKeyUsage (Go, Java, GnuTLS accept it; NSS, OpenSSL reject it)",
+				      me, serial, leaf->eku, role_name(ev->sender), peer, (unsigned long long)ev->pkt.frame,
+				      client ? "clientAuth" : "serverAuth");
+			inventory_mark(ie, F_EKU_ANY_ONLY);
 		}
 		if (!(e & EKU_PRESENT)) {
 			NAMED();
@@ -920,7 +931,7 @@ static void on_end_signal(struct findings *f, struct findings_conn *fc, const st
 	/* Point at the client's Certificate when the cause is the client's certificate. */
 	bool client_cert_cause = fc->client_cert_seen && r == TLS_ROLE_SERVER &&
 				 (fc->codes & (1u << F_CLIENT_CERT_NO_CLIENTAUTH | 1u << F_CLIENT_CERT_EMPTY |
-					       1u << F_ISSUER_NOT_REQUESTED));
+					       1u << F_ISSUER_NOT_REQUESTED | 1u << F_EKU_ANY_ONLY));
 	if (client_cert_cause)
 		snprintf(after, sizeof after, ", %.1f ms after the client's Certificate (frame %llu)",
 			 ms_between(fc->client_cert_ts, ev->pkt.ts), (unsigned long long)fc->client_cert_frame);

@@ -87,6 +87,19 @@ static const struct finding_def defs[F_COUNT] = {
 	  "ClientHello (SNI). Clients that verify the host name abort the handshake.",
 	  "Add the name to the server certificate's subjectAltName, or point the client at a name the "
 	  "certificate carries." },
+	{ F_EKU_ANY_ONLY, "eku_any_only", SEV_WARNING,
+	  "The leaf's Extended Key Usage does not name the role it was presented in (clientAuth as TLS "
+	  "client, serverAuth as TLS server); it relies on anyExtendedKeyUsage (2.5.29.37.0). TLS stacks "
+	  "differ: Go crypto/tls (x509 Verify counts it as every usage), Java JSSE (EndEntityChecker."
+	  "checkEKU accepts OID_EKU_ANY_USAGE) and GnuTLS (lib/x509/verify.c _gnutls_check_key_purpose "
+	  "accepts GNUTLS_KP_ANY for the end-entity certificate) accept it; NSS rejects it with "
+	  "certificate_unknown(46), and OpenSSL 3.0 rejects it wherever it checks the purpose (libssl's "
+	  "default for a peer certificate: 'unsuitable certificate purpose', alert "
+	  "unsupported_certificate(43)). Windows SChannel/.NET: not established from public source; test "
+	  "before relying on it.",
+	  "Issue the certificate with the EKU of its role (clientAuth for a client certificate, serverAuth "
+	  "for a server certificate; both where it is used in both roles), from a private CA for "
+	  "clientAuth." },
 };
 
 const struct finding_def *finding_def(enum finding_code c)

@@ -20,6 +20,7 @@ enum finding_code {
 	F_DATA_MISSING,
 	F_CHAIN_UNTRUSTED,
 	F_SNI_MISMATCH,
+	F_EKU_ANY_ONLY,
 	F_COUNT
 };
 
