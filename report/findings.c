@@ -8,6 +8,7 @@
 
 #include "csv_out.h"
 #include "detail.h"
+#include "ipcerts.h"
 #include "sanitize.h"
 
 #define LADDER_MAX 24
@@ -118,6 +119,7 @@ struct findings {
 	struct x509_cache *cache;
 	struct trust *trust;
 	struct inventory *inv;
+	struct ipcerts *ipc;       /* the last leaf each address presented (client_cert_empty names it) */
 	struct csv_out *csv;
 	struct agg **aggs;         /* in order of first occurrence */
 	struct arena_block *arena; /* where they are: current block first */
@@ -194,6 +196,11 @@ struct findings *findings_new(const struct findings_opts *o, struct x509_cache *
 	f->trust = trust;
 	f->inv = inv;
 	f->max_sev = -1;
+	if (!(f->ipc = ipcerts_new())) {
+		snprintf(err, errn, "out of memory");
+		findings_free(f);
+		return NULL;
+	}
 	if (o->csv_path) {
 		f->csv = csv_out_open(o->csv_path, !o->live && !o->in_place, err, errn);
 		if (!f->csv) {
@@ -271,6 +278,7 @@ void findings_free(struct findings *f)
 	arena_free(f);
 	free(f->aggs);
 	free(f->slots);
+	ipcerts_free(f->ipc);
 	for (size_t i = 0; i < sizeof f->host_memo / sizeof f->host_memo[0]; i++) free(f->host_memo[i].sni);
 	if (f->strs.slots)
 		for (size_t i = 0; i < STRS_SLOTS; i++) free(f->strs.slots[i]);
@@ -720,6 +728,23 @@ static int check_host(struct findings *f, const struct x509_info *leaf, const ch
 	return r;
 }
 
+/* client_cert_empty: what the client's address presented elsewhere (as a
+ * server, or as a client on another connection), as "; ..." in buf. */
+static void empty_cert_elsewhere(struct findings *f, const struct tls_event *ev, const struct ek_addr *addr,
+				 const char *me, char *buf, size_t n)
+{
+	const struct ipcert *pc = ipcerts_get(f->ipc, addr);
+	if (!pc || pc->file_index != ev->pkt.file_index || (pc->client && pc->conn == ev->conn->id)) return;
+	char ser[160], eku[200];
+	bool no_clientauth = (pc->eku_flags & EKU_PRESENT) && !(pc->eku_flags & EKU_CLIENT);
+	snprintf(buf, n, "; %s presented certificate %s (EKU %s) as TLS %s on conn %llu (frame %llu)%s", me,
+		 sanitize_str(pc->serial, ser, sizeof ser), sanitize_str(pc->eku, eku, sizeof eku),
+		 pc->client ? "client" : "server", (unsigned long long)pc->conn, (unsigned long long)pc->frame,
+		 no_clientauth ? ": it has no clientAuth, and clients that withhold such a certificate (NSS-based "
+				 "ones among them) send an empty Certificate"
+			       : "");
+}
+
 static void on_certificate(struct findings *f, struct findings_conn *fc, const struct tls_event *ev, struct row *rows,
 			   size_t n)
 {
@@ -747,19 +772,25 @@ static void on_certificate(struct findings *f, struct findings_conn *fc, const s
 		fc->client_cert_frame = ev->pkt.frame;
 		fc->client_cert_ts = ev->pkt.ts;
 	}
+	const struct ek_addr *my_addr = client ? &ev->conn->client.addr : &ev->conn->server.addr;
 	if (c->n_certs == 0) {
 		if (client && fc->cert_requested) {
 			NAMED();
+			char seen[400] = "";
+			empty_cert_elsewhere(f, ev, my_addr, me, seen, sizeof seen);
 			raise_finding(f, fc, F_CLIENT_CERT_EMPTY, &w, NULL,
 				      "client %s sent an empty Certificate (frame %llu) to %s although the server "
-				      "requested one (CertificateRequest, frame %llu)",
-				      me, (unsigned long long)ev->pkt.frame, peer, (unsigned long long)fc->cr_frame);
+				      "requested one (CertificateRequest, frame %llu)%s",
+				      me, (unsigned long long)ev->pkt.frame, peer, (unsigned long long)fc->cr_frame, seen);
 		}
 		return;
 	}
 	struct x509_info *leaf = c->certs[0];
 	if (!leaf) return;
 	w.cert = leaf;
+	if (leaf->parsed)
+		ipcerts_note(f->ipc, my_addr, client, &ev->pkt, ev->conn->id, leaf->serial_hex, leaf->eku,
+			     leaf->eku_flags);
 
 	bool other_role = false;
 	struct inv_entry *ie =

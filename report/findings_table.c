@@ -23,10 +23,15 @@ static const struct finding_def defs[F_COUNT] = {
 	{ F_CLIENT_CERT_EMPTY, "client_cert_empty", SEV_WARNING,
 	  "The server asked for a client certificate (CertificateRequest) and the client sent none (an "
 	  "empty Certificate message). A server that requires mutual TLS then aborts; one that only "
-	  "requests a certificate continues without client authentication.",
-	  "Configure a client certificate on the client (with clientAuth EKU, from a CA the server's "
-	  "CertificateRequest lists), or make client authentication optional on the server if that is "
-	  "intended." },
+	  "requests a certificate continues without client authentication. A client may also have a "
+	  "certificate and withhold it: some clients, NSS-based ones (Firefox, Thunderbird, NSS tstclnt) "
+	  "among them, offer only a certificate with clientAuth (or no EKU; when choosing one themselves, "
+	  "also from a CA the server lists) and send an empty Certificate otherwise, so the wire shows no certificate while the cause is its EKU. "
+	  "When the client's address presented a certificate elsewhere in the capture, the message names "
+	  "it.",
+	  "Check the client's certificate: its EKU must include clientAuth (and its issuer be one the "
+	  "CertificateRequest lists); configure such a certificate on the client, or make client "
+	  "authentication optional on the server if that is intended." },
 	{ F_HANDSHAKE_FAILED, "handshake_failed", SEV_ERROR,
 	  "The connection ended (alert, reset or FIN) before both sides sent Finished, so no TLS session "
 	  "was established. The side that aborted and the message it aborted after usually name the "
