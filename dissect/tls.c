@@ -482,6 +482,9 @@ struct tls_dec_dir {
 	bool to_app : 1;          /* TLS 1.3: Finished decrypted: application keys from the next record */
 	bool to_update : 1;       /* KeyUpdate decrypted: next generation from the next record */
 	bool bulk_seen : 1;       /* application data seen: only small records from now on */
+	bool pha : 1;             /* TLS 1.3 post-handshake client authentication (RFC 8446 4.6.2): the
+				   * peer sent a CertificateRequest; every record until this side's
+				   * Finished is decrypted (its Certificate is larger than 64 bytes) */
 	bool ok_any : 1;          /* a record of this direction decrypted */
 	bool failed : 1;          /* a record did not decrypt: never again in this direction */
 	bool decrypted : 1;       /* the current record was decrypted */
@@ -621,7 +624,7 @@ static bool dec_candidate(const struct tls_conn *c, int d, uint8_t type, uint16_
 		if (type != REC_APPDATA) return false;
 		if (!dd->app) return true;
 		if (!dd->cur.set) return len <= TLS13_SMALL_RECORD && dd->hs.set; /* only the handshake-key fallback */
-		return !dd->bulk_seen || len <= TLS13_SMALL_RECORD;
+		return !dd->bulk_seen || dd->pha || len <= TLS13_SMALL_RECORD;
 	}
 	return ds->enc && (type == REC_HANDSHAKE || type == REC_ALERT);
 }
@@ -879,12 +882,15 @@ static void hs_dispatch(struct tls_ctx *t, struct tls_conn *c, int d, uint8_t ty
 		break;
 	case TLS_HS_CERTIFICATE_REQUEST:
 		c->view.cert_requested = true;
+		/* TLS 1.3 post-handshake: the answer (Certificate, CertificateVerify, Finished) is decrypted */
+		if (dec_on(c, d) && ds->enc13 && c->dec->d[d].app) c->dec->d[1 - d].pha = true;
 		if (ok) ok = tls_msg_cert_request(&t->sc, p, n, cr_layout(c), &hs->u.cr) == 0;
 		break;
 	case TLS_HS_FINISHED:
 		set_finished(c, d);
 		/* TLS 1.3: the application traffic keys start with the next record */
 		if (dec_on(c, d) && ds->enc13 && !c->dec->d[d].app) c->dec->d[d].to_app = true;
+		if (c->dec && c->dec->d[d].app) c->dec->d[d].pha = false; /* the post-handshake answer is complete */
 		break;
 	case TLS_HS_KEY_UPDATE:
 		if (dec_on(c, d) && ds->enc13 && c->dec->d[d].app) c->dec->d[d].to_update = true;

@@ -21,7 +21,6 @@ PARTIAL = {"snaplen-cut-5061.pcap"}
 # Decrypted timelines of issue 19 not implemented yet: reported as XFAIL (a
 # pass is reported as XPASS and fails, so each entry goes when its item lands).
 NOT_YET = {
-    "stacks-nss-gnutls-pha-443.pcap": "issue 19 item 1: post-handshake client authentication",
     "stacks-go-tls12-ticket-5061.pcap": "issue 19 item 2: TLS 1.2 resumption by ticket",
     "stacks-gnutls-tls12-sessionid-443.pcap": "issue 19 item 2: TLS 1.2 resumption by session ID",
 }
