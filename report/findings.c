@@ -1043,10 +1043,16 @@ void findings_on_event(void *ctx, struct conn_rec *cr, const struct tls_event *e
 			ek_endpoint_str(&ev->conn->client, true, c, sizeof c);
 			ek_endpoint_str(&ev->conn->server, true, s, sizeof s);
 			struct where w = { ev, n ? &rows[0] : NULL, "", NULL };
-			raise_finding(f, fc, F_CERTS_ENCRYPTED, &w, NULL,
-				      "TLS 1.3 between %s and %s (ServerHello frame %llu): certificates are encrypted "
-				      "and no key was given for this connection",
-				      c, s, (unsigned long long)ev->pkt.frame);
+			if (hs->u.sh.resumed == TLS_RESUMED_PSK)
+				raise_finding(f, fc, F_RESUMED_NO_CERTS, &w, NULL,
+					      "TLS 1.3 between %s and %s (ServerHello frame %llu) resumed a session "
+					      "(pre_shared_key): no certificates in this handshake",
+					      c, s, (unsigned long long)ev->pkt.frame);
+			else
+				raise_finding(f, fc, F_CERTS_ENCRYPTED, &w, NULL,
+					      "TLS 1.3 between %s and %s (ServerHello frame %llu): certificates are "
+					      "encrypted and no key was given for this connection",
+					      c, s, (unsigned long long)ev->pkt.frame);
 		}
 		break;
 	}

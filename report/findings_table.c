@@ -105,6 +105,14 @@ static const struct finding_def defs[F_COUNT] = {
 	  "Issue the certificate with the EKU of its role (clientAuth for a client certificate, serverAuth "
 	  "for a server certificate; both where it is used in both roles), from a private CA for "
 	  "clientAuth." },
+	{ F_RESUMED_NO_CERTS, "resumed_no_certs", SEV_INFO,
+	  "The TLS 1.3 ServerHello carries a pre_shared_key extension: the connection resumed an earlier "
+	  "session (or used an external PSK), so neither side sent a certificate in this handshake; the "
+	  "certificates are those of the connection that issued the ticket. Nothing is hidden here, "
+	  "unlike certs_encrypted.",
+	  "To see the certificates, find the full handshake that issued the ticket (earlier in the "
+	  "capture, or capture from the client's start); with a key log the timeline names that "
+	  "connection when it is in the same file." },
 };
 
 const struct finding_def *finding_def(enum finding_code c)

@@ -21,6 +21,7 @@ enum finding_code {
 	F_CHAIN_UNTRUSTED,
 	F_SNI_MISMATCH,
 	F_EKU_ANY_ONLY,
+	F_RESUMED_NO_CERTS,
 	F_COUNT
 };
 

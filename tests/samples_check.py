@@ -18,12 +18,6 @@ SAMPLES = os.path.join(SRC, "samples")
 TRUST = ["--public-roots", os.path.join(SAMPLES, "pki/public-root-ca.crt"),
          "--ca-file", os.path.join(SAMPLES, "pki/all-roots.pem")]
 PARTIAL = {"snaplen-cut-5061.pcap"}
-# Decrypted timelines of issue 19 not implemented yet: reported as XFAIL (a
-# pass is reported as XPASS and fails, so each entry goes when its item lands).
-NOT_YET = {
-    "stacks-go-tls12-ticket-5061.pcap": "issue 19 item 2: TLS 1.2 resumption by ticket",
-    "stacks-gnutls-tls12-sessionid-443.pcap": "issue 19 item 2: TLS 1.2 resumption by session ID",
-}
 
 
 def read_tsv(path):
@@ -84,13 +78,6 @@ def check_keyed(tmp):
             continue
         got = messages(rows, alerts=True)
         want = expected.get(file, [])
-        if file in NOT_YET:
-            if got == want:
-                failed += 1
-                print(f"XPASS {file} (decrypted): remove it from NOT_YET")
-            else:
-                print(f"XFAIL {file} (decrypted): {NOT_YET[file]}")
-            continue
         if got == want:
             passed += 1
         else:
