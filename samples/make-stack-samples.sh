@@ -176,31 +176,29 @@ capture_stop
 log "   $(cat "$WORK/$name.7001.server.log" | tr '\n' ' ')"
 rewrite "$name" --conn 5061,10.106.80.15,25064,10.106.80.16 --conn 7001,10.106.80.16,33005,10.106.80.31
 
-# 4. TLS 1.3 resumption (PSK): Go client Expressway-E -> Go server Webex,
-# mutual TLS, twice with one session cache: the second connection resumes
-# with the first one's ticket (ServerHello pre_shared_key), no certificates.
-name=stacks-go-tls13-resumed-5061 PORT=5061
-log "$name"
-capture_start "$WORK/$name.raw.pcap" "tcp port $PORT"
-bg "$WORK/$name.server.log" go_server -tls 1.3 -n 2 -cert "$WEBEX" -key "$PKI/webex.key" -ca "$PUB_ROOT" -clientauth require
-go_client -tls 1.3 -n 2 -cert "$(pem expressway-e-dual "$PUB_ISS")" -key "$PKI/expressway-e-dual.key" -ca "$PUB_ROOT" \
-	-servername sip.webex.example.com -keylog "$HERE/$name.keylog" 2>"$WORK/$name.client.log" || true
-stop_servers
-capture_stop
-log "   $(tr '\n' ' ' <"$WORK/$name.client.log")"
-rewrite "$name" --conn 5061,10.106.80.31,-,163.129.37.33
-
-# 5. TLS 1.2 resumption by session ticket: as 4 in TLS 1.2 (Go).
-name=stacks-go-tls12-ticket-5061 PORT=5061
-log "$name"
-capture_start "$WORK/$name.raw.pcap" "tcp port $PORT"
-bg "$WORK/$name.server.log" go_server -n 2 -cert "$WEBEX" -key "$PKI/webex.key" -ca "$PUB_ROOT" -clientauth require
-go_client -n 2 -cert "$(pem expressway-e-dual "$PUB_ISS")" -key "$PKI/expressway-e-dual.key" -ca "$PUB_ROOT" \
-	-servername sip.webex.example.com -keylog "$HERE/$name.keylog" 2>"$WORK/$name.client.log" || true
-stop_servers
-capture_stop
-log "   $(tr '\n' ' ' <"$WORK/$name.client.log")"
-rewrite "$name" --conn 5061,10.106.80.31,-,163.129.37.33
+# go_resumed NAME VERSION: Go client Expressway-E -> Go server Webex, mutual
+# TLS, twice with one session cache: the second connection resumes the
+# first one's session (TLS 1.3: PSK, ServerHello pre_shared_key; TLS 1.2:
+# session ticket, and the key log has a CLIENT_RANDOM line for the first
+# connection only).  No certificates in the second handshake.
+go_resumed() {
+	local name=$1 v=$2
+	PORT=5061
+	log "$name"
+	capture_start "$WORK/$name.raw.pcap" "tcp port $PORT"
+	bg "$WORK/$name.server.log" go_server -tls "$v" -n 2 -cert "$WEBEX" -key "$PKI/webex.key" -ca "$PUB_ROOT" \
+		-clientauth require
+	go_client -tls "$v" -n 2 -cert "$(pem expressway-e-dual "$PUB_ISS")" -key "$PKI/expressway-e-dual.key" \
+		-ca "$PUB_ROOT" -servername sip.webex.example.com -keylog "$HERE/$name.keylog" 2>"$WORK/$name.client.log" ||
+		true
+	stop_servers
+	capture_stop
+	log "   $(tr '\n' ' ' <"$WORK/$name.client.log")"
+	rewrite "$name" --conn 5061,10.106.80.31,-,163.129.37.33
+}
+# 4. TLS 1.3 resumption (PSK); 5. TLS 1.2 resumption by session ticket.
+go_resumed stacks-go-tls13-resumed-5061 1.3
+go_resumed stacks-go-tls12-ticket-5061 1.2
 
 # 6. TLS 1.2 resumption by session ID: gnutls-serv (no tickets) and
 # gnutls-cli --resume, which connects twice.
