@@ -642,13 +642,15 @@ static void resume_server_hello(struct tls_ctx *t, struct tls_conn *c, struct tl
 	uint32_t file = c->view.file_index;
 	struct tls_resume_hit h = { 0 };
 	bool found = false;
+	bool v12 = sh->selected_version >= 0x0300 && sh->selected_version <= 0x0303;
+	uint64_t sid = v12 ? tls_resume_digest(sh->session_id, sh->session_id_len) : 0;
 	c->cipher = sh->cipher;
 	if (tls_version_is_13(sh->selected_version)) {
 		if (sh->psk) {
 			sh->resumed = TLS_RESUMED_PSK;
 			found = tls_resume_find(t->resume, RESUME_PSK, c->offer.psk, file, &h);
 		}
-	} else if (sh->session_id_len && tls_resume_digest(sh->session_id, sh->session_id_len) == c->offer.sid) {
+	} else if (sid && sid == c->offer.sid) {
 		/* the server echoes the session ID it resumes (RFC 5246 7.4.1.3; with a ticket, RFC 5077 3.4) */
 		found = tls_resume_find(t->resume, RESUME_TICKET, c->offer.ticket, file, &h);
 		sh->resumed = found || c->offer.ticket ? TLS_RESUMED_TICKET : TLS_RESUMED_SESSION_ID;
@@ -663,12 +665,11 @@ static void resume_server_hello(struct tls_ctx *t, struct tls_conn *c, struct tl
 		OPENSSL_cleanse(&c->dec->e, sizeof c->dec->e);
 		c->dec->have_entry = c->dec->from_resume = false;
 	}
-	if (!tls_version_is_13(sh->selected_version) && sh->session_id_len) {
+	if (sid) {
 		const struct tls_dec *x = c->dec;
 		bool m = x && x->have_entry && have_secret(x, TLS_SECRET_MASTER);
-		tls_resume_note(&t->resume, RESUME_SID, tls_resume_digest(sh->session_id, sh->session_id_len), file,
-				c->origin, sh->cipher, m ? x->e.secret[TLS_SECRET_MASTER] : NULL,
-				m ? x->e.len[TLS_SECRET_MASTER] : 0);
+		tls_resume_note(&t->resume, RESUME_SID, sid, file, c->origin, sh->cipher,
+				m ? x->e.secret[TLS_SECRET_MASTER] : NULL, m ? x->e.len[TLS_SECRET_MASTER] : 0);
 	}
 }
 

@@ -148,11 +148,14 @@ int tls_msg_client_hello(struct tls_scratch *s, const uint8_t *p, size_t n, stru
 			ch->ticket = ch->ticket_len ? cur_bytes(&e, ch->ticket_len) : NULL;
 			break;
 		case EXT_PRE_SHARED_KEY: {
-			struct cur ids = cur_sub(&e, cur_u16(&e));
+			/* read from a copy: a malformed identity list only loses the identity */
+			struct cur l = e;
+			struct cur ids = cur_sub(&l, cur_u16(&l));
 			ch->psk_identity_len = cur_u16(&ids);
 			ch->psk_identity = cur_bytes(&ids, ch->psk_identity_len);
-			if (!cur_ok(&ids) || !ch->psk_identity) ch->psk_identity_len = 0, ch->psk_identity = NULL;
-			cur_skip(&e, cur_left(&e)); /* binders */
+			if (!cur_ok(&l) || !cur_ok(&ids) || !ch->psk_identity)
+				ch->psk_identity_len = 0, ch->psk_identity = NULL;
+			cur_skip(&e, cur_left(&e)); /* identities and binders */
 			break;
 		}
 		case EXT_SIGNATURE_ALGORITHMS:

@@ -1,7 +1,6 @@
 #include "tls_resume.h"
 
 #include <openssl/crypto.h>
-#include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,13 +24,32 @@ void tls_resume_free(struct tls_resume *r)
 	free(r);
 }
 
+/* 64-bit mix of 8-byte words (splitmix64's finaliser): called for every
+ * ClientHello and ServerHello, so no cryptographic digest.  A collision
+ * only links the wrong session: its master secret then fails to
+ * authenticate the first record, which is reported (decrypt_failed). */
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ull;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebull;
+	return x ^ x >> 31;
+}
+
 uint64_t tls_resume_digest(const uint8_t *p, size_t n)
 {
 	if (!p || !n) return 0;
-	uint8_t md[SHA256_DIGEST_LENGTH];
-	SHA256(p, n, md);
-	uint64_t h = 0;
-	for (int i = 0; i < 8; i++) h = h << 8 | md[i];
+	uint64_t h = mix64(0x9e3779b97f4a7c15ull ^ n);
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, p + i, 8);
+		h = mix64(h ^ w);
+	}
+	uint64_t w = 0;
+	memcpy(&w, p + i, n - i);
+	h = mix64(h ^ w ^ (uint64_t)(n - i) << 56);
 	return h ? h : 1;
 }
 
@@ -43,7 +61,8 @@ bool tls_resume_note(struct tls_resume **rp, enum resume_kind kind, uint64_t id,
 	if (!id || !origin) return true;
 	if (!*rp && !(*rp = calloc(1, sizeof **rp))) return false;
 	struct resume_entry *e = &(*rp)->e[slot_of(kind, id)];
-	OPENSSL_cleanse(e, sizeof *e);
+	if (e->master_len) OPENSSL_cleanse(e, sizeof *e);
+	else memset(e, 0, sizeof *e);
 	e->id = id;
 	e->kind = (uint8_t)kind;
 	e->file = file;

@@ -13,12 +13,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RESUME_SLOTS 16384u
+#define RESUME_SLOTS 8192u
 #define RESUME_MAX_MASTER 48
 
 enum resume_kind { RESUME_SID = 1, RESUME_TICKET = 2, RESUME_PSK = 3 };
 
-/* What a ClientHello offered to resume: 64-bit digests (SHA-256 prefix),
+/* What a ClientHello offered to resume: 64-bit digests (tls_resume_digest),
  * 0 for none.  Kept in the connection until its ServerHello. */
 struct tls_resume_offer {
 	uint64_t sid, ticket, psk;

@@ -734,7 +734,8 @@ static void empty_cert_elsewhere(struct findings *f, const struct tls_event *ev,
 				 const char *me, char *buf, size_t n)
 {
 	const struct ipcert *pc = ipcerts_get(f->ipc, addr);
-	if (!pc || pc->file_index != ev->pkt.file_index || (pc->client && pc->conn == ev->conn->id)) return;
+	/* another connection of the same file (on this one it is the peer's: both on one host) */
+	if (!pc || pc->file_index != ev->pkt.file_index || pc->conn == ev->conn->id) return;
 	char ser[160], eku[200];
 	bool no_clientauth = (pc->eku_flags & EKU_PRESENT) && !(pc->eku_flags & EKU_CLIENT);
 	snprintf(buf, n, "; %s presented certificate %s (EKU %s) as TLS %s on conn %llu (frame %llu)%s", me,

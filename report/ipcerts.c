@@ -1,6 +1,5 @@
 #include "ipcerts.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,6 +43,14 @@ static struct ipcert *find(const struct ipcerts *t, const struct ek_addr *addr)
 	}
 }
 
+/* src (NULL: "") into dst, cut to fit: once per certificate message, so no snprintf. */
+static void copy_trunc(char *dst, size_t size, const char *src)
+{
+	size_t n = src ? strnlen(src, size - 1) : 0;
+	memcpy(dst, src ? src : "", n);
+	dst[n] = '\0';
+}
+
 bool ipcerts_note(struct ipcerts *t, const struct ek_addr *addr, bool client, const struct ek_pktref *at,
 		  uint64_t conn, const char *serial, const char *eku, unsigned eku_flags)
 {
@@ -60,8 +67,8 @@ bool ipcerts_note(struct ipcerts *t, const struct ek_addr *addr, bool client, co
 	s->file_index = at->file_index;
 	s->frame = at->frame;
 	s->eku_flags = eku_flags;
-	snprintf(s->serial, sizeof s->serial, "%s", serial ? serial : "");
-	snprintf(s->eku, sizeof s->eku, "%s", eku ? eku : "");
+	copy_trunc(s->serial, sizeof s->serial, serial);
+	copy_trunc(s->eku, sizeof s->eku, eku);
 	return true;
 }
 

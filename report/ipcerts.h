@@ -11,7 +11,7 @@
 
 #include "../common/netaddr.h"
 
-#define IPCERTS_MAX 65536
+#define IPCERTS_MAX 4096
 
 struct ipcert {
 	struct ek_addr addr;
@@ -19,8 +19,8 @@ struct ipcert {
 	uint32_t file_index;       /* where (-j reads files apart: only the same file is asked) */
 	uint64_t conn, frame;
 	unsigned eku_flags;        /* x509_info's */
-	char serial[72];           /* truncated copies of x509_info's serial_hex and eku */
-	char eku[96];
+	char serial[48];           /* truncated copies of x509_info's serial_hex and eku */
+	char eku[64];
 };
 
 struct ipcerts;
