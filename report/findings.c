@@ -986,7 +986,8 @@ void findings_on_event(void *ctx, struct conn_rec *cr, const struct tls_event *e
 	if (n && ev->kind != TLS_EV_TCP_OPEN) ladder_add(fc, ev, rows, n);
 	if (!fc->title_set) {
 		fc->title_set = true;
-		fc->title_file = n ? rows[0].file : "";
+		uint32_t fi = ev->pkt.file_index;
+		fc->title_file = f->o.n_labels > 1 && fi < f->o.n_labels ? f->o.labels[fi] : n ? rows[0].file : "";
 		fc->title_conn = ev->conn->id;
 		fc->title_client = ev->conn->client;
 		fc->title_server = ev->conn->server;
