@@ -71,7 +71,8 @@ static void usage(FILE *fp)
 	      "  -q                 print only findings on stdout\n"
 	      "Diagnosis:\n"
 	      "  --ca-file PEM      verify presented chains against these CAs (chain_untrusted)\n"
-	      "  --ca-path DIR      same, from an OpenSSL hashed CA directory\n"
+	      "  --ca-path DIR      same, from a directory (*.pem, *.crt, *.cer, openssl\n"
+	      "                     rehash links)\n"
 	      "  --public-roots PEM the publicly trusted roots (default: the system bundle)\n"
 	      "  --fail-on SEV      exit 3 when a finding of severity SEV (info, warning,\n"
 	      "                     error) or higher exists\n"
@@ -188,7 +189,7 @@ static int check_paths(const struct analysis_opts *o, const char *const *files, 
 		       size_t errn)
 {
 	size_t n_ins = n_files + o->n_keylog_files + 2, n_outs = 0, n = 0;
-	struct io_path *ins = calloc(n_ins, sizeof *ins), outs[4];
+	struct io_path *ins = calloc(n_ins, sizeof *ins), outs[5];
 	if (!ins) {
 		snprintf(err, errn, "out of memory");
 		return -1;
@@ -201,6 +202,8 @@ static int check_paths(const struct analysis_opts *o, const char *const *files, 
 	if (o->findings_csv) outs[n_outs++] = (struct io_path){ "--findings", o->findings_csv };
 	if (o->certs_csv) outs[n_outs++] = (struct io_path){ "--certs", o->certs_csv };
 	if (o->write_to) outs[n_outs++] = (struct io_path){ "-w", o->write_to };
+	/* the report (or the timeline) on stdout: `>> in.pcap` would append to the capture */
+	outs[n_outs++] = (struct io_path){ ">", "-" };
 	int rc = outputs_check(outs, n_outs, ins, n, err, errn);
 	free(ins);
 	return rc;

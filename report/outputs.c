@@ -84,7 +84,8 @@ static int probe_dir(const char *path, char *err, size_t errn)
 
 static const char *name_of(const struct io_path *p, char *buf, size_t n)
 {
-	if (*p->opt) snprintf(buf, n, "%s %s", p->opt, p->path);
+	if (strcmp(p->path, "-") == 0 && *p->opt) snprintf(buf, n, "standard output");
+	else if (*p->opt) snprintf(buf, n, "%s %s", p->opt, p->path);
 	else snprintf(buf, n, "%s", strcmp(p->path, "-") == 0 ? "standard input" : p->path);
 	return buf;
 }

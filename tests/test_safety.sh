@@ -60,6 +60,9 @@ run 2 "output over --public-roots" -q --public-roots roots.pem --certs roots.pem
 unchanged roots.pem roots.orig "--public-roots"
 run 2 "standard input is a file that is also an output" -q -o in.pcap -r - <in.pcap
 unchanged in.pcap in.orig "stdin"
+"$EK" -q in.pcap >>in.pcap 2>err
+[[ $? == 2 ]] && ok || bad "standard output appending to the input was not refused"
+unchanged in.pcap in.orig "stdout >> input"
 # two outputs on one file, and an empty path: refused up front
 run 2 "two outputs on one file" -q -o x.csv --findings ./x.csv in.pcap
 err_has "name the same file" "two outputs"
@@ -96,8 +99,8 @@ err_has "is a directory" "-o DIR"
 
 # ---- 4. "No findings." only when something was analysed; unread files listed
 printf 'hello\n' >text.txt
-gzip -c in.pcap >in.pcap.gz
-for bad_in in "$T/nonexistent.pcap" d text.txt in.pcap.gz; do
+gzip -c text.txt >text.gz
+for bad_in in "$T/nonexistent.pcap" d text.txt text.gz; do
 	run 2 "unreadable $bad_in" "$bad_in"
 	grep -q "No findings" out && bad "$bad_in: 'No findings.' although nothing was analysed" || ok
 	grep -q "0 of 1 file analysed" out && ok || bad "$bad_in: summary does not say nothing was analysed: $(cat out)"
