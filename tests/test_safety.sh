@@ -158,6 +158,17 @@ run 0 "standard input" -q -o - -r - <in.pcap
 run 0 "single file keeps its base name" -q -o t3.csv "$T/node1/capture.pcap"
 [[ $(sed -n 2p t3.csv | cut -d, -f1) == "capture.pcap" ]] && ok || bad "single file label: $(sed -n 2p t3.csv | cut -d, -f1)"
 
+# ---- the same under -j 2 (report/parallel.c): byte for byte what -j 1 writes
+for j in 1 2; do
+	"$EK" -j $j --findings f$j.csv -o t$j.csv "$T/nonexistent.pcap" node1/capture.pcap d node2/capture.pcap >r$j.txt 2>e$j.txt
+done
+cmp -s r1.txt r2.txt && cmp -s e1.txt e2.txt && cmp -s t1.csv t2.csv && cmp -s f1.csv f2.csv && ok || bad "-j 2 differs from -j 1"
+grep -q "2 of 4 files analysed" r2.txt && ok || bad "-j 2: summary does not count the analysed files"
+grep -q "node1/capture.pcap: 10.106.80.16 presented" r2.txt && ok || bad "-j 2: findings do not name the file"
+cp keep.csv keep.orig
+run 2 "-j 2, nothing readable" -j 2 -q -o keep.csv "$T/nonexistent.pcap" "$T/nonexistent2.pcap"
+unchanged keep.csv keep.orig "-j 2, nothing read"
+
 # ---- 8. valid UTF-8 kept; controls and bidi overrides escaped as \xNN
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout u.key -out u.pem -days 3650 -utf8 \
 	-subj "/O=Ünïcødé Labs/CN=$(printf 'gpj.\xe2\x80\xaeexe.example')" 2>/dev/null
