@@ -74,6 +74,8 @@ run 2 "empty --certs" -q --certs "" in.pcap
 # devices are written in place, several outputs may share one
 run 0 "outputs on /dev/null" -q -o /dev/null --findings /dev/null --certs /dev/null in.pcap
 
+# each item below starts from the real capture (should a build have destroyed it above)
+cp in.orig in.pcap
 # ---- 2. a run that read nothing keeps earlier outputs
 run 0 "good run" -q -o keep.csv --findings keepf.csv --certs keepc.csv in.pcap
 cp keep.csv keep.orig; cp keepf.csv keepf.orig; cp keepc.csv keepc.orig
@@ -88,6 +90,7 @@ err_has "nothing written" "nothing read"
 run 2 "one of two readable" -q -o keep.csv "$T/nonexistent.pcap" "$S/webex-mtls-5061.pcap"
 grep -q webex-mtls keep.csv && ok || bad "one readable file: its rows were not written"
 
+cp in.orig in.pcap
 # ---- 3. output directories checked before the analysis
 run 2 "--certs in /proc" --certs /proc/ekuscope-x.csv in.pcap
 [[ ! -s out ]] && ok || bad "--certs /proc/x.csv: the report was printed before the error"
@@ -97,6 +100,7 @@ run 2 "output under a missing directory" -q --certs "$T/nodir/x.csv" in.pcap
 run 2 "output is a directory" -q -o d in.pcap
 err_has "is a directory" "-o DIR"
 
+cp in.orig in.pcap
 # ---- 4. "No findings." only when something was analysed; unread files listed
 printf 'hello\n' >text.txt
 gzip -c text.txt >text.gz
@@ -115,6 +119,7 @@ grep -q "1 of 3 files analysed" out && ok || bad "summary does not count the ana
 grep -q "could not be read: $T/nonexistent.pcap text.txt" out && ok || bad "summary does not list the unread files"
 grep -q "No findings" out && ok || bad "a file was analysed: 'No findings.' missing"
 
+cp in.orig in.pcap
 # ---- 5. --ca-path / --ca-file / --public-roots that give no certificate
 mkdir -p emptydir cas
 run 2 "--ca-path missing" -q --ca-path "$T/nope" in.pcap
@@ -136,6 +141,7 @@ run 0 "--ca-path not rehashed" -q --ca-path cas in.pcap
 grep -q "server chain of" out && bad "--ca-path (not rehashed): the server chain was not verified: $(grep -A2 chain_untrusted out)" || ok
 grep -q "unsuitable certificate purpose" out && ok || bad "--ca-path: the client chain was not checked"
 
+cp in.orig in.pcap
 # ---- 6. file labels: unambiguous, named in the report; standard input
 cp in.pcap node1/capture.pcap
 cp "$S/same-cert-both-roles.pcap" node2/capture.pcap
@@ -169,6 +175,7 @@ cp keep.csv keep.orig
 run 2 "-j 2, nothing readable" -j 2 -q -o keep.csv "$T/nonexistent.pcap" "$T/nonexistent2.pcap"
 unchanged keep.csv keep.orig "-j 2, nothing read"
 
+cp in.orig in.pcap
 # ---- 8. valid UTF-8 kept; controls and bidi overrides escaped as \xNN
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout u.key -out u.pem -days 3650 -utf8 \
 	-subj "/O=Ünïcødé Labs/CN=$(printf 'gpj.\xe2\x80\xaeexe.example')" 2>/dev/null
@@ -180,12 +187,14 @@ for f in u.csv uc.csv out; do
 	grep -q $'\xe2\x80\xae' "$f" && bad "$f: raw U+202E in the output" || ok
 done
 
+cp in.orig in.pcap
 # ---- 10. -r A B: the filter that names a file
 run 2 "-r a b" -r in.pcap "$S/webex-mtls-5061.pcap"
 err_has "is a file" "-r a b"
 err_has "-r A -r B" "-r a b"
 [[ $(wc -l <err) == 1 ]] && ok || bad "-r a b: not one line: $(cat err)"
 
+cp in.orig in.pcap
 # ---- 11. smaller items
 run 2 "--keylog DIR" -q --keylog d in.pcap
 err_has "d: is a directory" "--keylog DIR"
