@@ -4,6 +4,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "sanitize.h"
+
 static bool enabled;
 /* The file whose line is on the terminal: with -j several are read at
  * once, one line shows one of them (the first to need it) until it ends. */
@@ -24,7 +26,7 @@ void progress_start(struct progress *p, const char *name)
 	memset(p, 0, sizeof *p);
 	p->fp = stderr;
 	const char *slash = strrchr(name, '/');
-	p->name = slash ? slash + 1 : name;
+	sanitize_str(slash ? slash + 1 : name, p->name, sizeof p->name);
 	p->t0 = p->last = now();
 }
 

@@ -21,7 +21,7 @@ bool progress_enabled(void);
 
 struct progress {
 	FILE *fp;
-	const char *name;
+	char name[64];         /* the file's base name, sanitized (sanitize.h) */
 	double t0, last;       /* monotonic seconds: start, last redraw */
 	bool shown;
 };
