@@ -300,8 +300,13 @@ static void tcp_packet(struct cap_reader *r, const struct dec_tcp *t, const stru
 	if (ok) {
 		struct dirctx x = { r, c, dir };
 		struct reasm_in in = { t->seq, t->flags, t->payload, t->caplen, t->len };
-		reasm_segment(&c->rd[dir], &r->pool, &in, p, &CB, &x);
+		ok = reasm_segment(&c->rd[dir], &r->pool, &in, p, &CB, &x);
 	}
+	for (int d = 0; d < 2 && ok; d++) /* grace windows of ACKs ahead of their data */
+		if (reasm_holey(&c->rd[d])) {
+			struct dirctx x = { r, c, d };
+			ok = reasm_tick(&c->rd[d], &r->pool, &CB, &x);
+		}
 	if (!ended_if_ignored(r, c, p) && (c->k.state == CT_OPEN || c->k.state == CT_CLOSED)) {
 		bool clean = !c->rst_seen && reasm_complete(&c->rd[0]) && reasm_complete(&c->rd[1]);
 		if (clean) ct_move(r->ct, c, CT_DONE, r->now);
@@ -363,8 +368,7 @@ static struct cap_reader *reader_new(struct src *src, const char *name, uint32_t
 	r->done_linger = r->linger < DONE_LINGER ? r->linger : DONE_LINGER;
 	if (sink) r->sink = *sink;
 	r->file_index = file_index;
-	r->pool.max_dir = r->o.max_conn_ooo_bytes;
-	r->pool.max_total = r->o.max_total_ooo_bytes;
+	reasm_pool_init(&r->pool, r->o.max_conn_ooo_bytes, r->o.max_total_ooo_bytes);
 	r->src = src;
 	r->dlt = src_dlt(src);
 	r->last.file_index = file_index;
