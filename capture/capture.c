@@ -120,7 +120,10 @@ static const struct reasm_cb CB = { cb_data, cb_gap, cb_flag };
 static struct ct_key *end_conn(struct cap_reader *r, struct ct_conn *c, enum cap_end why, const struct ek_pktref *p,
 			       bool tomb)
 {
-	for (int d = 0; d < 2 && !c->ignored; d++) {
+	/* a direction whose FIN waits for the other's bytes goes second */
+	int first = c->rd[0].fin_wait ? 1 : 0;
+	for (int i = 0; i < 2 && !c->ignored; i++) {
+		int d = i ? 1 - first : first;
 		struct dirctx x = { r, c, d };
 		reasm_finish(&c->rd[d], &r->pool, p, &CB, &x);
 	}
@@ -299,13 +302,18 @@ static void tcp_packet(struct cap_reader *r, const struct dec_tcp *t, const stru
 	}
 	if (ok) {
 		struct dirctx x = { r, c, dir };
-		struct reasm_in in = { t->seq, t->flags, t->payload, t->caplen, t->len };
+		struct reasm_in in = { t->seq, t->flags, t->payload, t->caplen, t->len, t->ack };
 		ok = reasm_segment(&c->rd[dir], &r->pool, &in, p, &CB, &x);
 	}
 	for (int d = 0; d < 2 && ok; d++) /* grace windows of ACKs ahead of their data */
 		if (reasm_holey(&c->rd[d])) {
 			struct dirctx x = { r, c, d };
 			ok = reasm_tick(&c->rd[d], &r->pool, &CB, &x);
+		}
+	for (int d = 0; d < 2 && ok; d++)
+		if (c->rd[d].fin_wait) {
+			struct dirctx x = { r, c, d };
+			ok = reasm_fin_ready(&c->rd[d], &c->rd[1 - d], &r->pool, &CB, &x);
 		}
 	if (!ended_if_ignored(r, c, p) && (c->k.state == CT_OPEN || c->k.state == CT_CLOSED)) {
 		bool clean = !c->rst_seen && reasm_complete(&c->rd[0]) && reasm_complete(&c->rd[1]);

@@ -118,7 +118,7 @@ static bool drain(struct call *k, const struct ek_pktref *trig)
 			if (!ok) return false;
 			continue;
 		}
-		if (d->fin && !d->fin_done && d->next == d->fin_seq) {
+		if (d->fin && !d->fin_done && d->next == d->fin_seq && !d->fin_wait) {
 			d->fin_done = true;
 			d->next++;
 			free_all(k); /* nothing legitimate follows a FIN */
@@ -301,6 +301,8 @@ bool reasm_segment(struct reasm_dir *d, struct reasm_pool *pool, const struct re
 		d->fin = true;
 		d->fin_seq = s + len;
 		d->fin_pkt = *p;
+		d->fin_wait = (in->flags & TCPF_ACK) != 0;
+		d->fin_ack = in->ack;
 	}
 	if (d->fin && len && sdiff(s + len, d->fin_seq) > 0) /* nothing after the FIN */
 		len = sdiff(d->fin_seq, s) > 0 ? d->fin_seq - s : 0;
@@ -308,7 +310,7 @@ bool reasm_segment(struct reasm_dir *d, struct reasm_pool *pool, const struct re
 		if (!place(&k, s, len, cur_make(in->payload, cap < len ? cap : len), p)) return false;
 	}
 	if (!drain(&k, p)) return false;
-	if (d->fin && !d->fin_done && sdiff(d->fin_seq, d->next) < 0) {
+	if (d->fin && !d->fin_done && !d->fin_wait && sdiff(d->fin_seq, d->next) < 0) {
 		/* a FIN for bytes already delivered (odd, but it was sent) */
 		d->fin_done = true;
 		if (!cb->flag(ctx, CAP_FLAG_FIN, &d->fin_pkt)) return false;
@@ -357,10 +359,25 @@ bool reasm_tick(struct reasm_dir *d, struct reasm_pool *pool, const struct reasm
 	return true;
 }
 
+bool reasm_fin_ready(struct reasm_dir *d, const struct reasm_dir *peer, struct reasm_pool *pool,
+		     const struct reasm_cb *cb, void *ctx)
+{
+	struct call k = { d, pool, cb, ctx };
+	if (peer->started && sdiff(d->fin_ack, peer->next) > 0) return true; /* still waiting */
+	d->fin_wait = false;
+	if (!drain(&k, NULL)) return false;
+	if (d->fin && !d->fin_done && sdiff(d->fin_seq, d->next) < 0) {
+		d->fin_done = true; /* for bytes already delivered */
+		return cb->flag(ctx, CAP_FLAG_FIN, &d->fin_pkt);
+	}
+	return true;
+}
+
 bool reasm_finish(struct reasm_dir *d, struct reasm_pool *pool, const struct ek_pktref *end,
 		  const struct reasm_cb *cb, void *ctx)
 {
 	struct call k = { d, pool, cb, ctx };
+	d->fin_wait = false;
 	if (!d->started) return true;
 	while (d->head) {
 		struct reasm_seg *h = d->head;

@@ -54,7 +54,7 @@ struct reasm_dir {
 	uint32_t acked;                /* highest ACK the peer sent (valid with have_ack) */
 	uint32_t hi;                   /* end of the highest sequence number seen (valid with started) */
 	uint32_t grace_at;             /* `next` when the hole's window opened (valid with grace) */
-	uint32_t spare;
+	uint32_t fin_ack;              /* the ACK the FIN carried (valid with fin_wait) */
 	struct ek_pktref fin_pkt;
 	bool started : 1;              /* `next` is known */
 	bool syn : 1;                  /* started from a SYN */
@@ -63,6 +63,7 @@ struct reasm_dir {
 	bool rst_done : 1;
 	bool have_ack : 1;
 	bool grace : 1;                /* a hole's grace window is open */
+	bool fin_wait : 1;             /* the FIN is held: reasm_fin_ready */
 	uint8_t grace_pkts;            /* packets read since it opened */
 };
 
@@ -81,6 +82,7 @@ struct reasm_in {
 	const uint8_t *payload;  /* caplen captured bytes */
 	size_t caplen;
 	uint32_t len;            /* payload length on the wire (>= caplen: the rest was cut) */
+	uint32_t ack;            /* with TCPF_ACK in flags */
 };
 
 void reasm_init(struct reasm_dir *d);
@@ -115,6 +117,14 @@ static inline bool reasm_holey(const struct reasm_dir *d) { return d->grace || r
  * reasm_segment for it, while reasm_holey): opens, counts and closes the
  * grace window of the hole at `next`, declaring it lost when it closes. */
 bool reasm_tick(struct reasm_dir *d, struct reasm_pool *pool, const struct reasm_cb *cb, void *ctx);
+
+/* A FIN that acknowledges bytes of the other direction not seen yet
+ * (span ports) is held until they are (or their hole was declared lost):
+ * the sender closed after them, so the sink must see them first.  Call
+ * after each packet while d->fin_wait, with the other direction's state;
+ * reports the FIN once it may go. */
+bool reasm_fin_ready(struct reasm_dir *d, const struct reasm_dir *peer, struct reasm_pool *pool,
+		     const struct reasm_cb *cb, void *ctx);
 
 /* The direction is over: deliver everything buffered in order, reporting
  * every hole (and bytes ACKed but never seen), then a held FIN.  end is

@@ -72,7 +72,9 @@ static void reset(void)
 /* what the reader does after each packet of the connection */
 static bool tick(void)
 {
-	return !reasm_holey(&d) || reasm_tick(&d, &pool, &CB, NULL);
+	static const struct reasm_dir no_peer; /* nothing seen the other way */
+	if (reasm_holey(&d) && !reasm_tick(&d, &pool, &CB, NULL)) return false;
+	return !d.fin_wait || reasm_fin_ready(&d, &no_peer, &pool, &CB, NULL);
 }
 
 static struct ek_pktref pk(uint64_t frame)
@@ -85,7 +87,7 @@ static struct ek_pktref pk(uint64_t frame)
 static bool segc(uint32_t seq, uint8_t flags, const char *data, size_t caplen, uint32_t len, uint64_t frame)
 {
 	struct ek_pktref p = pk(frame);
-	struct reasm_in in = { seq, flags, (const uint8_t *)data, caplen, len };
+	struct reasm_in in = { seq, flags, (const uint8_t *)data, caplen, len, 0 };
 	return reasm_segment(&d, &pool, &in, &p, &CB, NULL) && tick();
 }
 
@@ -559,7 +561,7 @@ static void test_random(void)
 		off_seen = 0;
 		mismatches = 0;
 		struct ek_pktref p = pk(1);
-		struct reasm_in syn = { isn, TCPF_SYN, NULL, 0, 0 };
+		struct reasm_in syn = { isn, TCPF_SYN, NULL, 0, 0, 0 };
 		reasm_segment(&d, &pool, &syn, &p, &RCB, NULL);
 		for (int i = 0; i < n; i++) {
 			p.frame++;
@@ -576,7 +578,7 @@ static void test_random(void)
 				o -= back;
 				l += back;
 			}
-			struct reasm_in in = { isn + 1 + o, (uint8_t)(TCPF_ACK | (last ? TCPF_FIN : 0)), orig + o, l, l };
+			struct reasm_in in = { isn + 1 + o, (uint8_t)(TCPF_ACK | (last ? TCPF_FIN : 0)), orig + o, l, l, 0 };
 			reasm_segment(&d, &pool, &in, &p, &RCB, NULL);
 			if (rnd(3) == 0) { /* the peer ACKs some of what it has */
 				struct ek_pktref q = p;
