@@ -87,6 +87,12 @@ static const struct finding_def defs[F_COUNT] = {
 	  "ClientHello (SNI). Clients that verify the host name abort the handshake.",
 	  "Add the name to the server certificate's subjectAltName, or point the client at a name the "
 	  "certificate carries." },
+	{ F_HANDSHAKE_UNFINISHED, "handshake_unfinished", SEV_INFO,
+	  "The capture of this connection ends while its handshake is under way: the file was cut, or the "
+	  "capture stopped (or the connection went idle) before both sides sent Finished. This is not "
+	  "evidence of a failure; the messages named are simply not in the file.",
+	  "Capture for longer (start before the connection and stop after it), and do not truncate the "
+	  "file; with -c or --duration, raise the limit." },
 };
 
 const struct finding_def *finding_def(enum finding_code c)
