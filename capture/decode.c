@@ -197,6 +197,28 @@ static void set_addrs(struct dec_tcp *o, uint8_t family, const uint8_t *s, const
 	memcpy(o->dst.addr.a, d, n);
 }
 
+/* A fragment: described for reassembly (ipfrag.h); data is in c, len
+ * the length its header announces. */
+static enum dec_status fragment(struct dctx *x, uint8_t family, uint8_t proto, bool more, uint32_t id,
+				uint32_t offset, const uint8_t *src, const uint8_t *dst, struct cur *c, size_t len)
+{
+	struct dec_frag *f = x->frag;
+	if (!f) return DEC_FRAGMENT;
+	memset(f, 0, sizeof *f);
+	f->family = family;
+	f->proto = proto;
+	f->more = more;
+	f->depth = (uint8_t)x->depth;
+	f->id = id;
+	f->offset = offset;
+	memcpy(f->src, src, family == 4 ? 4 : 16);
+	memcpy(f->dst, dst, family == 4 ? 4 : 16);
+	f->caplen = cur_left(c);
+	f->data = cur_rest(c);
+	f->len = len;
+	return DEC_FRAGMENT;
+}
+
 static enum dec_status dec_ipv4(struct dctx *x, struct cur *c, size_t cut)
 {
 	uint8_t vihl = cur_u8(c);
@@ -218,24 +240,9 @@ static enum dec_status dec_ipv4(struct dctx *x, struct cur *c, size_t cut)
 	if (total < ihl) return DEC_MALFORMED;
 	size_t wire;
 	struct cur p = take_announced(c, total - ihl, cut, &wire); /* also drops link-layer padding */
-	if ((frag & 0x2000) || (frag & 0x1FFF)) {
-		struct dec_frag *f = x->frag;
-		if (f) {
-			memset(f, 0, sizeof *f);
-			f->family = 4;
-			f->proto = proto;
-			f->more = (frag & 0x2000) != 0;
-			f->depth = (uint8_t)x->depth;
-			f->id = id;
-			f->offset = (uint32_t)(frag & 0x1FFF) * 8;
-			memcpy(f->src, src, 4);
-			memcpy(f->dst, dst, 4);
-			f->caplen = cur_left(&p);
-			f->data = cur_rest(&p);
-			f->len = total - ihl;
-		}
-		return DEC_FRAGMENT;
-	}
+	if ((frag & 0x2000) || (frag & 0x1FFF))
+		return fragment(x, 4, proto, (frag & 0x2000) != 0, id, (uint32_t)(frag & 0x1FFF) * 8, src, dst, &p,
+				total - ihl);
 	set_addrs(x->out, 4, src, dst, 4);
 	return dec_transport(x, proto, &p, wire);
 }
@@ -276,24 +283,9 @@ static enum dec_status dec_ipv6(struct dctx *x, struct cur *c, size_t cut)
 			uint16_t offm = cur_u16(&p);
 			uint32_t id = cur_u32(&p);
 			if (!cur_ok(&p) || wire < 8) return DEC_MALFORMED;
-			if ((offm >> 3) != 0 || (offm & 1)) {
-				struct dec_frag *f = x->frag;
-				if (f) {
-					memset(f, 0, sizeof *f);
-					f->family = 6;
-					f->proto = next;
-					f->more = (offm & 1) != 0;
-					f->depth = (uint8_t)x->depth;
-					f->id = id;
-					f->offset = (uint32_t)(offm >> 3) * 8;
-					memcpy(f->src, src, 16);
-					memcpy(f->dst, dst, 16);
-					f->caplen = cur_left(&p);
-					f->data = cur_rest(&p);
-					f->len = wire - 8;
-				}
-				return DEC_FRAGMENT;
-			}
+			if ((offm >> 3) != 0 || (offm & 1))
+				return fragment(x, 6, next, (offm & 1) != 0, id, (uint32_t)(offm >> 3) * 8, src, dst, &p,
+						wire - 8);
 			used = 8;
 			hlen = 8; /* atomic fragment: the payload is whole */
 			break;
