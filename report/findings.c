@@ -61,6 +61,7 @@ struct findings_conn {
 	uint8_t inc_sender;        /* enum tls_role: the last incomplete message's (inc_name) */
 	const char *inc_name;      /* a message the stream of inc_sender ended inside, until that
 				    * sender completes another (dissector's static names) */
+	const char *file;          /* of the connection's rows (for findings without a row) */
 	bool server_encrypted;     /* the same for the server (with keys: its handshake did not decrypt) */
 	/* less often */
 	const char *sni;           /* interned (findings.strs) or, when sni_owned, a heap copy */
@@ -508,7 +509,7 @@ static void raise_finding(struct findings *f, struct findings_conn *fc, enum fin
 		ek_endpoint_str(&v->server, true, server, sizeof server);
 		csv_out_field(f->csv, d->name);
 		csv_out_field(f->csv, severity_name(d->severity));
-		csv_out_field(f->csv, w->row ? w->row->file : fc && fc->title_file ? fc->title_file : "");
+		csv_out_field(f->csv, w->row ? w->row->file : fc && fc->file ? fc->file : "");
 		csv_out_fieldf(f->csv, "%llu", (unsigned long long)w->ev->pkt.frame);
 		csv_out_fieldf(f->csv, "%llu", (unsigned long long)v->id);
 		csv_out_field(f->csv, client);
@@ -1024,7 +1025,7 @@ void findings_on_event(void *ctx, struct conn_rec *cr, const struct tls_event *e
 		fc->title_client = ev->conn->client;
 		fc->title_server = ev->conn->server;
 	}
-	if (n && !*fc->title_file) fc->title_file = rows[0].file; /* the first events may have no row */
+	if (n && !fc->file) fc->file = rows[0].file; /* the first events have no row */
 
 	switch (ev->kind) {
 	case TLS_EV_HANDSHAKE: {
