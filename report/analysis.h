@@ -9,6 +9,8 @@
 
 #include "../capture/capture.h"
 #include "../dissect/tls.h"
+#include "conn_filter.h"
+#include "outputs.h"
 
 #define ANALYSIS_MAX_FILES 4096    /* input files of one run */
 
@@ -26,6 +28,8 @@ struct analysis_opts {
 	const char *bpf;              /* filter expression, NULL none */
 	const char *write_to;         /* -w: save the packets read (live) */
 	uint64_t max_packets, max_seconds; /* -c, --duration */
+	struct outputs_opts out;      /* --conns, --json, --export-certs (not with -j workers) */
+	const struct conn_filter *conn_filter; /* --conn: only these connections, NULL all */
 };
 
 struct analysis_totals {

@@ -65,6 +65,12 @@ static void usage(FILE *fp)
 	      "  --findings FILE    write the findings CSV to FILE\n"
 	      "  --certs FILE       write the certificate inventory CSV to FILE\n"
 	      "  -q                 print only findings on stdout\n"
+	      "  --conns FILE       write one CSV row per TLS connection to FILE\n"
+	      "  --json FILE        write JSON Lines (Elastic Common Schema names) to FILE\n"
+	      "                     (\"-\" for stdout): events, findings, connections, summary\n"
+	      "  --export-certs DIR write each distinct certificate and chain as PEM into DIR\n"
+	      "  --conn N           only connection N (the conn column; FILE:N with several\n"
+	      "                     files); repeatable; restricts every output\n"
 	      "Diagnosis:\n"
 	      "  --ca-file PEM      verify presented chains against these CAs (chain_untrusted)\n"
 	      "  --ca-path DIR      same, from an OpenSSL hashed CA directory\n"
@@ -178,7 +184,8 @@ static void catch_signals(void)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_DURATION = 998, OPT_MAX_MEMORY = 999, OPT_TLS_PORT = 1000, OPT_FINDINGS, OPT_CERTS, OPT_CA_FILE, OPT_CA_PATH, OPT_PUBLIC_ROOTS, OPT_FAIL_ON, OPT_KEYLOG };
+	enum { OPT_DURATION = 998, OPT_MAX_MEMORY = 999, OPT_TLS_PORT = 1000, OPT_FINDINGS, OPT_CERTS, OPT_CA_FILE, OPT_CA_PATH, OPT_PUBLIC_ROOTS, OPT_FAIL_ON, OPT_KEYLOG,
+	       OPT_CONNS, OPT_JSON, OPT_EXPORT_CERTS, OPT_CONN };
 	static const struct option longopts[] = {
 		{ "findings", required_argument, NULL, OPT_FINDINGS },
 		{ "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
@@ -193,6 +200,10 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ "tls-port", required_argument, NULL, OPT_TLS_PORT },
 		{ "keylog", required_argument, NULL, OPT_KEYLOG },
+		{ "conns", required_argument, NULL, OPT_CONNS },
+		{ "json", required_argument, NULL, OPT_JSON },
+		{ "export-certs", required_argument, NULL, OPT_EXPORT_CERTS },
+		{ "conn", required_argument, NULL, OPT_CONN },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char **files = calloc((size_t)argc + 1, sizeof *files);
@@ -214,6 +225,9 @@ int main(int argc, char **argv)
 	bool list_ifaces = false;
 	unsigned long max_memory_mb = 256;
 	unsigned jobs = 0; /* -j; 0: parallel_default_jobs */
+	static const char *conn_specs[1024];
+	size_t n_conn_specs = 0;
+	char err[512];
 	int ch;
 	while ((ch = getopt_long(argc, argv, "hVr:o:qi:f:s:pw:c:Z:Dj:", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -282,6 +296,17 @@ int main(int argc, char **argv)
 			break;
 		}
 		case OPT_CERTS: ao.certs_csv = optarg; break;
+		case OPT_CONNS: ao.out.conns_csv = optarg; break;
+		case OPT_JSON: ao.out.json = optarg; break;
+		case OPT_EXPORT_CERTS: ao.out.export_certs = optarg; break;
+		case OPT_CONN:
+			if (n_conn_specs == sizeof conn_specs / sizeof conn_specs[0]) {
+				fputs("ekuscope: --conn: at most 1024 connections\n", stderr);
+				free(files);
+				return EK_EXIT_USAGE;
+			}
+			conn_specs[n_conn_specs++] = optarg;
+			break;
 		case OPT_CA_FILE: ao.ca_file = optarg; break;
 		case OPT_CA_PATH: ao.ca_path = optarg; break;
 		case OPT_PUBLIC_ROOTS: ao.public_roots = optarg; break;
@@ -339,6 +364,19 @@ int main(int argc, char **argv)
 		return EK_EXIT_USAGE;
 	}
 	ao.live = live.iface != NULL;
+	struct conn_filter *conn_filter = n_conn_specs ? conn_filter_new() : NULL;
+	bool conn_bad = n_conn_specs && !conn_filter;
+	snprintf(err, sizeof err, "out of memory");
+	for (size_t i = 0; conn_filter && !conn_bad && i < n_conn_specs; i++)
+		conn_bad = conn_filter_add(conn_filter, conn_specs[i], err, sizeof err) != 0;
+	if (conn_bad || (conn_filter && conn_filter_check(conn_filter, files, n_files, err, sizeof err) != 0)) {
+		fprintf(stderr, "ekuscope: %s\n", err);
+		conn_filter_free(conn_filter);
+		free(files);
+		free(joined);
+		return EK_EXIT_USAGE;
+	}
+	ao.conn_filter = conn_filter;
 	if (!n_files && !live.iface) {
 		fputs("ekuscope: no input: give capture files (or -r FILE)\n", stderr);
 		fputs("Try 'ekuscope --help' for more information.\n", stderr);
@@ -361,10 +399,10 @@ int main(int argc, char **argv)
 	/* progress line on a terminal, unless the timeline is printing there */
 	progress_enable(!ao.quiet && isatty(STDERR_FILENO) && !(ao.text_timeline && isatty(STDOUT_FILENO)));
 
-	char err[512];
 	struct analysis *a = analysis_new(&ao, err, sizeof err);
 	if (!a) {
 		fprintf(stderr, "ekuscope: %s\n", err);
+		conn_filter_free(conn_filter);
 		free(files);
 		free(joined);
 		return EK_EXIT_USAGE;
@@ -374,6 +412,7 @@ int main(int argc, char **argv)
 		if (analysis_live_open(a, &live, err, sizeof err) != 0 || drop_privileges(user, err, sizeof err) != 0) {
 			fprintf(stderr, "ekuscope: %s\n", err);
 			analysis_free(a);
+			conn_filter_free(conn_filter);
 			free(files);
 			free(joined);
 			return EK_EXIT_USAGE;
@@ -387,6 +426,7 @@ int main(int argc, char **argv)
 		live_analysis = NULL;
 	}
 	if (!jobs) jobs = parallel_default_jobs(files, n_files);
+	if (outputs_wanted(&ao.out)) jobs = 1; /* those writers see one run's events in order */
 	if (jobs > 1 && n_files > 1) {
 		if (parallel_run(a, &ao, files, n_files, jobs) != 0) status = EK_EXIT_USAGE;
 	} else {
@@ -404,6 +444,7 @@ int main(int argc, char **argv)
 	analysis_report(a, csv_on_stdout ? stderr : stdout, ao.quiet);
 	if (status == EK_EXIT_OK && fail_on >= 0 && analysis_max_severity(a) >= fail_on) status = EK_EXIT_FINDINGS;
 	analysis_free(a);
+	conn_filter_free(conn_filter);
 	free(files);
 	free(joined);
 	return status;

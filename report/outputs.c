@@ -1,0 +1,96 @@
+#include "outputs.h"
+
+#include <stdlib.h>
+
+#include "conn_table.h"
+#include "csv_out.h"
+#include "out_conns_csv.h"
+
+struct outputs {
+	struct outputs_opts o;
+	bool live;
+	struct conn_table *conns;
+	struct csv_out *conns_csv;
+};
+
+/* conn_table_emit_fn: each connection record to every output that wants it. */
+static void emit_conn(void *ctx, const struct conn_info *ci)
+{
+	struct outputs *out = ctx;
+	if (out->conns_csv) {
+		conns_csv_row(out->conns_csv, ci);
+		if (out->live) csv_out_flush(out->conns_csv);
+	}
+}
+
+struct outputs *outputs_new(const struct outputs_opts *o, bool live, struct x509_cache *cache, char *err,
+			    size_t errn)
+{
+	struct outputs *out = calloc(1, sizeof *out);
+	if (!out) {
+		snprintf(err, errn, "out of memory");
+		return NULL;
+	}
+	out->o = *o;
+	out->live = live;
+	if (o->conns_csv) {
+		if (!(out->conns_csv = csv_out_open(o->conns_csv, !live, err, errn))) {
+			outputs_free(out);
+			return NULL;
+		}
+		conns_csv_header(out->conns_csv);
+	}
+	if (o->conns_csv) {
+		if (!(out->conns = conn_table_new(cache, live, emit_conn, out))) {
+			snprintf(err, errn, "out of memory");
+			outputs_free(out);
+			return NULL;
+		}
+	}
+	return out;
+}
+
+void outputs_event(struct outputs *out, struct conn_rec *cr, const struct tls_event *ev, const char *file)
+{
+	if (out->conns) conn_table_event(out->conns, cr, ev, file);
+}
+
+static void on_row(void *ctx, const struct row *r)
+{
+	(void)ctx;
+	(void)r;
+}
+
+struct row_writer outputs_row_writer(struct outputs *out)
+{
+	return (struct row_writer){ out, on_row };
+}
+
+void outputs_on_finding(void *ctx, const struct finding_rec *r)
+{
+	(void)ctx;
+	(void)r;
+}
+
+int outputs_finish(struct outputs *out, const struct analysis_totals *t, char *err, size_t errn)
+{
+	(void)t;
+	if (out->conns) conn_table_finish(out->conns);
+	int rc = 0;
+	if (out->conns_csv) {
+		rc = csv_out_close(out->conns_csv, true, err, errn);
+		out->conns_csv = NULL;
+	}
+	return rc;
+}
+
+void outputs_free(struct outputs *out)
+{
+	if (!out) return;
+	conn_table_free(out->conns);
+	if (out->conns_csv) {
+		char e[256];
+		csv_out_close(out->conns_csv, false, e, sizeof e);
+	}
+	free(out);
+}

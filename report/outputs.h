@@ -1,0 +1,45 @@
+/* The outputs beyond the timeline, findings and certificate CSVs: --conns,
+ * --json, --export-certs (one writer file each, report/out_*.c and
+ * report/export_certs.c).  analysis.c hands them its events, rows,
+ * findings and totals through this one interface. */
+#ifndef EK_OUTPUTS_H
+#define EK_OUTPUTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "../dissect/tls.h"
+#include "connmap.h"
+#include "findings.h"
+#include "row.h"
+
+struct outputs_opts {
+	const char *conns_csv;        /* --conns FILE */
+	const char *json;             /* --json FILE ("-": stdout) */
+	const char *export_certs;     /* --export-certs DIR */
+};
+
+static inline bool outputs_wanted(const struct outputs_opts *o)
+{
+	return o->conns_csv || o->json || o->export_certs;
+}
+
+struct outputs;
+struct analysis_totals;
+
+/* live: stream (records as connections end, flushed), no atomic files.
+ * NULL with a one-line reason in err. */
+struct outputs *outputs_new(const struct outputs_opts *o, bool live, struct x509_cache *cache, char *err,
+			    size_t errn);
+/* Every dissect event, after the timeline and findings saw it (before
+ * the connection record is released). */
+void outputs_event(struct outputs *out, struct conn_rec *cr, const struct tls_event *ev, const char *file);
+/* The timeline rows (row_writer) and the findings (findings_opts.on_finding). */
+struct row_writer outputs_row_writer(struct outputs *out);
+void outputs_on_finding(void *ctx, const struct finding_rec *r);
+/* Write what is kept and commit the files; the totals go into the JSON
+ * summary.  -1 with err when an output could not be written. */
+int outputs_finish(struct outputs *out, const struct analysis_totals *t, char *err, size_t errn);
+void outputs_free(struct outputs *out);
+
+#endif
