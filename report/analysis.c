@@ -191,6 +191,8 @@ static struct analysis *create(const struct analysis_opts *o, const struct analy
 			timeline_add_writer(a->tl, &fl);
 		}
 	}
+	struct row_writer ow;
+	if (a->out && outputs_row_writer(a->out, &ow)) timeline_add_writer(a->tl, &ow);
 	if (o->text_timeline) {
 		a->text.fp = sp ? sp->text : stdout;
 		a->text.flush_each = a->o.live;

@@ -394,8 +394,20 @@ int main(int argc, char **argv)
 	ao.cap.max_conns = budget / 8 * 7 / 2048;
 	ao.tls_ports = ports;
 	ao.n_tls_ports = n_ports;
-	bool csv_on_stdout = ao.timeline_csv && strcmp(ao.timeline_csv, "-") == 0;
-	ao.text_timeline = !ao.timeline_csv && !ao.quiet;
+	/* a file on stdout keeps stdout to itself: the report goes to stderr */
+	const char *to_stdout[] = { ao.timeline_csv, ao.out.conns_csv, ao.out.json };
+	int n_stdout = 0;
+	for (size_t i = 0; i < sizeof to_stdout / sizeof to_stdout[0]; i++)
+		n_stdout += to_stdout[i] && strcmp(to_stdout[i], "-") == 0;
+	if (n_stdout > 1) {
+		fputs("ekuscope: only one of -o, --conns and --json can be \"-\" (stdout)\n", stderr);
+		conn_filter_free(conn_filter);
+		free(files);
+		free(joined);
+		return EK_EXIT_USAGE;
+	}
+	bool csv_on_stdout = n_stdout > 0;
+	ao.text_timeline = !ao.timeline_csv && !ao.quiet && !csv_on_stdout;
 	/* progress line on a terminal, unless the timeline is printing there */
 	progress_enable(!ao.quiet && isatty(STDERR_FILENO) && !(ao.text_timeline && isatty(STDOUT_FILENO)));
 

@@ -5,12 +5,16 @@
 #include "conn_table.h"
 #include "csv_out.h"
 #include "out_conns_csv.h"
+#include "out_file.h"
+#include "out_json.h"
 
 struct outputs {
 	struct outputs_opts o;
 	bool live;
 	struct conn_table *conns;
 	struct csv_out *conns_csv;
+	struct out_file json_file;
+	struct json_writer *json;
 };
 
 /* conn_table_emit_fn: each connection record to every output that wants it. */
@@ -21,6 +25,7 @@ static void emit_conn(void *ctx, const struct conn_info *ci)
 		conns_csv_row(out->conns_csv, ci);
 		if (out->live) csv_out_flush(out->conns_csv);
 	}
+	if (out->json) json_write_conn(out->json, ci);
 }
 
 struct outputs *outputs_new(const struct outputs_opts *o, bool live, struct x509_cache *cache, char *err,
@@ -40,7 +45,18 @@ struct outputs *outputs_new(const struct outputs_opts *o, bool live, struct x509
 		}
 		conns_csv_header(out->conns_csv);
 	}
-	if (o->conns_csv) {
+	if (o->json) {
+		if (out_file_open(&out->json_file, o->json, !live, err, errn) != 0) {
+			outputs_free(out);
+			return NULL;
+		}
+		if (!(out->json = json_writer_new(out->json_file.fp, live))) {
+			snprintf(err, errn, "out of memory");
+			outputs_free(out);
+			return NULL;
+		}
+	}
+	if (o->conns_csv || o->json) {
 		if (!(out->conns = conn_table_new(cache, live, emit_conn, out))) {
 			snprintf(err, errn, "out of memory");
 			outputs_free(out);
@@ -55,31 +71,35 @@ void outputs_event(struct outputs *out, struct conn_rec *cr, const struct tls_ev
 	if (out->conns) conn_table_event(out->conns, cr, ev, file);
 }
 
-static void on_row(void *ctx, const struct row *r)
+bool outputs_row_writer(struct outputs *out, struct row_writer *w)
 {
-	(void)ctx;
-	(void)r;
-}
-
-struct row_writer outputs_row_writer(struct outputs *out)
-{
-	return (struct row_writer){ out, on_row };
+	if (!out->json) return false;
+	*w = (struct row_writer){ out->json, json_write_row };
+	return true;
 }
 
 void outputs_on_finding(void *ctx, const struct finding_rec *r)
 {
-	(void)ctx;
-	(void)r;
+	struct outputs *out = ctx;
+	if (out->json) json_write_finding(out->json, r);
 }
 
 int outputs_finish(struct outputs *out, const struct analysis_totals *t, char *err, size_t errn)
 {
-	(void)t;
 	if (out->conns) conn_table_finish(out->conns);
 	int rc = 0;
 	if (out->conns_csv) {
 		rc = csv_out_close(out->conns_csv, true, err, errn);
 		out->conns_csv = NULL;
+	}
+	if (out->json) {
+		json_write_summary(out->json, t);
+		bool bad = json_writer_status(out->json) != 0;
+		int jrc = out_file_close(&out->json_file, !bad, err, errn);
+		if (bad && rc == 0) snprintf(err, errn, "%s: write failed", out->o.json);
+		if (rc == 0 && (bad || jrc)) rc = -1;
+		json_writer_free(out->json);
+		out->json = NULL;
 	}
 	return rc;
 }
@@ -88,6 +108,9 @@ void outputs_free(struct outputs *out)
 {
 	if (!out) return;
 	conn_table_free(out->conns);
+	json_writer_free(out->json);
+	char je[256];
+	out_file_close(&out->json_file, false, je, sizeof je);
 	if (out->conns_csv) {
 		char e[256];
 		csv_out_close(out->conns_csv, false, e, sizeof e);

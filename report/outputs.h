@@ -34,8 +34,9 @@ struct outputs *outputs_new(const struct outputs_opts *o, bool live, struct x509
 /* Every dissect event, after the timeline and findings saw it (before
  * the connection record is released). */
 void outputs_event(struct outputs *out, struct conn_rec *cr, const struct tls_event *ev, const char *file);
-/* The timeline rows (row_writer) and the findings (findings_opts.on_finding). */
-struct row_writer outputs_row_writer(struct outputs *out);
+/* The timeline rows: false when no output wants them; and the findings
+ * (findings_opts.on_finding). */
+bool outputs_row_writer(struct outputs *out, struct row_writer *w);
 void outputs_on_finding(void *ctx, const struct finding_rec *r);
 /* Write what is kept and commit the files; the totals go into the JSON
  * summary.  -1 with err when an output could not be written. */
