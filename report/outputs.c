@@ -4,6 +4,7 @@
 
 #include "conn_table.h"
 #include "csv_out.h"
+#include "export_certs.h"
 #include "out_conns_csv.h"
 #include "out_file.h"
 #include "out_json.h"
@@ -15,6 +16,7 @@ struct outputs {
 	struct csv_out *conns_csv;
 	struct out_file json_file;
 	struct json_writer *json;
+	struct cert_export *certs;
 };
 
 /* conn_table_emit_fn: each connection record to every output that wants it. */
@@ -56,6 +58,10 @@ struct outputs *outputs_new(const struct outputs_opts *o, bool live, struct x509
 			return NULL;
 		}
 	}
+	if (o->export_certs && !(out->certs = cert_export_open(o->export_certs, err, errn))) {
+		outputs_free(out);
+		return NULL;
+	}
 	if (o->conns_csv || o->json) {
 		if (!(out->conns = conn_table_new(cache, live, emit_conn, out))) {
 			snprintf(err, errn, "out of memory");
@@ -69,6 +75,7 @@ struct outputs *outputs_new(const struct outputs_opts *o, bool live, struct x509
 void outputs_event(struct outputs *out, struct conn_rec *cr, const struct tls_event *ev, const char *file)
 {
 	if (out->conns) conn_table_event(out->conns, cr, ev, file);
+	if (out->certs) cert_export_event(out->certs, ev, file);
 }
 
 bool outputs_row_writer(struct outputs *out, struct row_writer *w)
@@ -101,6 +108,13 @@ int outputs_finish(struct outputs *out, const struct analysis_totals *t, char *e
 		json_writer_free(out->json);
 		out->json = NULL;
 	}
+	if (out->certs) {
+		char e[300];
+		if (cert_export_close(out->certs, e, sizeof e) != 0 && rc == 0) {
+			snprintf(err, errn, "%s", e);
+			rc = -1;
+		}
+	}
 	return rc;
 }
 
@@ -109,6 +123,7 @@ void outputs_free(struct outputs *out)
 	if (!out) return;
 	conn_table_free(out->conns);
 	json_writer_free(out->json);
+	cert_export_free(out->certs);
 	char je[256];
 	out_file_close(&out->json_file, false, je, sizeof je);
 	if (out->conns_csv) {
