@@ -8,7 +8,7 @@ _ekuscope()
 	-r | --keylog | --ca-file | --public-roots)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return ;;
-	-o | --findings | --certs | --conns | --json | -w)
+	-o | --findings | --certs | --conns | --json | --html | -w)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return ;;
 	--ca-path | --export-certs)
@@ -28,7 +28,7 @@ _ekuscope()
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "-r -i -f -s -p -w -c --duration -Z -D --tls-port --keylog --max-memory
-			-j --jobs -o --findings --certs --conns --json --export-certs --conn -q --ca-file --ca-path
+			-j --jobs -o --findings --certs --conns --json --html --export-certs --conn -q --ca-file --ca-path
 			--public-roots --fail-on -h --help -V --version" -- "$cur"))
 		return
 	fi

@@ -154,7 +154,7 @@ static struct analysis *create(const struct analysis_opts *o, const struct analy
 		return NULL;
 	}
 	struct findings_opts fo = { a->o.findings_csv, a->o.live, sp != NULL, NULL, NULL };
-	if (a->out && o->out.json) {
+	if (a->out) {
 		fo.on_finding = outputs_on_finding;
 		fo.on_finding_ctx = a->out;
 	}
@@ -332,7 +332,7 @@ int analysis_finish(struct analysis *a, char *err, size_t errn)
 	if (rc == 0) rc = findings_close(a->findings, err, errn);
 	if (rc == 0 && a->o.certs_csv)
 		rc = inventory_write_csv(a->inv, a->o.certs_csv, a->file_names, a->t.files, err, errn);
-	if (rc == 0 && a->out) rc = outputs_finish(a->out, &a->t, err, errn);
+	if (rc == 0 && a->out) rc = outputs_finish(a->out, &a->t, a->inv, err, errn);
 	return rc;
 }
 

@@ -16,7 +16,76 @@ struct conn_table {
 	size_t n_done, cap_done;
 	struct conn_info **live;     /* running ones, to free what never ended */
 	size_t n_live, cap_live;
+	bool keep_steps, all_steps;
 };
+
+void conn_table_keep_steps(struct conn_table *t, bool all)
+{
+	t->keep_steps = true;
+	t->all_steps = all;
+}
+
+static void steps_free(struct conn_info *ci)
+{
+	for (uint16_t i = 0; i < ci->n_steps; i++) free(ci->steps[i].info);
+	free(ci->steps);
+	ci->steps = NULL;
+	ci->n_steps = 0;
+}
+
+/* The step's info: what the ladder writes beside the arrow. */
+static char *step_info(const struct tls_event *ev)
+{
+	char buf[600];
+	if (ev->kind == TLS_EV_ALERT) {
+		detail_alert(&ev->u.alert, buf, sizeof buf);
+		return strdup(buf);
+	}
+	if (ev->kind != TLS_EV_HANDSHAKE || ev->u.hs.malformed) return NULL;
+	const struct tls_handshake *hs = &ev->u.hs;
+	if (hs->type == TLS_HS_CERTIFICATE) {
+		const struct x509_info *x = hs->u.cert.n_certs ? hs->u.cert.certs[0] : NULL;
+		if (!x) return strdup("empty: no certificate");
+		if (!x->parsed) return strdup("(unparsable certificate)");
+		snprintf(buf, sizeof buf, "serial %s  EKU %s  issuer %s", x->serial_hex, x->eku, x->issuer);
+		return strdup(buf);
+	}
+	if (hs->type == TLS_HS_CERTIFICATE_REQUEST) {
+		size_t len = (size_t)snprintf(buf, sizeof buf, "CAs:");
+		if (!hs->u.cr.n_ca_names) snprintf(buf + len, sizeof buf - len, " (any)");
+		for (size_t i = 0; i < hs->u.cr.n_ca_names && len < sizeof buf - 1; i++) {
+			int w = snprintf(buf + len, sizeof buf - len, "%s %s", i ? ";" : "", hs->u.cr.ca_names[i]);
+			if (w < 0) break;
+			len += (size_t)w;
+		}
+		return strdup(buf);
+	}
+	if (hs->type == TLS_HS_CLIENT_HELLO && hs->u.ch.sni) {
+		snprintf(buf, sizeof buf, "SNI %s", hs->u.ch.sni);
+		return strdup(buf);
+	}
+	if (hs->type == TLS_HS_SERVER_HELLO) {
+		const char *c = tls_cipher_name(hs->u.sh.cipher);
+		return c ? strdup(c) : NULL;
+	}
+	return NULL;
+}
+
+static void add_step(struct conn_info *ci, const struct tls_event *ev)
+{
+	if (ci->n_steps == CONN_MAX_STEPS) {
+		ci->steps_dropped++;
+		return;
+	}
+	if (!ci->steps && !(ci->steps = calloc(CONN_MAX_STEPS, sizeof *ci->steps))) return;
+	struct conn_step *s = &ci->steps[ci->n_steps++];
+	s->frame = ev->pkt.frame;
+	s->ts = ev->pkt.ts;
+	s->sender = ev->sender;
+	s->name = detail_event_name(ev);
+	s->info = step_info(ev);
+	s->fatal = ev->kind == TLS_EV_ALERT && !ev->u.alert.encrypted && ev->u.alert.level == 2;
+}
 
 const char *conn_outcome_name(enum conn_outcome o)
 {
@@ -39,6 +108,7 @@ static void info_free(struct conn_table *t, struct conn_info *ci)
 {
 	for (int i = 0; i < 2; i++)
 		if (ci->leaf[i]) x509_unref(t->cache, ci->leaf[i]);
+	steps_free(ci);
 	free(ci->sni);
 	free(ci->alpn);
 	free(ci);
@@ -192,6 +262,7 @@ void conn_table_event(struct conn_table *t, struct conn_rec *cr, const struct tl
 		ci->version = "";
 		cr->ci = ci;
 	}
+	if (t->keep_steps && ev->kind != TLS_EV_CONN_TLS && ev->kind != TLS_EV_CONN_END) add_step(ci, ev);
 	switch (ev->kind) {
 	case TLS_EV_CONN_TLS: return;
 	case TLS_EV_CONN_END: break;
@@ -226,6 +297,7 @@ void conn_table_event(struct conn_table *t, struct conn_rec *cr, const struct tl
 	ek_endpoint_str(&v->client, true, ci->client, sizeof ci->client);
 	ek_endpoint_str(&v->server, true, ci->server, sizeof ci->server);
 	decide(ci, v, findings_conn_codes(cr->fc));
+	if (ci->outcome != OUTCOME_FAILED && !t->all_steps) steps_free(ci);
 	if (t->stream) {
 		t->emit(t->ctx, ci);
 		info_free(t, ci);

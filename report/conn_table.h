@@ -13,6 +13,18 @@
 
 enum conn_outcome { OUTCOME_COMPLETED, OUTCOME_FAILED, OUTCOME_UNFINISHED, OUTCOME_NOT_VISIBLE };
 
+/* One message of a connection's ladder (--html): kept for failed
+ * connections (and every connection with --conn). */
+#define CONN_MAX_STEPS 48
+struct conn_step {
+	uint64_t frame;
+	struct ek_time ts;
+	enum tls_role sender;
+	const char *name;            /* static event name */
+	char *info;                  /* raw text (certificate, CA names, alert), NULL none */
+	bool fatal;                  /* a fatal alert */
+};
+
 struct conn_info {
 	const char *file;            /* base name (lives as long as the run) */
 	uint32_t file_index;
@@ -39,6 +51,8 @@ struct conn_info {
 	bool have_end;               /* a fatal alert, RST or FIN before the handshake completed */
 	bool end_alert;
 	char end_text[240];
+	struct conn_step *steps;     /* with keep_steps; NULL otherwise */
+	uint16_t n_steps, steps_dropped;
 	size_t live_idx;             /* conn_table.c's */
 };
 
@@ -50,8 +64,10 @@ typedef void (*conn_table_emit_fn)(void *ctx, const struct conn_info *ci);
 struct conn_table;
 
 /* stream: emit each record when its connection ends (live), otherwise
- * keep them and emit sorted at conn_table_finish. */
+ * keep them and emit sorted at conn_table_finish.  keep_steps: ladder
+ * steps of failed connections (all: every connection). */
 struct conn_table *conn_table_new(struct x509_cache *cache, bool stream, conn_table_emit_fn emit, void *ctx);
+void conn_table_keep_steps(struct conn_table *t, bool all);
 /* One event of a TLS connection (after findings annotated it); cr: its
  * record in the connection map; file: the input's base name. */
 void conn_table_event(struct conn_table *t, struct conn_rec *cr, const struct tls_event *ev, const char *file);

@@ -69,6 +69,7 @@ static void usage(FILE *fp)
 	      "  --json FILE        write JSON Lines (Elastic Common Schema names) to FILE\n"
 	      "                     (\"-\" for stdout): events, findings, connections, summary\n"
 	      "  --export-certs DIR write each distinct certificate and chain as PEM into DIR\n"
+	      "  --html FILE        write a self-contained HTML case report to FILE\n"
 	      "  --conn N           only connection N (the conn column; FILE:N with several\n"
 	      "                     files); repeatable; restricts every output\n"
 	      "Diagnosis:\n"
@@ -185,7 +186,7 @@ static void catch_signals(void)
 int main(int argc, char **argv)
 {
 	enum { OPT_DURATION = 998, OPT_MAX_MEMORY = 999, OPT_TLS_PORT = 1000, OPT_FINDINGS, OPT_CERTS, OPT_CA_FILE, OPT_CA_PATH, OPT_PUBLIC_ROOTS, OPT_FAIL_ON, OPT_KEYLOG,
-	       OPT_CONNS, OPT_JSON, OPT_EXPORT_CERTS, OPT_CONN };
+	       OPT_CONNS, OPT_JSON, OPT_EXPORT_CERTS, OPT_CONN, OPT_HTML };
 	static const struct option longopts[] = {
 		{ "findings", required_argument, NULL, OPT_FINDINGS },
 		{ "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
@@ -204,6 +205,7 @@ int main(int argc, char **argv)
 		{ "json", required_argument, NULL, OPT_JSON },
 		{ "export-certs", required_argument, NULL, OPT_EXPORT_CERTS },
 		{ "conn", required_argument, NULL, OPT_CONN },
+		{ "html", required_argument, NULL, OPT_HTML },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char **files = calloc((size_t)argc + 1, sizeof *files);
@@ -299,6 +301,7 @@ int main(int argc, char **argv)
 		case OPT_CONNS: ao.out.conns_csv = optarg; break;
 		case OPT_JSON: ao.out.json = optarg; break;
 		case OPT_EXPORT_CERTS: ao.out.export_certs = optarg; break;
+		case OPT_HTML: ao.out.html = optarg; break;
 		case OPT_CONN:
 			if (n_conn_specs == sizeof conn_specs / sizeof conn_specs[0]) {
 				fputs("ekuscope: --conn: at most 1024 connections\n", stderr);
@@ -377,6 +380,7 @@ int main(int argc, char **argv)
 		return EK_EXIT_USAGE;
 	}
 	ao.conn_filter = conn_filter;
+	ao.out.all_ladders = conn_filter != NULL;
 	if (!n_files && !live.iface) {
 		fputs("ekuscope: no input: give capture files (or -r FILE)\n", stderr);
 		fputs("Try 'ekuscope --help' for more information.\n", stderr);

@@ -7,6 +7,7 @@
 #include "export_certs.h"
 #include "out_conns_csv.h"
 #include "out_file.h"
+#include "out_html.h"
 #include "out_json.h"
 
 struct outputs {
@@ -17,6 +18,7 @@ struct outputs {
 	struct out_file json_file;
 	struct json_writer *json;
 	struct cert_export *certs;
+	struct html_report *html;
 };
 
 /* conn_table_emit_fn: each connection record to every output that wants it. */
@@ -28,6 +30,7 @@ static void emit_conn(void *ctx, const struct conn_info *ci)
 		if (out->live) csv_out_flush(out->conns_csv);
 	}
 	if (out->json) json_write_conn(out->json, ci);
+	if (out->html) html_report_conn(out->html, ci);
 }
 
 struct outputs *outputs_new(const struct outputs_opts *o, bool live, struct x509_cache *cache, char *err,
@@ -62,12 +65,27 @@ struct outputs *outputs_new(const struct outputs_opts *o, bool live, struct x509
 		outputs_free(out);
 		return NULL;
 	}
-	if (o->conns_csv || o->json) {
+	if (o->html) {
+		/* written at the end: fail now rather than after the analysis */
+		struct out_file probe;
+		if (out_file_open(&probe, o->html, true, err, errn) != 0) {
+			outputs_free(out);
+			return NULL;
+		}
+		out_file_close(&probe, false, err, errn);
+		if (!(out->html = html_report_new())) {
+			snprintf(err, errn, "out of memory");
+			outputs_free(out);
+			return NULL;
+		}
+	}
+	if (o->conns_csv || o->json || o->html) {
 		if (!(out->conns = conn_table_new(cache, live, emit_conn, out))) {
 			snprintf(err, errn, "out of memory");
 			outputs_free(out);
 			return NULL;
 		}
+		if (o->html) conn_table_keep_steps(out->conns, o->all_ladders);
 	}
 	return out;
 }
@@ -89,9 +107,11 @@ void outputs_on_finding(void *ctx, const struct finding_rec *r)
 {
 	struct outputs *out = ctx;
 	if (out->json) json_write_finding(out->json, r);
+	if (out->html) html_report_finding(out->html, r);
 }
 
-int outputs_finish(struct outputs *out, const struct analysis_totals *t, char *err, size_t errn)
+int outputs_finish(struct outputs *out, const struct analysis_totals *t, const struct inventory *inv, char *err,
+		   size_t errn)
 {
 	if (out->conns) conn_table_finish(out->conns);
 	int rc = 0;
@@ -107,6 +127,22 @@ int outputs_finish(struct outputs *out, const struct analysis_totals *t, char *e
 		if (rc == 0 && (bad || jrc)) rc = -1;
 		json_writer_free(out->json);
 		out->json = NULL;
+	}
+	if (out->html) {
+		struct out_file f;
+		char e[300];
+		int hrc = out_file_open(&f, out->o.html, true, e, sizeof e);
+		if (hrc == 0 && html_report_write(out->html, f.fp, t, inv) != 0) {
+			snprintf(e, sizeof e, "%s: write failed", out->o.html);
+			out_file_close(&f, false, e + strlen(e), 0);
+			hrc = -1;
+		} else if (hrc == 0) {
+			hrc = out_file_close(&f, true, e, sizeof e);
+		}
+		if (hrc != 0 && rc == 0) {
+			snprintf(err, errn, "%s", e);
+			rc = -1;
+		}
 	}
 	if (out->certs) {
 		char e[300];
@@ -124,6 +160,7 @@ void outputs_free(struct outputs *out)
 	conn_table_free(out->conns);
 	json_writer_free(out->json);
 	cert_export_free(out->certs);
+	html_report_free(out->html);
 	char je[256];
 	out_file_close(&out->json_file, false, je, sizeof je);
 	if (out->conns_csv) {

@@ -1,5 +1,5 @@
 /* The outputs beyond the timeline, findings and certificate CSVs: --conns,
- * --json, --export-certs (one writer file each, report/out_*.c and
+ * --json, --export-certs, --html (one writer file each, report/out_*.c and
  * report/export_certs.c).  analysis.c hands them its events, rows,
  * findings and totals through this one interface. */
 #ifndef EK_OUTPUTS_H
@@ -17,15 +17,18 @@ struct outputs_opts {
 	const char *conns_csv;        /* --conns FILE */
 	const char *json;             /* --json FILE ("-": stdout) */
 	const char *export_certs;     /* --export-certs DIR */
+	const char *html;             /* --html FILE */
+	bool all_ladders;             /* --html: a ladder for every connection (with --conn) */
 };
 
 static inline bool outputs_wanted(const struct outputs_opts *o)
 {
-	return o->conns_csv || o->json || o->export_certs;
+	return o->conns_csv || o->json || o->export_certs || o->html;
 }
 
 struct outputs;
 struct analysis_totals;
+struct inventory;
 
 /* live: stream (records as connections end, flushed), no atomic files.
  * NULL with a one-line reason in err. */
@@ -38,9 +41,11 @@ void outputs_event(struct outputs *out, struct conn_rec *cr, const struct tls_ev
  * (findings_opts.on_finding). */
 bool outputs_row_writer(struct outputs *out, struct row_writer *w);
 void outputs_on_finding(void *ctx, const struct finding_rec *r);
-/* Write what is kept and commit the files; the totals go into the JSON
- * summary.  -1 with err when an output could not be written. */
-int outputs_finish(struct outputs *out, const struct analysis_totals *t, char *err, size_t errn);
+/* Write what is kept and commit the files; the totals go into the
+ * summaries, the inventory into the HTML report.  -1 with err when an
+ * output could not be written. */
+int outputs_finish(struct outputs *out, const struct analysis_totals *t, const struct inventory *inv, char *err,
+		   size_t errn);
 void outputs_free(struct outputs *out);
 
 #endif
