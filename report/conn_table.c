@@ -315,7 +315,7 @@ static int by_file_conn(const void *a, const void *b)
 
 void conn_table_finish(struct conn_table *t)
 {
-	qsort(t->done, t->n_done, sizeof *t->done, by_file_conn);
+	if (t->n_done) qsort(t->done, t->n_done, sizeof *t->done, by_file_conn);
 	for (size_t i = 0; i < t->n_done; i++) {
 		t->emit(t->ctx, t->done[i]);
 		info_free(t, t->done[i]);

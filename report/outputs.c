@@ -5,6 +5,7 @@
 #include "conn_table.h"
 #include "csv_out.h"
 #include "export_certs.h"
+#include "findings.h"
 #include "out_conns_csv.h"
 #include "out_file.h"
 #include "out_html.h"
@@ -19,6 +20,7 @@ struct outputs {
 	struct json_writer *json;
 	struct cert_export *certs;
 	struct html_report *html;
+	struct out_file html_file;
 };
 
 /* conn_table_emit_fn: each connection record to every output that wants it. */
@@ -66,13 +68,11 @@ struct outputs *outputs_new(const struct outputs_opts *o, bool live, struct x509
 		return NULL;
 	}
 	if (o->html) {
-		/* written at the end: fail now rather than after the analysis */
-		struct out_file probe;
-		if (out_file_open(&probe, o->html, true, err, errn) != 0) {
+		/* opened now (a live run drops privileges before the end), written at the end */
+		if (out_file_open(&out->html_file, o->html, !live, err, errn) != 0) {
 			outputs_free(out);
 			return NULL;
 		}
-		out_file_close(&probe, false, err, errn);
 		if (!(out->html = html_report_new())) {
 			snprintf(err, errn, "out of memory");
 			outputs_free(out);
@@ -129,17 +129,11 @@ int outputs_finish(struct outputs *out, const struct analysis_totals *t, const s
 		out->json = NULL;
 	}
 	if (out->html) {
-		struct out_file f;
 		char e[300];
-		int hrc = out_file_open(&f, out->o.html, true, e, sizeof e);
-		if (hrc == 0 && html_report_write(out->html, f.fp, t, inv) != 0) {
-			snprintf(e, sizeof e, "%s: write failed", out->o.html);
-			out_file_close(&f, false, e + strlen(e), 0);
-			hrc = -1;
-		} else if (hrc == 0) {
-			hrc = out_file_close(&f, true, e, sizeof e);
-		}
-		if (hrc != 0 && rc == 0) {
+		bool bad = html_report_write(out->html, out->html_file.fp, t, inv) != 0;
+		int hrc = out_file_close(&out->html_file, !bad, e, sizeof e);
+		if (bad) snprintf(e, sizeof e, "%s: write failed", out->o.html);
+		if ((bad || hrc != 0) && rc == 0) {
 			snprintf(err, errn, "%s", e);
 			rc = -1;
 		}
@@ -162,6 +156,7 @@ void outputs_free(struct outputs *out)
 	cert_export_free(out->certs);
 	html_report_free(out->html);
 	char je[256];
+	out_file_close(&out->html_file, false, je, sizeof je);
 	out_file_close(&out->json_file, false, je, sizeof je);
 	if (out->conns_csv) {
 		char e[256];

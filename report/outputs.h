@@ -10,7 +10,6 @@
 
 #include "../dissect/tls.h"
 #include "connmap.h"
-#include "findings.h"
 #include "row.h"
 
 struct outputs_opts {
@@ -28,6 +27,7 @@ static inline bool outputs_wanted(const struct outputs_opts *o)
 
 struct outputs;
 struct analysis_totals;
+struct finding_rec;
 struct inventory;
 
 /* live: stream (records as connections end, flushed), no atomic files.
