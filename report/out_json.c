@@ -113,13 +113,20 @@ static void endpoints_ep(struct jw *w, const struct ek_endpoint *c, const struct
 	endpoints(w, ct, strlen(ct), st, strlen(st));
 }
 
-/* tls.version "1.2" and tls.version_protocol "tls" from "TLS1.2". */
+/* tls.version "1.2" and tls.version_protocol "tls" from "TLS1.2" (also
+ * "SSL3.0" -> "3.0", "ssl"; "DTLS1.2" -> "1.2", "dtls"). */
 static void tls_version(struct jw *w, const char *v)
 {
-	if (!v || strlen(v) < 4) return;
-	char proto[4] = { (char)(v[0] | 0x20), (char)(v[1] | 0x20), (char)(v[2] | 0x20), 0 };
-	jw_str(w, "version", v + 3);
-	jw_str(w, "version_protocol", proto);
+	static const char *const protos[] = { "DTLS", "TLS", "SSL" };
+	for (size_t i = 0; v && i < 3; i++) {
+		size_t n = strlen(protos[i]);
+		if (strncmp(v, protos[i], n) || !v[n]) continue;
+		char proto[5];
+		for (size_t k = 0; k <= n; k++) proto[k] = (char)(protos[i][k] | (k < n ? 0x20 : 0));
+		jw_str(w, "version", v + n);
+		jw_str(w, "version_protocol", proto);
+		return;
+	}
 }
 
 static void upper_hex(char *dst, const char *src, size_t n)
