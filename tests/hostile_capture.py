@@ -19,7 +19,7 @@ import pcapgen as pg  # noqa: E402
 
 SUBJECT_CN = '<script>alert(1)</script>'
 SUBJECT_O = '<img src=x onerror=alert(2)>'
-SUBJECT_OU = '"><svg onload=alert(3)>'
+SUBJECT_OU = '\\"><svg onload=alert(3)>'   # \" : a literal quote in openssl's config
 SNI = b'"><svg onload=alert(4)><script>alert(5)</script>\x1b[31m\xff.example'
 
 

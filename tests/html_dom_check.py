@@ -107,7 +107,7 @@ def main():
     if hostile:
         # the subject as RFC 2253 writes it (its markup characters escaped
         # with a backslash), the SNI as sent
-        for s in (r'\<script\>alert(1)\</script\>', r'\<img src=x onerror=alert(2)\>', r'\<svg onload=alert(3)\>',
+        for s in (r'\<script\>alert(1)\</script\>', r'\<img src=x onerror=alert(2)\>', r'\"\>\<svg onload=alert(3)\>',
                   '"><svg onload=alert(4)><script>alert(5)</script>'):
             if s not in text:
                 errs.append('hostile name %r is not shown as text' % s)
