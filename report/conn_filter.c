@@ -6,7 +6,7 @@
 #include <string.h>
 
 struct conn_sel {
-	char *file;     /* base name, NULL: any (a single input) */
+	char *file;     /* as given, NULL: any (a single input) */
 	uint64_t id;
 };
 
@@ -28,10 +28,12 @@ void conn_filter_free(struct conn_filter *f)
 	free(f);
 }
 
-static const char *base_name(const char *p)
+/* FILE names the input labelled label: the label itself, or a path
+ * ending in it (samples/a.pcap for the label a.pcap). */
+static bool names(const char *file, const char *label)
 {
-	const char *s = strrchr(p, '/');
-	return s ? s + 1 : p;
+	size_t fl = strlen(file), ll = strlen(label);
+	return !strcmp(file, label) || (fl > ll && file[fl - ll - 1] == '/' && !strcmp(file + fl - ll, label));
 }
 
 int conn_filter_add(struct conn_filter *f, const char *spec, char *err, size_t errn)
@@ -57,11 +59,7 @@ int conn_filter_add(struct conn_filter *f, const char *spec, char *err, size_t e
 	}
 	char *file = NULL;
 	if (colon) {
-		/* the base name: outputs name files by it */
-		const char *b = spec;
-		for (const char *p = spec; p < colon; p++)
-			if (*p == '/') b = p + 1;
-		file = strndup(b, (size_t)(colon - b));
+		file = strndup(spec, (size_t)(colon - spec));
 		if (!file) {
 			snprintf(err, errn, "out of memory");
 			return -1;
@@ -71,8 +69,7 @@ int conn_filter_add(struct conn_filter *f, const char *spec, char *err, size_t e
 	return 0;
 }
 
-int conn_filter_check(const struct conn_filter *f, const char *const *files, size_t n_files, char *err,
-		      size_t errn)
+int conn_filter_check(const struct conn_filter *f, char *const *labels, size_t n_files, char *err, size_t errn)
 {
 	for (size_t i = 0; i < f->n; i++) {
 		const struct conn_sel *s = &f->sel[i];
@@ -85,10 +82,10 @@ int conn_filter_check(const struct conn_filter *f, const char *const *files, siz
 			continue;
 		}
 		bool found = false;
-		for (size_t k = 0; k < n_files && !found; k++) found = strcmp(base_name(files[k]), s->file) == 0;
+		for (size_t k = 0; k < n_files && !found; k++) found = names(s->file, labels[k]);
 		if (!found) {
-			snprintf(err, errn, "--conn %s:%llu: no input file of that name", s->file,
-				 (unsigned long long)s->id);
+			snprintf(err, errn, "--conn %s:%llu: no input file of that name (give the path, or the file column's "
+				 "label)", s->file, (unsigned long long)s->id);
 			return -1;
 		}
 	}
@@ -98,6 +95,6 @@ int conn_filter_check(const struct conn_filter *f, const char *const *files, siz
 bool conn_filter_match(const struct conn_filter *f, const char *file, uint64_t id)
 {
 	for (size_t i = 0; i < f->n; i++)
-		if (f->sel[i].id == id && (!f->sel[i].file || strcmp(f->sel[i].file, file) == 0)) return true;
+		if (f->sel[i].id == id && (!f->sel[i].file || names(f->sel[i].file, file))) return true;
 	return false;
 }

@@ -1,51 +1,21 @@
-/* The outputs beyond the timeline, findings and certificate CSVs: --conns,
- * --json, --export-certs, --html (one writer file each, report/out_*.c and
- * report/export_certs.c).  analysis.c hands them its events, rows,
- * findings and totals through this one interface. */
+/* Output safety, checked before any input is read: no output may name an
+ * input (a capture, a --keylog file, --ca-file, --public-roots) or another
+ * output, none may be empty, and the directory of every output file must
+ * take the temporary file it is written to.  Files are compared by device
+ * and inode, so dir/../x, symbolic and hard links are caught too. */
 #ifndef EK_OUTPUTS_H
 #define EK_OUTPUTS_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "../dissect/tls.h"
-#include "connmap.h"
-#include "row.h"
-
-struct outputs_opts {
-	const char *conns_csv;        /* --conns FILE */
-	const char *json;             /* --json FILE ("-": stdout) */
-	const char *export_certs;     /* --export-certs DIR */
-	const char *html;             /* --html FILE */
-	bool all_ladders;             /* --html: a ladder for every connection (with --conn) */
+struct io_path {
+	const char *opt;              /* as the user gave it: "-o", "--keylog", "" for a capture */
+	const char *path;             /* "-": standard input / output */
 };
 
-static inline bool outputs_wanted(const struct outputs_opts *o)
-{
-	return o->conns_csv || o->json || o->export_certs || o->html;
-}
-
-struct outputs;
-struct analysis_totals;
-struct finding_rec;
-struct inventory;
-
-/* live: stream (records as connections end, flushed), no atomic files.
- * NULL with a one-line reason in err. */
-struct outputs *outputs_new(const struct outputs_opts *o, bool live, struct x509_cache *cache, char *err,
-			    size_t errn);
-/* Every dissect event, after the timeline and findings saw it (before
- * the connection record is released). */
-void outputs_event(struct outputs *out, struct conn_rec *cr, const struct tls_event *ev, const char *file);
-/* The timeline rows: false when no output wants them; and the findings
- * (findings_opts.on_finding). */
-bool outputs_row_writer(struct outputs *out, struct row_writer *w);
-void outputs_on_finding(void *ctx, const struct finding_rec *r);
-/* Write what is kept and commit the files; the totals go into the
- * summaries, the inventory into the HTML report.  -1 with err when an
- * output could not be written. */
-int outputs_finish(struct outputs *out, const struct analysis_totals *t, const struct inventory *inv, char *err,
-		   size_t errn);
-void outputs_free(struct outputs *out);
+/* 0 when the outputs are safe to write; else -1 with a one-line err. */
+int outputs_check(const struct io_path *outs, size_t n_outs, const struct io_path *ins, size_t n_ins, char *err,
+		  size_t errn);
 
 #endif
