@@ -9,6 +9,8 @@
 
 #include "../capture/capture.h"
 #include "../dissect/tls.h"
+#include "conn_filter.h"
+#include "writers.h"
 
 #define ANALYSIS_MAX_FILES 4096    /* input files of one run */
 
@@ -30,6 +32,8 @@ struct analysis_opts {
 	const char *const *inputs;
 	char *const *labels;
 	size_t n_inputs;
+	struct writers_opts out;      /* --conns, --json, --export-certs (not with -j workers) */
+	const struct conn_filter *conn_filter; /* --conn: only these connections, NULL all */
 };
 
 struct analysis_totals {

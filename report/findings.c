@@ -308,6 +308,8 @@ int findings_close(struct findings *f, char *err, size_t errn)
 	return rc;
 }
 
+unsigned findings_conn_codes(const struct findings_conn *fc) { return fc ? fc->codes : 0; }
+
 void findings_discard(struct findings *f)
 {
 	char e[256];
@@ -517,7 +519,7 @@ static void raise_finding(struct findings *f, struct findings_conn *fc, enum fin
 	struct agg *a = agg_find(f, &k);
 
 	char msg[MSG_LEN];
-	if (f->csv || !a) {
+	if (f->csv || f->o.on_finding || !a) {
 		va_list ap;
 		va_start(ap, fmt);
 		vsnprintf(msg, sizeof msg, fmt, ap);
@@ -539,6 +541,10 @@ static void raise_finding(struct findings *f, struct findings_conn *fc, enum fin
 		csv_out_field(f->csv, w->cert ? w->cert->subject : "");
 		csv_out_field(f->csv, msg);
 		csv_out_end_row(f->csv);
+	}
+	if (f->o.on_finding) {
+		struct finding_rec r = { code, w->row ? w->row->file : "", w->ev, w->role, w->cert, msg };
+		f->o.on_finding(f->o.on_finding_ctx, &r);
 	}
 
 	if (!a) {
