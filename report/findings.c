@@ -557,8 +557,7 @@ void findings_merge(struct findings *dst, struct findings *src)
 		for (size_t k = 0; d->ladder && k < d->ladder->n; k++) {
 			struct ladder_step *s = &d->ladder->steps[k];
 			if (!s->is_cert) continue;
-			struct x509_info *x = x509_get(dst->cache, x509_der(s->u.cert), s->u.cert->der_len);
-			x509_unref(src->cache, s->u.cert);
+			struct x509_info *x = x509_move(dst->cache, src->cache, s->u.cert);
 			s->u.cert = x;
 			s->is_cert = x != NULL;
 		}
@@ -708,7 +707,7 @@ static int check_host(struct findings *f, const struct x509_info *leaf, const ch
 	struct host_memo *m = &f->host_memo[(h ^ h >> 32) % (sizeof f->host_memo / sizeof f->host_memo[0])];
 	if (m->sni && memcmp(m->sha256, leaf->sha256, sizeof m->sha256) == 0 && strcmp(m->sni, sni) == 0)
 		return m->result;
-	int r = X509_check_host(leaf->x509, sni, strlen(sni), 0, NULL);
+	int r = x509_check_host(f->cache, leaf, sni);
 	char *copy = strdup(sni);
 	if (copy) {
 		free(m->sni);
@@ -798,7 +797,8 @@ static void on_certificate(struct findings *f, struct findings_conn *fc, const s
 				      me, serial, leaf->eku);
 			inventory_mark(ie, F_PUBLIC_CA_CLIENTAUTH);
 		}
-		if (!client && fc->sni && leaf->x509 && check_host(f, leaf, fc->sni) != 1) {
+		int host;
+		if (!client && fc->sni && leaf->parsed && (host = check_host(f, leaf, fc->sni)) != 1 && host != -2) {
 			char sni[300], san[400];
 			NAMED();
 			raise_finding(f, fc, F_SNI_MISMATCH, &w, fc->sni,
@@ -808,7 +808,7 @@ static void on_certificate(struct findings *f, struct findings_conn *fc, const s
 			inventory_mark(ie, F_SNI_MISMATCH);
 		}
 		char reason[256];
-		if (trust_verify(f->trust, c->certs, c->n_certs, client, ev->pkt.ts.sec, reason, sizeof reason) == 1) {
+		if (trust_verify(f->trust, f->cache, c->certs, c->n_certs, client, ev->pkt.ts.sec, reason, sizeof reason) == 1) {
 			NAMED();
 			raise_finding(f, fc, F_CHAIN_UNTRUSTED, &w, reason,
 				      "%s chain of %s (leaf %s) does not verify for %s: %s", role_name(ev->sender), me,

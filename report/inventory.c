@@ -183,7 +183,10 @@ struct inventory *inventory_new(struct x509_cache *cache, struct trust *trust)
 static void free_entry(struct inventory *inv, struct inv_entry *e)
 {
 	if (e->leaf) x509_unref(inv->cache, e->leaf);
-	if (e->top) x509_unref(inv->cache, e->top);
+	if (e->top) {
+		x509_unpin(inv->cache, e->top);
+		x509_unref(inv->cache, e->top);
+	}
 	free(e->chain_serials);
 	if (!e->client) free(e);
 }
@@ -294,9 +297,11 @@ struct inv_entry *inventory_note(struct inventory *inv, const struct ek_endpoint
 		/* trust_is_public looks at the chain's top parsed certificate only */
 		e->public_ca = -1;
 		for (size_t i = n; i-- > 0;) {
-			if (chain[i] && chain[i]->x509) {
+			if (chain[i] && chain[i]->parsed) {
+				/* its DER stays until public_ca is known */
 				e->top = chain[i];
 				x509_ref(e->top);
+				x509_pin(inv->cache, e->top);
 				e->has_top = true;
 				memcpy(e->top_sha256, e->top->sha256, sizeof e->top_sha256);
 				break;
@@ -315,7 +320,8 @@ struct inv_entry *inventory_note(struct inventory *inv, const struct ek_endpoint
 bool inventory_public_ca(const struct inventory *inv, struct inv_entry *e)
 {
 	if (e->public_ca < 0) {
-		e->public_ca = trust_is_public(inv->trust, &e->top, 1);
+		e->public_ca = trust_is_public(inv->trust, inv->cache, &e->top, 1);
+		x509_unpin(inv->cache, e->top);
 		x509_unref(inv->cache, e->top);
 		e->top = NULL;
 	}
@@ -388,9 +394,7 @@ bool inventory_merge_conflict(const struct inventory *dst, const struct inventor
 
 static struct x509_info *move_cert(struct inventory *dst, struct inventory *src, struct x509_info *x)
 {
-	struct x509_info *y = x509_get(dst->cache, x509_der(x), x->der_len);
-	x509_unref(src->cache, x);
-	return y;
+	return x509_move(dst->cache, src->cache, x);
 }
 
 void inventory_merge(struct inventory *dst, struct inventory *src)
