@@ -665,6 +665,7 @@ int main(int argc, char **argv)
 		emit_packet(&open[i], ts);
 		if (open[i].next == open[i].s->np) open[i] = open[--n_open];
 	}
+	free(open);
 	if (fflush(out) != 0 || ferror(out) || fclose(out) != 0) die("write %s failed", tmp);
 	if (rename(tmp, outpath) != 0) die("cannot rename to %s", outpath);
 

@@ -511,17 +511,32 @@ static int cmp_entries(const void *a, const void *b)
 	return strcmp(x->endpoint, y->endpoint);
 }
 
+/* Most connections first (then the report's order). */
+static int cmp_busiest(const void *a, const void *b)
+{
+	const struct inv_entry *x = *(const struct inv_entry *const *)a, *y = *(const struct inv_entry *const *)b;
+	if (x->conns != y->conns) return x->conns < y->conns ? 1 : -1;
+	return cmp_entries(a, b);
+}
+
+/* The report lists at most this many entries, the busiest (--certs has all). */
+#define REPORT_MAX_ENTRIES 20
+
 void inventory_print(const struct inventory *inv, FILE *fp)
 {
-	size_t n = inv->n;
+	size_t n = inv->n, shown = n;
 	if (!n) return;
 	struct inv_entry **v = malloc(n * sizeof *v);
 	if (!v) return;
 	for (size_t i = 0; i < n; i++) v[i] = inv->refs[i].e;
-	qsort(v, n, sizeof *v, cmp_entries);
-	fprintf(fp, "\nENDPOINTS (what each presented)\n");
+	if (n > REPORT_MAX_ENTRIES) {
+		qsort(v, n, sizeof *v, cmp_busiest);
+		shown = REPORT_MAX_ENTRIES;
+	}
+	qsort(v, shown, sizeof *v, cmp_entries);
+	fprintf(fp, "\nENDPOINTS (what each presented%s)\n", shown < n ? ": the busiest" : "");
 	char buf[512];
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < shown; i++) {
 		struct inv_entry *e = v[i];
 		const struct x509_info *c = e->leaf;
 		fprintf(fp, "\n  %s as %s, %llu connection%s\n", e->endpoint, e->client ? "client" : "server",
@@ -541,5 +556,6 @@ void inventory_print(const struct inventory *inv, FILE *fp)
 			}
 		}
 	}
+	if (shown < n) fprintf(fp, "\n  ... and %zu more: see --certs\n", n - shown);
 	free(v);
 }
