@@ -23,6 +23,7 @@
  *
  * Every field comes from OpenSSL (d2i_X509, X509_get_ext_d2i, ...): no
  * ASN.1 is parsed by hand here. */
+#include "dn_text.h"
 #include "x509.h"
 
 #include "../common/hash.h"
@@ -147,15 +148,6 @@ static char *bio_string(BIO *b)
 	return s;
 }
 
-static char *name_rfc2253(const X509_NAME *nm)
-{
-	BIO *b = BIO_new(BIO_s_mem());
-	if (!b) return NULL;
-	char *s = NULL;
-	if (X509_NAME_print_ex(b, nm, 0, XN_FLAG_RFC2253) >= 0) s = bio_string(b);
-	BIO_free(b);
-	return s;
-}
 
 /* Serial as `openssl x509 -noout -serial` prints it (i2a_ASN1_INTEGER),
  * lowercased.  i2a_ASN1_INTEGER breaks very long integers with "\\\n"
@@ -471,8 +463,8 @@ static bool parse_info(struct x509_cache *c, struct x509_info *i, const uint8_t 
 	if (x) {
 		i->parsed = true;
 		serial = serial_hex(x);
-		subject = name_rfc2253(X509_get_subject_name(x));
-		issuer = name_rfc2253(X509_get_issuer_name(x));
+		subject = dn_text(X509_get_subject_name(x));
+		issuer = dn_text(X509_get_issuer_name(x));
 		san = san_list(x);
 		eku = eku_list(x, &i->eku_flags);
 		ku = key_usage_list(x);
