@@ -93,6 +93,14 @@ struct x509_cache {
 		X509 *obj;
 	} recent[8];
 	unsigned recent_at;
+	/* dn_text's answers by the name's DER (direct-mapped): issuers, and
+	 * the subjects of a device certificate's renewals, recur */
+	struct name_memo {
+		uint8_t *der;
+		size_t len;
+		uint64_t hash;
+		const char *text;      /* interned, one reference */
+	} names[1024];
 	OSSL_LIB_CTX *keyless;         /* only the null provider */
 	OSSL_PROVIDER *null_prov;
 	EVP_MD *sha256;
@@ -454,17 +462,46 @@ static X509 *decode_keyless(struct x509_cache *c, const uint8_t *der, size_t len
 	return (X509 *)ASN1_item_d2i_ex(NULL, &p, (long)len, ASN1_ITEM_rptr(X509), c->keyless, NULL);
 }
 
+/* dn_text(nm), interned (one reference for the caller); NULL on failure. */
+static const char *name_text(struct x509_cache *c, const X509_NAME *nm)
+{
+	const unsigned char *der = NULL;
+	size_t len = 0;
+	if (!X509_NAME_get0_der(nm, &der, &len) || !der) return intern_take(c, dn_text(nm));
+	uint64_t h = der_hash(der, len);
+	struct name_memo *m = &c->names[h % (sizeof c->names / sizeof c->names[0])];
+	if (m->text && m->hash == h && m->len == len && memcmp(m->der, der, len) == 0) {
+		istr_of(m->text)->refs++;
+		return m->text;
+	}
+	char *t = dn_text(nm);
+	if (!t) return NULL;
+	const char *r = intern_take(c, t);
+	uint8_t *copy = r && len ? malloc(len) : NULL;
+	if (copy) {
+		memcpy(copy, der, len);
+		unintern(c, m->text);
+		free(m->der);
+		m->der = copy;
+		m->len = len;
+		m->hash = h;
+		m->text = intern(c, r); /* the memo's reference */
+	}
+	return r;
+}
+
 /* Fills i from the DER; *obj: the key-less object (NULL: not parsed). */
 static bool parse_info(struct x509_cache *c, struct x509_info *i, const uint8_t *der, size_t len, X509 **obj)
 {
 	X509 *x = decode_keyless(c, der, len);
 	*obj = x;
-	char *serial = NULL, *subject = NULL, *issuer = NULL, *san = NULL, *eku = NULL, *ku = NULL;
+	char *serial = NULL, *san = NULL, *eku = NULL, *ku = NULL;
+	const char *subject = NULL, *issuer = NULL;
 	if (x) {
 		i->parsed = true;
 		serial = serial_hex(x);
-		subject = dn_text(X509_get_subject_name(x));
-		issuer = dn_text(X509_get_issuer_name(x));
+		subject = name_text(c, X509_get_subject_name(x));
+		issuer = name_text(c, X509_get_issuer_name(x));
 		san = san_list(x);
 		eku = eku_list(x, &i->eku_flags);
 		ku = key_usage_list(x);
@@ -476,8 +513,8 @@ static bool parse_info(struct x509_cache *c, struct x509_info *i, const uint8_t 
 	}
 	bool ok = !x || (serial && subject && issuer && san && eku && ku);
 	i->serial_hex = intern_take(c, serial);
-	i->subject = intern_take(c, subject);
-	i->issuer = intern_take(c, issuer);
+	i->subject = x ? subject : intern(c, "");
+	i->issuer = x ? issuer : intern(c, "");
 	i->san = intern_take(c, san);
 	i->eku = intern_take(c, eku);
 	i->key_usage = intern_take(c, ku);
@@ -703,6 +740,7 @@ void x509_cache_free(struct x509_cache *c)
 {
 	if (!c) return;
 	for (size_t k = 0; k < sizeof c->recent / sizeof c->recent[0]; k++) X509_free(c->recent[k].obj);
+	for (size_t k = 0; k < sizeof c->names / sizeof c->names[0]; k++) free(c->names[k].der);
 	for (size_t b = 0; b < c->nslots_b; b++) {
 		for (struct der_slot *s = c->slots[b], *next; s; s = next) {
 			next = s->next;
