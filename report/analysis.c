@@ -186,7 +186,7 @@ static struct analysis *create(const struct analysis_opts *o, const struct analy
 		a->warn = sp->warn;
 		a->shared_keys = a->shared_trust = true;
 	}
-	a->certs = x509_cache_new(0);
+	a->certs = x509_cache_new(o->cert_cache_bytes);
 	a->keys = sp ? sp->keys : tls_keylog_new(0);
 	a->conns = connmap_new();
 	a->trust = sp ? sp->trust : trust_new(o->public_roots, o->ca_file, o->ca_path);

@@ -25,6 +25,7 @@ struct analysis_opts {
 	const uint16_t *tls_ports; size_t n_tls_ports;
 	const char *const *keylog_files; size_t n_keylog_files; /* --keylog (NSS key log format) */
 	struct cap_opts cap;
+	size_t cert_cache_bytes;      /* DER kept to recognise certificates (0: default) */
 	const char *bpf;              /* filter expression, NULL none */
 	const char *write_to;         /* -w: save the packets read (live) */
 	uint64_t max_packets, max_seconds; /* -c, --duration */

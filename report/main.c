@@ -480,6 +480,7 @@ int main(int argc, char **argv)
 	size_t budget = (size_t)max_memory_mb << 20;
 	heap_use_huge_pages(budget < ((size_t)64 << 20) ? budget : ((size_t)64 << 20));
 	ao.cap.max_total_ooo_bytes = budget / 8;
+	ao.cert_cache_bytes = budget / 32; /* 8 MiB by default: ~7 000 certificates */
 	ao.cap.max_conn_ooo_bytes = budget / 32 < ((size_t)1 << 20) ? budget / 32 : ((size_t)1 << 20);
 	ao.cap.max_conns = budget / 8 * 7 / 2048;
 	ao.tls_ports = ports;
