@@ -24,6 +24,7 @@ struct digest_set {
 
 struct cert_export {
 	char *dir;
+	struct x509_cache *cache; /* the analysis' certificates: PEM from the DER it holds */
 	int dfd;
 	FILE *index;
 	struct digest_set certs, chains;
@@ -85,7 +86,7 @@ static bool ours(const char *name)
 	return !strncmp(name, "cert-", 5) || !strncmp(name, "chain-", 6);
 }
 
-struct cert_export *cert_export_open(const char *dir, char *err, size_t errn)
+struct cert_export *cert_export_open(const char *dir, struct x509_cache *cache, char *err, size_t errn)
 {
 	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
 		snprintf(err, errn, "--export-certs %s: cannot create: %s", dir, strerror(errno));
@@ -116,6 +117,7 @@ struct cert_export *cert_export_open(const char *dir, char *err, size_t errn)
 		return NULL;
 	}
 	x->dfd = dfd;
+	x->cache = cache;
 	int ifd = openat(dfd, INDEX_NAME, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0644);
 	struct stat sb;
 	if (ifd < 0 || fstat(ifd, &sb) != 0 || !S_ISREG(sb.st_mode) || !(x->index = fdopen(ifd, "a"))) {
@@ -152,7 +154,10 @@ static int write_pem(struct cert_export *x, const char *name, struct x509_info *
 	FILE *fp = fdopen(fd, "w");
 	bool ok = fp != NULL;
 	for (size_t i = 0; ok && i < n; i++)
-		if (certs[i] && certs[i]->x509) ok = PEM_write_X509(fp, certs[i]->x509) == 1;
+		if (certs[i]) {
+			X509 *o = x509_object(x->cache, certs[i]);
+			if (o) ok = PEM_write_X509(fp, o) == 1;
+		}
 	if (fp) ok = fclose(fp) == 0 && ok;
 	else close(fd);
 	if (!ok) {
@@ -182,7 +187,9 @@ void cert_export_event(struct cert_export *x, const struct tls_event *ev, const 
 	for (size_t i = 0; i < c->n_certs; i++) {
 		struct x509_info *ci = c->certs[i];
 		if (!ci) continue;
-		if (!ci->x509) {
+		/* the object is built from the DER the cache still holds: this
+		 * message's certificates were just looked up */
+		if (!ci->parsed || !x509_object(x->cache, ci)) {
 			if (set_add(&x->certs, ci->sha256)) x->skipped_unparsable++;
 			continue;
 		}
@@ -201,7 +208,7 @@ void cert_export_event(struct cert_export *x, const struct tls_event *ev, const 
 			index_line(x, "cert", name, ci->sha256_hex, ci, ev, file);
 		}
 	}
-	if (!usable || !c->certs[0] || !c->certs[0]->x509) return;
+	if (!usable || !c->certs[0] || !c->certs[0]->parsed) return;
 	/* the chain: SHA-256 over its certificates' digests, in order */
 	uint8_t md[32];
 	unsigned mdlen = 0;

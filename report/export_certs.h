@@ -13,7 +13,7 @@
 struct cert_export;
 
 /* NULL with a one-line reason in err (DIR not usable). */
-struct cert_export *cert_export_open(const char *dir, char *err, size_t errn);
+struct cert_export *cert_export_open(const char *dir, struct x509_cache *cache, char *err, size_t errn);
 /* One dissect event: Certificate messages are exported. */
 void cert_export_event(struct cert_export *x, const struct tls_event *ev, const char *file);
 /* Close; -1 with err when a file could not be written.  Warnings (skipped

@@ -63,7 +63,7 @@ struct writers *writers_new(const struct writers_opts *o, bool live, struct x509
 			return NULL;
 		}
 	}
-	if (o->export_certs && !(out->certs = cert_export_open(o->export_certs, err, errn))) {
+	if (o->export_certs && !(out->certs = cert_export_open(o->export_certs, cache, err, errn))) {
 		writers_free(out);
 		return NULL;
 	}
