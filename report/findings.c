@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/connid.h"
 #include "csv_out.h"
 #include "detail.h"
 #include "sanitize.h"
@@ -70,7 +71,7 @@ struct findings_conn {
 	uint64_t client_cert_frame;
 	struct ek_time client_cert_ts;
 	struct findings_conn *next_free;
-	/* the ladder's title, formatted when a ladder is copied: "%s conn %llu  client %s  server %s" */
+	/* the ladder's title, formatted when a ladder is copied: "%s conn %s  client %s  server %s" */
 	const char *title_file;
 	uint64_t title_conn;
 	struct ek_endpoint title_client, title_server;
@@ -97,6 +98,7 @@ struct agg {
 	char *extra;               /* NULL: none ("" and NULL key alike); else after message */
 	enum finding_code code;
 	bool has_cert;
+	bool openvpn;              /* raised on an OpenVPN connection: the remedy names its options */
 	struct agg_ep cip, server;
 	uint8_t sha256[32];
 	char message[];            /* then extra: one arena allocation */
@@ -429,8 +431,9 @@ static struct ladder *ladder_copy(const struct findings_conn *fc)
 		char c[EK_ENDPOINT_STRLEN], s[EK_ENDPOINT_STRLEN];
 		ek_endpoint_str(&fc->title_client, true, c, sizeof c);
 		ek_endpoint_str(&fc->title_server, true, s, sizeof s);
-		snprintf(title, sizeof title, "%s conn %llu  client %s  server %s", fc->title_file,
-			 (unsigned long long)fc->title_conn, c, s);
+		char cid[EK_CONN_ID_STRLEN];
+		ek_conn_id_str(fc->title_conn, cid, sizeof cid);
+		snprintf(title, sizeof title, "%s conn %s  client %s  server %s", fc->title_file, cid, c, s);
 	}
 	l->title = strdup(title);
 	size_t n = fc->n_steps;
@@ -507,7 +510,9 @@ static void raise_finding(struct findings *f, struct findings_conn *fc, enum fin
 		csv_out_field(f->csv, severity_name(d->severity));
 		csv_out_field(f->csv, w->row ? w->row->file : "");
 		csv_out_fieldf(f->csv, "%llu", (unsigned long long)w->ev->pkt.frame);
-		csv_out_fieldf(f->csv, "%llu", (unsigned long long)v->id);
+		char cid[EK_CONN_ID_STRLEN];
+		ek_conn_id_str(v->id, cid, sizeof cid);
+		csv_out_field(f->csv, cid);
 		csv_out_field(f->csv, client);
 		csv_out_field(f->csv, server);
 		csv_out_field(f->csv, w->role);
@@ -532,6 +537,7 @@ static void raise_finding(struct findings *f, struct findings_conn *fc, enum fin
 		}
 	}
 	a->count++;
+	if (v->openvpn) a->openvpn = true;
 }
 
 struct csv_out *findings_csv(struct findings *f) { return f->csv; }
@@ -543,6 +549,7 @@ void findings_merge(struct findings *dst, struct findings *src)
 		struct agg *d = agg_find(dst, a);
 		if (d) {
 			d->count += a->count;
+			d->openvpn |= a->openvpn;
 			free_agg(src, a);
 			continue;
 		}
@@ -940,6 +947,18 @@ static void on_end_signal(struct findings *f, struct findings_conn *fc, const st
 		      (unsigned long long)ev->pkt.frame, after, cause);
 }
 
+/* certs_encrypted, once per connection: "<what> between C and S<why>" */
+static void raise_encrypted(struct findings *f, struct findings_conn *fc, const struct tls_event *ev, struct row *rows,
+			    size_t n, const char *what, const char *why)
+{
+	fc->encrypted_done = true;
+	char c[EK_ENDPOINT_STRLEN], s[EK_ENDPOINT_STRLEN];
+	ek_endpoint_str(&ev->conn->client, true, c, sizeof c);
+	ek_endpoint_str(&ev->conn->server, true, s, sizeof s);
+	struct where w = { ev, n ? &rows[0] : NULL, "", NULL };
+	raise_finding(f, fc, F_CERTS_ENCRYPTED, &w, NULL, "%s between %s and %s%s", what, c, s, why);
+}
+
 static struct findings_conn *conn_state(struct findings *f, struct conn_rec *cr)
 {
 	if (!cr->fc) {
@@ -994,17 +1013,13 @@ void findings_on_event(void *ctx, struct conn_rec *cr, const struct tls_event *e
 				if ((fc->ca_names[fc->n_ca] = strdup(hs->u.cr.ca_names[i])) != NULL) fc->n_ca++;
 		}
 		if (hs->type == TLS_HS_CERTIFICATE) on_certificate(f, fc, ev, rows, n);
-		if (hs->type == TLS_HS_SERVER_HELLO && hs->u.sh.selected_version == 0x0304 && !ev->conn->keys &&
+		if (hs->type == TLS_HS_SERVER_HELLO &&
+		    (hs->u.sh.selected_version == 0x0304 || hs->u.sh.selected_version == 0xfefc) && !ev->conn->keys &&
 		    !fc->encrypted_done) {
-			fc->encrypted_done = true;
-			char c[EK_ENDPOINT_STRLEN], s[EK_ENDPOINT_STRLEN];
-			ek_endpoint_str(&ev->conn->client, true, c, sizeof c);
-			ek_endpoint_str(&ev->conn->server, true, s, sizeof s);
-			struct where w = { ev, n ? &rows[0] : NULL, "", NULL };
-			raise_finding(f, fc, F_CERTS_ENCRYPTED, &w, NULL,
-				      "TLS 1.3 between %s and %s (ServerHello frame %llu): certificates are encrypted "
-				      "and no key was given for this connection",
-				      c, s, (unsigned long long)ev->pkt.frame);
+			char why[128];
+			snprintf(why, sizeof why, " (ServerHello frame %llu): certificates are encrypted and no key was "
+				 "given for this connection", (unsigned long long)ev->pkt.frame);
+			raise_encrypted(f, fc, ev, rows, n, ev->conn->dtls ? "DTLS 1.3" : "TLS 1.3", why);
 		}
 		break;
 	}
@@ -1043,6 +1058,12 @@ void findings_on_event(void *ctx, struct conn_rec *cr, const struct tls_event *e
 	case TLS_EV_TCP_RESET:
 	case TLS_EV_TCP_FIN:
 		on_end_signal(f, fc, ev, rows, n);
+		break;
+	case TLS_EV_CONN_END:
+		if (ev->conn->tls_crypt && !fc->encrypted_done) /* said per connection, nothing guessed */
+			raise_encrypted(f, fc, ev, rows, n, "OpenVPN --tls-crypt",
+					": the control channel is encrypted with the key all peers share, so the TLS "
+					"handshake and its certificates are not visible (a key log does not help)");
 		break;
 	default:
 		break;
@@ -1116,12 +1137,13 @@ void findings_print(const struct findings *f, FILE *fp)
 		for (int code = 0; code < F_COUNT; code++) {
 			const struct finding_def *d = finding_def((enum finding_code)code);
 			if ((int)d->severity != sev || !(present & 1u << code)) continue;
-			bool any = false;
+			bool any = false, openvpn = false;
 			for (size_t i = 0; i < f->n_aggs; i++) {
 				const struct agg *a = f->aggs[i];
 				if ((int)a->code != code) continue;
 				if (!any) fprintf(fp, "\n  %s\n", d->name);
 				any = true;
+				openvpn |= a->openvpn;
 				char buf[MSG_LEN * 2], line[MSG_LEN * 2 + 32];
 				sanitize_str(a->message, buf, sizeof buf);
 				if (a->count > 1)
@@ -1135,6 +1157,7 @@ void findings_print(const struct findings *f, FILE *fp)
 			wrap(fp, d->explanation, 6);
 			fprintf(fp, "    What fixes it:\n");
 			wrap(fp, d->remedy, 6);
+			if (openvpn) wrap(fp, findings_openvpn_remedy((enum finding_code)code), 6);
 		}
 	}
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Golden checks of ekuscope on samples/: timeline rows against
-samples/expected.tsv (derived from the bytes by tshark + openssl) and
+samples/expected.tsv (derived from the bytes by tshark + openssl; the UDP
+samples: samples/expected-udp.tsv) and
 findings against samples/expected-findings.tsv; then the same with the TLS
 secrets (--keylog F.keylog, or the secrets block inside F-dsb.pcapng)
 against samples/expected-keylog.tsv (tshark -o tls.keylog_file) and
@@ -131,8 +132,9 @@ def check_keyed(tmp):
 
 def main():
     expected = defaultdict(list)
-    for file, frame, sender, event, serials in read_tsv(os.path.join(SAMPLES, "expected.tsv")):
-        expected[file].append((frame, sender, event, serials))
+    for tsv in ("expected.tsv", "expected-udp.tsv"):   # -udp: DTLS and OpenVPN (derive-expected-udp.py)
+        for file, frame, sender, event, serials in read_tsv(os.path.join(SAMPLES, tsv)):
+            expected[file].append((frame, sender, event, serials))
     want_findings = {f: set() if c == "-" else set(c.split(";"))
                      for f, c in read_tsv(os.path.join(SAMPLES, "expected-findings.tsv"))}
     passed = failed = 0
