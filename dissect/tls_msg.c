@@ -10,6 +10,7 @@
 #include <openssl/x509.h>
 
 #include "../common/cursor.h"
+#include "dn_text.h"
 #include "tls_int.h"
 
 /* RFC 8446 4.1.3: the ServerHello random of a HelloRetryRequest. */
@@ -336,12 +337,9 @@ static void add_dn_openssl(struct tls_scratch *s, const uint8_t *der, size_t len
 		names_append(s, msg, k > 0 ? (size_t)k : 0);
 		return;
 	}
-	BIO *b = BIO_new(BIO_s_mem());
-	char *txt = NULL;
-	long tl = 0;
-	if (b && X509_NAME_print_ex(b, nm, 0, XN_FLAG_RFC2253) >= 0) tl = BIO_get_mem_data(b, &txt);
-	names_append(s, txt && tl > 0 ? txt : "", txt && tl > 0 ? (size_t)tl : 0);
-	BIO_free(b);
+	char *txt = dn_text(nm);
+	names_append(s, txt ? txt : "", txt ? strlen(txt) : 0);
+	free(txt);
 	X509_NAME_free(nm);
 }
 

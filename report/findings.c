@@ -293,6 +293,13 @@ int findings_close(struct findings *f, char *err, size_t errn)
 	return rc;
 }
 
+void findings_discard(struct findings *f)
+{
+	char e[256];
+	if (f && f->csv) csv_out_close(f->csv, false, e, sizeof e);
+	if (f) f->csv = NULL;
+}
+
 void findings_free_conn(struct findings_conn *fc)
 {
 	if (!fc) return;
@@ -524,6 +531,17 @@ static void raise_finding(struct findings *f, struct findings_conn *fc, enum fin
 	}
 
 	if (!a) {
+		uint32_t fi = w->ev->pkt.file_index;
+		if (f->o.n_labels > 1 && fi < f->o.n_labels) {
+			size_t ll = strlen(f->o.labels[fi]) + 2, ml = strlen(msg);
+			if (ll + ml >= sizeof msg) ml = ll < sizeof msg ? sizeof msg - 1 - ll : 0;
+			if (ll < sizeof msg) {
+				memmove(msg + ll, msg, ml);
+				msg[ll + ml] = '\0';
+				memcpy(msg, f->o.labels[fi], ll - 2);
+				memcpy(msg + ll - 2, ": ", 2);
+			}
+		}
 		size_t ml = strlen(msg) + 1, el = k.extra ? strlen(k.extra) + 1 : 0;
 		a = arena_alloc(f, offsetof(struct agg, message) + ml + el);
 		if (!a) return;
@@ -987,7 +1005,8 @@ void findings_on_event(void *ctx, struct conn_rec *cr, const struct tls_event *e
 	if (n && ev->kind != TLS_EV_TCP_OPEN) ladder_add(fc, ev, rows, n);
 	if (!fc->title_set) {
 		fc->title_set = true;
-		fc->title_file = n ? rows[0].file : "";
+		uint32_t fi = ev->pkt.file_index;
+		fc->title_file = f->o.n_labels > 1 && fi < f->o.n_labels ? f->o.labels[fi] : n ? rows[0].file : "";
 		fc->title_conn = ev->conn->id;
 		fc->title_client = ev->conn->client;
 		fc->title_server = ev->conn->server;

@@ -11,6 +11,7 @@ struct glue {
 	struct cap_reader *reader;
 	struct tls_ctx *tls;
 	struct progress progress;
+	uint64_t tls_before;          /* TLS connections of the files before (one tls_ctx for the run) */
 };
 
 static void on_open(void *ctx, struct cap_conn *c, const struct ek_pktref *p)
@@ -72,7 +73,7 @@ static void on_progress(void *ctx, uint64_t done, uint64_t total)
 	struct glue *g = ctx;
 	struct tls_stats ts;
 	tls_get_stats(g->tls, &ts);
-	progress_update(&g->progress, done, total, ts.conns_tls);
+	progress_update(&g->progress, done, total, ts.conns_tls - g->tls_before);
 }
 
 struct pipeline {
@@ -103,6 +104,9 @@ struct pipeline *pipeline_open(const struct pipeline_input *in, uint32_t file_in
 	cap_set_limits(pl->g.reader, in->max_packets, in->max_seconds);
 	if (!in->live && progress_enabled()) {
 		pl->progress = true;
+		struct tls_stats ts;
+		tls_get_stats(tls, &ts);
+		pl->g.tls_before = ts.conns_tls;
 		progress_start(&pl->g.progress, in->path);
 		cap_set_progress(pl->g.reader, on_progress, &pl->g, 0);
 	}
