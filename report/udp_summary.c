@@ -28,9 +28,9 @@ static const char *s(uint64_t n)
 void udp_summary_print(FILE *fp, const struct udp_totals *u)
 {
 	if (u->dtls_flows || u->openvpn_conns)
-		fprintf(fp, "         UDP: %llu flow%s, %llu DTLS; OpenVPN: %llu connection%s (UDP and TCP)\n",
+		fprintf(fp, "         UDP: %llu flow%s, %llu read as DTLS; OpenVPN control channels (UDP and TCP): %llu\n",
 			(unsigned long long)u->udp_flows, s(u->udp_flows), (unsigned long long)u->dtls_flows,
-			(unsigned long long)u->openvpn_conns, s(u->openvpn_conns));
+			(unsigned long long)u->openvpn_conns);
 	if (u->openvpn_tls_crypt)
 		fprintf(fp, "         OpenVPN --tls-crypt: %llu connection%s with an encrypted control channel: "
 			"certificates not visible\n",

@@ -39,7 +39,9 @@ static void on_event(void *ctx, const struct tls_event *ev)
 		break;
 	case TLS_EV_DATA_MISSING: snprintf(t, sizeof t, "%s:MISSING ", who); break;
 	case TLS_EV_RECORD_INCOMPLETE: snprintf(t, sizeof t, "%s:INCOMPLETE(%s) ", who, ev->u.incomplete); break;
-	case TLS_EV_CONN_END: snprintf(t, sizeof t, "END%s", ev->conn->udp ? "u" : ""); break;
+	case TLS_EV_CONN_END:
+		snprintf(t, sizeof t, "END%s%s", ev->conn->udp ? "u" : "", ev->conn->tls_crypt ? " tls-crypt" : "");
+		break;
 	default: break;
 	}
 	strncat(evlog, t, sizeof evlog - strlen(evlog) - 1);
@@ -295,11 +297,36 @@ static void test_openvpn(void)
 	tls_ctx_free(t);
 }
 
+/* --tls-crypt: after the session id a small replay id, a time, a 32-byte
+ * HMAC, then ciphertext: said so, nothing parsed. */
+static void test_openvpn_tls_crypt(void)
+{
+	struct tls_ctx *t = ctx_new();
+	struct udp_flow *f = flow(t, 40003, 1194);
+	struct buf d = { 0 };
+	put_u8(&d, 7 << 3);
+	put_u32(&d, 0x33333333u);
+	put_u32(&d, 0x44444444u);
+	put_u32(&d, 1);           /* replay packet id */
+	put_u32(&d, 1764849600u); /* net time: 2025-12-04 */
+	for (int i = 0; i < 32 + 20; i++) put_u8(&d, (unsigned)(0x91 + i * 7));
+	send(t, f, 0, &d);
+	send(t, f, 1, &d);
+	udp_flow_end(t, f, NULL);
+	CHECK_STR(evlog, "TLS ENDu tls-crypt");
+	struct tls_stats st;
+	tls_get_stats(t, &st);
+	CHECK_EQ_U(st.openvpn_tls_crypt, 1);
+	free(d.p);
+	tls_ctx_free(t);
+}
+
 int main(void)
 {
 	test_dtls();
 	test_capwap();
 	test_kinds();
 	test_openvpn();
+	test_openvpn_tls_crypt();
 	return check_summary();
 }
