@@ -166,12 +166,16 @@ static void deliver(struct tls_ctx *t, struct tls_conn *tc, int d, struct ddir *
 			if (ds->m[i].used) later = true;
 		if (!later) return;
 		if (m->used && m->seq == ds->next_seq) {
+			/* part of it came: the message is named */
 			tls_conn_missing(t, tc, d, m->len - m->have, tls_handshake_name(m->type), pkt);
 			msg_free(m);
-		} else {
-			tls_conn_missing(t, tc, d, 0, "handshake message", pkt);
+			ds->next_seq++;
+			continue;
 		}
-		ds->next_seq++;
+		/* whole messages never came: one hole up to the next one held */
+		tls_conn_missing(t, tc, d, 0, NULL, pkt);
+		while (!(ds->m[ds->next_seq % WINDOW].used && ds->m[ds->next_seq % WINDOW].seq == ds->next_seq))
+			ds->next_seq++;
 	}
 }
 

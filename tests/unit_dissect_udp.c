@@ -184,6 +184,34 @@ static void test_dtls(void)
 	tls_ctx_free(t);
 }
 
+/* A whole message lost (message_seq 1 never comes): one hole, then the
+ * messages after it, when the sender moves on to its ChangeCipherSpec. */
+static void test_dtls_lost_message(void)
+{
+	struct tls_ctx *t = ctx_new();
+	frame_no = 0;
+	rec_seq = 0;
+	struct udp_flow *f = flow(t, 50001, 4433);
+	struct buf d = { 0 }, empty = { 0 }, ccs = { 0 };
+	struct buf ch = client_hello_body(), sh = server_hello_body();
+	dtls_fragment(&d, 1, 0, &ch, 0, ch.n);
+	send(t, f, 0, &d); /* 1 */
+	d.n = 0;
+	dtls_fragment(&d, 2, 0, &sh, 0, sh.n);
+	send(t, f, 1, &d); /* 2 */
+	d.n = 0;
+	dtls_fragment(&d, 14, 3, &empty, 0, 0); /* ServerHelloDone: 1 and 2 lost */
+	send(t, f, 1, &d); /* 3: held */
+	d.n = 0;
+	put_u8(&ccs, 1);
+	dtls_record(&d, 20, 0, &ccs);
+	send(t, f, 1, &d); /* 4 */
+	udp_flow_end(t, f, &(struct ek_pktref){ .frame = 5 });
+	CHECK_STR(evlog, "TLS c:ClientHello@1 s:ServerHello@2 s:MISSING s:ServerHelloDone@3 s:CCS@4 ENDu");
+	free(d.p), free(ccs.p), free(ch.p), free(sh.p);
+	tls_ctx_free(t);
+}
+
 /* CAPWAP: the 4-byte preamble before the DTLS record; epoch 1 after the CCS. */
 static void test_capwap(void)
 {
@@ -324,6 +352,7 @@ static void test_openvpn_tls_crypt(void)
 int main(void)
 {
 	test_dtls();
+	test_dtls_lost_message();
 	test_capwap();
 	test_kinds();
 	test_openvpn();
