@@ -216,18 +216,26 @@ capture_stop() {
 	TCPDUMP_PID=
 }
 
-server_start() { # PORT s_server-args...
-	local port=$1 i
-	shift
-	openssl s_server -accept "127.0.0.1:$port" -naccept 1 "$@" <&9 >"$WORK/server.$port.log" 2>&1 &
+# run_server PROTO(t|u) PORT command...: start it (stdin on the FIFO) and
+# wait until it listens on PORT.
+run_server() {
+	local proto=$1 port=$2 i
+	shift 2
+	"$@" <&9 >"$WORK/server.$port.log" 2>&1 &
 	SERVER_PID=$!
 	for i in $(seq 250); do
-		[[ -n $(ss -Hltn "sport = :$port") ]] && return 0
+		[[ -n $(ss -Hl"$proto"n "sport = :$port") ]] && return 0
 		kill -0 "$SERVER_PID" 2>/dev/null || break
 		sleep 0.02
 	done
 	cat "$WORK/server.$port.log" >&2
-	die "s_server on port $port did not start"
+	die "server on port $port ($1) did not start"
+}
+
+server_start() { # PORT s_server-args...
+	local port=$1
+	shift
+	run_server t "$port" openssl s_server -accept "127.0.0.1:$port" -naccept 1 "$@"
 }
 
 server_wait() {
@@ -290,17 +298,7 @@ scenario() {
 # listens on a UDP port (ss -lun), tcpdump's filter is 'udp port N'.
 UDP_SAMPLES=(dtls12-reject-no-clientauth-8444 openvpn-reject-no-serverauth-1194 openvpn-tls-auth-1194)
 server_start_udp() { # PORT command...
-	local port=$1 i
-	shift
-	"$@" <&9 >"$WORK/server.$port.log" 2>&1 &
-	SERVER_PID=$!
-	for i in $(seq 250); do
-		[[ -n $(ss -Hlun "sport = :$port") ]] && return 0
-		kill -0 "$SERVER_PID" 2>/dev/null || break
-		sleep 0.02
-	done
-	cat "$WORK/server.$port.log" >&2
-	die "UDP server on port $port did not start"
+	run_server u "$@"
 }
 
 udp_samples() {
