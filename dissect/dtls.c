@@ -100,7 +100,7 @@ static size_t strip_cookie(const uint8_t *p, size_t n, uint8_t *out)
 		return n;
 	}
 	memcpy(out, p, at);
-	memcpy(out + at, cur_rest(&c), cur_left(&c));
+	if (cur_left(&c)) memcpy(out + at, cur_rest(&c), cur_left(&c));
 	return at + cur_left(&c);
 }
 
