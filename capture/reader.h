@@ -11,6 +11,8 @@
 #include "conntab.h"
 #include "reasm.h"
 
+struct ipfrag;
+
 struct cap_reader {
 	struct src *src;
 	uint32_t file_index;
@@ -21,6 +23,7 @@ struct cap_reader {
 	struct conntab *ct;
 	struct conntab *ut;   /* UDP flows (udpflow.c) */
 	struct reasm_pool pool;
+	struct ipfrag *frag;  /* IP fragments being reassembled (NULL: out of memory, skipped) */
 	uint64_t next_id;
 	uint64_t next_udp_id; /* UDP flows are numbered apart (Wireshark's udp.stream) */
 	int64_t now;          /* latest packet second seen: time never runs backwards here */

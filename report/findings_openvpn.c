@@ -2,6 +2,8 @@
  * EKU role check (serverAuth / clientAuth plus keyUsage). */
 #include "findings_table.h"
 
+#include <stddef.h>
+
 const char *findings_openvpn_remedy(enum finding_code c)
 {
 	switch (c) {
@@ -14,8 +16,11 @@ const char *findings_openvpn_remedy(enum finding_code c)
 		return "OpenVPN: a server with --remote-cert-tls client rejects a client certificate without "
 		       "clientAuth; reissue the client certificate with clientAuth (easy-rsa: build-client-full), "
 		       "or drop remote-cert-tls client on the server and pin clients with --verify-x509-name.";
-	default:
+	case F_CHAIN_UNTRUSTED:
+	case F_HANDSHAKE_FAILED:
 		return "OpenVPN was seen on these connections: its --remote-cert-tls server|client checks the "
 		       "peer certificate's EKU (serverAuth / clientAuth), --verify-x509-name its name.";
+	default:
+		return NULL; /* nothing OpenVPN-specific to say */
 	}
 }

@@ -22,6 +22,7 @@ enum finding_code {
 	F_SNI_MISMATCH,
 	F_EKU_ANY_ONLY,
 	F_RESUMED_NO_CERTS,
+	F_HANDSHAKE_UNFINISHED,
 	F_COUNT
 };
 
@@ -35,7 +36,8 @@ struct finding_def {
 
 const struct finding_def *finding_def(enum finding_code c);
 /* The remedy's OpenVPN wording, printed after the remedy when a finding
- * of code c was raised on an OpenVPN connection (findings_openvpn.c). */
+ * of code c was raised on an OpenVPN connection (findings_openvpn.c);
+ * NULL for codes where OpenVPN changes nothing. */
 const char *findings_openvpn_remedy(enum finding_code c);
 const char *severity_name(enum severity s);
 /* "info" / "warning" / "error" -> severity; -1 when unknown. */
