@@ -39,6 +39,8 @@ struct cap_reader {
 	uint64_t max_packets, max_seconds; /* cap_set_limits; 0 = none */
 	void *progress_ctx;
 	uint64_t progress_every;
+	void (*flush)(void *ctx);  /* cap_set_flush */
+	void *flush_ctx;
 };
 
 /* The table an entry lives in: UDP flows have their own (own ids). */

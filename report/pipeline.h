@@ -13,6 +13,8 @@ struct pipeline_input {
 	const char *filter;                   /* BPF expression or NULL */
 	const char *write_to;                 /* -w: save packets, or NULL */
 	uint64_t max_packets, max_seconds;    /* -c, --duration (0: none) */
+	void (*flush)(void *ctx);             /* live: write out buffered rows (cap_set_flush) */
+	void *flush_ctx;
 };
 
 struct pipeline;
@@ -27,6 +29,8 @@ int pipeline_run(struct pipeline *pl, struct cap_stats *stats, char *err, size_t
 /* Ask pipeline_run to finish soon: async-signal-safe. */
 void pipeline_stop(struct pipeline *pl);
 const char *pipeline_linktype(const struct pipeline *pl);
+/* Live: the capture's counters so far (libpcap's included). */
+const struct cap_stats *pipeline_live_stats(struct pipeline *pl);
 void pipeline_close(struct pipeline *pl);
 
 #endif
