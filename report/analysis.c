@@ -418,6 +418,7 @@ int analysis_finish(struct analysis *a, char *err, size_t errn)
 	struct tls_stats ts;
 	tls_get_stats(a->tls, &ts);
 	a->t.records_decrypted = ts.records_decrypted + a->merged_records;
+	udp_totals_add_tls(&a->t.udp, &ts);
 	timeline_drain(a->tl);
 	a->t.rows = timeline_rows_written(a->tl) + a->merged_rows;
 	fflush(stdout);
@@ -482,6 +483,7 @@ static void summary(const struct analysis *a, FILE *fp)
 		fprintf(fp, "         missing data: %llu holes (%llu bytes), %llu packets cut by snaplen\n",
 			(unsigned long long)t->gaps, (unsigned long long)t->gap_bytes,
 			(unsigned long long)t->snaplen_cut);
+	udp_summary_print(fp, &t->udp);
 	if (t->ip_fragments)
 		fprintf(fp,
 			"         IP fragments: %llu, reassembled into %llu datagrams; %llu overlapping (first copy kept), "
@@ -589,6 +591,7 @@ int analysis_worker_end(struct analysis *w, char *err, size_t errn)
 	struct tls_stats ts;
 	tls_get_stats(w->tls, &ts);
 	w->t.records_decrypted = ts.records_decrypted;
+	udp_totals_add_tls(&w->t.udp, &ts);
 	timeline_drain(w->tl);
 	w->t.rows = timeline_rows_written(w->tl);
 	int rc = 0;
@@ -635,6 +638,7 @@ void analysis_merge(struct analysis *a, struct analysis *w, const char *path, co
 	t->tcp_conns += s->tcp_conns;
 	t->tls_conns += s->tls_conns;
 	t->not_tls_conns += s->not_tls_conns;
+	udp_totals_add(&t->udp, &s->udp);
 	t->handshakes_complete += s->handshakes_complete;
 	t->handshakes_failed += s->handshakes_failed;
 	t->handshakes_unknown += s->handshakes_unknown;

@@ -10,6 +10,7 @@
 #include "../capture/capture.h"
 #include "../dissect/tls.h"
 #include "conn_filter.h"
+#include "udp_summary.h"
 #include "writers.h"
 
 #define ANALYSIS_MAX_FILES 4096    /* input files of one run */
@@ -48,6 +49,7 @@ struct analysis_totals {
 	uint32_t files_truncated;
 	/* decryption (--keylog, pcapng Decryption Secrets Blocks) */
 	uint64_t dsb_blocks, conns_keyed, conns_decrypt_failed, records_decrypted;
+	struct udp_totals udp;        /* DTLS, OpenVPN, QUIC and other UDP (udp_summary.h) */
 	bool have_pcap_stats;         /* live: what libpcap counted */
 	uint64_t ps_recv, ps_drop, ps_ifdrop;
 };

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "progress.h"
+#include "../dissect/udp.h"
 
 struct glue {
 	struct cap_reader *reader;
@@ -23,7 +24,16 @@ static void on_open(void *ctx, struct cap_conn *c, const struct ek_pktref *p)
 		.initiator = c->initiator,
 		.syn_seen = c->initiator == 0,
 	};
-	c->user = tls_conn_new(g->tls, &tp, p);
+	c->user = c->udp ? (void *)udp_flow_new(g->tls, &tp) : (void *)tls_conn_new(g->tls, &tp, p);
+}
+
+/* UDP flows: datagrams, beside the TCP byte-stream path. */
+static void on_datagram(void *ctx, struct cap_conn *c, int dir, const uint8_t *b, size_t caplen, size_t len,
+			const struct ek_pktref *p)
+{
+	struct glue *g = ctx;
+	if (c->user && udp_flow_datagram(g->tls, c->user, dir, b, caplen, len, p) == TLS_NOT_TLS)
+		cap_ignore(g->reader, c);
 }
 
 static void on_data(void *ctx, struct cap_conn *c, int dir, const uint8_t *b, size_t n, const struct ek_pktref *p)
@@ -53,7 +63,8 @@ static void on_end(void *ctx, struct cap_conn *c, enum cap_end why, const struct
 {
 	struct glue *g = ctx;
 	(void)why;
-	if (c->user) tls_conn_end(g->tls, c->user, p);
+	if (c->user && c->udp) udp_flow_end(g->tls, c->user, p);
+	else if (c->user) tls_conn_end(g->tls, c->user, p);
 	c->user = NULL;
 }
 
@@ -80,7 +91,7 @@ struct pipeline *pipeline_open(const struct pipeline_input *in, uint32_t file_in
 		return NULL;
 	}
 	pl->g.tls = tls;
-	struct cap_sink sink = { &pl->g, on_open, on_data, on_gap, on_flag, on_end };
+	struct cap_sink sink = { &pl->g, on_open, on_data, on_gap, on_flag, on_end, on_datagram };
 	pl->g.reader = in->live ? cap_open_live(in->live, file_index, co, &sink, eb)
 				: cap_open_file(in->path, file_index, co, &sink, eb);
 	if (!pl->g.reader ||
