@@ -462,6 +462,10 @@ int cap_run(struct cap_reader *r, char errbuf[CAP_ERRBUF_SIZE])
 			continue;
 		}
 		if (rc == SRC_EOF) break;
+		if (rc == SRC_RECORD) { /* takes a frame number (Wireshark's), nothing to decode */
+			seen++;
+			continue;
+		}
 		if (rc == SRC_TRUNCATED) {
 			r->st.truncated = true;
 			snprintf(r->st.truncated_msg, sizeof r->st.truncated_msg, "%s", errbuf);
@@ -491,7 +495,7 @@ int cap_run(struct cap_reader *r, char errbuf[CAP_ERRBUF_SIZE])
 		expire(r);
 
 		struct dec_tcp t;
-		switch (dec_frame(r->dlt, data, h->caplen, h->len, &t)) {
+		switch (dec_frame(src_pkt_dlt(r->src), data, h->caplen, h->len, &t)) {
 		case DEC_TCP:
 			r->st.tcp_packets++;
 			if (t.caplen < t.len) r->st.snaplen_cut++;
@@ -538,6 +542,8 @@ void cap_ignore(struct cap_reader *r, struct cap_conn *pub)
 const struct cap_stats *cap_get_stats(const struct cap_reader *r) { return &r->st; }
 
 const char *cap_linktype(const struct cap_reader *r) { return src_dlt_name(r->src); }
+
+void cap_set_secrets(struct cap_reader *r, cap_secrets_fn fn, void *ctx) { src_set_secrets(r->src, fn, ctx); }
 
 void cap_close(struct cap_reader *r)
 {

@@ -1,6 +1,7 @@
 /* capture/: packets in, ordered TCP byte streams out.
  *
- * Reads libpcap savefiles (pcap, pcapng) or a live interface, decodes the
+ * Reads capture files (pcap through libpcap, pcapng through its own block
+ * reader; gzip, zstd or lz4 compressed or not) or a live interface, decodes the
  * link, IP and TCP layers, keeps a connection table keyed by 5-tuple and
  * reassembles each direction.  It knows nothing about TLS: whoever drives
  * it receives connection events and in-order byte chunks through a
@@ -142,6 +143,10 @@ const struct cap_stats *cap_get_stats(const struct cap_reader *r);
  * known, e.g. a pipe).  fn NULL turns them off. */
 typedef void (*cap_progress_fn)(void *ctx, uint64_t bytes_done, uint64_t bytes_total);
 void cap_set_progress(struct cap_reader *r, cap_progress_fn fn, void *ctx, uint64_t every);
+/* pcapng: fn gets the key log text (NSS format) of each Decryption
+ * Secrets Block as cap_run meets it, before the packets that follow it. */
+typedef void (*cap_secrets_fn)(void *ctx, const uint8_t *text, size_t len);
+void cap_set_secrets(struct cap_reader *r, cap_secrets_fn fn, void *ctx);
 /* Link type name (pcap_datalink_val_to_name) */
 const char *cap_linktype(const struct cap_reader *r);
 void cap_close(struct cap_reader *r);

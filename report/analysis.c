@@ -100,15 +100,18 @@ static int load_keylogs(struct analysis *a, char *err, size_t errn)
 	return 0;
 }
 
-/* The TLS secrets an input file carries (pcapng Decryption Secrets Blocks). */
-static void load_dsb(struct analysis *a, const char *path)
+/* The TLS secrets an input file carries (pcapng Decryption Secrets
+ * Blocks), read ahead of its packets; false when they cannot be (standard
+ * input, a compressed file): the reader then hands them over as it goes. */
+static bool load_dsb(struct analysis *a, const char *path)
 {
 	char *text = NULL;
 	size_t len = 0;
-	int blocks = cap_pcapng_tls_secrets(path, &text, &len);
+	int blocks = cap_pcapng_tls_secrets(path, false, &text, &len);
 	if (len) tls_keylog_add_text(a->keys, text, len);
 	if (blocks > 0) a->t.dsb_blocks += (uint64_t)blocks;
 	free(text);
+	return blocks >= 0;
 }
 
 /* sp: a -j worker's analysis (parallel.c): keys and trust are its
@@ -211,19 +214,22 @@ static int file_begin(struct analysis *a, const char *path, uint32_t idx, char *
 	return 0;
 }
 
-static int file_run(struct analysis *a, const char *path, uint32_t idx, char *err, size_t errn);
+static int file_run(struct analysis *a, const char *path, uint32_t idx, bool stream_secrets, char *err,
+		    size_t errn);
 
 int analysis_file(struct analysis *a, const char *path, char *err, size_t errn)
 {
 	uint32_t idx = a->t.files;
 	if (file_begin(a, path, idx, err, errn) != 0) return -1;
-	load_dsb(a, path);
-	return file_run(a, path, idx, err, errn);
+	bool ahead = load_dsb(a, path);
+	return file_run(a, path, idx, !ahead, err, errn);
 }
 
-static int file_run(struct analysis *a, const char *path, uint32_t idx, char *err, size_t errn)
+static int file_run(struct analysis *a, const char *path, uint32_t idx, bool stream_secrets, char *err,
+		    size_t errn)
 {
-	struct pipeline_input in = { path, NULL, a->o.bpf, NULL, a->o.max_packets, a->o.max_seconds };
+	struct pipeline_input in = { path, NULL, a->o.bpf, NULL, a->o.max_packets, a->o.max_seconds,
+				     stream_secrets ? a->keys : NULL, &a->t.dsb_blocks };
 	struct pipeline *pl = pipeline_open(&in, idx, &a->o.cap, a->tls, err, errn);
 	if (!pl) {
 		a->t.files_failed++;
@@ -274,7 +280,7 @@ int analysis_live_open(struct analysis *a, const struct cap_live_opts *lo, char 
 		snprintf(err, errn, "too many inputs");
 		return -1;
 	}
-	struct pipeline_input in = { NULL, lo, a->o.bpf, a->o.write_to, a->o.max_packets, a->o.max_seconds };
+	struct pipeline_input in = { NULL, lo, a->o.bpf, a->o.write_to, a->o.max_packets, a->o.max_seconds, NULL, NULL };
 	struct pipeline *pl = pipeline_open(&in, idx, &a->o.cap, a->tls, err, errn);
 	if (!pl) return -1;
 	a->file_names[idx] = strdup(lo->iface);
@@ -422,10 +428,11 @@ struct analysis *analysis_new_worker(const struct analysis_opts *o, const struct
 	return create(o, sp, err, errn);
 }
 
-int analysis_worker_file(struct analysis *w, const char *path, uint32_t idx, char *err, size_t errn)
+int analysis_worker_file(struct analysis *w, const char *path, uint32_t idx, bool stream_secrets, char *err,
+			 size_t errn)
 {
 	if (file_begin(w, path, idx, err, errn) != 0) return -1;
-	return file_run(w, path, idx, err, errn);
+	return file_run(w, path, idx, stream_secrets, err, errn);
 }
 
 int analysis_worker_end(struct analysis *w, char *err, size_t errn)

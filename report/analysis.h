@@ -79,8 +79,11 @@ struct analysis_spools {
 enum analysis_spool { SPOOL_TIMELINE_CSV, SPOOL_FINDINGS_CSV, SPOOL_TEXT };
 struct analysis *analysis_new_worker(const struct analysis_opts *o, const struct analysis_spools *sp, char *err,
 				     size_t errn);
-/* File idx of the run; -1 (err set) as analysis_file. */
-int analysis_worker_file(struct analysis *w, const char *path, uint32_t idx, char *err, size_t errn);
+/* File idx of the run; -1 (err set) as analysis_file.  stream_secrets:
+ * its pcapng secrets were not read ahead (compressed): take them as the
+ * reader meets them. */
+int analysis_worker_file(struct analysis *w, const char *path, uint32_t idx, bool stream_secrets, char *err,
+			 size_t errn);
 /* Spools complete and closed, connection state freed; -1 when a spool
  * could not be written. */
 int analysis_worker_end(struct analysis *w, char *err, size_t errn);

@@ -5,6 +5,7 @@
 #define EK_PIPELINE_H
 
 #include "../capture/capture.h"
+#include "../dissect/keylog.h"
 #include "../dissect/tls.h"
 
 struct pipeline_input {
@@ -13,6 +14,10 @@ struct pipeline_input {
 	const char *filter;                   /* BPF expression or NULL */
 	const char *write_to;                 /* -w: save packets, or NULL */
 	uint64_t max_packets, max_seconds;    /* -c, --duration (0: none) */
+	/* pcapng secrets met while reading go here (NULL: not wanted, they
+	 * were read ahead), and *secrets_blocks counts their blocks */
+	struct tls_keylog *secrets_to;
+	uint64_t *secrets_blocks;
 };
 
 struct pipeline;
