@@ -126,6 +126,7 @@
 #include "keylog.h"
 #include "tls_crypt.h"
 #include "tls_int.h"
+#include "tls_resume.h"
 
 #define TLS_SCAN_LIMIT 16384u
 #define TLS_MAX_RECORD (16384u + 2048u)
@@ -214,6 +215,9 @@ struct tls_conn {
 	const struct ek_pktref *pkt; /* packet of the call being processed */
 	struct tls_dec *dec;         /* secrets and record keys: only when the key log matched */
 	bool alert13_decrypted;      /* the alert being fed was decrypted from a TLS 1.3 record */
+	struct tls_resume_offer offer; /* the ClientHello's resumption offer (tls_resume.h) */
+	uint64_t origin;             /* id + 1 of the full handshake this session comes from, 0 unknown */
+	uint16_t cipher;             /* the ServerHello's */
 	struct tls_dir d[2];
 };
 
@@ -227,6 +231,7 @@ struct tls_ctx {
 	struct tls_stats st;
 	struct tls_scratch sc;
 	const struct tls_keylog *keys;
+	struct tls_resume *resume;  /* sessions and tickets issued so far: created at the first */
 	struct tls_crypto *crypto;  /* created at the first connection with keys */
 	uint8_t *plain;             /* decrypted record (TLS_MAX_RECORD bytes), same */
 	/* Spares: every handshake allocates a connection and a few buffers
@@ -293,6 +298,7 @@ void tls_ctx_free(struct tls_ctx *t)
 	if (t->own_cache) x509_cache_free(t->cache);
 	tls_scratch_free(&t->sc);
 	tls_crypto_free(t->crypto);
+	tls_resume_free(t->resume);
 	free(t->plain);
 	free(t->ports);
 	while (t->spare_conns) {
@@ -482,6 +488,9 @@ struct tls_dec_dir {
 	bool to_app : 1;          /* TLS 1.3: Finished decrypted: application keys from the next record */
 	bool to_update : 1;       /* KeyUpdate decrypted: next generation from the next record */
 	bool bulk_seen : 1;       /* application data seen: only small records from now on */
+	bool pha : 1;             /* TLS 1.3 post-handshake client authentication (RFC 8446 4.6.2): the
+				   * peer sent a CertificateRequest; every record until this side's
+				   * Finished is decrypted (its Certificate is larger than 64 bytes) */
 	bool ok_any : 1;          /* a record of this direction decrypted */
 	bool failed : 1;          /* a record did not decrypt: never again in this direction */
 	bool decrypted : 1;       /* the current record was decrypted */
@@ -491,6 +500,7 @@ struct tls_dec {
 	struct tls_keylog_entry e; /* secrets of the latest ClientHello's random */
 	bool have_entry;
 	bool early_data;           /* the ClientHello offered 0-RTT data */
+	bool from_resume;          /* the master secret is a resumed session's (tls_resume.h), not the key log's */
 	uint8_t client_random[32];
 	struct tls_suite suite;
 	struct tls_dec_dir d[2];
@@ -593,6 +603,91 @@ static const char *dec_server_hello(struct tls_ctx *t, struct tls_conn *c, int d
 	return NULL;
 }
 
+/* ---- resumption (tls_resume.h) ---------------------------------------------- */
+
+/* A ClientHello: what it offers to resume; without a key log line for its
+ * random, the master secret of the TLS 1.2 session it offers, if known
+ * (dropped at the ServerHello unless the server resumes it). */
+static void resume_client_hello(struct tls_ctx *t, struct tls_conn *c, const struct tls_client_hello *ch)
+{
+	c->offer.sid = tls_resume_digest(ch->session_id, ch->session_id_len);
+	c->offer.ticket = tls_resume_digest(ch->ticket, ch->ticket_len);
+	c->offer.psk = tls_resume_digest(ch->psk_identity, ch->psk_identity_len);
+	if (!t->keys || !ch->random || (c->dec && c->dec->have_entry)) return;
+	struct tls_resume_hit h;
+	if (!tls_resume_find(t->resume, RESUME_TICKET, c->offer.ticket, c->view.file_index, &h) &&
+	    !tls_resume_find(t->resume, RESUME_SID, c->offer.sid, c->view.file_index, &h))
+		return;
+	if (!h.master_len) return;
+	if (!c->dec) {
+		if (!(c->dec = calloc(1, sizeof *c->dec))) return;
+		t->st.conns_keyed++;
+	}
+	struct tls_dec *x = c->dec;
+	memset(&x->e, 0, sizeof x->e);
+	memcpy(x->e.random, ch->random, 32);
+	memcpy(x->e.secret[TLS_SECRET_MASTER], h.master, h.master_len);
+	x->e.len[TLS_SECRET_MASTER] = h.master_len;
+	x->e.have = 1u << TLS_SECRET_MASTER;
+	x->have_entry = true;
+	x->from_resume = true;
+	memcpy(x->client_random, ch->random, 32);
+	OPENSSL_cleanse(&h, sizeof h);
+}
+
+/* A ServerHello: is the session resumed, from which connection (sh->resumed,
+ * sh->resumed_from); a new TLS 1.2 session ID is remembered. */
+static void resume_server_hello(struct tls_ctx *t, struct tls_conn *c, struct tls_server_hello *sh)
+{
+	uint32_t file = c->view.file_index;
+	struct tls_resume_hit h = { 0 };
+	bool found = false;
+	bool v12 = sh->selected_version >= 0x0300 && sh->selected_version <= 0x0303;
+	uint64_t sid = v12 ? tls_resume_digest(sh->session_id, sh->session_id_len) : 0;
+	c->cipher = sh->cipher;
+	if (tls_version_is_13(sh->selected_version)) {
+		if (sh->psk) {
+			sh->resumed = TLS_RESUMED_PSK;
+			found = tls_resume_find(t->resume, RESUME_PSK, c->offer.psk, file, &h);
+		}
+	} else if (sid && sid == c->offer.sid) {
+		/* the server echoes the session ID it resumes (RFC 5246 7.4.1.3; with a ticket, RFC 5077 3.4) */
+		found = tls_resume_find(t->resume, RESUME_TICKET, c->offer.ticket, file, &h);
+		sh->resumed = found || c->offer.ticket ? TLS_RESUMED_TICKET : TLS_RESUMED_SESSION_ID;
+		if (!found) found = tls_resume_find(t->resume, RESUME_SID, c->offer.sid, file, &h);
+		if (found && h.cipher != sh->cipher) found = false;
+	}
+	c->origin = sh->resumed ? (found ? h.origin : 0) : c->view.id + 1;
+	sh->resumed_from = sh->resumed && found ? h.origin : 0;
+	OPENSSL_cleanse(&h, sizeof h);
+	if (c->dec && c->dec->from_resume && !(sh->resumed && found)) {
+		/* a full handshake after all: the offered session's secret is not this one's */
+		OPENSSL_cleanse(&c->dec->e, sizeof c->dec->e);
+		c->dec->have_entry = c->dec->from_resume = false;
+	}
+	if (sid) {
+		const struct tls_dec *x = c->dec;
+		bool m = x && x->have_entry && have_secret(x, TLS_SECRET_MASTER);
+		tls_resume_note(&t->resume, RESUME_SID, sid, file, c->origin, sh->cipher,
+				m ? x->e.secret[TLS_SECRET_MASTER] : NULL, m ? x->e.len[TLS_SECRET_MASTER] : 0);
+	}
+}
+
+/* A NewSessionTicket from the server: remember the ticket (TLS 1.2, with
+ * the master secret when known; TLS 1.3: the PSK identity of a later
+ * resumption). */
+static void resume_ticket(struct tls_ctx *t, struct tls_conn *c, int d, const uint8_t *p, size_t n)
+{
+	const uint8_t *tk;
+	size_t len;
+	if (role_of(c, d) != TLS_ROLE_SERVER || tls_msg_new_session_ticket(p, n, c->v13, &tk, &len) != 0) return;
+	const struct tls_dec *x = c->dec;
+	bool m = !c->v13 && x && x->have_entry && have_secret(x, TLS_SECRET_MASTER);
+	tls_resume_note(&t->resume, c->v13 ? RESUME_PSK : RESUME_TICKET, tls_resume_digest(tk, len), c->view.file_index,
+			c->origin, c->cipher, m ? x->e.secret[TLS_SECRET_MASTER] : NULL,
+			m ? x->e.len[TLS_SECRET_MASTER] : 0);
+}
+
 /* TLS <= 1.2: the direction's ChangeCipherSpec activates its pending keys. */
 static void dec_ccs(struct tls_ctx *t, struct tls_conn *c, int d)
 {
@@ -621,7 +716,7 @@ static bool dec_candidate(const struct tls_conn *c, int d, uint8_t type, uint16_
 		if (type != REC_APPDATA) return false;
 		if (!dd->app) return true;
 		if (!dd->cur.set) return len <= TLS13_SMALL_RECORD && dd->hs.set; /* only the handshake-key fallback */
-		return !dd->bulk_seen || len <= TLS13_SMALL_RECORD;
+		return !dd->bulk_seen || dd->pha || len <= TLS13_SMALL_RECORD;
 	}
 	return ds->enc && (type == REC_HANDSHAKE || type == REC_ALERT);
 }
@@ -850,6 +945,7 @@ static void hs_dispatch(struct tls_ctx *t, struct tls_conn *c, int d, uint8_t ty
 		if (role_of(c, d) == TLS_ROLE_CLIENT) c->view.client_sent_hello = true;
 		if (ok && offers13) c->ch_offered13 = true;
 		if (ok && t->keys) dec_client_hello(t, c, &hs->u.ch);
+		if (ok && !sslv2) resume_client_hello(t, c, &hs->u.ch);
 		break;
 	}
 	case TLS_HS_SERVER_HELLO:
@@ -868,6 +964,7 @@ static void hs_dispatch(struct tls_ctx *t, struct tls_conn *c, int d, uint8_t ty
 				/* Everything after the ServerHello is encrypted, both ways. */
 				c->d[0].enc13 = c->d[1].enc13 = true;
 			}
+			if (!hs->u.sh.hello_retry) resume_server_hello(t, c, &hs->u.sh);
 			if (c->dec) dec_fail = dec_server_hello(t, c, d, &hs->u.sh);
 		}
 		break;
@@ -879,12 +976,18 @@ static void hs_dispatch(struct tls_ctx *t, struct tls_conn *c, int d, uint8_t ty
 		break;
 	case TLS_HS_CERTIFICATE_REQUEST:
 		c->view.cert_requested = true;
+		/* TLS 1.3 post-handshake: the answer (Certificate, CertificateVerify, Finished) is decrypted */
+		if (dec_on(c, d) && ds->enc13 && c->dec->d[d].app) c->dec->d[1 - d].pha = true;
 		if (ok) ok = tls_msg_cert_request(&t->sc, p, n, cr_layout(c), &hs->u.cr) == 0;
 		break;
 	case TLS_HS_FINISHED:
 		set_finished(c, d);
 		/* TLS 1.3: the application traffic keys start with the next record */
 		if (dec_on(c, d) && ds->enc13 && !c->dec->d[d].app) c->dec->d[d].to_app = true;
+		if (c->dec && c->dec->d[d].app) c->dec->d[d].pha = false; /* the post-handshake answer is complete */
+		break;
+	case TLS_HS_NEW_SESSION_TICKET:
+		if (ok) resume_ticket(t, c, d, p, n);
 		break;
 	case TLS_HS_KEY_UPDATE:
 		if (dec_on(c, d) && ds->enc13 && c->dec->d[d].app) c->dec->d[d].to_update = true;

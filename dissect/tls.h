@@ -94,6 +94,9 @@ struct tls_client_hello {
 	bool sslv2;                                    /* SSLv2-compatible ClientHello */
 	bool early_data;                               /* offers 0-RTT data (early_data extension) */
 	const uint8_t *random;                         /* 32 bytes */
+	const uint8_t *session_id; uint8_t session_id_len;
+	const uint8_t *ticket; size_t ticket_len;      /* session_ticket extension (non-empty: a resumption offer) */
+	const uint8_t *psk_identity; size_t psk_identity_len; /* pre_shared_key: the first identity (a TLS 1.3 ticket) */
 };
 
 struct tls_server_hello {
@@ -103,7 +106,15 @@ struct tls_server_hello {
 	bool hello_retry;                              /* HelloRetryRequest */
 	bool encrypt_then_mac;                         /* RFC 7366 extension */
 	const uint8_t *random;                         /* 32 bytes */
+	const uint8_t *session_id; uint8_t session_id_len;
+	bool psk;                                      /* pre_shared_key: TLS 1.3 resumption (or an external PSK) */
+	/* Resumption, as the dissector works it out (dissect/tls_resume.c): */
+	uint8_t resumed;                               /* enum tls_resumed */
+	uint64_t resumed_from;                         /* id + 1 of the connection in the same file that
+							* issued the session or ticket; 0 when not in the capture */
 };
+
+enum tls_resumed { TLS_RESUMED_NO = 0, TLS_RESUMED_SESSION_ID, TLS_RESUMED_TICKET, TLS_RESUMED_PSK };
 
 struct tls_certificate {
 	struct x509_info *const *certs;                /* certs[0] is the leaf */

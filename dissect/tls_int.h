@@ -55,6 +55,8 @@ int tls_msg_client_hello(struct tls_scratch *s, const uint8_t *p, size_t n, stru
 /* p/n: the SSLv2 record body (msg_type onwards). */
 int tls_msg_sslv2_client_hello(struct tls_scratch *s, const uint8_t *p, size_t n, struct tls_client_hello *ch);
 int tls_msg_server_hello(const uint8_t *p, size_t n, struct tls_server_hello *sh);
+/* The ticket of a NewSessionTicket (TLS 1.2 RFC 5077 / TLS 1.3 layout). */
+int tls_msg_new_session_ticket(const uint8_t *p, size_t n, bool tls13, const uint8_t **ticket, size_t *len);
 int tls_msg_certificate(struct tls_scratch *s, struct x509_cache *xc, const uint8_t *p, size_t n, int layout,
 			struct tls_certificate *out);
 void tls_msg_certificate_release(struct x509_cache *xc, struct tls_certificate *cert);

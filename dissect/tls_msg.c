@@ -10,6 +10,7 @@
 #include <openssl/x509.h>
 
 #include "../common/cursor.h"
+#include "dn_text.h"
 #include "tls_int.h"
 
 /* RFC 8446 4.1.3: the ServerHello random of a HelloRetryRequest. */
@@ -23,6 +24,8 @@ enum {
 	EXT_SIGNATURE_ALGORITHMS = 13,
 	EXT_ALPN = 16,
 	EXT_ENCRYPT_THEN_MAC = 22,
+	EXT_SESSION_TICKET = 35,
+	EXT_PRE_SHARED_KEY = 41,
 	EXT_EARLY_DATA = 42,
 	EXT_SUPPORTED_VERSIONS = 43,
 	EXT_CERTIFICATE_AUTHORITIES = 47,
@@ -112,7 +115,9 @@ int tls_msg_client_hello(struct tls_scratch *s, const uint8_t *p, size_t n, stru
 	*offers13 = false;
 	ch->legacy_version = cur_u16(&c);
 	ch->random = cur_bytes(&c, 32);
-	cur_skip(&c, cur_u8(&c)); /* session id */
+	ch->session_id_len = cur_u8(&c);
+	ch->session_id = cur_bytes(&c, ch->session_id_len);
+	if (ch->session_id_len > 32) ch->session_id = NULL, ch->session_id_len = 0; /* not a session to remember */
 	uint16_t csl = cur_u16(&c);
 	if (csl % 2) return -1;
 	cur_skip(&c, csl);
@@ -139,6 +144,21 @@ int tls_msg_client_hello(struct tls_scratch *s, const uint8_t *p, size_t n, stru
 		case EXT_EARLY_DATA:
 			ch->early_data = true;
 			break;
+		case EXT_SESSION_TICKET:
+			ch->ticket_len = cur_left(&e);
+			ch->ticket = ch->ticket_len ? cur_bytes(&e, ch->ticket_len) : NULL;
+			break;
+		case EXT_PRE_SHARED_KEY: {
+			/* read from a copy: a malformed identity list only loses the identity */
+			struct cur l = e;
+			struct cur ids = cur_sub(&l, cur_u16(&l));
+			ch->psk_identity_len = cur_u16(&ids);
+			ch->psk_identity = cur_bytes(&ids, ch->psk_identity_len);
+			if (!cur_ok(&l) || !cur_ok(&ids) || !ch->psk_identity)
+				ch->psk_identity_len = 0, ch->psk_identity = NULL;
+			cur_skip(&e, cur_left(&e)); /* identities and binders */
+			break;
+		}
 		case EXT_SIGNATURE_ALGORITHMS:
 			ch->n_sigalgs = read_u16_list(&e, s->sigalgs, TLS_SCRATCH_SIGALGS);
 			ch->sigalgs = s->sigalgs;
@@ -194,7 +214,9 @@ int tls_msg_server_hello(const uint8_t *p, size_t n, struct tls_server_hello *sh
 	memset(sh, 0, sizeof *sh);
 	sh->legacy_version = cur_u16(&c);
 	const uint8_t *random = cur_bytes(&c, 32);
-	cur_skip(&c, cur_u8(&c)); /* session id */
+	sh->session_id_len = cur_u8(&c);
+	sh->session_id = cur_bytes(&c, sh->session_id_len);
+	if (sh->session_id_len > 32) sh->session_id = NULL, sh->session_id_len = 0; /* not a session to remember */
 	sh->cipher = cur_u16(&c);
 	cur_u8(&c); /* compression */
 	if (!cur_ok(&c) || !random) return -1;
@@ -214,11 +236,27 @@ int tls_msg_server_hello(const uint8_t *p, size_t n, struct tls_server_hello *sh
 			sh->selected_version = cur_u16(&e);
 		} else if (type == EXT_ENCRYPT_THEN_MAC) {
 			sh->encrypt_then_mac = true;
+		} else if (type == EXT_PRE_SHARED_KEY) {
+			sh->psk = true;
+			cur_skip(&e, cur_left(&e)); /* selected_identity */
 		}
 		if (!cur_ok(&e)) return -1;
 	}
 	if (more < 0 || !cur_ok(&ext)) return -1;
 	return 0;
+}
+
+int tls_msg_new_session_ticket(const uint8_t *p, size_t n, bool tls13, const uint8_t **ticket, size_t *len)
+{
+	struct cur c = cur_make(p, n);
+	cur_skip(&c, 4); /* lifetime */
+	if (tls13) {
+		cur_skip(&c, 4); /* age_add */
+		cur_skip(&c, cur_u8(&c)); /* nonce */
+	}
+	*len = cur_u16(&c);
+	*ticket = cur_bytes(&c, *len);
+	return cur_ok(&c) && *ticket ? 0 : -1;
 }
 
 /* ---- Certificate --------------------------------------------------------- */
@@ -331,12 +369,9 @@ static void add_dn_openssl(struct tls_scratch *s, const uint8_t *der, size_t len
 		names_append(s, msg, k > 0 ? (size_t)k : 0);
 		return;
 	}
-	BIO *b = BIO_new(BIO_s_mem());
-	char *txt = NULL;
-	long tl = 0;
-	if (b && X509_NAME_print_ex(b, nm, 0, XN_FLAG_RFC2253) >= 0) tl = BIO_get_mem_data(b, &txt);
-	names_append(s, txt && tl > 0 ? txt : "", txt && tl > 0 ? (size_t)tl : 0);
-	BIO_free(b);
+	char *txt = dn_text(nm);
+	names_append(s, txt ? txt : "", txt ? strlen(txt) : 0);
+	free(txt);
 	X509_NAME_free(nm);
 }
 

@@ -8,6 +8,7 @@
  *
  * Every field comes from OpenSSL (d2i_X509, X509_get_ext_d2i, ...): no
  * ASN.1 is parsed by hand here. */
+#include "dn_text.h"
 #include "x509.h"
 
 #include "../common/hash.h"
@@ -88,15 +89,6 @@ static char *bio_string(BIO *b)
 	return s;
 }
 
-static char *name_rfc2253(const X509_NAME *nm)
-{
-	BIO *b = BIO_new(BIO_s_mem());
-	if (!b) return NULL;
-	char *s = NULL;
-	if (X509_NAME_print_ex(b, nm, 0, XN_FLAG_RFC2253) >= 0) s = bio_string(b);
-	BIO_free(b);
-	return s;
-}
 
 /* Serial as `openssl x509 -noout -serial` prints it (i2a_ASN1_INTEGER),
  * lowercased.  i2a_ASN1_INTEGER breaks very long integers with "\\\n"
@@ -326,8 +318,8 @@ static bool parse_info(struct x509_info *i, const uint8_t *der, size_t len)
 		i->x509 = x;
 		i->parsed = true;
 		i->serial_hex = serial_hex(x);
-		i->subject = name_rfc2253(X509_get_subject_name(x));
-		i->issuer = name_rfc2253(X509_get_issuer_name(x));
+		i->subject = dn_text(X509_get_subject_name(x));
+		i->issuer = dn_text(X509_get_issuer_name(x));
 		i->san = san_list(x);
 		i->eku = eku_list(x, &i->eku_flags);
 		i->key_usage = key_usage_list(x);

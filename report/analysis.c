@@ -15,6 +15,7 @@
 #include "findings.h"
 #include "inventory.h"
 #include "pipeline.h"
+#include "sanitize.h"
 #include "timeline.h"
 #include "timeline_csv.h"
 #include "timeline_text.h"
@@ -35,7 +36,8 @@ struct analysis {
 	struct csv_out *csv;
 	struct pipeline *volatile live; /* the open live capture (analysis_stop) */
 	struct timeline_text text;
-	char *file_names[MAX_FILES];  /* base names, by file index */
+	char *file_names[MAX_FILES];  /* `file` labels (labels.h), by file index */
+	bool unread[MAX_FILES];       /* could not be opened */
 	struct analysis_totals t;
 	FILE *warn;                   /* warnings: stderr, or a -j worker's buffer */
 	bool shared_keys, shared_trust; /* a -j worker's: its thread's */
@@ -149,7 +151,7 @@ static struct analysis *create(const struct analysis_opts *o, const struct analy
 	}
 	a->inv = inventory_new(a->certs, a->trust);
 	if (sp && a->inv) inventory_log_notes(a->inv);
-	struct findings_opts fo = { a->o.findings_csv, a->o.live, sp != NULL };
+	struct findings_opts fo = { a->o.findings_csv, a->o.live, sp != NULL, a->o.labels, a->o.n_inputs };
 	a->findings = a->inv ? findings_new(&fo, a->certs, a->trust, a->inv, err, errn) : NULL;
 	if (!a->findings) {
 		if (!a->inv) snprintf(err, errn, "out of memory");
@@ -206,9 +208,13 @@ static int file_begin(struct analysis *a, const char *path, uint32_t idx, char *
 		snprintf(err, errn, "%s: too many input files (at most %d)", path, MAX_FILES);
 		return -1;
 	}
-	char *copy = strdup(path);
-	a->file_names[idx] = strdup(copy ? basename(copy) : path);
-	free(copy);
+	if (idx < a->o.n_inputs && a->o.labels) {
+		a->file_names[idx] = strdup(a->o.labels[idx]);
+	} else {
+		char *copy = strdup(path);
+		a->file_names[idx] = strdup(copy ? basename(copy) : path);
+		free(copy);
+	}
 	a->text.show_file = idx > 0 || a->text.show_file;
 	a->t.files = idx + 1;
 	return 0;
@@ -233,6 +239,8 @@ static int file_run(struct analysis *a, const char *path, uint32_t idx, bool str
 	struct pipeline *pl = pipeline_open(&in, idx, &a->o.cap, a->tls, err, errn);
 	if (!pl) {
 		a->t.files_failed++;
+		a->t.files_unread++;
+		if (idx < MAX_FILES) a->unread[idx] = true;
 		return -1;
 	}
 	int rc = run_input(a, pl, err, errn);
@@ -309,6 +317,36 @@ void analysis_stop(struct analysis *a)
 	if (a) pipeline_stop(a->live);
 }
 
+bool analysis_analysed(const struct analysis *a)
+{
+	return a->o.live || a->t.files > a->t.files_unread;
+}
+
+/* Nothing was read: the output files keep what an earlier run wrote
+ * (their temporaries are removed, the certificate CSV is not made); err
+ * names those that exist. */
+static int keep_outputs(struct analysis *a, char *err, size_t errn)
+{
+	char e[256], kept[600] = "";
+	size_t k = 0;
+	const char *opt[] = { "-o", "--findings", "--certs" };
+	const char *path[] = { a->o.timeline_csv, a->o.findings_csv, a->o.certs_csv };
+	for (int i = 0; i < 3; i++) {
+		struct stat sb;
+		/* only files an earlier run left: nothing else was kept */
+		if (!path[i] || strcmp(path[i], "-") == 0 || stat(path[i], &sb) != 0 || !S_ISREG(sb.st_mode)) continue;
+		char buf[300];
+		int w = snprintf(kept + k, sizeof kept - k, "%s%s %s", k ? ", " : "", opt[i], sanitize_str(path[i], buf, sizeof buf));
+		if (w > 0) k = k + (size_t)w < sizeof kept ? k + (size_t)w : sizeof kept - 1;
+	}
+	if (a->csv) csv_out_close(a->csv, false, e, sizeof e);
+	a->csv = NULL;
+	findings_discard(a->findings);
+	if (!k) return 0;
+	snprintf(err, errn, "no input could be read: nothing written, %s kept as it was", kept);
+	return -1;
+}
+
 int analysis_finish(struct analysis *a, char *err, size_t errn)
 {
 	struct tls_stats ts;
@@ -317,6 +355,7 @@ int analysis_finish(struct analysis *a, char *err, size_t errn)
 	timeline_drain(a->tl);
 	a->t.rows = timeline_rows_written(a->tl) + a->merged_rows;
 	fflush(stdout);
+	if (!analysis_analysed(a)) return keep_outputs(a, err, errn);
 	int rc = 0;
 	if (a->csv) {
 		rc = csv_out_close(a->csv, true, err, errn);
@@ -333,12 +372,39 @@ int analysis_max_severity(const struct analysis *a)
 	return findings_max_severity(a->findings);
 }
 
+static void unread_list(const struct analysis *a, FILE *fp)
+{
+	if (!a->t.files_unread) return;
+	fprintf(fp, "         could not be read:");
+	for (uint32_t i = 0; i < a->t.files && i < MAX_FILES; i++) {
+		if (!a->unread[i]) continue;
+		const char *p = i < a->o.n_inputs ? a->o.inputs[i] : a->file_names[i];
+		char buf[300];
+		fprintf(fp, " %s", strcmp(p, "-") == 0 ? "standard input" : sanitize_str(p, buf, sizeof buf));
+	}
+	fputc('\n', fp);
+}
+
 static void summary(const struct analysis *a, FILE *fp)
 {
 	const struct analysis_totals *t = &a->t;
-	fprintf(fp, "\nSummary: %u file%s, %llu packets, %llu TCP connection%s, %llu TLS connection%s\n", t->files,
-		t->files == 1 ? "" : "s", (unsigned long long)t->packets, (unsigned long long)t->tcp_conns,
-		t->tcp_conns == 1 ? "" : "s", (unsigned long long)t->tls_conns, t->tls_conns == 1 ? "" : "s");
+	if (t->files_unread) {
+		/* which files the counts cover, and which were not read at all */
+		fprintf(fp, "\nSummary: %u of %u file%s analysed", t->files - t->files_unread, t->files,
+			t->files == 1 ? "" : "s");
+		if (!analysis_analysed(a)) {
+			fputc('\n', fp);
+			unread_list(a, fp);
+			return;
+		}
+		fprintf(fp, ", ");
+	} else {
+		fprintf(fp, "\nSummary: %u file%s, ", t->files, t->files == 1 ? "" : "s");
+	}
+	fprintf(fp, "%llu packets, %llu TCP connection%s, %llu TLS connection%s\n", (unsigned long long)t->packets,
+		(unsigned long long)t->tcp_conns, t->tcp_conns == 1 ? "" : "s", (unsigned long long)t->tls_conns,
+		t->tls_conns == 1 ? "" : "s");
+	unread_list(a, fp);
 	fprintf(fp, "         handshakes: %llu completed, %llu failed or incomplete", (unsigned long long)t->handshakes_complete,
 		(unsigned long long)t->handshakes_failed);
 	if (t->handshakes_unknown)
@@ -387,10 +453,15 @@ static void summary(const struct analysis *a, FILE *fp)
 void analysis_report(const struct analysis *a, FILE *fp, bool quiet)
 {
 	if (!quiet) summary(a, fp);
+	/* "No findings." only about something analysed */
+	if (!analysis_analysed(a)) {
+		fflush(fp);
+		return;
+	}
 	findings_print(a->findings, fp);
 	if (!quiet) {
 		findings_print_ladders(a->findings, fp);
-		inventory_print(a->inv, fp);
+		inventory_print(a->inv, fp, a->file_names, a->t.files);
 	}
 	fflush(fp);
 }
@@ -479,6 +550,8 @@ void analysis_merge(struct analysis *a, struct analysis *w, const char *path, co
 	struct analysis_totals *t = &a->t;
 	const struct analysis_totals *s = &w->t;
 	t->files_failed += s->files_failed;
+	t->files_unread += s->files_unread;
+	if (s->files_unread && a->t.files - 1 < MAX_FILES) a->unread[a->t.files - 1] = true;
 	t->packets += s->packets;
 	t->bytes += s->bytes;
 	t->tcp_conns += s->tcp_conns;

@@ -26,10 +26,15 @@ struct analysis_opts {
 	const char *bpf;              /* filter expression, NULL none */
 	const char *write_to;         /* -w: save the packets read (live) */
 	uint64_t max_packets, max_seconds; /* -c, --duration */
+	/* the capture files of the run and their `file` labels (labels.h) */
+	const char *const *inputs;
+	char *const *labels;
+	size_t n_inputs;
 };
 
 struct analysis_totals {
 	uint32_t files, files_failed;
+	uint32_t files_unread;        /* could not be opened: nothing of them analysed */
 	uint64_t packets, bytes, tcp_conns, tls_conns, not_tls_conns;
 	uint64_t handshakes_complete, handshakes_failed, handshakes_unknown;
 	uint64_t rows;
@@ -55,8 +60,11 @@ int analysis_live_run(struct analysis *a, char *err, size_t errn);
 void analysis_stop(struct analysis *a);
 
 /* Finish: drain the timeline, close outputs (commit files).  -1 with err
- * set when an output could not be written. */
+ * set when an output could not be written.  When no input could be read
+ * (a file run), the output files are left as they were and a note says so. */
 int analysis_finish(struct analysis *a, char *err, size_t errn);
+/* Something was analysed: a live capture, or at least one file opened. */
+bool analysis_analysed(const struct analysis *a);
 /* The stdout report: summary, findings by severity, failed-handshake
  * ladders, endpoints.  quiet: findings only. */
 void analysis_report(const struct analysis *a, FILE *fp, bool quiet);

@@ -115,6 +115,15 @@ static void server_hello(struct sbuf *b, const struct tls_server_hello *sh)
 		sb_put(b, " version=", 9);
 		sb_puts(b, v ? v : "?");
 	}
+	if (sh->resumed) {
+		static const char *const by[] = { "", "session ID", "session ticket", "PSK" };
+		sb_printf(b, " resumed (%s): ", by[sh->resumed <= TLS_RESUMED_PSK ? sh->resumed : 0]);
+		if (sh->resumed_from)
+			sb_printf(b, "certificates as in conn %llu", (unsigned long long)(sh->resumed_from - 1));
+		else
+			sb_puts(b, "no certificates in this handshake; the connection that issued the session is "
+				   "not known (not in this file, or its ticket was encrypted)");
+	}
 }
 
 static void cert_request(struct sbuf *b, const struct tls_cert_request *cr)

@@ -8,6 +8,7 @@
 
 #include "csv_out.h"
 #include "detail.h"
+#include "ipcerts.h"
 #include "sanitize.h"
 
 #define LADDER_MAX 24
@@ -118,6 +119,7 @@ struct findings {
 	struct x509_cache *cache;
 	struct trust *trust;
 	struct inventory *inv;
+	struct ipcerts *ipc;       /* the last leaf each address presented (client_cert_empty names it) */
 	struct csv_out *csv;
 	struct agg **aggs;         /* in order of first occurrence */
 	struct arena_block *arena; /* where they are: current block first */
@@ -194,6 +196,11 @@ struct findings *findings_new(const struct findings_opts *o, struct x509_cache *
 	f->trust = trust;
 	f->inv = inv;
 	f->max_sev = -1;
+	if (!(f->ipc = ipcerts_new())) {
+		snprintf(err, errn, "out of memory");
+		findings_free(f);
+		return NULL;
+	}
 	if (o->csv_path) {
 		f->csv = csv_out_open(o->csv_path, !o->live && !o->in_place, err, errn);
 		if (!f->csv) {
@@ -271,6 +278,7 @@ void findings_free(struct findings *f)
 	arena_free(f);
 	free(f->aggs);
 	free(f->slots);
+	ipcerts_free(f->ipc);
 	for (size_t i = 0; i < sizeof f->host_memo / sizeof f->host_memo[0]; i++) free(f->host_memo[i].sni);
 	if (f->strs.slots)
 		for (size_t i = 0; i < STRS_SLOTS; i++) free(f->strs.slots[i]);
@@ -289,6 +297,13 @@ int findings_close(struct findings *f, char *err, size_t errn)
 	if (f->csv) rc = csv_out_close(f->csv, true, err, errn);
 	f->csv = NULL;
 	return rc;
+}
+
+void findings_discard(struct findings *f)
+{
+	char e[256];
+	if (f && f->csv) csv_out_close(f->csv, false, e, sizeof e);
+	if (f) f->csv = NULL;
 }
 
 void findings_free_conn(struct findings_conn *fc)
@@ -519,6 +534,17 @@ static void raise_finding(struct findings *f, struct findings_conn *fc, enum fin
 	}
 
 	if (!a) {
+		uint32_t fi = w->ev->pkt.file_index;
+		if (f->o.n_labels > 1 && fi < f->o.n_labels) {
+			size_t ll = strlen(f->o.labels[fi]) + 2, ml = strlen(msg);
+			if (ll + ml >= sizeof msg) ml = ll < sizeof msg ? sizeof msg - 1 - ll : 0;
+			if (ll < sizeof msg) {
+				memmove(msg + ll, msg, ml);
+				msg[ll + ml] = '\0';
+				memcpy(msg, f->o.labels[fi], ll - 2);
+				memcpy(msg + ll - 2, ": ", 2);
+			}
+		}
 		size_t ml = strlen(msg) + 1, el = k.extra ? strlen(k.extra) + 1 : 0;
 		a = arena_alloc(f, offsetof(struct agg, message) + ml + el);
 		if (!a) return;
@@ -680,6 +706,7 @@ static const struct {
 } causes[] = {
 	{ F_CLIENT_CERT_NO_CLIENTAUTH, "client certificate without clientAuth EKU" },
 	{ F_SERVER_CERT_NO_SERVERAUTH, "server certificate without serverAuth EKU" },
+	{ F_EKU_ANY_ONLY, "leaf relies on anyExtendedKeyUsage, which NSS and OpenSSL's purpose check reject" },
 	{ F_CERT_EXPIRED, "expired certificate" },
 	{ F_CERT_NOT_YET_VALID, "certificate not yet valid" },
 	{ F_CHAIN_UNTRUSTED, "chain does not verify" },
@@ -719,6 +746,24 @@ static int check_host(struct findings *f, const struct x509_info *leaf, const ch
 	return r;
 }
 
+/* client_cert_empty: what the client's address presented elsewhere (as a
+ * server, or as a client on another connection), as "; ..." in buf. */
+static void empty_cert_elsewhere(struct findings *f, const struct tls_event *ev, const struct ek_addr *addr,
+				 const char *me, char *buf, size_t n)
+{
+	const struct ipcert *pc = ipcerts_get(f->ipc, addr);
+	/* another connection of the same file (on this one it is the peer's: both on one host) */
+	if (!pc || pc->file_index != ev->pkt.file_index || pc->conn == ev->conn->id) return;
+	char ser[160], eku[200];
+	bool no_clientauth = (pc->eku_flags & EKU_PRESENT) && !(pc->eku_flags & EKU_CLIENT);
+	snprintf(buf, n, "; %s presented certificate %s (EKU %s) as TLS %s on conn %llu (frame %llu)%s", me,
+		 sanitize_str(pc->serial, ser, sizeof ser), sanitize_str(pc->eku, eku, sizeof eku),
+		 pc->client ? "client" : "server", (unsigned long long)pc->conn, (unsigned long long)pc->frame,
+		 no_clientauth ? ": it has no clientAuth, and clients that withhold such a certificate (NSS-based "
+				 "ones among them) send an empty Certificate"
+			       : "");
+}
+
 static void on_certificate(struct findings *f, struct findings_conn *fc, const struct tls_event *ev, struct row *rows,
 			   size_t n)
 {
@@ -746,19 +791,25 @@ static void on_certificate(struct findings *f, struct findings_conn *fc, const s
 		fc->client_cert_frame = ev->pkt.frame;
 		fc->client_cert_ts = ev->pkt.ts;
 	}
+	const struct ek_addr *my_addr = client ? &ev->conn->client.addr : &ev->conn->server.addr;
 	if (c->n_certs == 0) {
 		if (client && fc->cert_requested) {
 			NAMED();
+			char seen[400] = "";
+			empty_cert_elsewhere(f, ev, my_addr, me, seen, sizeof seen);
 			raise_finding(f, fc, F_CLIENT_CERT_EMPTY, &w, NULL,
 				      "client %s sent an empty Certificate (frame %llu) to %s although the server "
-				      "requested one (CertificateRequest, frame %llu)",
-				      me, (unsigned long long)ev->pkt.frame, peer, (unsigned long long)fc->cr_frame);
+				      "requested one (CertificateRequest, frame %llu)%s",
+				      me, (unsigned long long)ev->pkt.frame, peer, (unsigned long long)fc->cr_frame, seen);
 		}
 		return;
 	}
 	struct x509_info *leaf = c->certs[0];
 	if (!leaf) return;
 	w.cert = leaf;
+	if (leaf->parsed)
+		ipcerts_note(f->ipc, my_addr, client, &ev->pkt, ev->conn->id, leaf->serial_hex, leaf->eku,
+			     leaf->eku_flags);
 
 	bool other_role = false;
 	struct inv_entry *ie =
@@ -782,6 +833,16 @@ static void on_certificate(struct findings *f, struct findings_conn *fc, const s
 				      "serverAuth",
 				      me, serial, leaf->eku, peer, (unsigned long long)ev->pkt.frame);
 			inventory_mark(ie, F_SERVER_CERT_NO_SERVERAUTH);
+		}
+		unsigned role_bit = client ? EKU_CLIENT : EKU_SERVER;
+		if ((e & EKU_PRESENT) && (e & EKU_ANY) && !(e & role_bit)) {
+			NAMED();
+			raise_finding(f, fc, F_EKU_ANY_ONLY, &w, NULL,
+				      "%s presented certificate %s (EKU %s) as TLS %s to %s (frame %llu): no %s, relies "
+				      "on anyExtendedKeyUsage (Go, Java, GnuTLS accept it; NSS, OpenSSL reject it)",
+				      me, serial, leaf->eku, role_name(ev->sender), peer, (unsigned long long)ev->pkt.frame,
+				      client ? "clientAuth" : "serverAuth");
+			inventory_mark(ie, F_EKU_ANY_ONLY);
 		}
 		if (!(e & EKU_PRESENT)) {
 			NAMED();
@@ -920,7 +981,7 @@ static void on_end_signal(struct findings *f, struct findings_conn *fc, const st
 	/* Point at the client's Certificate when the cause is the client's certificate. */
 	bool client_cert_cause = fc->client_cert_seen && r == TLS_ROLE_SERVER &&
 				 (fc->codes & (1u << F_CLIENT_CERT_NO_CLIENTAUTH | 1u << F_CLIENT_CERT_EMPTY |
-					       1u << F_ISSUER_NOT_REQUESTED));
+					       1u << F_ISSUER_NOT_REQUESTED | 1u << F_EKU_ANY_ONLY));
 	if (client_cert_cause)
 		snprintf(after, sizeof after, ", %.1f ms after the client's Certificate (frame %llu)",
 			 ms_between(fc->client_cert_ts, ev->pkt.ts), (unsigned long long)fc->client_cert_frame);
@@ -968,7 +1029,8 @@ void findings_on_event(void *ctx, struct conn_rec *cr, const struct tls_event *e
 	if (n && ev->kind != TLS_EV_TCP_OPEN) ladder_add(fc, ev, rows, n);
 	if (!fc->title_set) {
 		fc->title_set = true;
-		fc->title_file = n ? rows[0].file : "";
+		uint32_t fi = ev->pkt.file_index;
+		fc->title_file = f->o.n_labels > 1 && fi < f->o.n_labels ? f->o.labels[fi] : n ? rows[0].file : "";
 		fc->title_conn = ev->conn->id;
 		fc->title_client = ev->conn->client;
 		fc->title_server = ev->conn->server;
@@ -1001,10 +1063,16 @@ void findings_on_event(void *ctx, struct conn_rec *cr, const struct tls_event *e
 			ek_endpoint_str(&ev->conn->client, true, c, sizeof c);
 			ek_endpoint_str(&ev->conn->server, true, s, sizeof s);
 			struct where w = { ev, n ? &rows[0] : NULL, "", NULL };
-			raise_finding(f, fc, F_CERTS_ENCRYPTED, &w, NULL,
-				      "TLS 1.3 between %s and %s (ServerHello frame %llu): certificates are encrypted "
-				      "and no key was given for this connection",
-				      c, s, (unsigned long long)ev->pkt.frame);
+			if (hs->u.sh.resumed == TLS_RESUMED_PSK)
+				raise_finding(f, fc, F_RESUMED_NO_CERTS, &w, NULL,
+					      "TLS 1.3 between %s and %s (ServerHello frame %llu) resumed a session "
+					      "(pre_shared_key): no certificates in this handshake",
+					      c, s, (unsigned long long)ev->pkt.frame);
+			else
+				raise_finding(f, fc, F_CERTS_ENCRYPTED, &w, NULL,
+					      "TLS 1.3 between %s and %s (ServerHello frame %llu): certificates are "
+					      "encrypted and no key was given for this connection",
+					      c, s, (unsigned long long)ev->pkt.frame);
 		}
 		break;
 	}

@@ -18,6 +18,10 @@ struct findings_opts {
 	const char *csv_path;     /* --findings, NULL none */
 	bool live;                /* stream (no atomic file), flush each finding */
 	bool in_place;            /* write csv_path directly, not by rename (a -j spool) */
+	/* the inputs' `file` labels: with more than one, the report's
+	 * findings name the file they were seen in */
+	char *const *labels;
+	size_t n_labels;
 };
 
 struct findings;
@@ -31,6 +35,8 @@ void findings_on_event(void *ctx, struct conn_rec *cr, const struct tls_event *e
 /* connmap's free_fc. */
 void findings_free_conn(struct findings_conn *fc);
 
+/* Remove the findings CSV's temporary: the file keeps what it had. */
+void findings_discard(struct findings *f);
 /* Commit the CSV.  -1 with err on write failure. */
 int findings_close(struct findings *f, char *err, size_t errn);
 

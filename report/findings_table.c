@@ -23,10 +23,15 @@ static const struct finding_def defs[F_COUNT] = {
 	{ F_CLIENT_CERT_EMPTY, "client_cert_empty", SEV_WARNING,
 	  "The server asked for a client certificate (CertificateRequest) and the client sent none (an "
 	  "empty Certificate message). A server that requires mutual TLS then aborts; one that only "
-	  "requests a certificate continues without client authentication.",
-	  "Configure a client certificate on the client (with clientAuth EKU, from a CA the server's "
-	  "CertificateRequest lists), or make client authentication optional on the server if that is "
-	  "intended." },
+	  "requests a certificate continues without client authentication. A client may also have a "
+	  "certificate and withhold it: some clients, NSS-based ones (Firefox, Thunderbird, NSS tstclnt) "
+	  "among them, offer only a certificate with clientAuth (or no EKU; when choosing one themselves, "
+	  "also from a CA the server lists) and send an empty Certificate otherwise, so the wire shows no certificate while the cause is its EKU. "
+	  "When the client's address presented a certificate elsewhere in the capture, the message names "
+	  "it.",
+	  "Check the client's certificate: its EKU must include clientAuth (and its issuer be one the "
+	  "CertificateRequest lists); configure such a certificate on the client, or make client "
+	  "authentication optional on the server if that is intended." },
 	{ F_HANDSHAKE_FAILED, "handshake_failed", SEV_ERROR,
 	  "The connection ended (alert, reset or FIN) before both sides sent Finished, so no TLS session "
 	  "was established. The side that aborted and the message it aborted after usually name the "
@@ -87,6 +92,27 @@ static const struct finding_def defs[F_COUNT] = {
 	  "ClientHello (SNI). Clients that verify the host name abort the handshake.",
 	  "Add the name to the server certificate's subjectAltName, or point the client at a name the "
 	  "certificate carries." },
+	{ F_EKU_ANY_ONLY, "eku_any_only", SEV_WARNING,
+	  "The leaf's Extended Key Usage does not name the role it was presented in (clientAuth as TLS "
+	  "client, serverAuth as TLS server); it relies on anyExtendedKeyUsage (2.5.29.37.0). TLS stacks "
+	  "differ: Go crypto/tls (x509 Verify counts it as every usage), Java JSSE (EndEntityChecker."
+	  "checkEKU accepts OID_EKU_ANY_USAGE) and GnuTLS (lib/x509/verify.c _gnutls_check_key_purpose "
+	  "accepts GNUTLS_KP_ANY for the end-entity certificate) accept it; NSS rejects it with "
+	  "certificate_unknown(46), and OpenSSL 3.0 rejects it wherever it checks the purpose (libssl's "
+	  "default for a peer certificate: 'unsuitable certificate purpose', alert "
+	  "unsupported_certificate(43)). Windows SChannel/.NET: not established from public source; test "
+	  "before relying on it.",
+	  "Issue the certificate with the EKU of its role (clientAuth for a client certificate, serverAuth "
+	  "for a server certificate; both where it is used in both roles), from a private CA for "
+	  "clientAuth." },
+	{ F_RESUMED_NO_CERTS, "resumed_no_certs", SEV_INFO,
+	  "The TLS 1.3 ServerHello carries a pre_shared_key extension: the connection resumed an earlier "
+	  "session (or used an external PSK), so neither side sent a certificate in this handshake; the "
+	  "certificates are those of the connection that issued the ticket. Nothing is hidden here, "
+	  "unlike certs_encrypted.",
+	  "To see the certificates, find the full handshake that issued the ticket (earlier in the "
+	  "capture, or capture from the client's start); with a key log the timeline names that "
+	  "connection when it is in the same file." },
 };
 
 const struct finding_def *finding_def(enum finding_code c)

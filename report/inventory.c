@@ -507,7 +507,7 @@ static int cmp_entries(const void *a, const void *b)
 	return strcmp(x->endpoint, y->endpoint);
 }
 
-void inventory_print(const struct inventory *inv, FILE *fp)
+void inventory_print(const struct inventory *inv, FILE *fp, char *const *file_names, uint32_t n_files)
 {
 	size_t n = inv->n;
 	if (!n) return;
@@ -523,6 +523,15 @@ void inventory_print(const struct inventory *inv, FILE *fp)
 		fprintf(fp, "\n  %s as %s, %llu connection%s\n", e->endpoint, e->client ? "client" : "server",
 			(unsigned long long)e->conns, e->conns == 1 ? "" : "s");
 		/* one field a line: serials run to 40 hex digits, the report must fit 80 columns */
+		if (n_files > 1) {
+			/* several files: where the first and the last were seen */
+			char ff[300], lf[300];
+			frame_ref(ff, sizeof ff, file_names, n_files, e->first_file, e->first_frame);
+			frame_ref(lf, sizeof lf, file_names, n_files, e->last_file, e->last_frame);
+			fprintf(fp, "    frames  %s", sanitize_str(ff, buf, sizeof buf));
+			if (strcmp(ff, lf) != 0) fprintf(fp, " .. %s", sanitize_str(lf, buf, sizeof buf));
+			fputc('\n', fp);
+		}
 		fprintf(fp, "    serial  %s\n", sanitize_str(c->serial_hex, buf, sizeof buf));
 		fprintf(fp, "    eku     %s%s\n", c->parsed ? c->eku : "(unparsable)",
 			inventory_public_ca(inv, e) ? "  (chains to a public root)" : "");

@@ -69,5 +69,5 @@ int inventory_write_csv(const struct inventory *inv, const char *path, char *con
 
 /* The report's endpoint section: per endpoint, what it presented as server
  * and as client. */
-void inventory_print(const struct inventory *inv, FILE *fp);
+void inventory_print(const struct inventory *inv, FILE *fp, char *const *file_names, uint32_t n_files);
 #endif

@@ -5,14 +5,18 @@
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "../capture/filter_check.h"
 #include "analysis.h"
 #include "findings_table.h"
 #include "heap.h"
+#include "labels.h"
+#include "outputs.h"
 #include "parallel.h"
 #include "progress.h"
 
@@ -67,7 +71,8 @@ static void usage(FILE *fp)
 	      "  -q                 print only findings on stdout\n"
 	      "Diagnosis:\n"
 	      "  --ca-file PEM      verify presented chains against these CAs (chain_untrusted)\n"
-	      "  --ca-path DIR      same, from an OpenSSL hashed CA directory\n"
+	      "  --ca-path DIR      same, from a directory (*.pem, *.crt, *.cer, openssl\n"
+	      "                     rehash links)\n"
 	      "  --public-roots PEM the publicly trusted roots (default: the system bundle)\n"
 	      "  --fail-on SEV      exit 3 when a finding of severity SEV (info, warning,\n"
 	      "                     error) or higher exists\n"
@@ -77,7 +82,9 @@ static void usage(FILE *fp)
 	      "Without -o the timeline prints readably on stdout; the report (summary,\n"
 	      "findings with explanation and remedy, failed-handshake ladders, what each\n"
 	      "endpoint presented) follows.\n"
-	      "Exit status: 0 analysis done, 2 usage or input error, 3 --fail-on matched.\n",
+	      "Exit status: 0 analysis done, 2 usage or input error (wins over 3), 3 --fail-on\n"
+	      "matched.  No output may name an input or another output; when no input could\n"
+	      "be read, output files keep what they had.\n",
 	      fp);
 }
 
@@ -176,6 +183,50 @@ static void catch_signals(void)
 	sigaction(SIGHUP, &sa, NULL);
 }
 
+/* Before anything is read: no output names an input or another output,
+ * and each output's directory takes its file (outputs.h). */
+static int check_paths(const struct analysis_opts *o, const char *const *files, size_t n_files, char *err,
+		       size_t errn)
+{
+	size_t n_ins = n_files + o->n_keylog_files + 2, n_outs = 0, n = 0;
+	struct io_path *ins = calloc(n_ins, sizeof *ins), outs[5];
+	if (!ins) {
+		snprintf(err, errn, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < n_files; i++) ins[n++] = (struct io_path){ "", files[i] };
+	for (size_t i = 0; i < o->n_keylog_files; i++) ins[n++] = (struct io_path){ "--keylog", o->keylog_files[i] };
+	if (o->ca_file) ins[n++] = (struct io_path){ "--ca-file", o->ca_file };
+	if (o->public_roots) ins[n++] = (struct io_path){ "--public-roots", o->public_roots };
+	if (o->timeline_csv) outs[n_outs++] = (struct io_path){ "-o", o->timeline_csv };
+	if (o->findings_csv) outs[n_outs++] = (struct io_path){ "--findings", o->findings_csv };
+	if (o->certs_csv) outs[n_outs++] = (struct io_path){ "--certs", o->certs_csv };
+	if (o->write_to) outs[n_outs++] = (struct io_path){ "-w", o->write_to };
+	/* the report (or the timeline) on stdout: `>> in.pcap` would append to the capture */
+	outs[n_outs++] = (struct io_path){ ">", "-" };
+	int rc = outputs_check(outs, n_outs, ins, n, err, errn);
+	free(ins);
+	return rc;
+}
+
+/* With -r the trailing words are a filter: when it does not parse and a
+ * word is an existing file, the user most likely meant several files. */
+static int filter_names_file(const char *filter, int n, char **words)
+{
+	char why[512];
+	if (cap_filter_check(filter, why, sizeof why) == 0) return 0;
+	for (int i = 0; i < n; i++) {
+		struct stat sb;
+		if (stat(words[i], &sb) != 0 || S_ISDIR(sb.st_mode)) continue;
+		fprintf(stderr,
+			"ekuscope: filter '%s': %s; '%s' is a file: after -r the trailing words are a BPF filter, "
+			"so give several files as -r A -r B, or without -r (ekuscope A B)\n",
+			filter, why, words[i]);
+		return -1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	enum { OPT_DURATION = 998, OPT_MAX_MEMORY = 999, OPT_TLS_PORT = 1000, OPT_FINDINGS, OPT_CERTS, OPT_CA_FILE, OPT_CA_PATH, OPT_PUBLIC_ROOTS, OPT_FAIL_ON, OPT_KEYLOG };
@@ -195,6 +246,9 @@ int main(int argc, char **argv)
 		{ "keylog", required_argument, NULL, OPT_KEYLOG },
 		{ NULL, 0, NULL, 0 },
 	};
+	/* getopt's own messages name the program by argv[0]: "ekuscope:" */
+	static char prog[] = "ekuscope";
+	argv[0] = prog;
 	const char **files = calloc((size_t)argc + 1, sizeof *files);
 	size_t n_files = 0;
 	uint16_t ports[sizeof default_ports / sizeof default_ports[0] + 64];
@@ -326,6 +380,11 @@ int main(int argc, char **argv)
 		for (int i = optind; i < argc; i++) files[n_files++] = argv[i];
 	}
 	ao.bpf = filter;
+	if (joined && filter_names_file(joined, argc - optind, argv + optind) != 0) {
+		free(files);
+		free(joined);
+		return EK_EXIT_USAGE;
+	}
 	if (live.iface && n_files) {
 		fputs("ekuscope: give either -i IFACE or capture files, not both\n", stderr);
 		free(files);
@@ -346,6 +405,24 @@ int main(int argc, char **argv)
 		return EK_EXIT_USAGE;
 	}
 
+	char err[512];
+	if (check_paths(&ao, files, n_files, err, sizeof err) != 0) {
+		fprintf(stderr, "ekuscope: %s\n", err);
+		free(files);
+		free(joined);
+		return EK_EXIT_USAGE;
+	}
+	char **labels = labels_make(files, n_files);
+	if (!labels) {
+		fputs("ekuscope: out of memory\n", stderr);
+		free(files);
+		free(joined);
+		return EK_EXIT_USAGE;
+	}
+	ao.inputs = files;
+	ao.labels = labels;
+	ao.n_inputs = n_files;
+
 	/* Budget split: an eighth for out-of-order TCP data (a quarter of that per
 	 * direction at most), the rest for connection state at ~2 KiB each
 	 * (capture + dissect + report). */
@@ -358,13 +435,14 @@ int main(int argc, char **argv)
 	ao.n_tls_ports = n_ports;
 	bool csv_on_stdout = ao.timeline_csv && strcmp(ao.timeline_csv, "-") == 0;
 	ao.text_timeline = !ao.timeline_csv && !ao.quiet;
-	/* progress line on a terminal, unless the timeline is printing there */
-	progress_enable(!ao.quiet && isatty(STDERR_FILENO) && !(ao.text_timeline && isatty(STDOUT_FILENO)));
+	/* progress line on a terminal (also with -q: it is on stderr), unless
+	 * the timeline is printing there */
+	progress_enable(isatty(STDERR_FILENO) && !(ao.text_timeline && isatty(STDOUT_FILENO)));
 
-	char err[512];
 	struct analysis *a = analysis_new(&ao, err, sizeof err);
 	if (!a) {
 		fprintf(stderr, "ekuscope: %s\n", err);
+		labels_free(labels, n_files);
 		free(files);
 		free(joined);
 		return EK_EXIT_USAGE;
@@ -374,6 +452,7 @@ int main(int argc, char **argv)
 		if (analysis_live_open(a, &live, err, sizeof err) != 0 || drop_privileges(user, err, sizeof err) != 0) {
 			fprintf(stderr, "ekuscope: %s\n", err);
 			analysis_free(a);
+			labels_free(labels, n_files);
 			free(files);
 			free(joined);
 			return EK_EXIT_USAGE;
@@ -404,6 +483,7 @@ int main(int argc, char **argv)
 	analysis_report(a, csv_on_stdout ? stderr : stdout, ao.quiet);
 	if (status == EK_EXIT_OK && fail_on >= 0 && analysis_max_severity(a) >= fail_on) status = EK_EXIT_FINDINGS;
 	analysis_free(a);
+	labels_free(labels, n_files);
 	free(files);
 	free(joined);
 	return status;

@@ -10,7 +10,6 @@
 
 #include "../capture/pcapng_secrets.h"
 #include "../dissect/keylog.h"
-#include "progress.h"
 #include "trust.h"
 
 enum { N_SPOOLS = 3 }; /* enum analysis_spool */
@@ -260,8 +259,6 @@ size_t parallel_run(struct analysis *a, const struct analysis_opts *o, const cha
 	pthread_mutex_init(&r.dsb_mu, NULL);
 	pthread_cond_init(&r.done, NULL);
 	pthread_cond_init(&r.room, NULL);
-	/* one progress line cannot show several files */
-	progress_enable(false);
 	/* jobs - 1 threads; the main thread is the last worker (below).
 	 * File 0 is the main thread's: it starts at once, with no spool. */
 	r.next = 1;

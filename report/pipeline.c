@@ -12,6 +12,7 @@ struct glue {
 	struct progress progress;
 	struct tls_keylog *secrets_to;
 	uint64_t *secrets_blocks;
+	uint64_t tls_before;          /* TLS connections of the files before (one tls_ctx for the run) */
 };
 
 /* A Decryption Secrets Block: its keys apply from here on. */
@@ -71,7 +72,7 @@ static void on_progress(void *ctx, uint64_t done, uint64_t total)
 	struct glue *g = ctx;
 	struct tls_stats ts;
 	tls_get_stats(g->tls, &ts);
-	progress_update(&g->progress, done, total, ts.conns_tls);
+	progress_update(&g->progress, done, total, ts.conns_tls - g->tls_before);
 }
 
 struct pipeline {
@@ -107,6 +108,9 @@ struct pipeline *pipeline_open(const struct pipeline_input *in, uint32_t file_in
 	}
 	if (!in->live && progress_enabled()) {
 		pl->progress = true;
+		struct tls_stats ts;
+		tls_get_stats(tls, &ts);
+		pl->g.tls_before = ts.conns_tls;
 		progress_start(&pl->g.progress, in->path);
 		cap_set_progress(pl->g.reader, on_progress, &pl->g, 0);
 	}

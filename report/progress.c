@@ -1,9 +1,15 @@
 #include "progress.h"
 
+#include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 
+#include "sanitize.h"
+
 static bool enabled;
+/* The file whose line is on the terminal: with -j several are read at
+ * once, one line shows one of them (the first to need it) until it ends. */
+static _Atomic(struct progress *) owner;
 
 void progress_enable(bool on) { enabled = on; }
 bool progress_enabled(void) { return enabled; }
@@ -20,7 +26,7 @@ void progress_start(struct progress *p, const char *name)
 	memset(p, 0, sizeof *p);
 	p->fp = stderr;
 	const char *slash = strrchr(name, '/');
-	p->name = slash ? slash + 1 : name;
+	sanitize_str(slash ? slash + 1 : name, p->name, sizeof p->name);
 	p->t0 = p->last = now();
 }
 
@@ -29,6 +35,8 @@ void progress_update(struct progress *p, uint64_t done, uint64_t total, uint64_t
 	if (!enabled || !total || total < PROGRESS_MIN_BYTES || done > total) return;
 	double t = now();
 	if (t - p->last < 0.5 || t - p->t0 < 0.5) return;
+	struct progress *none = NULL;
+	if (atomic_load(&owner) != p && !atomic_compare_exchange_strong(&owner, &none, p)) return;
 	p->last = t;
 	double el = t - p->t0, rate = (double)done / el; /* bytes/s */
 	double left = rate > 0 ? (double)(total - done) / rate : 0;
@@ -45,8 +53,11 @@ void progress_update(struct progress *p, uint64_t done, uint64_t total, uint64_t
 
 void progress_end(struct progress *p)
 {
-	if (!p->shown) return;
-	fputs("\r\033[K", p->fp);
-	fflush(p->fp);
-	p->shown = false;
+	if (atomic_load(&owner) != p) return;
+	if (p->shown) {
+		fputs("\r\033[K", p->fp);
+		fflush(p->fp);
+		p->shown = false;
+	}
+	atomic_store(&owner, NULL);
 }

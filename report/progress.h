@@ -2,9 +2,11 @@
  *
  *   big.pcap: 1234 / 4096 MB (30%)  850 MB/s  ETA 0:03  12345 TLS conns
  *
- * redrawn at most twice a second, cleared when the file is done.  Only
- * when enabled (main: stderr is a terminal and not -q) and only for files
- * of at least PROGRESS_MIN_BYTES whose size is known. */
+ * redrawn at most twice a second, cleared when the file is done; the TLS
+ * count is the file's.  Only when enabled (main: stderr is a terminal, -q
+ * or not) and only for files of at least PROGRESS_MIN_BYTES whose size is
+ * known.  With -j the line shows one file at a time: the first that needs
+ * it, until it is done. */
 #ifndef EK_PROGRESS_H
 #define EK_PROGRESS_H
 
@@ -19,13 +21,14 @@ bool progress_enabled(void);
 
 struct progress {
 	FILE *fp;
-	const char *name;
+	char name[64];         /* the file's base name, sanitized (sanitize.h) */
 	double t0, last;       /* monotonic seconds: start, last redraw */
 	bool shown;
 };
 
 void progress_start(struct progress *p, const char *name);
-/* done/total in bytes; tls_conns: connections recognised as TLS so far. */
+/* done/total in bytes; tls_conns: connections of this file recognised as
+ * TLS so far.  Thread-safe (-j). */
 void progress_update(struct progress *p, uint64_t done, uint64_t total, uint64_t tls_conns);
 /* Clears the line if one was drawn. */
 void progress_end(struct progress *p);

@@ -24,6 +24,9 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
 	/* C1 controls (U+0080..U+009F) act as escapes on some terminals. */
 	if (cp >= 0x80 && cp <= 0x9f) return 0;
+	/* bidirectional overrides and isolates reorder what follows them: a
+	 * name could show as another in a terminal or a spreadsheet */
+	if ((cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069)) return 0;
 	return len;
 }
 

@@ -1,5 +1,8 @@
 #include "trust.h"
 
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/provider.h>
@@ -9,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 
 #define SYSTEM_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
 
@@ -118,24 +123,101 @@ static void load_roots(struct trust *t)
 	t->roots_loaded = true;
 	const char *roots = t->public_roots ? t->public_roots : SYSTEM_BUNDLE;
 	t->n_roots = read_pem_bundle(roots, &t->roots);
-	if (!t->n_roots && t->public_roots)
-		snprintf(t->load_err, sizeof t->load_err, "--public-roots %s: no PEM certificates could be read",
-			 t->public_roots);
+	struct stat sb;
+	if (t->n_roots || !t->public_roots) return;
+	if (stat(t->public_roots, &sb) != 0)
+		snprintf(t->load_err, sizeof t->load_err, "--public-roots %s: %s", t->public_roots, strerror(errno));
+	else
+		snprintf(t->load_err, sizeof t->load_err, "--public-roots %s: no PEM certificates in it", t->public_roots);
 }
 
+/* The certificates of one file (PEM, several; else one DER) into st. */
+static size_t add_cert_file(X509_STORE *st, const char *path)
+{
+	size_t n = 0;
+	BIO *b = BIO_new_file(path, "rb");
+	if (!b) return 0;
+	X509 *x;
+	while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL))) {
+		if (X509_STORE_add_cert(st, x)) n++;
+		X509_free(x);
+	}
+	if (!n && BIO_reset(b) == 0 && (x = d2i_X509_bio(b, NULL))) {
+		if (X509_STORE_add_cert(st, x)) n++;
+		X509_free(x);
+	}
+	ERR_clear_error();
+	BIO_free(b);
+	return n;
+}
+
+/* A name --ca-path reads: *.pem, *.crt, *.cer, or an openssl rehash link
+ * (8 hex digits, '.', a number). */
+static bool ca_dir_name(const char *name)
+{
+	size_t n = strlen(name);
+	if (n > 4 && (!strcasecmp(name + n - 4, ".pem") || !strcasecmp(name + n - 4, ".crt") ||
+		      !strcasecmp(name + n - 4, ".cer")))
+		return true;
+	if (n < 10 || name[8] != '.') return false;
+	for (size_t i = 0; i < n; i++)
+		if (i != 8 && !(i < 8 ? isxdigit((unsigned char)name[i]) : isdigit((unsigned char)name[i]))) return false;
+	return true;
+}
+
+/* Every certificate file of dir, hashed by openssl rehash or not. */
+static size_t add_cert_dir(X509_STORE *st, const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d) return 0;
+	size_t n = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (!ca_dir_name(de->d_name)) continue;
+		size_t len = strlen(dir) + strlen(de->d_name) + 2;
+		char *p = malloc(len);
+		if (!p) break;
+		snprintf(p, len, "%s/%s", dir, de->d_name);
+		n += add_cert_file(st, p);
+		free(p);
+	}
+	closedir(d);
+	return n;
+}
+
+/* --ca-file / --ca-path: each must exist, be what it is named as, and
+ * give at least one certificate; else load_err says which and why. */
 static void load_store(struct trust *t)
 {
 	if (t->store_loaded) return;
 	t->store_loaded = true;
-	if (t->ca_file || t->ca_path) {
-		t->store = X509_STORE_new();
-		if (t->store && !X509_STORE_load_locations(t->store, t->ca_file, t->ca_path)) {
-			snprintf(t->load_err, sizeof t->load_err, "%s %s: no CA certificates could be loaded",
-				 t->ca_file ? "--ca-file" : "--ca-path", t->ca_file ? t->ca_file : t->ca_path);
-			X509_STORE_free(t->store);
-			t->store = NULL;
-			ERR_clear_error();
-		}
+	if (!t->ca_file && !t->ca_path) return;
+	t->store = X509_STORE_new();
+	if (!t->store) {
+		snprintf(t->load_err, sizeof t->load_err, "out of memory");
+		return;
+	}
+	const char *opt[] = { "--ca-file", "--ca-path" }, *path[] = { t->ca_file, t->ca_path };
+	for (int i = 0; i < 2 && !t->load_err[0]; i++) {
+		struct stat sb;
+		if (!path[i]) continue;
+		if (stat(path[i], &sb) != 0)
+			snprintf(t->load_err, sizeof t->load_err, "%s %s: %s", opt[i], path[i], strerror(errno));
+		else if (i == 0 && S_ISDIR(sb.st_mode))
+			snprintf(t->load_err, sizeof t->load_err, "--ca-file %s: is a directory (--ca-path takes one)", path[i]);
+		else if (i == 1 && !S_ISDIR(sb.st_mode))
+			snprintf(t->load_err, sizeof t->load_err, "--ca-path %s: not a directory (--ca-file takes a file)",
+				 path[i]);
+		else if (i == 0 && !add_cert_file(t->store, path[i]))
+			snprintf(t->load_err, sizeof t->load_err, "--ca-file %s: no certificates in it (PEM or DER)", path[i]);
+		else if (i == 1 && !add_cert_dir(t->store, path[i]))
+			snprintf(t->load_err, sizeof t->load_err,
+				 "--ca-path %s: no certificates in it (read: *.pem, *.crt, *.cer, openssl rehash links)",
+				 path[i]);
+	}
+	if (t->load_err[0]) {
+		X509_STORE_free(t->store);
+		t->store = NULL;
 	}
 }
 

@@ -6,6 +6,7 @@
 #
 #     bash samples/make-samples.sh            # PKI + captures + expected.tsv
 #     bash samples/make-samples.sh --keep-pki # reuse samples/pki/*.key|*.crt
+#     bash samples/make-samples.sh --stacks-only  # only the GnuTLS/Go/NSS samples
 #
 # Every scenario is a real handshake between `openssl s_server` and
 # `openssl s_client` on 127.0.0.1, on the scenario's real port, captured by
@@ -18,8 +19,9 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PKI=$HERE/pki
-KEEP_PKI=0
+KEEP_PKI=0 STACKS_ONLY=0
 [[ ${1:-} == --keep-pki ]] && KEEP_PKI=1
+[[ ${1:-} == --stacks-only ]] && KEEP_PKI=1 STACKS_ONLY=1   # only make-stack-samples.sh's captures
 TIME_BASE=2026-03-24T11:54:26.106000   # packet times start here (UTC), as in the seed case
 export LC_ALL=C
 
@@ -108,6 +110,17 @@ trust_bundles() {
 	cat "$PKI/public-root-ca.crt" "$PKI/private-ca-1.crt" "$PKI/private-ca-2.crt" >"$PKI/all-roots.pem"
 }
 
+# Leaves of the other-stack samples (make-stack-samples.sh), issued when
+# missing so that --keep-pki keeps every older certificate.
+stack_leaves() {
+	local O_EXP="/C=IN/ST=KA/L=KA/O=Example/OU=TAC" S=20260101000000Z E=20360101000000Z
+	# Expressway-C with anyExtendedKeyUsage only / serverAuth + anyExtendedKeyUsage (public CA).
+	[[ -f $PKI/expressway-c-any-eku.crt ]] ||
+		issue expressway-c-any-eku public-issuing-ca "$O_EXP/CN=expressway-c.example.com" DNS:expressway-c.example.com leaf_any_eku 46DF76AA0000000000A1 $S $E
+	[[ -f $PKI/expressway-c-server-any-eku.crt ]] ||
+		issue expressway-c-server-any-eku public-issuing-ca "$O_EXP/CN=expressway-c.example.com" DNS:expressway-c.example.com leaf_server_any_eku 46DF76AA0000000000A2 $S $E
+}
+
 make_pki() {
 	log "PKI"
 	rm -f "$PKI"/*.key "$PKI"/*.crt "$PKI"/*.pem
@@ -138,6 +151,7 @@ make_pki() {
 	issue not-yet-valid              public-issuing-ca  "$O_EXP/CN=expressway-e.example.com"             DNS:expressway-e.example.com      leaf_server         1A7E0443                                 20300101000000Z  $E
 	issue expressway-sni             public-issuing-ca  "$O_EXP/CN=expressway.example.com"               DNS:expressway.example.com        leaf_server         51E1000000000443                         $S               $E
 	issue self-signed                self               "$O_EXP/CN=expressway-e.example.com"             DNS:expressway-e.example.com      leaf_self_signed    5E1F5167                                 $S               $E
+	stack_leaves
 	trust_bundles
 	local c
 	for c in "$PKI"/*.crt; do
@@ -153,9 +167,16 @@ make_pki() {
 
 if ((KEEP_PKI)) && [[ -f $PKI/public-root-ca.crt ]]; then
 	log "PKI kept"
+	stack_leaves
 	trust_bundles
 else
 	make_pki
+fi
+
+if ((STACKS_ONLY)); then
+	bash "$HERE/make-stack-samples.sh"
+	python3 "$HERE/derive-expected.py" "$HERE"
+	exit 0
 fi
 
 # =============================================================== captures
@@ -452,6 +473,9 @@ for f in "$HERE"/*.pcap; do
 		-Y 'tcp.checksum.status==0 || ip.checksum.status==0 || _ws.malformed' 2>/dev/null | wc -l)
 	((bad == 0)) || log "WARNING: $(basename "$f"): $bad packets with bad checksums or malformed"
 done
+
+# GnuTLS, Go and NSS peers (samples/stacks-*.pcap)
+bash "$HERE/make-stack-samples.sh"
 
 log "expected.tsv + README timelines"
 python3 "$HERE/derive-expected.py" "$HERE"

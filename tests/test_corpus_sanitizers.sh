@@ -24,6 +24,11 @@ if ! nm "$EKUSCOPE" 2>/dev/null | grep -q __asan_init && ! grep -q __asan_init "
 	echo "note: $EKUSCOPE is not built with ASan; crashes are still caught, memory errors may not be" >&2
 fi
 
+# Under CI the corpus is always laid beside the clone: its absence is a failure.
+if [ -n "${CI:-}" ] && [ ! -d "$EK_SHARED/corpus/public" ]; then
+	echo "FAIL: CI run without a corpus at $EK_SHARED/corpus/public" >&2
+	exit 1
+fi
 files=()
 while IFS= read -r -d '' f; do files+=("$f"); done < <(
 	{

@@ -64,6 +64,8 @@ if [[ -d $CORPUS ]]; then
 	check "samples + corpus" "${samples[@]}" "${corpus[@]}"
 else
 	echo "note: no corpus at $CORPUS; skipped"
+	# Under CI the corpus is always laid beside the clone: its absence is a failure.
+	[[ -n ${CI:-} ]] && { echo "FAIL: CI run without a corpus at $CORPUS"; exit 1; }
 fi
 
 # (iii) 10.106.80.16 presents its certificate (2001000000000016) as server

@@ -80,6 +80,7 @@ import collections
 import concurrent.futures
 import csv
 import fnmatch
+import glob
 import gzip
 import json
 import os
@@ -630,6 +631,8 @@ def main():
                     help="default: tshark_expectations.tsv (tshark_expectations_keylog.tsv with --keylog-mode)")
     ap.add_argument("--keylog-mode", action="store_true",
                     help="compare the decrypted views of the captures that come with TLS secrets")
+    ap.add_argument("--samples", default=None,
+                    help="with --keylog-mode: also every DIR/*.pcap that has a DIR/*.keylog (the project's samples)")
     ap.add_argument("--only", action="append", default=[], help="only files whose path contains this")
     ap.add_argument("--tshark-only", action="store_true", help="list tshark's messages, no comparison")
     ap.add_argument("-v", "--verbose", action="store_true", help="print every message")
@@ -664,6 +667,11 @@ def main():
         files = [f for f in files if any(s in f for s in a.only)]
     if a.keylog_mode:
         files = [f for f in files if f in keylogs or has_secrets_block(os.path.join(corpus, f))]
+        if a.samples:   # absolute paths: os.path.join(corpus, path) keeps them
+            for pcap in sorted(glob.glob(os.path.join(os.path.abspath(a.samples), "*.pcap"))):
+                if os.path.exists(pcap[:-5] + ".keylog") and (not a.only or any(x in pcap for x in a.only)):
+                    files.append(pcap)
+                    keylogs[pcap] = pcap[:-5] + ".keylog"
 
     tmpdir = tempfile.mkdtemp(prefix="ek-tshark-agree.")
     try:
