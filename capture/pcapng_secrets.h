@@ -1,10 +1,10 @@
 /* capture/: TLS secrets a pcapng file carries in Decryption Secrets Blocks
  * (block type 0x0000000A, secrets type 0x544c534b "TLSK": NSS key log
  * text), as `editcap --inject-secrets tls,KEYLOG` and Wireshark's "export
- * with TLS secrets" write them, read ahead of the packets so that they
- * apply to the whole file wherever the blocks are in it.  The capture
- * reader also hands them out as it meets them (cap_set_secrets): that is
- * the way for inputs that cannot be read twice. */
+ * with TLS secrets" write them, all of one file at once: for a `-j N`
+ * run, whose worker on file k needs those of files 0..k-1 (a serial run
+ * has met them by then).  The capture reader itself hands them out as it
+ * meets them (cap_set_secrets). */
 #ifndef EK_PCAPNG_SECRETS_H
 #define EK_PCAPNG_SECRETS_H
 

@@ -102,20 +102,6 @@ static int load_keylogs(struct analysis *a, char *err, size_t errn)
 	return 0;
 }
 
-/* The TLS secrets an input file carries (pcapng Decryption Secrets
- * Blocks), read ahead of its packets; false when they cannot be (standard
- * input, a compressed file): the reader then hands them over as it goes. */
-static bool load_dsb(struct analysis *a, const char *path)
-{
-	char *text = NULL;
-	size_t len = 0;
-	int blocks = cap_pcapng_tls_secrets(path, false, &text, &len);
-	if (len) tls_keylog_add_text(a->keys, text, len);
-	if (blocks > 0) a->t.dsb_blocks += (uint64_t)blocks;
-	free(text);
-	return blocks >= 0;
-}
-
 /* sp: a -j worker's analysis (parallel.c): keys and trust are its
  * thread's, outputs go to spools, no certificate CSV, nothing on stderr. */
 static struct analysis *create(const struct analysis_opts *o, const struct analysis_spools *sp, char *err,
@@ -227,8 +213,9 @@ int analysis_file(struct analysis *a, const char *path, char *err, size_t errn)
 {
 	uint32_t idx = a->t.files;
 	if (file_begin(a, path, idx, err, errn) != 0) return -1;
-	bool ahead = load_dsb(a, path);
-	return file_run(a, path, idx, !ahead, err, errn);
+	/* pcapng secrets blocks as the reader meets them: from there on and for
+	 * the files after it (the same by path, on stdin, compressed) */
+	return file_run(a, path, idx, true, err, errn);
 }
 
 static int file_run(struct analysis *a, const char *path, uint32_t idx, bool stream_secrets, char *err,
@@ -539,14 +526,14 @@ bool analysis_merge_conflict(const struct analysis *a, const struct analysis *w)
 	return inventory_merge_conflict(a->inv, w->inv);
 }
 
-void analysis_merge(struct analysis *a, struct analysis *w, const char *path, const char *dsb, size_t dsb_len,
-		    int dsb_blocks)
+void analysis_merge(struct analysis *a, struct analysis *w, const char *path, const char *dsb, size_t dsb_len)
 {
 	char e[300];
 	if (file_begin(a, path, a->t.files, e, sizeof e) != 0) return;
-	/* what load_dsb does: the summary counts the secrets */
+	/* the file's secrets, for the files after it that a analyses itself;
+	 * the blocks were counted as the worker met them */
 	if (dsb_len) tls_keylog_add_text(a->keys, dsb, dsb_len);
-	if (dsb_blocks > 0) a->t.dsb_blocks += (uint64_t)dsb_blocks;
+	a->t.dsb_blocks += w->t.dsb_blocks;
 	struct analysis_totals *t = &a->t;
 	const struct analysis_totals *s = &w->t;
 	t->files_failed += s->files_failed;

@@ -102,8 +102,7 @@ bool analysis_merge_conflict(const struct analysis *a, const struct analysis *w)
  * Decryption Secrets Blocks) and add its totals, findings and inventory.
  * Its outputs come from the spools (analysis_append_spool), in the order
  * timeline CSV, findings CSV, text. */
-void analysis_merge(struct analysis *a, struct analysis *w, const char *path, const char *dsb, size_t dsb_len,
-		    int dsb_blocks);
+void analysis_merge(struct analysis *a, struct analysis *w, const char *path, const char *dsb, size_t dsb_len);
 void analysis_append_spool(struct analysis *a, enum analysis_spool kind, int fd);
 
 #endif

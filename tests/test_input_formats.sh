@@ -11,7 +11,8 @@
 #    blocks (tests/pcapng_write.py): frames, messages and times as tshark
 #    shows them; a BPF filter per link type;
 #  - Decryption Secrets Blocks after the first packet, and a pcapng with
-#    secrets on standard input (issue 12 item 7): the same as --keylog.
+#    secrets on standard input (issue 12 item 7): the same as --keylog;
+#    after the last packet: counted, used for the next file.
 # Env (ctest): EKUSCOPE, EK_SRC, EK_SHARED.
 set -euo pipefail
 : "${EKUSCOPE:?}" "${EK_SRC:?}" "${EK_SHARED:?}"
@@ -178,26 +179,38 @@ run "$T/dp" "$S/tls13-mtls-5061-dsb.pcapng"
 run "$T/ds" -r - <"$S/tls13-mtls-5061-dsb.pcapng"
 same "$T/dp" "$T/ds" "pcapng with secrets on standard input (issue 12 item 7)"
 grep -q ',Certificate,' "$T/ds.tl2" || fail "secrets on standard input: certificates not decrypted"
-# a secrets block after the first packets (before the handshake) and one
-# at the very end: by path both apply to the whole file, as --keylog does
+# a secrets block after the first packets (before the handshake): applies
+# from there on, by path, on standard input (big-endian), gzip-compressed,
+# as --keylog does
 run "$T/kl" --keylog "$S/tls13-mtls-5061.keylog" "$S/tls13-mtls-5061.pcap"
 grep -q ',Certificate,' "$T/kl.tl2" || fail "keylog reference has no certificates"
-n=$(tshark -r "$S/tls13-mtls-5061.pcap" 2>/dev/null | wc -l)
-for at in 3 "$n"; do
-	python3 "$EK_SRC/tests/pcapng_write.py" "$T/late.pcapng" "$S/tls13-mtls-5061.pcap" --dsb "$S/tls13-mtls-5061.keylog" \
-		--dsb-after "$at"
-	run "$T/lp" "$T/late.pcapng"
-	same "$T/kl" "$T/lp" "secrets block after packet $at, by path"
-done
-# on standard input (read once) a block applies from where it is: after
-# packet 3 it still comes before the handshake
 python3 "$EK_SRC/tests/pcapng_write.py" "$T/late.pcapng" "$S/tls13-mtls-5061.pcap" --dsb "$S/tls13-mtls-5061.keylog" \
+	--dsb-after 3
+run "$T/lp" "$T/late.pcapng"
+same "$T/kl" "$T/lp" "secrets block after packet 3, by path"
+python3 "$EK_SRC/tests/pcapng_write.py" "$T/late-be.pcapng" "$S/tls13-mtls-5061.pcap" --dsb "$S/tls13-mtls-5061.keylog" \
 	--dsb-after 3 --be
-run "$T/ls" - <"$T/late.pcapng"
+run "$T/ls" - <"$T/late-be.pcapng"
 same "$T/kl" "$T/ls" "secrets block after packet 3, big-endian, on standard input"
 gzip -c "$T/late.pcapng" >"$T/late.gz"
 run "$T/lg" "$T/late.gz"
 same "$T/kl" "$T/lg" "secrets block after packet 3, gzip-compressed"
+# after the last packet: read (the summary counts it) but too late for the
+# handshake, by path as on standard input; it serves the file after it
+n=$(tshark -r "$S/tls13-mtls-5061.pcap" 2>/dev/null | wc -l)
+python3 "$EK_SRC/tests/pcapng_write.py" "$T/end.pcapng" "$S/tls13-mtls-5061.pcap" --dsb "$S/tls13-mtls-5061.keylog" \
+	--dsb-after "$n"
+run "$T/nk" "$S/tls13-mtls-5061.pcap"
+run "$T/ep" "$T/end.pcapng"
+run "$T/es" - <"$T/end.pcapng"
+if cmp -s "$T/nk.tl2" "$T/ep.tl2" && cmp -s "$T/ep.tl2" "$T/es.tl2" && grep -q "incl. 1 pcapng secrets block" "$T/ep.out"; then
+	ok "secrets block after the last packet: counted, not applied backwards (path = stdin)"
+else
+	fail "secrets block after the last packet"
+fi
+"$EKUSCOPE" -j 1 -o "$T/two.csv" "$T/end.pcapng" "$S/tls13-mtls-5061.pcap" >/dev/null 2>&1
+[ "$(grep -c '^[^,]*tls13-mtls-5061.pcap,.*,Certificate,' "$T/two.csv")" -gt 0 ] &&
+	ok "secrets block at the end of one file decrypts the next file" || fail "secrets for the next file"
 
 [ "$fails" -eq 0 ] || { echo "$fails failure(s)" >&2; exit 1; }
 echo "all input format checks passed"
