@@ -244,6 +244,9 @@ static void add_stats(struct analysis *a, const struct cap_stats *st)
 	a->t.gap_bytes += st->gap_bytes;
 	a->t.snaplen_cut += st->snaplen_cut;
 	a->t.ip_fragments += st->ip_fragments;
+	a->t.ip_datagrams += st->ip_datagrams;
+	a->t.ip_frag_overlaps += st->ip_frag_overlaps;
+	a->t.ip_frag_dropped += st->ip_frag_dropped;
 	a->t.malformed += st->malformed;
 	a->t.evicted += st->conns_evicted;
 	if (st->truncated) {
@@ -403,7 +406,11 @@ static void summary(const struct analysis *a, FILE *fp)
 			(unsigned long long)t->gaps, (unsigned long long)t->gap_bytes,
 			(unsigned long long)t->snaplen_cut);
 	if (t->ip_fragments)
-		fprintf(fp, "         %llu IP fragments skipped (not reassembled)\n", (unsigned long long)t->ip_fragments);
+		fprintf(fp,
+			"         IP fragments: %llu, reassembled into %llu datagrams; %llu overlapping (first copy kept), "
+			"%llu datagrams incomplete\n",
+			(unsigned long long)t->ip_fragments, (unsigned long long)t->ip_datagrams,
+			(unsigned long long)t->ip_frag_overlaps, (unsigned long long)t->ip_frag_dropped);
 	if (t->malformed)
 		fprintf(fp, "         %llu malformed packets skipped\n", (unsigned long long)t->malformed);
 	if (t->evicted)
@@ -551,6 +558,9 @@ void analysis_merge(struct analysis *a, struct analysis *w, const char *path, co
 	t->gap_bytes += s->gap_bytes;
 	t->snaplen_cut += s->snaplen_cut;
 	t->ip_fragments += s->ip_fragments;
+	t->ip_datagrams += s->ip_datagrams;
+	t->ip_frag_overlaps += s->ip_frag_overlaps;
+	t->ip_frag_dropped += s->ip_frag_dropped;
 	t->malformed += s->malformed;
 	t->evicted += s->evicted;
 	t->files_truncated += s->files_truncated;

@@ -39,6 +39,7 @@ struct analysis_totals {
 	uint64_t handshakes_complete, handshakes_failed, handshakes_unknown;
 	uint64_t rows;
 	uint64_t gaps, gap_bytes, snaplen_cut, ip_fragments, malformed, evicted;
+	uint64_t ip_datagrams, ip_frag_overlaps, ip_frag_dropped;
 	uint32_t files_truncated;
 	/* decryption (--keylog, pcapng Decryption Secrets Blocks) */
 	uint64_t dsb_blocks, conns_keyed, conns_decrypt_failed, records_decrypted;
