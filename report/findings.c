@@ -295,6 +295,11 @@ void findings_free(struct findings *f)
 	free(f);
 }
 
+void findings_flush(struct findings *f)
+{
+	if (f->csv) csv_out_flush(f->csv);
+}
+
 int findings_close(struct findings *f, char *err, size_t errn)
 {
 	int rc = 0;
@@ -534,7 +539,6 @@ static void raise_finding(struct findings *f, struct findings_conn *fc, enum fin
 		csv_out_field(f->csv, w->cert ? w->cert->subject : "");
 		csv_out_field(f->csv, msg);
 		csv_out_end_row(f->csv);
-		if (f->o.live) csv_out_flush(f->csv);
 	}
 
 	if (!a) {

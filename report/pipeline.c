@@ -106,6 +106,7 @@ struct pipeline *pipeline_open(const struct pipeline_input *in, uint32_t file_in
 		pl->g.secrets_blocks = in->secrets_blocks;
 		cap_set_secrets(pl->g.reader, on_secrets, &pl->g);
 	}
+	if (in->live) cap_set_flush(pl->g.reader, in->flush, in->flush_ctx);
 	if (!in->live && progress_enabled()) {
 		pl->progress = true;
 		struct tls_stats ts;
@@ -130,6 +131,11 @@ int pipeline_run(struct pipeline *pl, struct cap_stats *stats, char *err, size_t
 void pipeline_stop(struct pipeline *pl)
 {
 	if (pl && pl->g.reader) cap_stop(pl->g.reader);
+}
+
+const struct cap_stats *pipeline_live_stats(struct pipeline *pl)
+{
+	return cap_live_stats(pl->g.reader);
 }
 
 const char *pipeline_linktype(const struct pipeline *pl)

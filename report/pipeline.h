@@ -14,8 +14,9 @@ struct pipeline_input {
 	const char *filter;                   /* BPF expression or NULL */
 	const char *write_to;                 /* -w: save packets, or NULL */
 	uint64_t max_packets, max_seconds;    /* -c, --duration (0: none) */
-	/* pcapng secrets met while reading go here (NULL: not wanted, they
-	 * were read ahead), and *secrets_blocks counts their blocks */
+	void (*flush)(void *ctx);             /* live: write out buffered rows (cap_set_flush) */
+	void *flush_ctx;
+	/* pcapng secrets met while reading go here (NULL: not wanted), and *secrets_blocks counts their blocks */
 	struct tls_keylog *secrets_to;
 	uint64_t *secrets_blocks;
 };
@@ -32,6 +33,8 @@ int pipeline_run(struct pipeline *pl, struct cap_stats *stats, char *err, size_t
 /* Ask pipeline_run to finish soon: async-signal-safe. */
 void pipeline_stop(struct pipeline *pl);
 const char *pipeline_linktype(const struct pipeline *pl);
+/* Live: the capture's counters so far (libpcap's included). */
+const struct cap_stats *pipeline_live_stats(struct pipeline *pl);
 void pipeline_close(struct pipeline *pl);
 
 #endif
