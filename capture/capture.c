@@ -499,6 +499,10 @@ int cap_run(struct cap_reader *r, char errbuf[CAP_ERRBUF_SIZE])
 			continue;
 		}
 		if (rc == SRC_EOF) break;
+		if (rc == SRC_RECORD) { /* takes a frame number (Wireshark's), nothing to decode */
+			seen++;
+			continue;
+		}
 		if (rc == SRC_TRUNCATED) {
 			r->st.truncated = true;
 			snprintf(r->st.truncated_msg, sizeof r->st.truncated_msg, "%s", errbuf);
@@ -529,7 +533,7 @@ int cap_run(struct cap_reader *r, char errbuf[CAP_ERRBUF_SIZE])
 
 		struct dec_tcp t;
 		struct dec_frag fr;
-		enum dec_status ds = dec_frame_frag(r->dlt, data, h->caplen, h->len, &t, &fr);
+		enum dec_status ds = dec_frame_frag(src_pkt_dlt(r->src), data, h->caplen, h->len, &t, &fr);
 		if (ds == DEC_FRAGMENT) {
 			r->st.ip_fragments++;
 			size_t n = 0;
@@ -602,6 +606,8 @@ const struct cap_stats *cap_live_stats(struct cap_reader *r)
 }
 
 const char *cap_linktype(const struct cap_reader *r) { return src_dlt_name(r->src); }
+
+void cap_set_secrets(struct cap_reader *r, cap_secrets_fn fn, void *ctx) { src_set_secrets(r->src, fn, ctx); }
 
 void cap_close(struct cap_reader *r)
 {

@@ -1,6 +1,7 @@
 /* capture/: packets in, ordered TCP byte streams and UDP datagrams out.
  *
- * Reads libpcap savefiles (pcap, pcapng) or a live interface, decodes the
+ * Reads capture files (pcap through libpcap, pcapng through its own block
+ * reader; gzip, zstd or lz4 compressed or not) or a live interface, decodes the
  * link, IP, TCP and UDP layers, keeps a connection table keyed by 5-tuple
  * and reassembles each TCP direction; UDP flows (5-tuple, idle timeout)
  * hand their datagrams over as they are.  It knows nothing about TLS: whoever drives
@@ -168,6 +169,10 @@ const struct cap_stats *cap_live_stats(struct cap_reader *r);
  * known, e.g. a pipe).  fn NULL turns them off. */
 typedef void (*cap_progress_fn)(void *ctx, uint64_t bytes_done, uint64_t bytes_total);
 void cap_set_progress(struct cap_reader *r, cap_progress_fn fn, void *ctx, uint64_t every);
+/* pcapng: fn gets the key log text (NSS format) of each Decryption
+ * Secrets Block as cap_run meets it, before the packets that follow it. */
+typedef void (*cap_secrets_fn)(void *ctx, const uint8_t *text, size_t len);
+void cap_set_secrets(struct cap_reader *r, cap_secrets_fn fn, void *ctx);
 /* Link type name (pcap_datalink_val_to_name) */
 const char *cap_linktype(const struct cap_reader *r);
 void cap_close(struct cap_reader *r);

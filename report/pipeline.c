@@ -11,8 +11,18 @@ struct glue {
 	struct cap_reader *reader;
 	struct tls_ctx *tls;
 	struct progress progress;
+	struct tls_keylog *secrets_to;
+	uint64_t *secrets_blocks;
 	uint64_t tls_before;          /* TLS connections of the files before (one tls_ctx for the run) */
 };
+
+/* A Decryption Secrets Block: its keys apply from here on. */
+static void on_secrets(void *ctx, const uint8_t *text, size_t len)
+{
+	struct glue *g = ctx;
+	tls_keylog_add_text(g->secrets_to, (const char *)text, len);
+	if (g->secrets_blocks) (*g->secrets_blocks)++;
+}
 
 static void on_open(void *ctx, struct cap_conn *c, const struct ek_pktref *p)
 {
@@ -102,6 +112,11 @@ struct pipeline *pipeline_open(const struct pipeline_input *in, uint32_t file_in
 		return NULL;
 	}
 	cap_set_limits(pl->g.reader, in->max_packets, in->max_seconds);
+	if (in->secrets_to) {
+		pl->g.secrets_to = in->secrets_to;
+		pl->g.secrets_blocks = in->secrets_blocks;
+		cap_set_secrets(pl->g.reader, on_secrets, &pl->g);
+	}
 	if (in->live) cap_set_flush(pl->g.reader, in->flush, in->flush_ctx);
 	if (!in->live && progress_enabled()) {
 		pl->progress = true;
