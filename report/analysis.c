@@ -16,6 +16,7 @@
 #include "findings.h"
 #include "inventory.h"
 #include "live_status.h"
+#include "outputs.h"
 #include "pipeline.h"
 #include "progress.h"
 #include "sanitize.h"
@@ -40,6 +41,10 @@ struct analysis {
 	struct pipeline *volatile live; /* the open live capture (analysis_stop) */
 	struct timeline_text text;
 	char *file_names[MAX_FILES];  /* `file` labels (labels.h), by file index */
+	char **ev_names;              /* live with -w: the evidence files' names, by file index */
+	uint32_t n_ev;
+	struct cap_evidence ev;
+	const char *ev_current;       /* the one being written */
 	bool unread[MAX_FILES];       /* could not be opened */
 	struct analysis_totals t;
 	FILE *warn;                   /* warnings: stderr, or a -j worker's buffer */
@@ -54,6 +59,47 @@ struct analysis {
 static void summary(const struct analysis *a, FILE *fp);
 static void add_stats(struct analysis *a, const struct cap_stats *st);
 
+/* Live with -w: the evidence file holding a packet (its ek_pktref). */
+static const char *evidence_name(const struct analysis *a, uint32_t file_index)
+{
+	return file_index < a->n_ev && a->ev_names[file_index] ? a->ev_names[file_index] : "";
+}
+
+static const char *evidence_label(void *ctx, uint32_t file_index)
+{
+	return evidence_name(ctx, file_index);
+}
+
+/* A new evidence file is about to be opened (capture/rotate.c): it must
+ * not be an input or an output, and rows of its packets name it. */
+static int on_evidence(void *ctx, uint32_t index, const char *path, char *err, size_t errn)
+{
+	struct analysis *a = ctx;
+	if (a->o.write_guard && outputs_guard_check(a->o.write_guard, path, err, errn) != 0) return -1;
+	char *name = strdup(path);
+	if (!name) {
+		snprintf(err, errn, "out of memory");
+		return -1;
+	}
+	if (index >= a->n_ev) {
+		uint32_t n = index + 1 > a->n_ev * 2 ? index + 1 : a->n_ev * 2;
+		char **v = realloc(a->ev_names, n * sizeof *v);
+		if (!v) {
+			free(name);
+			snprintf(err, errn, "out of memory");
+			return -1;
+		}
+		memset(v + a->n_ev, 0, (n - a->n_ev) * sizeof *v);
+		a->ev_names = v;
+		a->n_ev = n;
+	}
+	/* a ring slot reused keeps its name; rows already written keep theirs */
+	free(a->ev_names[index]);
+	a->ev_names[index] = name;
+	a->ev_current = name;
+	return 0;
+}
+
 static void on_event(void *ctx, const struct tls_event *ev)
 {
 	struct analysis *a = ctx;
@@ -63,7 +109,8 @@ static void on_event(void *ctx, const struct tls_event *ev)
 		if (!(cr = connmap_get(a->conns, v->file_index, v->id))) return;
 		tls_view_set_consumer(v, cr);
 	}
-	const char *file = v->file_index < MAX_FILES && a->file_names[v->file_index] ? a->file_names[v->file_index] : "";
+	const char *file = a->ev_names ? evidence_name(a, ev->pkt.file_index)
+		: v->file_index < MAX_FILES && a->file_names[v->file_index] ? a->file_names[v->file_index] : "";
 	timeline_event(a->tl, cr, ev, file);
 	if (ev->kind == TLS_EV_CONN_END) {
 		if (v->is_tls) {
@@ -122,7 +169,7 @@ static void flush_outputs(void *ctx)
 		tls_get_stats(a->tls, &ts);
 		uint64_t nf = 0;
 		for (int sev = SEV_INFO; sev <= SEV_ERROR; sev++) nf += findings_count(a->findings, (enum severity)sev);
-		struct live_counts c = { a->iface, st->packets, st->ps_drop, ts.conns_tls, nf, a->o.write_to };
+		struct live_counts c = { a->iface, st->packets, st->ps_drop, ts.conns_tls, nf, a->ev_current };
 		live_status_draw(&a->status, &c);
 	}
 }
@@ -198,7 +245,8 @@ static struct analysis *create(const struct analysis_opts *o, const struct analy
 	}
 	a->inv = inventory_new(a->certs, a->trust);
 	if (sp && a->inv) inventory_log_notes(a->inv);
-	struct findings_opts fo = { a->o.findings_csv, a->o.live, sp != NULL, a->o.labels, a->o.n_inputs };
+	struct findings_opts fo = { a->o.findings_csv, a->o.live, sp != NULL, a->o.labels, a->o.n_inputs,
+				    a->o.write_to ? evidence_label : NULL, a };
 	a->findings = a->inv ? findings_new(&fo, a->certs, a->trust, a->inv, err, errn) : NULL;
 	if (!a->findings) {
 		if (!a->inv) snprintf(err, errn, "out of memory");
@@ -323,6 +371,8 @@ static int run_input(struct analysis *a, struct pipeline *pl, char *err, size_t 
 	return rc;
 }
 
+const char *analysis_evidence_file(const struct analysis *a) { return a->ev_current; }
+
 int analysis_live_open(struct analysis *a, const struct cap_live_opts *lo, char *err, size_t errn)
 {
 	uint32_t idx = a->t.files;
@@ -330,13 +380,16 @@ int analysis_live_open(struct analysis *a, const struct cap_live_opts *lo, char 
 		snprintf(err, errn, "too many inputs");
 		return -1;
 	}
-	struct pipeline_input in = { NULL, lo, a->o.bpf, a->o.write_to, a->o.max_packets, a->o.max_seconds,
-				     flush_outputs, a };
+	a->ev = (struct cap_evidence){ a->o.write_to, a->o.write_max_bytes, a->o.write_ring, a->o.write_seconds,
+				       on_evidence, a };
+	struct pipeline_input in = { NULL, lo, a->o.bpf, a->o.write_to ? &a->ev : NULL, a->o.max_packets,
+				     a->o.max_seconds, flush_outputs, a };
 	struct pipeline *pl = pipeline_open(&in, idx, &a->o.cap, a->tls, err, errn);
 	if (!pl) return -1;
 	a->file_names[idx] = strdup(lo->iface);
 	a->t.files++;
 	a->live = pl;
+	a->text.show_file = a->o.write_max_bytes || a->o.write_seconds; /* rows name their evidence file */
 	a->iface = lo->iface;
 	a->status.fp = stderr;
 	a->status_on = progress_enabled(); /* stderr is a terminal, and not taken by the timeline */
@@ -416,7 +469,8 @@ int analysis_finish(struct analysis *a, char *err, size_t errn)
 	}
 	if (rc == 0) rc = findings_close(a->findings, err, errn);
 	if (rc == 0 && a->o.certs_csv)
-		rc = inventory_write_csv(a->inv, a->o.certs_csv, a->file_names, a->t.files, err, errn);
+		rc = a->ev_names ? inventory_write_csv(a->inv, a->o.certs_csv, a->ev_names, a->n_ev, err, errn)
+			     : inventory_write_csv(a->inv, a->o.certs_csv, a->file_names, a->t.files, err, errn);
 	return rc;
 }
 
@@ -525,7 +579,7 @@ void analysis_report(const struct analysis *a, FILE *fp, bool quiet)
 	findings_print(a->findings, fp);
 	if (!quiet) {
 		findings_print_ladders(a->findings, fp);
-		inventory_print(a->inv, fp, a->file_names, a->t.files);
+		inventory_print(a->inv, fp, a->ev_names ? a->ev_names : a->file_names, a->ev_names ? a->n_ev : a->t.files);
 	}
 	fflush(fp);
 }
@@ -552,6 +606,8 @@ void analysis_free(struct analysis *a)
 	if (a->certs) x509_cache_free(a->certs);
 	if (!a->shared_keys) tls_keylog_free(a->keys);
 	for (uint32_t i = 0; i < a->t.files && i < MAX_FILES; i++) free(a->file_names[i]);
+	for (uint32_t i = 0; i < a->n_ev; i++) free(a->ev_names[i]);
+	free(a->ev_names);
 	free(a);
 }
 

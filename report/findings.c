@@ -529,7 +529,9 @@ static void raise_finding(struct findings *f, struct findings_conn *fc, enum fin
 		ek_endpoint_str(&v->server, true, server, sizeof server);
 		csv_out_field(f->csv, d->name);
 		csv_out_field(f->csv, severity_name(d->severity));
-		csv_out_field(f->csv, w->row ? w->row->file : fc && fc->file ? fc->file : "");
+		csv_out_field(f->csv, w->row ? w->row->file
+				      : f->o.evidence ? f->o.evidence(f->o.evidence_ctx, w->ev->pkt.file_index)
+				      : fc && fc->file ? fc->file : "");
 		csv_out_fieldf(f->csv, "%llu", (unsigned long long)w->ev->pkt.frame);
 		csv_out_fieldf(f->csv, "%llu", (unsigned long long)v->id);
 		csv_out_field(f->csv, client);

@@ -22,6 +22,10 @@ struct findings_opts {
 	 * findings name the file they were seen in */
 	char *const *labels;
 	size_t n_labels;
+	/* live with -w: the evidence file of a packet's file_index, for a
+	 * finding with no row of its own (NULL: the connection's file) */
+	const char *(*evidence)(void *ctx, uint32_t file_index);
+	void *evidence_ctx;
 };
 
 struct findings;
