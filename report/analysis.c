@@ -45,6 +45,7 @@ struct analysis {
 	uint32_t n_ev;
 	struct cap_evidence ev;
 	const char *ev_current;       /* the one being written */
+	uint64_t ev_files;            /* opened so far */
 	bool unread[MAX_FILES];       /* could not be opened */
 	struct analysis_totals t;
 	FILE *warn;                   /* warnings: stderr, or a -j worker's buffer */
@@ -97,6 +98,7 @@ static int on_evidence(void *ctx, uint32_t index, const char *path, char *err, s
 	free(a->ev_names[index]);
 	a->ev_names[index] = name;
 	a->ev_current = name;
+	a->ev_files++;
 	return 0;
 }
 
@@ -537,6 +539,9 @@ static void summary(const struct analysis *a, FILE *fp)
 		fprintf(fp, "         capture: %llu packets received by filter, %llu dropped by kernel, %llu dropped by "
 			"interface\n",
 			(unsigned long long)t->ps_recv, (unsigned long long)t->ps_drop, (unsigned long long)t->ps_ifdrop);
+		if (a->ev_current)
+			fprintf(fp, "         evidence: %llu file%s written (-w), the last %s\n",
+				(unsigned long long)a->ev_files, a->ev_files == 1 ? "" : "s", a->ev_current);
 		if (t->ps_drop || t->ps_ifdrop)
 			fprintf(fp, "\n  WARNING: %llu packets were dropped before ekuscope saw them: handshakes may be\n"
 				    "  incomplete and data_missing rows are expected. Narrow the filter or raise -s only\n"

@@ -140,6 +140,8 @@ for f in "$T"/ev/c.pcap*; do
 	# tcpdump's rule: a new file once the current one holds more than 1,000,000 bytes
 	((s < 1000000 + 262144 + 16)) || fail "$f: $s bytes, over the limit by more than a packet"
 done
+n=$(wc -l <"$T/ls")
+grep -q "evidence: $n files written (-w), the last $T/ev/c.pcap$((n - 1))\$" "$T/ek.out" || fail "summary does not count the $n evidence files"
 ok "-C 1 naming and sizes"
 
 # every leaf Certificate row: (file, frame) is a Certificate (type 11) by tshark
@@ -255,4 +257,13 @@ wait "$EKPID" || rc=$?
 ((rc != 0)) && grep -q "refusing to overwrite" "$T/ek.err" || fail "rotation onto the --keylog file: exit $rc"
 [[ $(cat "$T/ev/k.pcap2") == keep ]] || fail "the --keylog file was overwritten"
 ok "rotated names never overwrite an input or output"
+# combinations tcpdump has no meaning for (or that are not supported) are refused
+for args in "-W 3" "-G 1 -C 1 -W 3" "-C 0" "-C x"; do
+	rc=0
+	# shellcheck disable=SC2086
+	"$EK" -i lo -w "$T/ev/x.pcap" $args 2>"$T/ek.err" >/dev/null || rc=$?
+	[[ $rc == 2 && $(wc -l <"$T/ek.err") == 1 ]] || fail "'-w F $args' not refused with one line ($rc)"
+done
+[[ ! -e $T/ev/x.pcap ]] || fail "a refused command line created the -w file"
+ok "invalid rotation options refused"
 echo "$passed passed, 0 failed"
