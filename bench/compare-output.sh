@@ -7,6 +7,8 @@
 #     bench/compare-output.sh OLD/ekuscope NEW/ekuscope [EXTRA.pcap ...]
 #
 # Exit status 0 when everything is identical, 1 otherwise (diffs shown).
+# EK_COMPARE_CSV_ONLY=1: the CSVs, stderr and exit status only (for a
+# change of the text report).
 set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
@@ -21,6 +23,8 @@ files+=("$@")
 W=$(mktemp -d /tmp/ekuscope-compare.XXXXXX)
 trap 'rm -rf "$W"' EXIT
 bad=0 n=0
+X=()
+[[ ${EK_COMPARE_CSV_ONLY:-0} == 1 ]] && X=(-x report.txt -x quiet.txt)
 run() { # BIN OUTDIR FILE...
 	local bin=$1 d=$2
 	shift 2
@@ -33,9 +37,9 @@ for f in "${files[@]}"; do
 	n=$((n + 1))
 	run "$OLD" "$W/a" "$f"
 	run "$NEW" "$W/b" "$f"
-	if ! diff -r -q "$W/a" "$W/b" >/dev/null; then
+	if ! diff -r -q "${X[@]}" "$W/a" "$W/b" >/dev/null; then
 		echo "DIFFERENT: $f"
-		diff -r "$W/a" "$W/b" | head -20
+		diff -r "${X[@]}" "$W/a" "$W/b" | head -20
 		bad=1
 	fi
 	rm -rf "$W/a" "$W/b"
@@ -43,9 +47,9 @@ done
 # All samples in one run (file indexes, cross-file state).
 run "$OLD" "$W/a" "$ROOT"/samples/*.pcap
 run "$NEW" "$W/b" "$ROOT"/samples/*.pcap
-if ! diff -r -q "$W/a" "$W/b" >/dev/null; then
+if ! diff -r -q "${X[@]}" "$W/a" "$W/b" >/dev/null; then
 	echo "DIFFERENT: all samples in one run"
-	diff -r "$W/a" "$W/b" | head -20
+	diff -r "${X[@]}" "$W/a" "$W/b" | head -20
 	bad=1
 fi
 if ((bad)); then echo "compare-output: outputs differ" >&2; exit 1; fi

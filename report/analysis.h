@@ -9,6 +9,8 @@
 
 #include "../capture/capture.h"
 #include "../dissect/tls.h"
+#include "conn_filter.h"
+#include "writers.h"
 
 #define ANALYSIS_MAX_FILES 4096    /* input files of one run */
 
@@ -25,6 +27,7 @@ struct analysis_opts {
 	const uint16_t *tls_ports; size_t n_tls_ports;
 	const char *const *keylog_files; size_t n_keylog_files; /* --keylog (NSS key log format) */
 	struct cap_opts cap;
+	size_t cert_cache_bytes;      /* DER kept to recognise certificates (0: default) */
 	const char *bpf;              /* filter expression, NULL none */
 	const char *write_to;         /* -w: save the packets read (live) */
 	uint64_t write_max_bytes;     /* -C (bytes) */
@@ -35,6 +38,8 @@ struct analysis_opts {
 	const char *const *inputs;
 	char *const *labels;
 	size_t n_inputs;
+	struct writers_opts out;      /* --conns, --json, --export-certs (not with -j workers) */
+	const struct conn_filter *conn_filter; /* --conn: only these connections, NULL all */
 };
 
 struct analysis_totals {

@@ -29,6 +29,7 @@ struct conn_rec {
 	unsigned queued;           /* timeline rows waiting that point here */
 	bool ended;                /* TLS_EV_CONN_END seen */
 	struct findings_conn *fc;  /* owned by findings.c */
+	struct conn_info *ci;      /* conn_table.c's record while the connection runs */
 	struct ep_text ept[2];     /* client, server: the first texts */
 	struct ep_text *cur[2];    /* the latest (NULL: ept[i]) */
 	struct ep_text *extra;     /* texts made after a role change, freed with the record */
