@@ -5,6 +5,7 @@
 #define EK_PIPELINE_H
 
 #include "../capture/capture.h"
+#include "../dissect/keylog.h"
 #include "../dissect/tls.h"
 
 struct pipeline_input {
@@ -15,6 +16,9 @@ struct pipeline_input {
 	uint64_t max_packets, max_seconds;    /* -c, --duration (0: none) */
 	void (*flush)(void *ctx);             /* live: write out buffered rows (cap_set_flush) */
 	void *flush_ctx;
+	/* pcapng secrets met while reading go here (NULL: not wanted), and *secrets_blocks counts their blocks */
+	struct tls_keylog *secrets_to;
+	uint64_t *secrets_blocks;
 };
 
 struct pipeline;
