@@ -138,6 +138,38 @@ void cap_end_pending(struct cap_reader *r, const struct ek_pktref *p)
 	}
 }
 
+/* The clock that expiry runs on follows packet time forward.  A packet
+ * stamped more than the idle timeout ahead moves it without expiring
+ * anything; if the next packet is back in the old time, the jump was a
+ * lone broken timestamp (the corpus' pcapng-example.pcapng has one 46
+ * years off between packets of 2015) and the clock goes back, so it did
+ * not end every connection.  A real jump (two captures merged) is
+ * confirmed by the next packet.  false: do not expire at this packet. */
+static inline bool clock_advance(struct cap_reader *r, int64_t ts, bool first)
+{
+	int64_t idle = r->o.idle_timeout_sec;
+	if (first) {
+		r->now = ts;
+		return true;
+	}
+	if (r->jump_pending) {
+		r->jump_pending = false;
+		if (ts < r->now - idle) {
+			r->now = ts > r->jump_from ? ts : r->jump_from;
+			return true;
+		}
+	}
+	if (ts <= r->now) return true;
+	if (ts - r->now > idle) {
+		r->jump_pending = true;
+		r->jump_from = r->now;
+		r->now = ts;
+		return false;
+	}
+	r->now = ts;
+	return true;
+}
+
 /* Idle connections, closed ones past their linger, and old tombstones. */
 static void expire(struct cap_reader *r)
 {
@@ -538,9 +570,9 @@ int cap_run(struct cap_reader *r, char errbuf[CAP_ERRBUF_SIZE])
 		p->ts.sec = (int64_t)h->ts.tv_sec;
 		p->ts.nsec = (uint32_t)h->ts.tv_usec;
 		p->file_index = r->file_index + (r->evidence ? src_dump_index(r->src) : 0);
-		if (first || p->ts.sec > r->now) r->now = p->ts.sec;
+		bool expire_now = clock_advance(r, p->ts.sec, first);
 		first = false;
-		expire(r);
+		if (expire_now) expire(r);
 
 		struct dec_tcp t;
 		struct dec_frag fr;

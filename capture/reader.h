@@ -29,6 +29,8 @@ struct cap_reader {
 	int64_t now;          /* latest packet second seen: time never runs backwards here */
 	int64_t expired_at;   /* expire() ran fully for this value of now ... */
 	bool expired;         /* ... (nothing more can expire until now changes) */
+	bool jump_pending;    /* the last packet was stamped past the idle timeout ahead: see clock_advance */
+	int64_t jump_from;    /* now before that packet */
 	int64_t linger, done_linger;
 	struct ek_pktref last; /* latest packet read */
 	int in_cb;            /* sink calls in progress */
