@@ -7,8 +7,10 @@
 # log during the run, under --keylog (key-log following, holding and
 # decryption exercised on every connection); the key log is truncated every
 # 1000 lines, as a restarted client would.  tls12: plain TLS 1.2.
-# The -w evidence file is written too.  At the end: the summary lines,
-# including how many connections waited for their secrets.
+# The -w evidence is written too, rotated by ROTATE (default "-C 1 -W 4": a
+# new file every 1,000,000 bytes, a ring of 4; ROTATE= for one file).  At
+# the end: the summary lines, including how many connections waited for
+# their secrets and how many evidence files were written.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MIN=${1:-5}
@@ -16,7 +18,8 @@ EK=${2:-build/ekuscope}
 MODE=${3:-tls13-keylog}
 PKI=samples/pki
 T=$(mktemp -d)
-chmod 755 "$T"
+chmod 777 "$T"  # ekuscope runs as nobody: it makes the rotated files there
+read -r -a ROT <<<"${ROTATE--C 1 -W 4}"
 PORT=$((20000 + RANDOM % 20000))
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$T"; }
@@ -28,7 +31,7 @@ VER=-tls1_2 KL=() CKL=()
 if [[ $MODE == tls13-keylog ]]; then
 	VER=-tls1_3 KL=(--keylog "$K") CKL=(-keylogfile "$K")
 fi
-"$EK" -i lo -o "$T/live.csv" -w "$T/evidence.pcap" "${KL[@]}" "tcp port $PORT" >"$T/ek.out" 2>"$T/ek.err" &
+"$EK" -i lo -o "$T/live.csv" -w "$T/evidence.pcap" "${ROT[@]}" "${KL[@]}" "tcp port $PORT" >"$T/ek.out" 2>"$T/ek.err" &
 EKPID=$!
 PIDS+=("$EKPID")
 for _ in $(seq 100); do grep -q "listening" "$T/ek.err" && break; sleep 0.1; done
@@ -50,17 +53,18 @@ sleep 0.5
 PIDS+=($!)
 
 end=$((SECONDS + MIN * 60))
-echo "mode $MODE; load average $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%8s %10s %10s %10s\n' seconds rss_kib rows leaf_rows
+echo "mode $MODE; rotation: ${ROT[*]:-none}; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%8s %10s %10s %10s  %s\n' seconds rss_kib rows leaf_rows writing
 t0=$SECONDS
 while ((SECONDS < end)); do
 	rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$EKPID/status")
 	rows=$(wc -l <"$T/live.csv")
 	leaves=$(grep -c ",Certificate,.*,0,[0-9a-f]*," "$T/live.csv" || true)
-	printf '%8d %10s %10s %10s\n' $((SECONDS - t0)) "$rss" "$rows" "$leaves"
+	cur=$(cd "$T" && ls -t evidence.pcap* | head -1)  # the ring turning
+	printf '%8d %10s %10s %10s  %s\n' $((SECONDS - t0)) "$rss" "$rows" "$leaves" "$cur"
 	sleep 15
 done
 kill -INT "$EKPID"
 wait "$EKPID" || true
-echo "load average $(cut -d' ' -f1-3 /proc/loadavg); evidence $(stat -c %s "$T/evidence.pcap") bytes"
-grep -E "Summary|handshakes|capture:|decryption|key log followed|connections? with keys" "$T/ek.out"
+echo "load average $(cut -d' ' -f1-3 /proc/loadavg); evidence files: $(cd "$T" && stat -c '%n %s' evidence.pcap* | tr '\n' ' ')"
+grep -E "Summary|handshakes|capture:|evidence:|decryption|key log followed|connections? with keys" "$T/ek.out"

@@ -20,6 +20,7 @@
 #include "ipfrag.h"
 #include "reader.h"
 #include "reasm.h"
+#include "rotate.h"
 #include "source.h"
 #include "udpflow.h"
 
@@ -398,9 +399,11 @@ int cap_set_filter(struct cap_reader *r, const char *bpf, char errbuf[CAP_ERRBUF
 	return src_set_filter(r->src, bpf, errbuf);
 }
 
-int cap_write_to(struct cap_reader *r, const char *path, char errbuf[CAP_ERRBUF_SIZE])
+int cap_write_to(struct cap_reader *r, const struct cap_evidence *ev, char errbuf[CAP_ERRBUF_SIZE])
 {
-	return src_dump_open(r->src, path, errbuf);
+	if (src_dump_open(r->src, ev, errbuf) != 0) return -1;
+	r->evidence = true;
+	return 0;
 }
 
 void cap_set_limits(struct cap_reader *r, uint64_t max_packets, uint64_t max_seconds)
@@ -518,15 +521,23 @@ int cap_run(struct cap_reader *r, char errbuf[CAP_ERRBUF_SIZE])
 		if (!src_match(r->src, h, data)) continue;
 		r->st.packets++;
 		r->st.bytes += h->caplen;
-		src_dump(r->src, h, data);
+		int dr = src_dump(r->src, h, data, errbuf);
+		if (dr == ROT_DONE) break;
+		if (dr == ROT_ERROR) {
+			ret = -1;
+			break;
+		}
+		/* live with -w: frames count within the evidence file */
+		if (dr == ROT_NEW) r->ev_frames = 0;
+		r->ev_frames++;
 		if (r->progress && r->st.packets % r->progress_every == 0) progress_report(r);
 		/* Field by field, and used in place: a struct built on the stack
 		 * and copied whole stalls on store forwarding, every packet. */
 		struct ek_pktref *p = &r->last;
-		p->frame = live ? r->st.packets : frame;
+		p->frame = !live ? frame : r->evidence ? r->ev_frames : r->st.packets;
 		p->ts.sec = (int64_t)h->ts.tv_sec;
 		p->ts.nsec = (uint32_t)h->ts.tv_usec;
-		p->file_index = r->file_index;
+		p->file_index = r->file_index + (r->evidence ? src_dump_index(r->src) : 0);
 		if (first || p->ts.sec > r->now) r->now = p->ts.sec;
 		first = false;
 		expire(r);

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "../common/netaddr.h"
 
@@ -143,8 +144,27 @@ struct cap_reader *cap_open_live(const struct cap_live_opts *lo, uint32_t file_i
  * so frames keep the numbers Wireshark shows for the whole file.  -1 with
  * libpcap's message in errbuf. */
 int cap_set_filter(struct cap_reader *r, const char *bpf, char errbuf[CAP_ERRBUF_SIZE]);
-/* Save every packet that passes the filter to a pcap file (-w). */
-int cap_write_to(struct cap_reader *r, const char *path, char errbuf[CAP_ERRBUF_SIZE]);
+/* Save every packet that passes the filter to pcap evidence files (-w),
+ * rotated as tcpdump's -C, -W and -G do.  Live, each packet's ek_pktref
+ * then names its evidence file (file_index = the reader's + the file's
+ * index, see `opened`) and its frame number inside that file. */
+struct cap_evidence {
+	const char *path;            /* -w FILE (with seconds: a strftime pattern) */
+	uint64_t max_bytes;          /* -C: a new file once this one holds more (0: never) */
+	uint32_t ring;               /* -W: with max_bytes, a ring of this many names; with seconds, stop after them */
+	uint32_t seconds;            /* -G: a new file every this many seconds (0: never) */
+	/* Before each file is opened (the first too): the index its packets
+	 * carry (relative to the reader's file_index) and its name.  -1 with
+	 * err refuses it: the capture ends with that error. */
+	int (*opened)(void *ctx, uint32_t index, const char *path, char *err, size_t errn);
+	void *ctx;
+};
+int cap_write_to(struct cap_reader *r, const struct cap_evidence *ev, char errbuf[CAP_ERRBUF_SIZE]);
+/* The name of the evidence file number `count` (of the run, or of the -G
+ * window starting at `when`), as tcpdump makes it: FILE, FILE1, FILE2...;
+ * with -C and -W N the number padded to the digits of N - 1 (FILE0 ...);
+ * with -G FILE through strftime.  -1 when empty or longer than n. */
+int cap_evidence_name(const struct cap_evidence *ev, uint32_t count, time_t when, char *buf, size_t n);
 /* Stop by itself after max_packets (that pass the filter) or max_seconds
  * of wall time; 0 = no limit. */
 void cap_set_limits(struct cap_reader *r, uint64_t max_packets, uint64_t max_seconds);

@@ -41,6 +41,8 @@ struct cap_reader {
 	uint64_t progress_every;
 	void (*flush)(void *ctx);  /* cap_set_flush */
 	void *flush_ctx;
+	bool evidence;             /* -w: frames and file indexes are the evidence files' */
+	uint64_t ev_frames;        /* packets in the evidence file being written */
 };
 
 /* The table an entry lives in: UDP flows have their own (own ids). */

@@ -6,6 +6,8 @@
 #define _GNU_SOURCE 1 /* fopencookie */
 #include "source.h"
 
+#include "rotate.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <pcap/pcap.h>
@@ -65,7 +67,7 @@ struct src {
 	char *filter;             /* pcapng: the expression, compiled per link type */
 	struct dlt_prog *progs;
 	size_t n_progs;
-	pcap_dumper_t *dump;
+	struct rot *dump;          /* -w */
 	int fd;                   /* live: pcap_get_selectable_fd, polled by src_wait */
 	char *buf; /* stdio buffer: lives until pcap_close has closed the FILE */
 	int dlt;
@@ -603,29 +605,26 @@ bool src_match(const struct src *s, const struct pcap_pkthdr *h, const uint8_t *
 	return !s->have_filter || pcap_offline_filter(&s->prog, h, data) != 0;
 }
 
-int src_dump_open(struct src *s, const char *path, char errbuf[CAP_ERRBUF_SIZE])
+int src_dump_open(struct src *s, const struct cap_evidence *ev, char errbuf[CAP_ERRBUF_SIZE])
 {
 	if (!s->p) {
-		say(errbuf, path, "writing packets is for live captures", NULL);
+		say(errbuf, ev->path, "writing packets is for live captures", NULL);
 		return -1;
 	}
-	s->dump = pcap_dump_open(s->p, path);
-	if (!s->dump) {
-		say(errbuf, path, pcap_geterr(s->p), NULL);
-		return -1;
-	}
-	return 0;
+	s->dump = rot_open(s->p, ev, errbuf);
+	return s->dump ? 0 : -1;
 }
 
-void src_dump(struct src *s, const struct pcap_pkthdr *h, const uint8_t *data)
+int src_dump(struct src *s, const struct pcap_pkthdr *h, const uint8_t *data, char errbuf[CAP_ERRBUF_SIZE])
 {
-	if (!s->dump) return;
-	pcap_dump((u_char *)s->dump, h, data);
+	return s->dump ? (int)rot_write(s->dump, h, data, errbuf) : ROT_SAME;
 }
+
+uint32_t src_dump_index(const struct src *s) { return s->dump ? rot_slot(s->dump) : 0; }
 
 void src_dump_flush(struct src *s)
 {
-	if (s->dump) pcap_dump_flush(s->dump);
+	rot_flush(s->dump);
 }
 
 void src_break(struct src *s)
@@ -664,7 +663,7 @@ int src_list_interfaces(void (*fn)(void *ctx, const char *name, const char *desc
 void src_close(struct src *s)
 {
 	if (!s) return;
-	if (s->dump) pcap_dump_close(s->dump);
+	rot_close(s->dump);
 	if (s->have_filter) pcap_freecode(&s->prog);
 	for (size_t i = 0; i < s->n_progs; i++) pcap_freecode(&s->progs[i].prog);
 	free(s->progs);

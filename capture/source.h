@@ -39,9 +39,12 @@ void src_wait(struct src *s, int ms);
 int src_set_filter(struct src *s, const char *expr, char errbuf[CAP_ERRBUF_SIZE]);
 bool src_match(const struct src *s, const struct pcap_pkthdr *h, const uint8_t *data);
 
-/* Also write every packet read (after the filter) to a pcap file. */
-int src_dump_open(struct src *s, const char *path, char errbuf[CAP_ERRBUF_SIZE]);
-void src_dump(struct src *s, const struct pcap_pkthdr *h, const uint8_t *data);
+/* Also write every packet read (after the filter) to pcap evidence files
+ * (rotate.h).  src_dump returns an enum rot_rc. */
+int src_dump_open(struct src *s, const struct cap_evidence *ev, char errbuf[CAP_ERRBUF_SIZE]);
+int src_dump(struct src *s, const struct pcap_pkthdr *h, const uint8_t *data, char errbuf[CAP_ERRBUF_SIZE]);
+/* The index of the evidence file being written (0 without rotation). */
+uint32_t src_dump_index(const struct src *s);
 /* Write what src_dump buffered to the file. */
 void src_dump_flush(struct src *s);
 

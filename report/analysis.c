@@ -16,6 +16,7 @@
 #include "findings.h"
 #include "inventory.h"
 #include "live_status.h"
+#include "outputs.h"
 #include "pipeline.h"
 #include "progress.h"
 #include "sanitize.h"
@@ -41,6 +42,11 @@ struct analysis {
 	struct pipeline *volatile live; /* the open live capture (analysis_stop) */
 	struct timeline_text text;
 	char *file_names[MAX_FILES];  /* `file` labels (labels.h), by file index */
+	char **ev_names;              /* live with -w: the evidence files' names, by file index */
+	uint32_t n_ev;
+	struct cap_evidence ev;
+	const char *ev_current;       /* the one being written */
+	uint64_t ev_files;            /* opened so far */
 	bool unread[MAX_FILES];       /* could not be opened */
 	struct analysis_totals t;
 	FILE *warn;                   /* warnings: stderr, or a -j worker's buffer */
@@ -55,6 +61,48 @@ struct analysis {
 static void summary(const struct analysis *a, FILE *fp);
 static void add_stats(struct analysis *a, const struct cap_stats *st);
 
+/* Live with -w: the evidence file holding a packet (its ek_pktref). */
+static const char *evidence_name(const struct analysis *a, uint32_t file_index)
+{
+	return file_index < a->n_ev && a->ev_names[file_index] ? a->ev_names[file_index] : "";
+}
+
+static const char *evidence_label(void *ctx, uint32_t file_index)
+{
+	return evidence_name(ctx, file_index);
+}
+
+/* A new evidence file is about to be opened (capture/rotate.c): it must
+ * not be an input or an output, and rows of its packets name it. */
+static int on_evidence(void *ctx, uint32_t index, const char *path, char *err, size_t errn)
+{
+	struct analysis *a = ctx;
+	if (a->o.write_guard && outputs_guard_check(a->o.write_guard, path, err, errn) != 0) return -1;
+	char *name = strdup(path);
+	if (!name) {
+		snprintf(err, errn, "out of memory");
+		return -1;
+	}
+	if (index >= a->n_ev) {
+		uint32_t n = index + 1 > a->n_ev * 2 ? index + 1 : a->n_ev * 2;
+		char **v = realloc(a->ev_names, n * sizeof *v);
+		if (!v) {
+			free(name);
+			snprintf(err, errn, "out of memory");
+			return -1;
+		}
+		memset(v + a->n_ev, 0, (n - a->n_ev) * sizeof *v);
+		a->ev_names = v;
+		a->n_ev = n;
+	}
+	/* a ring slot reused keeps its name; rows already written keep theirs */
+	free(a->ev_names[index]);
+	a->ev_names[index] = name;
+	a->ev_current = name;
+	a->ev_files++;
+	return 0;
+}
+
 static void on_event(void *ctx, const struct tls_event *ev)
 {
 	struct analysis *a = ctx;
@@ -66,6 +114,7 @@ static void on_event(void *ctx, const struct tls_event *ev)
 		if (!(cr = connmap_get(a->conns, v->file_index, v->id))) return;
 		tls_view_set_consumer(v, cr);
 	}
+	if (a->ev_names) file = evidence_name(a, ev->pkt.file_index); /* live -w: the evidence file of the packet */
 	timeline_event(a->tl, cr, ev, file);
 	if (a->out) writers_event(a->out, cr, ev, file);
 	if (ev->kind == TLS_EV_CONN_END) {
@@ -125,7 +174,7 @@ static void flush_outputs(void *ctx)
 		tls_get_stats(a->tls, &ts);
 		uint64_t nf = 0;
 		for (int sev = SEV_INFO; sev <= SEV_ERROR; sev++) nf += findings_count(a->findings, (enum severity)sev);
-		struct live_counts c = { a->iface, st->packets, st->ps_drop, ts.conns_tls, nf, a->o.write_to };
+		struct live_counts c = { a->iface, st->packets, st->ps_drop, ts.conns_tls, nf, a->ev_current };
 		live_status_draw(&a->status, &c);
 	}
 }
@@ -194,7 +243,8 @@ static struct analysis *create(const struct analysis_opts *o, const struct analy
 		analysis_free(a);
 		return NULL;
 	}
-	struct findings_opts fo = { a->o.findings_csv, a->o.live, sp != NULL, a->o.labels, a->o.n_inputs, NULL, NULL };
+	struct findings_opts fo = { a->o.findings_csv, a->o.live, sp != NULL, a->o.labels, a->o.n_inputs, NULL, NULL,
+				    a->o.write_to ? evidence_label : NULL, a };
 	if (a->out) {
 		fo.on_finding = writers_on_finding;
 		fo.on_finding_ctx = a->out;
@@ -330,6 +380,8 @@ static int run_input(struct analysis *a, struct pipeline *pl, char *err, size_t 
 	return rc;
 }
 
+const char *analysis_evidence_file(const struct analysis *a) { return a->ev_current; }
+
 int analysis_live_open(struct analysis *a, const struct cap_live_opts *lo, char *err, size_t errn)
 {
 	uint32_t idx = a->t.files;
@@ -337,7 +389,9 @@ int analysis_live_open(struct analysis *a, const struct cap_live_opts *lo, char 
 		snprintf(err, errn, "too many inputs");
 		return -1;
 	}
-	struct pipeline_input in = { .live = lo, .filter = a->o.bpf, .write_to = a->o.write_to,
+	a->ev = (struct cap_evidence){ a->o.write_to, a->o.write_max_bytes, a->o.write_ring, a->o.write_seconds,
+				       on_evidence, a };
+	struct pipeline_input in = { .live = lo, .filter = a->o.bpf, .evidence = a->o.write_to ? &a->ev : NULL,
 				     .max_packets = a->o.max_packets, .max_seconds = a->o.max_seconds,
 				     .flush = flush_outputs, .flush_ctx = a };
 	struct pipeline *pl = pipeline_open(&in, idx, &a->o.cap, a->tls, err, errn);
@@ -345,6 +399,7 @@ int analysis_live_open(struct analysis *a, const struct cap_live_opts *lo, char 
 	a->file_names[idx] = strdup(lo->iface);
 	a->t.files++;
 	a->live = pl;
+	a->text.show_file = a->o.write_max_bytes || a->o.write_seconds; /* rows name their evidence file */
 	a->iface = lo->iface;
 	a->status.fp = stderr;
 	a->status_on = progress_enabled(); /* stderr is a terminal, and not taken by the timeline */
@@ -425,7 +480,8 @@ int analysis_finish(struct analysis *a, char *err, size_t errn)
 	}
 	if (rc == 0) rc = findings_close(a->findings, err, errn);
 	if (rc == 0 && a->o.certs_csv)
-		rc = inventory_write_csv(a->inv, a->o.certs_csv, a->file_names, a->t.files, err, errn);
+		rc = a->ev_names ? inventory_write_csv(a->inv, a->o.certs_csv, a->ev_names, a->n_ev, err, errn)
+			     : inventory_write_csv(a->inv, a->o.certs_csv, a->file_names, a->t.files, err, errn);
 	if (rc == 0 && a->out) rc = writers_finish(a->out, &a->t, a->inv, err, errn);
 	return rc;
 }
@@ -494,6 +550,9 @@ static void summary(const struct analysis *a, FILE *fp)
 		fprintf(fp, "         capture: %llu packets received by filter, %llu dropped by kernel, %llu dropped by "
 			"interface\n",
 			(unsigned long long)t->ps_recv, (unsigned long long)t->ps_drop, (unsigned long long)t->ps_ifdrop);
+		if (a->ev_current)
+			fprintf(fp, "         evidence: %llu file%s written (-w), the last %s\n",
+				(unsigned long long)a->ev_files, a->ev_files == 1 ? "" : "s", a->ev_current);
 		if (t->ps_drop || t->ps_ifdrop)
 			fprintf(fp, "\n  WARNING: %llu packets were dropped before ekuscope saw them: handshakes may be\n"
 				    "  incomplete and data_missing rows are expected. Narrow the filter or raise -s only\n"
@@ -536,7 +595,7 @@ void analysis_report(const struct analysis *a, FILE *fp, bool quiet)
 	findings_print(a->findings, fp);
 	if (!quiet) {
 		findings_print_ladders(a->findings, fp);
-		inventory_print(a->inv, fp, a->file_names, a->t.files);
+		inventory_print(a->inv, fp, a->ev_names ? a->ev_names : a->file_names, a->ev_names ? a->n_ev : a->t.files);
 	}
 	fflush(fp);
 }
@@ -564,6 +623,8 @@ void analysis_free(struct analysis *a)
 	if (a->certs) x509_cache_free(a->certs);
 	if (!a->shared_keys) tls_keylog_free(a->keys);
 	for (uint32_t i = 0; i < a->t.files && i < MAX_FILES; i++) free(a->file_names[i]);
+	for (uint32_t i = 0; i < a->n_ev; i++) free(a->ev_names[i]);
+	free(a->ev_names);
 	free(a);
 }
 

@@ -15,6 +15,8 @@
 
 #define ANALYSIS_MAX_FILES 4096    /* input files of one run */
 
+struct io_guard;
+
 struct analysis_opts {
 	const char *timeline_csv;     /* -o: NULL none, "-" stdout */
 	bool text_timeline;           /* readable timeline on stdout */
@@ -29,6 +31,9 @@ struct analysis_opts {
 	size_t cert_cache_bytes;      /* DER kept to recognise certificates (0: default) */
 	const char *bpf;              /* filter expression, NULL none */
 	const char *write_to;         /* -w: save the packets read (live) */
+	uint64_t write_max_bytes;     /* -C (bytes) */
+	uint32_t write_ring, write_seconds; /* -W, -G */
+	const struct io_guard *write_guard; /* files a rotated -w name must not be (outputs.h) */
 	uint64_t max_packets, max_seconds; /* -c, --duration */
 	/* the capture files of the run and their `file` labels (labels.h) */
 	const char *const *inputs;
@@ -63,6 +68,8 @@ int analysis_file(struct analysis *a, const char *path, char *err, size_t errn);
  * open the interface (and -w file), then run until stopped, a limit, or
  * an error.  Prints "listening on ..." to stderr once open. */
 int analysis_live_open(struct analysis *a, const struct cap_live_opts *lo, char *err, size_t errn);
+/* Live with -w: the evidence file being written (NULL without -w). */
+const char *analysis_evidence_file(const struct analysis *a);
 int analysis_live_run(struct analysis *a, char *err, size_t errn);
 /* Ask the running capture to finish: async-signal-safe. */
 void analysis_stop(struct analysis *a);

@@ -528,13 +528,17 @@ static void raise_finding(struct findings *f, struct findings_conn *fc, enum fin
 		vsnprintf(msg, sizeof msg, fmt, ap);
 		va_end(ap);
 	}
+	/* live with -w: the evidence file of this finding's packet */
+	const char *file = w->row ? w->row->file
+			 : f->o.evidence ? f->o.evidence(f->o.evidence_ctx, w->ev->pkt.file_index)
+			 : fc && fc->file ? fc->file : "";
 	if (f->csv) {
 		char client[EK_ENDPOINT_STRLEN], server[EK_ENDPOINT_STRLEN];
 		ek_endpoint_str(&v->client, true, client, sizeof client);
 		ek_endpoint_str(&v->server, true, server, sizeof server);
 		csv_out_field(f->csv, d->name);
 		csv_out_field(f->csv, severity_name(d->severity));
-		csv_out_field(f->csv, w->row ? w->row->file : fc && fc->file ? fc->file : "");
+		csv_out_field(f->csv, file);
 		csv_out_fieldf(f->csv, "%llu", (unsigned long long)w->ev->pkt.frame);
 		char cid[EK_CONN_ID_STRLEN];
 		ek_conn_id_str(v->id, cid, sizeof cid);
@@ -548,7 +552,7 @@ static void raise_finding(struct findings *f, struct findings_conn *fc, enum fin
 		csv_out_end_row(f->csv);
 	}
 	if (f->o.on_finding) {
-		struct finding_rec r = { code, w->row ? w->row->file : "", w->ev, w->role, w->cert, msg };
+		struct finding_rec r = { code, w->row || f->o.evidence ? file : "", w->ev, w->role, w->cert, msg };
 		f->o.on_finding(f->o.on_finding_ctx, &r);
 	}
 

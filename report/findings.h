@@ -35,6 +35,10 @@ struct findings_opts {
 	/* every finding as it is raised, NULL none */
 	void (*on_finding)(void *ctx, const struct finding_rec *r);
 	void *on_finding_ctx;
+	/* live with -w: the evidence file of a packet's file_index, for a
+	 * finding with no row of its own (NULL: the connection's file) */
+	const char *(*evidence)(void *ctx, uint32_t file_index);
+	void *evidence_ctx;
 };
 
 struct findings;

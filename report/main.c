@@ -15,6 +15,7 @@
 #include "analysis.h"
 #include "findings_table.h"
 #include "heap.h"
+#include "evidence_opts.h"
 #include "labels.h"
 #include "outputs.h"
 #include "parallel.h"
@@ -48,6 +49,9 @@ static void usage(FILE *fp)
 	      "  -B KIB             live: kernel capture buffer in KiB (default 32768); a\n"
 	      "                     bigger one rides out longer bursts without drops\n"
 	      "  -w FILE            live: also save the captured packets (pcap) as evidence\n"
+	      "  -C MB              live: a new -w file after MB million bytes (FILE1, FILE2 ...)\n"
+	      "  -W N               with -C: a ring of N files; with -G: stop after N files\n"
+	      "  -G SEC             live: a new -w file every SEC seconds, FILE through strftime\n"
 	      "  -c N               stop after N packets\n"
 	      "  --duration SEC     live: stop after SEC seconds\n"
 	      "  -Z USER            live: drop root privileges to USER once the interface\n"
@@ -151,13 +155,18 @@ static int list_interfaces(void)
 /* ekuscope parses hostile traffic: once the interface is open it needs no
  * privilege, so (as tcpdump does) a run started as root continues as USER
  * (default nobody).  Output files were opened before. */
-static int drop_privileges(const char *user, char *err, size_t errn)
+static int drop_privileges(const char *user, const char *evidence, char *err, size_t errn)
 {
 	if (geteuid() != 0) return 0;
 	if (!user) user = "nobody";
 	struct passwd *pw = getpwnam(user);
 	if (!pw) {
 		snprintf(err, errn, "-Z %s: no such user", user);
+		return -1;
+	}
+	/* as tcpdump: USER may reopen the -w file (a -W ring) and lose nothing else */
+	if (evidence && chown(evidence, pw->pw_uid, pw->pw_gid) != 0) {
+		snprintf(err, errn, "-w %s: cannot give it to %s: %s", evidence, user, strerror(errno));
 		return -1;
 	}
 	if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
@@ -195,10 +204,10 @@ static void catch_signals(void)
 
 /* Before anything is read: no output names an input or another output,
  * and each output's directory takes its file (outputs.h). */
-static int check_paths(const struct analysis_opts *o, const char *const *files, size_t n_files, char *err,
+static int check_paths(struct analysis_opts *o, const char *const *files, size_t n_files, char *err,
 		       size_t errn)
 {
-	size_t n_ins = n_files + o->n_keylog_files + 2, n_outs = 0, n = 0;
+	size_t n_ins = n_files + o->n_keylog_files + 2 + 8, n_outs = 0, n = 0;
 	struct io_path *ins = calloc(n_ins, sizeof *ins), outs[8];
 	if (!ins) {
 		snprintf(err, errn, "out of memory");
@@ -218,6 +227,11 @@ static int check_paths(const struct analysis_opts *o, const char *const *files, 
 	/* the report (or the timeline) on stdout: `>> in.pcap` would append to the capture */
 	outs[n_outs++] = (struct io_path){ ">", "-" };
 	int rc = outputs_check(outs, n_outs, ins, n, err, errn);
+	/* rotated -w names: not an input, not another output */
+	size_t np = n;
+	for (size_t i = 0; rc == 0 && i < n_outs - 1; i++)
+		if (outs[i].path != o->write_to) ins[np++] = outs[i];
+	if (rc == 0) rc = evidence_check(o, ins, np, err, errn);
 	free(ins);
 	return rc;
 }
@@ -291,7 +305,7 @@ int main(int argc, char **argv)
 	size_t n_conn_specs = 0;
 	char err[512];
 	int ch;
-	while ((ch = getopt_long(argc, argv, "hVr:o:qi:f:s:pw:c:Z:Dj:B:", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "hVr:o:qi:f:s:pw:c:Z:Dj:B:C:W:G:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'h':
 			usage(stdout);
@@ -309,6 +323,17 @@ int main(int argc, char **argv)
 		case 'p': live.promisc = false; break;
 		case 'w': ao.write_to = optarg; break;
 		case 'Z': user = optarg; break;
+		case 'C':
+		case 'W':
+		case 'G': {
+			char e[160];
+			if (evidence_opt(ch, optarg, &ao, e, sizeof e) != 0) {
+				fprintf(stderr, "ekuscope: %s\n", e);
+				free(files);
+				return EK_EXIT_USAGE;
+			}
+			break;
+		}
 		case 'D': list_ifaces = true; break;
 		case 's':
 		case 'c':
@@ -451,6 +476,7 @@ int main(int argc, char **argv)
 	char **labels = labels_make(files, n_files);
 	if (!labels) {
 		fputs("ekuscope: out of memory\n", stderr);
+		evidence_done(&ao);
 		free(files);
 		free(joined);
 		return EK_EXIT_USAGE;
@@ -509,17 +535,20 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ekuscope: %s\n", err);
 		conn_filter_free(conn_filter);
 		labels_free(labels, n_files);
+		evidence_done(&ao);
 		free(files);
 		free(joined);
 		return EK_EXIT_USAGE;
 	}
 	int status = EK_EXIT_OK;
 	if (live.iface) {
-		if (analysis_live_open(a, &live, err, sizeof err) != 0 || drop_privileges(user, err, sizeof err) != 0) {
+		if (analysis_live_open(a, &live, err, sizeof err) != 0 ||
+		    drop_privileges(user, analysis_evidence_file(a), err, sizeof err) != 0) {
 			fprintf(stderr, "ekuscope: %s\n", err);
 			analysis_free(a);
 			conn_filter_free(conn_filter);
 			labels_free(labels, n_files);
+			evidence_done(&ao);
 			free(files);
 			free(joined);
 			return EK_EXIT_USAGE;
@@ -553,6 +582,7 @@ int main(int argc, char **argv)
 	analysis_free(a);
 	conn_filter_free(conn_filter);
 	labels_free(labels, n_files);
+	evidence_done(&ao);
 	free(files);
 	free(joined);
 	return status;

@@ -152,3 +152,59 @@ int outputs_check(const struct io_path *outs, size_t n_outs, const struct io_pat
 	free(out);
 	return rc;
 }
+
+/* The paths are looked at again at every check: an output may have been
+ * created (or an input replaced) since the start. */
+struct io_guard {
+	size_t n;
+	struct io_path *p;
+};
+
+struct io_guard *outputs_guard_new(const struct io_path *protect, size_t n)
+{
+	struct io_guard *g = calloc(1, sizeof *g);
+	if (!g || !(g->p = calloc(n + 1, sizeof *g->p))) {
+		free(g);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(protect[i].path, "-") == 0) continue;
+		char *o = strdup(protect[i].opt), *path = strdup(protect[i].path);
+		if (!o || !path) {
+			free(o);
+			free(path);
+			outputs_guard_free(g);
+			return NULL;
+		}
+		g->p[g->n++] = (struct io_path){ o, path };
+	}
+	return g;
+}
+
+int outputs_guard_check(const struct io_guard *g, const char *path, char *err, size_t errn)
+{
+	struct ident id, other;
+	char e[600], buf[300];
+	if (ident_of(path, false, &id, e, sizeof e) != 0) {
+		snprintf(err, errn, "-w %s", e);
+		return -1;
+	}
+	for (size_t i = 0; g && i < g->n; i++) {
+		if (ident_of(g->p[i].path, false, &other, e, sizeof e) != 0 || !same(&id, &other)) continue;
+		snprintf(err, errn, "-w: evidence file %s would be %s: refusing to overwrite it", path,
+			 name_of(&g->p[i], buf, sizeof buf));
+		return -1;
+	}
+	return 0;
+}
+
+void outputs_guard_free(struct io_guard *g)
+{
+	if (!g) return;
+	for (size_t i = 0; i < g->n; i++) {
+		free((char *)g->p[i].opt);
+		free((char *)g->p[i].path);
+	}
+	free(g->p);
+	free(g);
+}

@@ -18,4 +18,13 @@ struct io_path {
 int outputs_check(const struct io_path *outs, size_t n_outs, const struct io_path *ins, size_t n_ins, char *err,
 		  size_t errn);
 
+/* Rotated evidence files (-w with -C/-G) get names during the run: each
+ * is checked against the inputs and outputs given here, compared as
+ * above, before it is opened. */
+struct io_guard;
+struct io_guard *outputs_guard_new(const struct io_path *protect, size_t n);
+/* 0 when path may be written; else -1 with a one-line err. */
+int outputs_guard_check(const struct io_guard *g, const char *path, char *err, size_t errn);
+void outputs_guard_free(struct io_guard *g);
+
 #endif

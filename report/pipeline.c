@@ -106,7 +106,7 @@ struct pipeline *pipeline_open(const struct pipeline_input *in, uint32_t file_in
 				: cap_open_file(in->path, file_index, co, &sink, eb);
 	if (!pl->g.reader ||
 	    (in->filter && *in->filter && cap_set_filter(pl->g.reader, in->filter, eb) != 0) ||
-	    (in->write_to && cap_write_to(pl->g.reader, in->write_to, eb) != 0)) {
+	    (in->evidence && cap_write_to(pl->g.reader, in->evidence, eb) != 0)) {
 		snprintf(err, errn, "%s", eb);
 		pipeline_close(pl);
 		return NULL;

@@ -12,7 +12,7 @@ struct pipeline_input {
 	const char *path;                     /* a capture file ("-": stdin), or */
 	const struct cap_live_opts *live;     /* a live interface */
 	const char *filter;                   /* BPF expression or NULL */
-	const char *write_to;                 /* -w: save packets, or NULL */
+	const struct cap_evidence *evidence;  /* -w: save packets, or NULL */
 	uint64_t max_packets, max_seconds;    /* -c, --duration (0: none) */
 	void (*flush)(void *ctx);             /* live: write out buffered rows (cap_set_flush) */
 	void *flush_ctx;
