@@ -64,8 +64,8 @@ struct x509_cache_stats {
 void x509_cache_stats(const struct x509_cache *c, struct x509_cache_stats *out);
 
 /* The DER x was made from (der_len bytes): another cache's x509_get of
- * it gives the same certificate (report/parallel.c moves certificates
- * between the caches of its threads). */
+ * it gives the same certificate (so a caller with a cache per thread can
+ * move certificates between them). */
 const uint8_t *x509_der(const struct x509_info *x);
 
 #endif

@@ -57,7 +57,7 @@ void csv_out_flush(struct csv_out *c);
 /* Writer state that lives as long as c: free_fn(p) runs on close. */
 void csv_out_attach(struct csv_out *c, void *p, void (*free_fn)(void *));
 /* Everything so far handed to the file; its descriptor, for bytes that
- * go there directly (report/parallel.c's spools).  -1 on a write error. */
+ * go there directly (the -j spools).  -1 on a write error. */
 int csv_out_fd(struct csv_out *c);
 /* Closes; commit=false discards a file.  Returns 0, or -1 with err set. */
 int csv_out_close(struct csv_out *c, bool commit, char *err, size_t errn);

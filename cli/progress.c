@@ -4,7 +4,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "sanitize.h"
+#include "../report/sanitize.h"
 
 static bool enabled;
 /* The file whose line is on the terminal: with -j several are read at

@@ -10,16 +10,16 @@
 
 #include "../capture/pcapng_secrets.h"
 #include "../dissect/keylog.h"
-#include "connmap.h"
-#include "csv_out.h"
-#include "findings.h"
-#include "inventory.h"
+#include "../report/connmap.h"
+#include "../report/csv_out.h"
+#include "../report/findings.h"
+#include "../report/inventory.h"
 #include "pipeline.h"
-#include "sanitize.h"
-#include "timeline.h"
-#include "timeline_csv.h"
-#include "timeline_text.h"
-#include "trust.h"
+#include "../report/sanitize.h"
+#include "../report/timeline.h"
+#include "../report/timeline_csv.h"
+#include "../report/timeline_text.h"
+#include "../report/trust.h"
 
 #define MAX_FILES ANALYSIS_MAX_FILES
 

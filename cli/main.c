@@ -13,7 +13,7 @@
 
 #include "../capture/filter_check.h"
 #include "analysis.h"
-#include "findings_table.h"
+#include "../report/findings_table.h"
 #include "heap.h"
 #include "labels.h"
 #include "outputs.h"
