@@ -348,6 +348,7 @@ int analysis_finish(struct analysis *a, char *err, size_t errn)
 	a->t.records_decrypted = ts.records_decrypted + a->merged_records;
 	timeline_drain(a->tl);
 	a->t.rows = timeline_rows_written(a->tl) + a->merged_rows;
+	a->t.rows_dropped += timeline_rows_dropped_by_cap(a->tl);
 	fflush(stdout);
 	if (!analysis_analysed(a)) return keep_outputs(a, err, errn);
 	int rc = 0;
@@ -409,6 +410,10 @@ static void summary(const struct analysis *a, FILE *fp)
 		fprintf(fp, "         missing data: %llu holes (%llu bytes), %llu packets cut by snaplen\n",
 			(unsigned long long)t->gaps, (unsigned long long)t->gap_bytes,
 			(unsigned long long)t->snaplen_cut);
+	if (t->rows_dropped)
+		fprintf(fp, "         %llu timeline rows of TLS connections dropped (over %d rows held for "
+			"connections not yet known to be TLS)\n",
+			(unsigned long long)t->rows_dropped, TIMELINE_MAX_HELD);
 	if (t->ip_fragments)
 		fprintf(fp, "         %llu IP fragments skipped (not reassembled)\n", (unsigned long long)t->ip_fragments);
 	if (t->malformed)
@@ -506,6 +511,7 @@ int analysis_worker_end(struct analysis *w, char *err, size_t errn)
 	w->t.records_decrypted = ts.records_decrypted;
 	timeline_drain(w->tl);
 	w->t.rows = timeline_rows_written(w->tl);
+	w->t.rows_dropped = timeline_rows_dropped_by_cap(w->tl);
 	int rc = 0;
 	if (w->csv) {
 		rc = csv_out_close(w->csv, true, err, errn);
@@ -563,6 +569,7 @@ void analysis_merge(struct analysis *a, struct analysis *w, const char *path, co
 	t->conns_keyed += s->conns_keyed;
 	t->conns_decrypt_failed += s->conns_decrypt_failed;
 	a->merged_rows += s->rows;
+	t->rows_dropped += s->rows_dropped;
 	a->merged_records += s->records_decrypted;
 	findings_merge(a->findings, w->findings);
 	inventory_merge(a->inv, w->inv);

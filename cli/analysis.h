@@ -38,6 +38,7 @@ struct analysis_totals {
 	uint64_t packets, bytes, tcp_conns, tls_conns, not_tls_conns;
 	uint64_t handshakes_complete, handshakes_failed, handshakes_unknown;
 	uint64_t rows;
+	uint64_t rows_dropped;        /* of TLS connections, held past TIMELINE_MAX_HELD */
 	uint64_t gaps, gap_bytes, snaplen_cut, ip_fragments, malformed, evicted;
 	uint32_t files_truncated;
 	/* decryption (--keylog, pcapng Decryption Secrets Blocks) */

@@ -28,7 +28,6 @@ static inline struct cur cur_make(const uint8_t *p, size_t len)
 
 static inline bool cur_ok(const struct cur *c) { return !c->err; }
 static inline size_t cur_left(const struct cur *c) { return c->err ? 0 : c->len - c->off; }
-static inline size_t cur_pos(const struct cur *c) { return c->off; }
 
 /* True (and nothing consumed) when n more bytes are available. */
 static inline bool cur_has(const struct cur *c, size_t n) { return !c->err && c->len - c->off >= n; }
@@ -81,12 +80,6 @@ static inline uint32_t cur_u32le(struct cur *c)
 static inline uint8_t cur_peek_u8(const struct cur *c, size_t at)
 {
 	return cur_has(c, at + 1) ? c->base[c->off + at] : 0;
-}
-
-static inline uint16_t cur_peek_u16(const struct cur *c, size_t at)
-{
-	return cur_has(c, at + 2) ?
-		(uint16_t)((unsigned)c->base[c->off + at] << 8 | c->base[c->off + at + 1]) : 0;
 }
 
 static inline bool cur_skip(struct cur *c, size_t n)

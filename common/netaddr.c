@@ -89,16 +89,6 @@ void ek_endpoint_str(const struct ek_endpoint *e, bool with_port, char *buf, siz
 		snprintf(buf, n, "%s:%u", a, e->port);
 }
 
-bool ek_addr_eq(const struct ek_addr *a, const struct ek_addr *b)
-{
-	return a->family == b->family && memcmp(a->a, b->a, a->family == 6 ? 16 : 4) == 0;
-}
-
-bool ek_endpoint_eq(const struct ek_endpoint *a, const struct ek_endpoint *b)
-{
-	return a->port == b->port && ek_addr_eq(&a->addr, &b->addr);
-}
-
 /* The last few seconds formatted by ek_unix_str / ek_time_str: rows of
  * one capture share their seconds, certificates their validity dates.
  * Per thread, so files may be analysed in parallel. */

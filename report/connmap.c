@@ -125,11 +125,6 @@ void connmap_release(struct connmap *m, struct conn_rec *r, void (*free_fc)(stru
 	}
 }
 
-size_t connmap_size(const struct connmap *m)
-{
-	return m->count;
-}
-
 void connmap_free(struct connmap *m, void (*free_fc)(struct findings_conn *))
 {
 	if (!m) return;

@@ -28,15 +28,6 @@ void csv_out_field_n(struct csv_out *c, const char *s, size_t n);
  * (printable ASCII without ',' or '"', not starting with = + - @ or a
  * space, not ending with a space: numbers, times, addresses, codes). */
 void csv_out_plain(struct csv_out *c, const char *s, size_t n);
-/* Bytes appended as they are: a prepared piece of a row (escaped fields
- * with their separating commas, see csv_escape_field).  The row counts as
- * started afterwards. */
-void csv_out_raw(struct csv_out *c, const char *s, size_t n);
-/* A plain field (as csv_out_plain) formatted in place: returns where to
- * write at most max bytes (NULL on failure), csv_out_field_end(end)
- * finishes it. */
-char *csv_out_field_begin(struct csv_out *c, size_t max);
-void csv_out_field_end(struct csv_out *c, char *end);
 /* A whole row formatted in place: room for max bytes at the returned
  * pointer (NULL on failure); csv_out_row_commit(end) takes the bytes up
  * to end (the row with its separators and final newline). */

@@ -283,12 +283,3 @@ size_t detail_write(const struct tls_event *ev, char **buf, size_t *cap)
 	*cap = b.cap;
 	return b.s ? b.len : 0;
 }
-
-char *detail_for_event(const struct tls_event *ev)
-{
-	char *s = NULL;
-	size_t cap = 0;
-	detail_write(ev, &s, &cap);
-	if (!s) return strdup("");
-	return s;
-}

@@ -334,7 +334,6 @@ void findings_trim(struct findings *f)
 }
 
 int findings_max_severity(const struct findings *f) { return f->max_sev; }
-uint64_t findings_count(const struct findings *f, enum severity s) { return f->by_sev[s]; }
 
 /* Everything a rule needs to say where a finding is. */
 struct where {
@@ -490,7 +489,9 @@ static void raise_finding(struct findings *f, struct findings_conn *fc, enum fin
 	if (w->cert) memcpy(k.sha256, w->cert->sha256, sizeof k.sha256);
 	char extra[600];
 	if (aggkey_extra && *aggkey_extra) {
-		/* the old key was cut at 599 bytes: so is a long extra */
+		/* cut where the key's text (code, addresses, certificate
+		 * hash, extra) reaches 599 bytes, so a long extra aggregates
+		 * as it always has */
 		size_t el = strlen(aggkey_extra);
 		if (el > 300) {
 			char cip[EK_ENDPOINT_STRLEN], server[EK_ENDPOINT_STRLEN];

@@ -431,9 +431,6 @@ void inventory_merge(struct inventory *dst, struct inventory *src)
 	recs_free(&src->recs);
 }
 
-size_t inventory_count(const struct inventory *inv) { return inv->n; }
-const struct inv_entry *inventory_at(const struct inventory *inv, size_t i) { return i < inv->n ? inv->refs[i].e : NULL; }
-
 static void frame_ref(char *buf, size_t n, char *const *names, uint32_t n_files, uint32_t f, uint64_t frame)
 {
 	if (n_files > 1 && f < n_files && names[f])

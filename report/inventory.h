@@ -57,9 +57,6 @@ bool inventory_merge_conflict(const struct inventory *dst, const struct inventor
  * cache.  src keeps no entry. */
 void inventory_merge(struct inventory *dst, struct inventory *src);
 
-size_t inventory_count(const struct inventory *inv);
-const struct inv_entry *inventory_at(const struct inventory *inv, size_t i);
-
 /* The --certs CSV; file_names maps file index -> name (frames are
  * prefixed with the file name when several files were read). */
 int inventory_write_csv(const struct inventory *inv, const char *path, char *const *file_names, uint32_t n_files,

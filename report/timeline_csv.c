@@ -69,7 +69,6 @@ static const char digits2[201] =
 	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
 	"8081828384858687888990919293949596979899";
 
-/* Decimal v at o; the end. */
 /* n bytes of s at o, n <= 64 or s with n + 64 readable bytes; o with 64
  * bytes of room past n. */
 static inline char *copy64(char *o, const char *s, size_t n)
@@ -82,6 +81,7 @@ static inline char *copy64(char *o, const char *s, size_t n)
 	return o + n;
 }
 
+/* Decimal v at o; the end. */
 static inline char *put_u64(char *o, unsigned long long v)
 {
 	static const unsigned long long pow10[] = {
