@@ -110,7 +110,8 @@ void cap_ignore(struct cap_reader *r, struct cap_conn *c);
 /* Live capture on an interface ("any": all), libpcap immediate mode so
  * packets are handed over as they arrive.  Frames are numbered in the
  * order captured (as in the -w file). */
-#define CAP_DEFAULT_SNAPLEN 262144 /* whole packets: certificate chains span many */
+#define CAP_MAX_SNAPLEN 262144     /* libpcap's MAXIMUM_SNAPLEN */
+#define CAP_DEFAULT_SNAPLEN CAP_MAX_SNAPLEN /* whole packets: certificate chains span many */
 struct cap_live_opts {
 	const char *iface;
 	int snaplen;                 /* 0: CAP_DEFAULT_SNAPLEN */

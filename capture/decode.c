@@ -37,6 +37,13 @@ enum {
 	ET_CISCO_MD = 0x8909, /* Cisco MetaData (SGT) */
 };
 
+/* IP protocol numbers (IANA) */
+enum {
+	IPP_HOPOPT = 0, IPP_IPIP = 4, IPP_TCP = 6, IPP_UDP = 17, IPP_IPV6 = 41, IPP_ROUTING = 43,
+	IPP_FRAGMENT = 44, IPP_GRE = 47, IPP_AH = 51, IPP_DSTOPTS = 60, IPP_MOBILITY = 135, IPP_HIP = 139,
+	IPP_SHIM6 = 140,
+};
+
 #define MAX_TAGS 8     /* VLAN / MPLS labels followed before giving up */
 #define MAX_DEPTH 4    /* nested tunnels (IP-in-IP, GRE, VXLAN) */
 #define VXLAN_PORT 4789
@@ -172,15 +179,15 @@ static enum dec_status dec_gre(struct dctx *x, struct cur *c)
 static enum dec_status dec_transport(struct dctx *x, uint8_t proto, struct cur *c, size_t wire)
 {
 	switch (proto) {
-	case 6: return dec_tcp(x, c, wire);
-	case 17: return dec_udp(x, c);
-	case 47: return dec_gre(x, c);
-	case 4:
-	case 41:
+	case IPP_TCP: return dec_tcp(x, c, wire);
+	case IPP_UDP: return dec_udp(x, c);
+	case IPP_GRE: return dec_gre(x, c);
+	case IPP_IPIP:
+	case IPP_IPV6:
 		if (x->depth >= MAX_DEPTH) return DEC_NOT_TCP;
 		x->depth++;
 		/* cut of the inner packet: announced minus captured */
-		return inner(proto == 4 ? dec_ipv4(x, c, wire - cur_left(c)) :
+		return inner(proto == IPP_IPIP ? dec_ipv4(x, c, wire - cur_left(c)) :
 					  dec_ipv6(x, c, wire - cur_left(c)));
 	default: return DEC_NOT_TCP;
 	}
@@ -239,20 +246,20 @@ static enum dec_status dec_ipv6(struct dctx *x, struct cur *c, size_t cut)
 		size_t hlen, used = 2;
 		uint8_t next;
 		switch (nh) {
-		case 0:   /* hop-by-hop */
-		case 43:  /* routing */
-		case 60:  /* destination options */
-		case 135: /* mobility */
-		case 139: /* HIP */
-		case 140: /* shim6 */
+		case IPP_HOPOPT:
+		case IPP_ROUTING:
+		case IPP_DSTOPTS:
+		case IPP_MOBILITY:
+		case IPP_HIP:
+		case IPP_SHIM6:
 			next = cur_u8(&p);
 			hlen = ((size_t)cur_u8(&p) + 1) * 8;
 			break;
-		case 51: /* AH: length in 4-byte units, minus 2 */
+		case IPP_AH: /* length in 4-byte units, minus 2 */
 			next = cur_u8(&p);
 			hlen = ((size_t)cur_u8(&p) + 2) * 4;
 			break;
-		case 44: { /* fragment */
+		case IPP_FRAGMENT: {
 			next = cur_u8(&p);
 			cur_skip(&p, 1);
 			uint16_t offm = cur_u16(&p);
@@ -387,7 +394,7 @@ static bool fast_ether_ipv4_tcp(const uint8_t *f, size_t caplen, size_t cut, str
 	if (caplen < 14 + 20 + 20 || f[12] != 0x08 || f[13] != 0x00) return false;
 	const uint8_t *ip = f + 14;
 	size_t total = be16(ip + 2);
-	if (ip[0] != 0x45 || ip[9] != 6 || total < 20 || (be16(ip + 6) & 0x3FFF)) return false;
+	if (ip[0] != 0x45 || ip[9] != IPP_TCP || total < 20 || (be16(ip + 6) & 0x3FFF)) return false;
 	size_t have = caplen - 14 - 20;           /* captured after the IP header */
 	size_t announced = total - 20;
 	size_t take = announced < have ? announced : have;

@@ -292,7 +292,7 @@ int main(int argc, char **argv)
 		case 'c':
 		case OPT_DURATION: {
 			unsigned long long v;
-			if (parse_count(optarg, &v) != 0 || (ch == 's' && (v < 64 || v > 262144))) {
+			if (parse_count(optarg, &v) != 0 || (ch == 's' && (v < 64 || v > CAP_MAX_SNAPLEN))) {
 				fprintf(stderr, "ekuscope: -%s: not a valid number: %s\n",
 					ch == OPT_DURATION ? "-duration" : ch == 's' ? "s" : "c", optarg);
 				free(files);

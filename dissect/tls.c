@@ -129,13 +129,12 @@
 #include "tls_resume.h"
 
 #define TLS_SCAN_LIMIT 16384u
-#define TLS_MAX_RECORD (16384u + 2048u)
 #define TLS_DEFAULT_MAX_HS TLS_DEFAULT_MAX_HANDSHAKE
 #define WIN 11 /* bytes needed to test one scan position */
 /* Spare buffers hold a whole record (2^14 + 2048) or a typical message.
  * Not under AddressSanitizer: exact sizes and fresh allocations let it
  * check every read. */
-#define SPARE_BUF_SIZE (16384 + 2048 + 256)
+#define SPARE_BUF_SIZE (TLS_MAX_RECORD + 256)
 #if defined(__SANITIZE_ADDRESS__)
 #define SPARES_ON 0
 #else
