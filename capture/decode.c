@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../common/cursor.h"
+#include "decode_fast.h"
 
 /* libpcap DLT values (numeric so the meaning does not depend on the
  * platform's pcap headers: 12 is DLT_RAW on Linux, 14 elsewhere). */
@@ -388,8 +389,14 @@ static inline uint32_t be32(const uint8_t *p) { return (uint32_t)p[0] << 24 | (u
 /* The common frame, Ethernet / IPv4 without options / TCP with its header
  * captured, in straight-line code: exactly what the general decoder gives
  * for it (DEC_TCP).  Returns false for anything else, which the general
- * decoder then takes (VLANs, options, fragments, short or odd headers). */
-static bool fast_ether_ipv4_tcp(const uint8_t *f, size_t caplen, size_t cut, struct dec_tcp *o)
+ * decoder then takes (VLANs, options, fragments, short or odd headers).
+ * The one place that reads packet bytes without the cursor: every read is
+ * within the 54 bytes the first test requires, except the TCP header's
+ * options and payload, which hlen <= take keeps inside the frame.
+ * tests/unit_capture_decode_fast.c holds it to dec_frame_general on every
+ * frame of the samples, each cut short at every length and with its
+ * header bytes changed, in every build (ASan: exact-size copies). */
+bool dec_fast_ether_ipv4_tcp(const uint8_t *f, size_t caplen, size_t cut, struct dec_tcp *o)
 {
 	if (caplen < 14 + 20 + 20 || f[12] != 0x08 || f[13] != 0x00) return false;
 	const uint8_t *ip = f + 14;
@@ -424,17 +431,13 @@ static bool fast_ether_ipv4_tcp(const uint8_t *f, size_t caplen, size_t cut, str
 enum dec_status dec_frame(int dlt, const uint8_t *frame, size_t caplen, size_t wirelen,
 			  struct dec_tcp *out)
 {
-	if (dlt == L_EN10MB && frame && fast_ether_ipv4_tcp(frame, caplen, wirelen > caplen ? wirelen - caplen : 0, out)) {
-#ifdef EK_DEC_CHECK
-		struct dec_tcp g;
-		struct dctx gx = { &g, 0 };
-		struct cur gc = cur_make(frame, caplen);
-		memset(&g, 0, sizeof g);
-		if (dec_ether(&gx, &gc, wirelen > caplen ? wirelen - caplen : 0) != DEC_TCP || memcmp(&g, out, sizeof g) != 0)
-			__builtin_trap();
-#endif
+	if (dlt == L_EN10MB && frame && dec_fast_ether_ipv4_tcp(frame, caplen, wirelen > caplen ? wirelen - caplen : 0, out))
 		return DEC_TCP;
-	}
+	return dec_frame_general(dlt, frame, caplen, wirelen, out);
+}
+
+enum dec_status dec_frame_general(int dlt, const uint8_t *frame, size_t caplen, size_t wirelen, struct dec_tcp *out)
+{
 	struct dctx x = { out, 0 };
 	struct cur c = cur_make(frame, caplen);
 	size_t cut = wirelen > caplen ? wirelen - caplen : 0;
