@@ -45,35 +45,6 @@ struct x509_cache {
 #define X509_DEFAULT_MAX 4096
 #define X509_INITIAL_BUCKETS 256
 
-/* ---- hashing ----------------------------------------------------------- */
-
-static uint64_t mix64(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
-	return h;
-}
-
-/* Every byte counts (entries are compared in full anyway: the hash only
- * has to spread them); two independent lanes of 16 bytes so the
- * multiplies overlap. */
-static uint64_t der_hash(const uint8_t *der, size_t len)
-{
-	uint64_t a = 0x9e3779b97f4a7c15ULL ^ (uint64_t)len, b = 0xc2b2ae3d27d4eb4fULL;
-	size_t i = 0;
-	for (; i + 32 <= len; i += 32) {
-		a = ek_mum(ek_rd64(der + i) ^ EK_HASH_K0, ek_rd64(der + i + 8) ^ a);
-		b = ek_mum(ek_rd64(der + i + 16) ^ EK_HASH_K1, ek_rd64(der + i + 24) ^ b);
-	}
-	for (; i + 8 <= len; i += 8) a = ek_mum(ek_rd64(der + i) ^ EK_HASH_K2, a);
-	uint64_t t = 0;
-	for (; i < len; i++) t = t << 8 | der[i];
-	return mix64(ek_mum(a ^ EK_HASH_K3, b ^ t));
-}
-
 /* ---- field extraction --------------------------------------------------- */
 
 /* Contents of a memory BIO as a malloc'd string (NULL on failure). */
@@ -426,7 +397,7 @@ struct x509_info *x509_get(struct x509_cache *c, const uint8_t *der, size_t len)
 {
 	if (!c || (!der && len)) return NULL;
 	c->st.lookups++;
-	uint64_t h = der_hash(der, len);
+	uint64_t h = ek_hash_bytes(der, len, 0);
 	for (struct x509_info *i = (struct x509_info *)c->buckets[h & (c->nbuckets - 1)]; i; i = i->next) {
 		struct x509_entry *e = (struct x509_entry *)i;
 		if (e->hash == h && i->der_len == len && (len == 0 || memcmp(e->der, der, len) == 0)) {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/hash.h"
 #include "csv_out.h"
 #include "detail.h"
 #include "ipcerts.h"
@@ -154,9 +155,7 @@ struct findings {
 
 static uint64_t str_hash(const char *p, size_t n)
 {
-	uint64_t h = 1469598103934665603ull;
-	for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)p[i]) * 1099511628211ull;
-	return h;
+	return ek_hash_bytes(p, n, 0);
 }
 
 /* The interned copy of p[0..n) (n bytes, then a NUL), or NULL when the
@@ -354,31 +353,24 @@ static void agg_ep_of(struct agg_ep *k, const struct ek_endpoint *e, bool with_p
 	k->port = with_port ? e->port : 0;
 }
 
-static uint64_t mix(uint64_t h, uint64_t v)
-{
-	h ^= v;
-	h *= 0x9E3779B97F4A7C15ULL;
-	return h ^ (h >> 29);
-}
-
 static uint64_t agg_hash(const struct agg *k)
 {
-	uint64_t h = mix(0, (uint64_t)k->code);
+	uint64_t h = ek_hash_word(0, (uint64_t)k->code);
 	const struct agg_ep *e[2] = { &k->cip, &k->server };
 	for (int i = 0; i < 2; i++) {
 		uint64_t x, y;
 		memcpy(&x, e[i]->a, 8);
 		memcpy(&y, e[i]->a + 8, 8);
-		h = mix(mix(mix(h, x), y), (uint64_t)e[i]->port << 8 | e[i]->v6);
+		h = ek_hash_word(ek_hash_word(ek_hash_word(h, x), y), (uint64_t)e[i]->port << 8 | e[i]->v6);
 	}
 	if (k->has_cert) {
 		uint64_t x;
 		memcpy(&x, k->sha256, 8);
-		h = mix(h, x);
+		h = ek_hash_word(h, x);
 	}
 	if (k->extra)
-		for (const unsigned char *p = (const unsigned char *)k->extra; *p; p++) h = (h ^ *p) * 1099511628211ull;
-	return mix(h, 0);
+		h = ek_hash_bytes(k->extra, strlen(k->extra), h);
+	return h;
 }
 
 static bool agg_eq(const struct agg *a, const struct agg *k)
