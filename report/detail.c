@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/decimal.h"
+
 /* A growable string; on allocation failure it keeps what it has. */
 struct sbuf {
 	char *s;
@@ -40,12 +42,8 @@ static void sb_puts(struct sbuf *b, const char *s)
 
 static void sb_putu(struct sbuf *b, unsigned long long v)
 {
-	char t[24], *p = t + sizeof t;
-	do {
-		*--p = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	sb_put(b, p, (size_t)(t + sizeof t - p));
+	char t[EK_U64_DIGITS];
+	sb_put(b, t, (size_t)(ek_put_u64(t, v) - t));
 }
 
 static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -177,10 +175,7 @@ static size_t alert_text(const struct tls_alert *a, char *t)
 	memcpy(p, d, dl);
 	p += dl;
 	*p++ = '(';
-	unsigned v = a->desc;
-	if (v >= 100) *p++ = (char)('0' + v / 100);
-	if (v >= 10) *p++ = (char)('0' + v / 10 % 10);
-	*p++ = (char)('0' + v % 10);
+	p = ek_put_u64(p, a->desc);
 	*p++ = ')';
 	*p = '\0';
 	return (size_t)(p - t);
