@@ -12,6 +12,7 @@
 #include "x509.h"
 
 #include "../common/hash.h"
+#include "../common/strbuf.h"
 
 #include <arpa/inet.h>
 #include <stdlib.h>
@@ -84,37 +85,15 @@ static char *serial_hex(X509 *x)
 	return s;
 }
 
-/* Growable string for joined lists. */
-struct sb {
-	char *s;
-	size_t len, cap;
-	bool oom;
-};
-
-static void sb_add(struct sb *b, const char *sep, const char *str, size_t n)
+/* Joined lists (common/strbuf.h); sep goes between items. */
+static void sb_add(struct ek_str *b, const char *sep, const char *str, size_t n)
 {
-	if (b->oom) return;
-	size_t seplen = b->len && sep ? strlen(sep) : 0;
-	size_t need = b->len + seplen + n + 1;
-	if (need > b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 64;
-		while (cap < need) cap *= 2;
-		char *p = realloc(b->s, cap);
-		if (!p) {
-			b->oom = true;
-			return;
-		}
-		b->s = p;
-		b->cap = cap;
-	}
-	if (seplen) memcpy(b->s + b->len, sep, seplen);
-	b->len += seplen;
-	if (n) memcpy(b->s + b->len, str, n);
-	b->len += n;
-	b->s[b->len] = '\0';
+	if (b->len && sep) ek_str_puts(b, sep);
+	ek_str_put(b, str, n);
 }
 
-static char *sb_take(struct sb *b)
+/* The list, "" when empty, NULL when out of memory. */
+static char *sb_take(struct ek_str *b)
 {
 	if (b->oom) {
 		free(b->s);
@@ -124,7 +103,7 @@ static char *sb_take(struct sb *b)
 	return b->s;
 }
 
-static void add_san_string(struct sb *b, const char *prefix, const ASN1_STRING *s)
+static void add_san_string(struct ek_str *b, const char *prefix, const ASN1_STRING *s)
 {
 	const unsigned char *d = ASN1_STRING_get0_data(s);
 	int n = ASN1_STRING_length(s);
@@ -137,7 +116,7 @@ static void add_san_string(struct sb *b, const char *prefix, const ASN1_STRING *
  * client certificates commonly carry. */
 static char *san_list(X509 *x)
 {
-	struct sb b = { 0 };
+	struct ek_str b = { 0 };
 	GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
 	if (!gens) return sb_take(&b);
 	int n = sk_GENERAL_NAME_num(gens);
@@ -170,7 +149,7 @@ static char *san_list(X509 *x)
 
 static char *eku_list(X509 *x, unsigned *flags)
 {
-	struct sb b = { 0 };
+	struct ek_str b = { 0 };
 	int crit = -1;
 	EXTENDED_KEY_USAGE *eku = X509_get_ext_d2i(x, NID_ext_key_usage, &crit, NULL);
 	*flags = 0;
@@ -208,7 +187,7 @@ static char *key_usage_list(X509 *x)
 		"digitalSignature", "nonRepudiation", "keyEncipherment", "dataEncipherment", "keyAgreement",
 		"keyCertSign",      "cRLSign",        "encipherOnly",    "decipherOnly",
 	};
-	struct sb b = { 0 };
+	struct ek_str b = { 0 };
 	ASN1_BIT_STRING *ku = X509_get_ext_d2i(x, NID_key_usage, NULL, NULL);
 	if (!ku) return sb_take(&b);
 	for (int i = 0; i < (int)(sizeof names / sizeof names[0]); i++)
