@@ -252,7 +252,7 @@ static void tcp_packet(struct cap_reader *r, const struct dec_tcp *t, const stru
 		if (k->state != CT_TOMB) k = end_conn(r, ct_conn_of(k), CAP_END_REUSED, p, true);
 		c = ct_raise(r->ct, k, r->now);
 		if (!c) {
-			r->st.malformed++; /* out of memory */
+			r->st.oom++;
 			return;
 		}
 		conn_opened(r, c, p);
@@ -275,7 +275,7 @@ static void tcp_packet(struct cap_reader *r, const struct dec_tcp *t, const stru
 		bool synack = syn && ack; /* its receiver is the client */
 		c = ct_add(r->ct, synack ? &t->dst : &t->src, synack ? &t->src : &t->dst, r->now);
 		if (!c) {
-			r->st.malformed++; /* out of memory: nothing sensible left to do with it */
+			r->st.oom++; /* nothing sensible left to do with it */
 			return;
 		}
 		dir = synack ? 1 : 0;

@@ -76,6 +76,7 @@ struct cap_stats {
 	uint64_t ip_fragments;       /* IPv4/IPv6 fragments, skipped (not reassembled) */
 	uint64_t snaplen_cut;        /* frames whose TCP payload was cut by the snapshot length */
 	uint64_t malformed;          /* frames whose headers could not be decoded */
+	uint64_t oom;                /* frames skipped: no memory for their connection */
 	uint64_t conns;              /* connections seen */
 	uint64_t conns_evicted;
 	uint64_t gaps;               /* holes reported */

@@ -253,6 +253,7 @@ static void add_stats(struct analysis *a, const struct cap_stats *st)
 	a->t.ip_fragments += st->ip_fragments;
 	a->t.malformed += st->malformed;
 	a->t.evicted += st->conns_evicted;
+	a->t.oom_packets += st->oom;
 	if (st->truncated) {
 		a->t.files_truncated++;
 		fprintf(a->warn, "ekuscope: warning: %s\n", st->truncated_msg);
@@ -271,6 +272,7 @@ static int run_input(struct analysis *a, struct pipeline *pl, char *err, size_t 
 	memset(&st, 0, sizeof st);
 	int rc = pipeline_run(pl, &st, err, errn);
 	if (rc != 0) a->t.files_failed++;
+	a->t.oom_conns += pipeline_conns_oom(pl);
 	add_stats(a, &st);
 	return rc;
 }
@@ -418,6 +420,9 @@ static void summary(const struct analysis *a, FILE *fp)
 		fprintf(fp, "         %llu IP fragments skipped (not reassembled)\n", (unsigned long long)t->ip_fragments);
 	if (t->malformed)
 		fprintf(fp, "         %llu malformed packets skipped\n", (unsigned long long)t->malformed);
+	if (t->oom_packets || t->oom_conns)
+		fprintf(fp, "         out of memory: %llu packets skipped, %llu connections not analysed\n",
+			(unsigned long long)t->oom_packets, (unsigned long long)t->oom_conns);
 	if (t->evicted)
 		fprintf(fp, "         %llu connections evicted (connection table full: see --max-memory)\n",
 			(unsigned long long)t->evicted);
@@ -565,6 +570,8 @@ void analysis_merge(struct analysis *a, struct analysis *w, const char *path, co
 	t->ip_fragments += s->ip_fragments;
 	t->malformed += s->malformed;
 	t->evicted += s->evicted;
+	t->oom_packets += s->oom_packets;
+	t->oom_conns += s->oom_conns;
 	t->files_truncated += s->files_truncated;
 	t->conns_keyed += s->conns_keyed;
 	t->conns_decrypt_failed += s->conns_decrypt_failed;

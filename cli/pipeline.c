@@ -11,6 +11,7 @@ struct glue {
 	struct tls_ctx *tls;
 	struct progress progress;
 	uint64_t tls_before;          /* TLS connections of the files before (one tls_ctx for the run) */
+	uint64_t conns_oom;           /* connections not analysed: no memory for their TLS state */
 };
 
 static void on_open(void *ctx, struct cap_conn *c, const struct ek_pktref *p)
@@ -24,6 +25,7 @@ static void on_open(void *ctx, struct cap_conn *c, const struct ek_pktref *p)
 		.syn_seen = c->initiator == 0,
 	};
 	c->user = tls_conn_new(g->tls, &tp, p);
+	if (!c->user) g->conns_oom++;
 }
 
 static void on_data(void *ctx, struct cap_conn *c, int dir, const uint8_t *b, size_t n, const struct ek_pktref *p)
@@ -115,6 +117,11 @@ int pipeline_run(struct pipeline *pl, struct cap_stats *stats, char *err, size_t
 void pipeline_stop(struct pipeline *pl)
 {
 	if (pl && pl->g.reader) cap_stop(pl->g.reader);
+}
+
+uint64_t pipeline_conns_oom(const struct pipeline *pl)
+{
+	return pl->g.conns_oom;
 }
 
 const char *pipeline_linktype(const struct pipeline *pl)

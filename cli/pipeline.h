@@ -27,6 +27,8 @@ int pipeline_run(struct pipeline *pl, struct cap_stats *stats, char *err, size_t
 /* Ask pipeline_run to finish soon: async-signal-safe. */
 void pipeline_stop(struct pipeline *pl);
 const char *pipeline_linktype(const struct pipeline *pl);
+/* Connections left out because their TLS state could not be allocated. */
+uint64_t pipeline_conns_oom(const struct pipeline *pl);
 void pipeline_close(struct pipeline *pl);
 
 #endif
