@@ -41,14 +41,20 @@ enum cap_end {
 	CAP_END_EOF,       /* end of the input */
 };
 
+/* What the sink wants of a connection after a call about it.  CAP_IGNORE:
+ * not its kind of traffic.  The connection stays in the table so its id
+ * is kept; no more data, gap or flag calls are made for it, and conn_end
+ * follows once the current packet is handled. */
+enum cap_verdict { CAP_KEEP, CAP_IGNORE };
+
 struct cap_sink {
 	void *ctx;
 	/* First packet of a new connection. */
-	void (*conn_open)(void *ctx, struct cap_conn *c, const struct ek_pktref *p);
+	enum cap_verdict (*conn_open)(void *ctx, struct cap_conn *c, const struct ek_pktref *p);
 	/* In-order bytes of direction dir.  p is the packet whose arrival made
 	 * them contiguous (the frame Wireshark reports a message in). */
-	void (*data)(void *ctx, struct cap_conn *c, int dir, const uint8_t *bytes, size_t len,
-		     const struct ek_pktref *p);
+	enum cap_verdict (*data)(void *ctx, struct cap_conn *c, int dir, const uint8_t *bytes, size_t len,
+				 const struct ek_pktref *p);
 	/* `missing` bytes of direction dir were never captured (0 = unknown
 	 * amount); the next data call for dir continues after the hole.  p is
 	 * the first packet after the hole (or the one that closed the
@@ -101,12 +107,6 @@ struct cap_reader *cap_open_file(const char *path, uint32_t file_index, const st
  * (errbuf says why).  All connections are ended (CAP_END_EOF) before it
  * returns. */
 int cap_run(struct cap_reader *r, char errbuf[CAP_ERRBUF_SIZE]);
-
-/* Stop tracking c's data (the sink decided it is not interesting).  The
- * connection stays in the table so its id is kept; no more data, gap or
- * flag calls are made for it, and conn_end is called right after the
- * current sink call returns (cap_ignore may be called from inside one). */
-void cap_ignore(struct cap_reader *r, struct cap_conn *c);
 
 /* Live capture on an interface ("any": all), libpcap immediate mode so
  * packets are handed over as they arrive.  Frames are numbered in the

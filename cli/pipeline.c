@@ -14,7 +14,7 @@ struct glue {
 	uint64_t conns_oom;           /* connections not analysed: no memory for their TLS state */
 };
 
-static void on_open(void *ctx, struct cap_conn *c, const struct ek_pktref *p)
+static enum cap_verdict on_open(void *ctx, struct cap_conn *c, const struct ek_pktref *p)
 {
 	struct glue *g = ctx;
 	struct tls_conn_params tp = {
@@ -26,13 +26,15 @@ static void on_open(void *ctx, struct cap_conn *c, const struct ek_pktref *p)
 	};
 	c->user = tls_conn_new(g->tls, &tp, p);
 	if (!c->user) g->conns_oom++;
+	return CAP_KEEP;
 }
 
-static void on_data(void *ctx, struct cap_conn *c, int dir, const uint8_t *b, size_t n, const struct ek_pktref *p)
+static enum cap_verdict on_data(void *ctx, struct cap_conn *c, int dir, const uint8_t *b, size_t n,
+				const struct ek_pktref *p)
 {
 	struct glue *g = ctx;
-	if (c->user && tls_conn_data(g->tls, c->user, dir, b, n, p) == TLS_NOT_TLS)
-		cap_ignore(g->reader, c);
+	if (c->user && tls_conn_data(g->tls, c->user, dir, b, n, p) == TLS_NOT_TLS) return CAP_IGNORE;
+	return CAP_KEEP;
 }
 
 static void on_gap(void *ctx, struct cap_conn *c, int dir, uint64_t missing, const struct ek_pktref *p)
