@@ -25,6 +25,7 @@ struct analysis_opts {
 	struct cap_opts cap;
 	const char *bpf;              /* filter expression, NULL none */
 	const char *write_to;         /* -w: save the packets read (live) */
+	struct progress_term *progress; /* progress lines for big files, NULL: none */
 	uint64_t max_packets, max_seconds; /* -c, --duration */
 	/* the capture files of the run and their `file` labels (labels.h) */
 	const char *const *inputs;

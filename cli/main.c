@@ -437,7 +437,8 @@ int main(int argc, char **argv)
 	ao.text_timeline = !ao.timeline_csv && !ao.quiet;
 	/* progress line on a terminal (also with -q: it is on stderr), unless
 	 * the timeline is printing there */
-	progress_enable(isatty(STDERR_FILENO) && !(ao.text_timeline && isatty(STDOUT_FILENO)));
+	struct progress_term term = PROGRESS_TERM_INIT(stderr);
+	if (isatty(STDERR_FILENO) && !(ao.text_timeline && isatty(STDOUT_FILENO))) ao.progress = &term;
 
 	struct analysis *a = analysis_new(&ao, err, sizeof err);
 	if (!a) {

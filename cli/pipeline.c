@@ -95,12 +95,12 @@ struct pipeline *pipeline_open(const struct pipeline_input *in, uint32_t file_in
 		return NULL;
 	}
 	cap_set_limits(pl->g.reader, in->max_packets, in->max_seconds);
-	if (!in->live && progress_enabled()) {
+	if (!in->live && in->progress) {
 		pl->progress = true;
 		struct tls_stats ts;
 		tls_get_stats(tls, &ts);
 		pl->g.tls_before = ts.conns_tls;
-		progress_start(&pl->g.progress, in->path);
+		progress_start(&pl->g.progress, in->progress, in->path);
 		cap_set_progress(pl->g.reader, on_progress, &pl->g, 0);
 	}
 	return pl;

@@ -13,9 +13,11 @@ struct pipeline_input {
 	const char *filter;                   /* BPF expression or NULL */
 	const char *write_to;                 /* -w: save packets, or NULL */
 	uint64_t max_packets, max_seconds;    /* -c, --duration (0: none) */
+	struct progress_term *progress;       /* a file's progress line, NULL: none */
 };
 
 struct pipeline;
+struct progress_term;
 
 /* Open the input (a live capture needs its privileges only for this).
  * NULL with a one-line reason in err. */
