@@ -51,7 +51,7 @@ static void on_event(void *ctx, const struct tls_event *ev)
 	struct conn_rec *cr = v->consumer;
 	if (!cr) {
 		if (!(cr = connmap_get(a->conns, v->file_index, v->id))) return;
-		tls_view_set_consumer(v, cr);
+		*ev->consumer = cr;
 	}
 	const char *file = v->file_index < MAX_FILES && a->file_names[v->file_index] ? a->file_names[v->file_index] : "";
 	timeline_event(a->tl, cr, ev, file);

@@ -213,7 +213,6 @@ struct tls_conn {
 	enum tls_verdict verdict;
 	const struct ek_pktref *pkt; /* packet of the call being processed */
 	struct tls_dec *dec;         /* secrets and record keys: only when the key log matched */
-	bool alert13_decrypted;      /* the alert being fed was decrypted from a TLS 1.3 record */
 	struct tls_resume_offer offer; /* the ClientHello's resumption offer (tls_resume.h) */
 	uint64_t origin;             /* id + 1 of the full handshake this session comes from, 0 unknown */
 	uint16_t cipher;             /* the ServerHello's */
@@ -335,12 +334,13 @@ static void learn_client(struct tls_conn *c, int d)
 	if (!c->view.roles_known) set_client(c, d, true);
 }
 
-static void ev_init(struct tls_event *ev, const struct tls_conn *c, enum tls_event_kind kind, int d, uint16_t rec_ver,
+static void ev_init(struct tls_event *ev, struct tls_conn *c, enum tls_event_kind kind, int d, uint16_t rec_ver,
 		    const struct ek_pktref *pkt)
 {
 	memset(ev, 0, sizeof *ev);
 	ev->kind = kind;
 	ev->conn = &c->view;
+	ev->consumer = &c->view.consumer;
 	ev->sender = d < 0 ? TLS_ROLE_NONE : role_of(c, d);
 	ev->version = c->view.version ? c->view.version : rec_ver;
 	if (pkt) ev->pkt = *pkt;
@@ -506,7 +506,7 @@ struct tls_dec {
 };
 
 static void hs_feed(struct tls_ctx *t, struct tls_conn *c, int d, struct cur *b);
-static void alert_feed(struct tls_ctx *t, struct tls_conn *c, int d, struct cur *b);
+static void alert_feed(struct tls_ctx *t, struct tls_conn *c, int d, struct cur *b, bool dec13);
 static enum rclass classify(struct tls_ctx *t, struct tls_conn *c, int d, uint8_t type, uint16_t len);
 
 static void dec_free(struct tls_dec *x)
@@ -851,9 +851,7 @@ static void dec_record(struct tls_ctx *t, struct tls_conn *c, int d, struct cur 
 	switch (type) {
 	case REC_HANDSHAKE: hs_feed(t, c, d, &p); break;
 	case REC_ALERT:
-		c->alert13_decrypted = ds->enc13;
-		alert_feed(t, c, d, &p);
-		c->alert13_decrypted = false;
+		alert_feed(t, c, d, &p, ds->enc13);
 		break;
 	case REC_APPDATA:
 		dd->bulk_seen = true;
@@ -1255,7 +1253,8 @@ static void rec_header(struct tls_ctx *t, struct tls_conn *c, int d)
 	if (len == 0) rec_end(t, c, d);
 }
 
-static void alert_feed(struct tls_ctx *t, struct tls_conn *c, int d, struct cur *b)
+/* dec13: b was decrypted from a TLS 1.3 record. */
+static void alert_feed(struct tls_ctx *t, struct tls_conn *c, int d, struct cur *b, bool dec13)
 {
 	struct tls_dir *ds = &c->d[d];
 	while (cur_left(b)) {
@@ -1270,7 +1269,7 @@ static void alert_feed(struct tls_ctx *t, struct tls_conn *c, int d, struct cur 
 		ev_init(&ev, c, TLS_EV_ALERT, d, ds->rec_ver, c->pkt);
 		ev.u.alert.level = ds->al_level;
 		ev.u.alert.desc = desc;
-		if (c->alert13_decrypted && ds->al_level == 2 && c->view.client_finished && c->view.server_finished &&
+		if (dec13 && ds->al_level == 2 && c->view.client_finished && c->view.server_finished &&
 		    !(role_of(c, d) == TLS_ROLE_CLIENT ? c->view.client_app_bytes : c->view.server_app_bytes)) {
 			/* TLS 1.3: the server checks the client's certificate after
 			 * its own Finished; a fatal alert before any application
@@ -1290,7 +1289,7 @@ static void body_feed(struct tls_ctx *t, struct tls_conn *c, int d, struct cur *
 	ds->rec_parse -= (uint32_t)n;
 	if (ds->rclass == RC_DEC) dec_record(t, c, d, &p);
 	else if (ds->rclass == RC_HS) hs_feed(t, c, d, &p);
-	else alert_feed(t, c, d, &p);
+	else alert_feed(t, c, d, &p, false);
 	cur_skip(body, cur_left(body)); /* a NULL-cipher MAC */
 }
 
@@ -1621,13 +1620,6 @@ static bool port_is_tls(const struct tls_ctx *t, uint16_t port)
 	for (size_t i = 0; i < t->n_ports; i++)
 		if (t->ports[i] == port) return true;
 	return false;
-}
-
-void tls_view_set_consumer(const struct tls_conn_view *v, void *p)
-{
-	/* every view lives inside a mutable struct tls_conn */
-	struct tls_conn *c = (struct tls_conn *)((char *)(uintptr_t)v - offsetof(struct tls_conn, view));
-	c->view.consumer = p;
 }
 
 struct tls_conn *tls_conn_new(struct tls_ctx *t, const struct tls_conn_params *p, const struct ek_pktref *pkt)
