@@ -1371,63 +1371,80 @@ static void rec_feed(struct tls_ctx *t, struct tls_conn *c, int d, struct cur *i
 
 enum pat { PAT_NO, PAT_MORE, PAT_FIRST, PAT_SSLV2, PAT_HS, PAT_ALERT, PAT_RESYNC, PAT_VERIFIED, PAT_OPAQUE };
 
-/* Each pattern test sees a bytes of w (a copy of the stream at the tested
- * position) and returns 1 match, 0 no match, -1 needs more bytes. */
+/* Each pattern test reads w, a cursor on a copy of the stream at the
+ * tested position (its own copy of the cursor: nothing is consumed), and
+ * returns 1 match, 0 no match, -1 needs more bytes.  need(w, n) is the
+ * "more bytes" test before n more bytes are read. */
+static inline bool need(const struct cur *w, size_t n) { return !cur_has(w, n); }
 
-/* Record header: type in [lo, hi], 03 0x (x <= 4, or == ver's when ver
- * is set), length 1..2^14+2048. */
-static int pat_record(const uint8_t *w, size_t a, uint8_t lo, uint8_t hi, uint16_t ver)
+/* A record header: type in [lo, hi], 03 0x (x <= 4, or == ver's when ver
+ * is set), length 1..TLS_MAX_RECORD (*len).  w is left after it. */
+static int rec_hdr(struct cur *w, uint8_t lo, uint8_t hi, uint16_t ver, unsigned *len)
 {
-	if (a < 1) return -1;
-	if (w[0] < lo || w[0] > hi) return 0;
-	if (a < 2) return -1;
-	if (w[1] != 3) return 0;
-	if (a < 3) return -1;
-	if (w[2] > 4 || (ver && w[2] != (ver & 0xff))) return 0;
-	if (a < 5) return -1;
-	unsigned len = (unsigned)w[3] << 8 | w[4];
-	return len >= 1 && len <= TLS_MAX_RECORD;
+	if (need(w, 1)) return -1;
+	uint8_t type = cur_u8(w);
+	if (type < lo || type > hi) return 0;
+	if (need(w, 1)) return -1;
+	if (cur_u8(w) != 3) return 0;
+	if (need(w, 1)) return -1;
+	uint8_t minor = cur_u8(w);
+	if (minor > 4 || (ver && minor != (ver & 0xff))) return 0;
+	if (need(w, 2)) return -1;
+	*len = cur_u16(w);
+	return *len >= 1 && *len <= TLS_MAX_RECORD;
+}
+
+static int pat_record(struct cur w, uint8_t lo, uint8_t hi, uint16_t ver)
+{
+	unsigned len;
+	return rec_hdr(&w, lo, hi, ver, &len);
 }
 
 /* A handshake record starting with a hello of a type in `mask` (bit per type). */
-static int pat_hs_start(const uint8_t *w, size_t a, unsigned mask)
+static int pat_hs_start(struct cur w, unsigned mask)
 {
-	int r = pat_record(w, a, REC_HANDSHAKE, REC_HANDSHAKE, 0);
+	unsigned rl;
+	int r = rec_hdr(&w, REC_HANDSHAKE, REC_HANDSHAKE, 0, &rl);
 	if (r <= 0) return r;
-	unsigned rl = (unsigned)w[3] << 8 | w[4];
 	if (rl < 42) return 0;
-	if (a < 6) return -1;
-	if (w[5] > 7 || !(mask & (1u << w[5]))) return 0;
-	if (a < 9) return -1;
-	unsigned hl = (unsigned)w[6] << 16 | (unsigned)w[7] << 8 | w[8];
+	if (need(&w, 1)) return -1;
+	uint8_t type = cur_u8(&w);
+	if (type > 7 || !(mask & (1u << type))) return 0;
+	if (need(&w, 3)) return -1;
+	uint32_t hl = cur_u24(&w);
 	if (hl < 38 || hl > 0x20000) return 0;
 	if (hl + 4 > rl && rl < 512) return 0;
-	if (a < 11) return -1;
-	return w[9] == 3 && w[10] <= 4;
+	if (need(&w, 2)) return -1;
+	uint8_t major = cur_u8(&w), minor = cur_u8(&w); /* the hello's version */
+	return major == 3 && minor <= 4;
 }
 
 /* A plaintext alert record: 15 03 0x 00 02 level desc. */
-static int pat_alert(const uint8_t *w, size_t a)
+static int pat_alert(struct cur w)
 {
-	int r = pat_record(w, a, REC_ALERT, REC_ALERT, 0);
+	unsigned len;
+	int r = rec_hdr(&w, REC_ALERT, REC_ALERT, 0, &len);
 	if (r <= 0) return r;
-	if (w[3] != 0 || w[4] != 2) return 0;
-	if (a < 7) return -1;
-	return (w[5] == 1 || w[5] == 2) && tls_alert_name(w[6]) != NULL;
+	if (len != 2) return 0;
+	if (need(&w, 2)) return -1;
+	uint8_t level = cur_u8(&w), desc = cur_u8(&w);
+	return (level == 1 || level == 2) && tls_alert_name(desc) != NULL;
 }
 
 /* SSLv2-compatible ClientHello (RFC 5246 E.2). */
-static int pat_sslv2(const uint8_t *w, size_t a)
+static int pat_sslv2(struct cur w)
 {
-	if (a < 1) return -1;
-	if (!(w[0] & 0x80)) return 0;
-	if (a < 3) return -1;
-	if (w[2] != 1) return 0;
-	if (a < 5) return -1;
-	if (!((w[3] == 3 && w[4] <= 4) || (w[3] == 0 && w[4] == 2))) return 0; /* or 0x0002: SSL 2.0 itself */
-	if (a < 11) return -1;
-	unsigned len = ((unsigned)w[0] & 0x7f) << 8 | w[1];
-	unsigned csl = (unsigned)w[5] << 8 | w[6], sidl = (unsigned)w[7] << 8 | w[8], chl = (unsigned)w[9] << 8 | w[10];
+	if (need(&w, 1)) return -1;
+	uint8_t len_hi = cur_u8(&w);
+	if (!(len_hi & 0x80)) return 0;
+	if (need(&w, 2)) return -1;
+	unsigned len = ((unsigned)len_hi & 0x7f) << 8 | cur_u8(&w);
+	if (cur_u8(&w) != 1) return 0; /* msg_type CLIENT-HELLO */
+	if (need(&w, 2)) return -1;
+	uint16_t ver = cur_u16(&w);
+	if (!((ver >= 0x0300 && ver <= 0x0304) || ver == 0x0002)) return 0; /* or SSL 2.0 itself */
+	if (need(&w, 6)) return -1;
+	unsigned csl = cur_u16(&w), sidl = cur_u16(&w), chl = cur_u16(&w);
 	if (csl == 0 || csl % 3 || (sidl != 0 && sidl != 16) || chl < 16 || chl > 32) return 0;
 	return 9 + csl + sidl + chl == len;
 }
@@ -1437,11 +1454,12 @@ static int pat_sslv2(const uint8_t *w, size_t a)
  * TLS records are cut into P_CONTROL packets with OpenVPN headers in
  * between, so they cannot be parsed as a record stream; without this the
  * hello scan would lock onto a fragment and report garbage. */
-static int pat_openvpn(const uint8_t *w, size_t a)
+static int pat_openvpn(struct cur w)
 {
-	if (a < 3) return -1;
-	unsigned len = (unsigned)w[0] << 8 | w[1];
-	return len >= 10 && len <= 1600 && (w[2] == 0x38 || w[2] == 0x40 || w[2] == 0x50);
+	if (need(&w, 3)) return -1;
+	unsigned len = cur_u16(&w);
+	uint8_t op = cur_u8(&w);
+	return len >= 10 && len <= 1600 && (op == 0x38 || op == 0x40 || op == 0x50);
 }
 
 static bool resync_ok(const struct tls_conn *c, const struct tls_dir *ds)
@@ -1449,42 +1467,43 @@ static bool resync_ok(const struct tls_conn *c, const struct tls_dir *ds)
 	return ds->pos_unknown && (c->tls_port || c->view.is_tls);
 }
 
-static enum pat test_pos(const struct tls_conn *c, int d, const uint8_t *w, size_t a)
+static enum pat test_pos(const struct tls_conn *c, int d, const uint8_t *bytes, size_t a)
 {
+	struct cur w = cur_make(bytes, a);
 	const struct tls_dir *ds = &c->d[d];
 	bool more = false;
 	int r;
 	if (ds->rs_active) {
-		r = pat_record(w, a, REC_CCS, REC_HEARTBEAT, ds->rs_ver);
+		r = pat_record(w, REC_CCS, REC_HEARTBEAT, ds->rs_ver);
 		return r > 0 ? PAT_VERIFIED : r < 0 ? PAT_MORE : PAT_NO;
 	}
 	if (ds->first_pending) {
 		if (!c->view.is_tls) {
-			r = pat_openvpn(w, a);
+			r = pat_openvpn(w);
 			if (r > 0) return PAT_OPAQUE;
 			more |= r < 0;
 		}
-		r = pat_sslv2(w, a);
+		r = pat_sslv2(w);
 		if (r > 0) return PAT_SSLV2;
 		more |= r < 0;
 		bool any = c->tls_port || c->view.is_tls;
-		r = pat_record(w, a, any ? REC_CCS : REC_HANDSHAKE, any ? REC_HEARTBEAT : REC_HANDSHAKE, 0);
+		r = pat_record(w, any ? REC_CCS : REC_HANDSHAKE, any ? REC_HEARTBEAT : REC_HANDSHAKE, 0);
 		if (r > 0) return PAT_FIRST;
 		more |= r < 0;
 	}
 	unsigned mask = (1u << TLS_HS_CLIENT_HELLO) | (1u << TLS_HS_SERVER_HELLO);
 	if (c->view.roles_known)
 		mask = d == c->client_dir ? 1u << TLS_HS_CLIENT_HELLO : 1u << TLS_HS_SERVER_HELLO;
-	r = pat_hs_start(w, a, mask);
+	r = pat_hs_start(w, mask);
 	if (r > 0) return PAT_HS;
 	more |= r < 0;
 	if (c->view.is_tls) {
-		r = pat_alert(w, a);
+		r = pat_alert(w);
 		if (r > 0) return more ? PAT_MORE : PAT_ALERT;
 		more |= r < 0;
 	}
 	if (resync_ok(c, ds)) {
-		r = pat_record(w, a, REC_CCS, REC_HEARTBEAT, 0);
+		r = pat_record(w, REC_CCS, REC_HEARTBEAT, 0);
 		if (r > 0 && !more) return PAT_RESYNC;
 		more |= r < 0;
 	}
