@@ -17,6 +17,7 @@
 
 #include "conntab.h"
 #include "decode.h"
+#include "ipfrag.h"
 #include "reasm.h"
 #include "source.h"
 
@@ -43,6 +44,7 @@ struct cap_reader {
 	struct cap_stats st;
 	struct conntab *ct;
 	struct reasm_pool pool;
+	struct ipfrag *frag;  /* IP fragments being reassembled (NULL: out of memory, skipped) */
 	uint64_t next_id;
 	int64_t now;          /* latest packet second seen: time never runs backwards here */
 	int64_t expired_at;   /* expire() ran fully for this value of now ... */
@@ -110,7 +112,10 @@ static const struct reasm_cb CB = { cb_data, cb_gap, cb_flag };
 static struct ct_key *end_conn(struct cap_reader *r, struct ct_conn *c, enum cap_end why, const struct ek_pktref *p,
 			       bool tomb)
 {
-	for (int d = 0; d < 2 && !c->ignored; d++) {
+	/* a direction whose FIN waits for the other's bytes goes second */
+	int first = c->rd[0].fin_wait ? 1 : 0;
+	for (int i = 0; i < 2 && !c->ignored; i++) {
+		int d = i ? 1 - first : first;
 		struct dirctx x = { r, c, d };
 		reasm_finish(&c->rd[d], &r->pool, p, &CB, &x);
 	}
@@ -268,9 +273,19 @@ static void tcp_packet(struct cap_reader *r, const struct dec_tcp *t, const stru
 	}
 	if (ok) {
 		struct dirctx x = { r, c, dir };
-		struct reasm_in in = { t->seq, t->flags, t->payload, t->caplen, t->len };
-		reasm_segment(&c->rd[dir], &r->pool, &in, p, &CB, &x);
+		struct reasm_in in = { t->seq, t->flags, t->payload, t->caplen, t->len, t->ack };
+		ok = reasm_segment(&c->rd[dir], &r->pool, &in, p, &CB, &x);
 	}
+	for (int d = 0; d < 2 && ok; d++) /* grace windows of ACKs ahead of their data */
+		if (reasm_holey(&c->rd[d])) {
+			struct dirctx x = { r, c, d };
+			ok = reasm_tick(&c->rd[d], &r->pool, &CB, &x);
+		}
+	for (int d = 0; d < 2 && ok; d++)
+		if (c->rd[d].fin_wait) {
+			struct dirctx x = { r, c, d };
+			ok = reasm_fin_ready(&c->rd[d], &c->rd[1 - d], &r->pool, &CB, &x);
+		}
 	if (!ended_if_ignored(r, c, p) && (c->k.state == CT_OPEN || c->k.state == CT_CLOSED)) {
 		bool clean = !c->rst_seen && reasm_complete(&c->rd[0]) && reasm_complete(&c->rd[1]);
 		if (clean) ct_move(r->ct, c, CT_DONE, r->now);
@@ -330,8 +345,8 @@ static struct cap_reader *reader_new(struct src *src, const char *name, uint32_t
 	r->done_linger = r->linger < DONE_LINGER ? r->linger : DONE_LINGER;
 	if (sink) r->sink = *sink;
 	r->file_index = file_index;
-	r->pool.max_dir = r->o.max_conn_ooo_bytes;
-	r->pool.max_total = r->o.max_total_ooo_bytes;
+	reasm_pool_init(&r->pool, r->o.max_conn_ooo_bytes, r->o.max_total_ooo_bytes);
+	r->frag = ipfrag_new(r->o.max_total_ooo_bytes / 8); /* within the out-of-order budget's share of --max-memory */
 	r->src = src;
 	r->dlt = src_dlt(src);
 	r->last.file_index = file_index;
@@ -458,7 +473,16 @@ int cap_run(struct cap_reader *r, char errbuf[CAP_ERRBUF_SIZE])
 		expire(r);
 
 		struct dec_tcp t;
-		switch (dec_frame(r->dlt, data, h->caplen, h->len, &t)) {
+		struct dec_frag fr;
+		enum dec_status ds = dec_frame_frag(r->dlt, data, h->caplen, h->len, &t, &fr);
+		if (ds == DEC_FRAGMENT) {
+			r->st.ip_fragments++;
+			size_t n = 0;
+			const uint8_t *dg = r->frag ? ipfrag_add(r->frag, &fr, r->now, &n) : NULL;
+			/* the datagram is this packet's: the one that completed it */
+			ds = dg ? dec_reassembled(&fr, dg, n, &t) : DEC_FRAGMENT;
+		}
+		switch (ds) {
 		case DEC_TCP:
 			r->st.tcp_packets++;
 			if (t.caplen < t.len) r->st.snaplen_cut++;
@@ -467,7 +491,7 @@ int cap_run(struct cap_reader *r, char errbuf[CAP_ERRBUF_SIZE])
 			break;
 		case DEC_NOT_IP: r->st.not_ip++; break;
 		case DEC_NOT_TCP: r->st.not_tcp++; break;
-		case DEC_FRAGMENT: r->st.ip_fragments++; break;
+		case DEC_FRAGMENT: break;
 		case DEC_MALFORMED: r->st.malformed++; break;
 		}
 	}
@@ -475,6 +499,13 @@ int cap_run(struct cap_reader *r, char errbuf[CAP_ERRBUF_SIZE])
 		r->st.have_pcap_stats = src_stats(r->src, &r->st.ps_recv, &r->st.ps_drop, &r->st.ps_ifdrop);
 	end_all(r);
 	r->st.ooo_overflow = r->pool.ooo_overflow;
+	if (r->frag) {
+		ipfrag_flush(r->frag);
+		const struct ipfrag_stats *fs = ipfrag_stats(r->frag);
+		r->st.ip_datagrams = fs->datagrams;
+		r->st.ip_frag_overlaps = fs->overlaps;
+		r->st.ip_frag_dropped = fs->dropped;
+	}
 	if (r->progress) progress_report(r);
 	return ret;
 }
@@ -495,6 +526,7 @@ void cap_close(struct cap_reader *r)
 			reasm_free(&c->rd[1], &r->pool);
 		}
 	ct_destroy(r->ct);
+	ipfrag_free(r->frag);
 	src_close(r->src);
 	free(r);
 }

@@ -79,7 +79,10 @@ struct cap_stats {
 	uint64_t tcp_packets;
 	uint64_t not_ip;             /* frames with no IPv4/IPv6 (ARP, other link types ...) */
 	uint64_t not_tcp;            /* IP packets that are not TCP */
-	uint64_t ip_fragments;       /* IPv4/IPv6 fragments, skipped (not reassembled) */
+	uint64_t ip_fragments;       /* IPv4/IPv6 fragments read */
+	uint64_t ip_datagrams;       /* ... datagrams reassembled from them */
+	uint64_t ip_frag_overlaps;   /* fragments overlapping bytes already held (first copy kept) */
+	uint64_t ip_frag_dropped;    /* datagrams never completed (timeout, budget, snaplen cut, end of input) */
 	uint64_t snaplen_cut;        /* frames whose TCP payload was cut by the snapshot length */
 	uint64_t malformed;          /* frames whose headers could not be decoded */
 	uint64_t oom;                /* frames skipped: no memory for their connection */

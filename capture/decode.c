@@ -53,6 +53,7 @@ enum {
 
 struct dctx {
 	struct dec_tcp *out;
+	struct dec_frag *frag;  /* filled for DEC_FRAGMENT, when not NULL */
 	int depth;
 };
 
@@ -204,12 +205,34 @@ static void set_addrs(struct dec_tcp *o, uint8_t family, const uint8_t *s, const
 	memcpy(o->dst.addr.a, d, n);
 }
 
+/* A fragment: described for reassembly (ipfrag.h); data is in c, len
+ * the length its header announces. */
+static enum dec_status fragment(struct dctx *x, uint8_t family, uint8_t proto, bool more, uint32_t id,
+				uint32_t offset, const uint8_t *src, const uint8_t *dst, struct cur *c, size_t len)
+{
+	struct dec_frag *f = x->frag;
+	if (!f) return DEC_FRAGMENT;
+	memset(f, 0, sizeof *f);
+	f->family = family;
+	f->proto = proto;
+	f->more = more;
+	f->depth = (uint8_t)x->depth;
+	f->id = id;
+	f->offset = offset;
+	memcpy(f->src, src, family == 4 ? 4 : 16);
+	memcpy(f->dst, dst, family == 4 ? 4 : 16);
+	f->caplen = cur_left(c);
+	f->data = cur_rest(c);
+	f->len = len;
+	return DEC_FRAGMENT;
+}
+
 static enum dec_status dec_ipv4(struct dctx *x, struct cur *c, size_t cut)
 {
 	uint8_t vihl = cur_u8(c);
 	cur_skip(c, 1);
 	size_t total = cur_u16(c);
-	cur_skip(c, 2);
+	uint16_t id = cur_u16(c);
 	uint16_t frag = cur_u16(c);
 	cur_skip(c, 1);
 	uint8_t proto = cur_u8(c);
@@ -223,10 +246,12 @@ static enum dec_status dec_ipv4(struct dctx *x, struct cur *c, size_t cut)
 	 * captured on the sending host: use what the frame holds. */
 	if (total == 0) total = ihl + cur_left(c) + cut;
 	if (total < ihl) return DEC_MALFORMED;
-	if ((frag & 0x2000) || (frag & 0x1FFF)) return DEC_FRAGMENT;
-	set_addrs(x->out, 4, src, dst, 4);
 	size_t wire;
 	struct cur p = take_announced(c, total - ihl, cut, &wire); /* also drops link-layer padding */
+	if ((frag & 0x2000) || (frag & 0x1FFF))
+		return fragment(x, 4, proto, (frag & 0x2000) != 0, id, (uint32_t)(frag & 0x1FFF) * 8, src, dst, &p,
+				total - ihl);
+	set_addrs(x->out, 4, src, dst, 4);
 	return dec_transport(x, proto, &p, wire);
 }
 
@@ -264,10 +289,13 @@ static enum dec_status dec_ipv6(struct dctx *x, struct cur *c, size_t cut)
 			next = cur_u8(&p);
 			cur_skip(&p, 1);
 			uint16_t offm = cur_u16(&p);
-			if (!cur_ok(&p)) return DEC_MALFORMED;
-			if ((offm >> 3) != 0 || (offm & 1)) return DEC_FRAGMENT;
+			uint32_t id = cur_u32(&p);
+			if (!cur_ok(&p) || wire < 8) return DEC_MALFORMED;
+			if ((offm >> 3) != 0 || (offm & 1))
+				return fragment(x, 6, next, (offm & 1) != 0, id, (uint32_t)(offm >> 3) * 8, src, dst, &p,
+						wire - 8);
+			used = 8;
 			hlen = 8; /* atomic fragment: the payload is whole */
-			used = 4;
 			break;
 		}
 		default:
@@ -428,17 +456,27 @@ bool dec_fast_ether_ipv4_tcp(const uint8_t *f, size_t caplen, size_t cut, struct
 	return true;
 }
 
-enum dec_status dec_frame(int dlt, const uint8_t *frame, size_t caplen, size_t wirelen,
-			  struct dec_tcp *out)
+enum dec_status dec_reassembled(const struct dec_frag *f, const uint8_t *b, size_t len, struct dec_tcp *out)
+{
+	struct dctx x = { out, NULL, f->depth };
+	struct cur c = cur_make(b, len);
+	memset(out, 0, sizeof *out);
+	set_addrs(out, f->family, f->src, f->dst, f->family == 4 ? 4 : 16);
+	return dec_transport(&x, f->proto, &c, len);
+}
+
+enum dec_status dec_frame_frag(int dlt, const uint8_t *frame, size_t caplen, size_t wirelen,
+			       struct dec_tcp *out, struct dec_frag *frag)
 {
 	if (dlt == L_EN10MB && frame && dec_fast_ether_ipv4_tcp(frame, caplen, wirelen > caplen ? wirelen - caplen : 0, out))
 		return DEC_TCP;
-	return dec_frame_general(dlt, frame, caplen, wirelen, out);
+	return dec_frame_general(dlt, frame, caplen, wirelen, out, frag);
 }
 
-enum dec_status dec_frame_general(int dlt, const uint8_t *frame, size_t caplen, size_t wirelen, struct dec_tcp *out)
+enum dec_status dec_frame_general(int dlt, const uint8_t *frame, size_t caplen, size_t wirelen, struct dec_tcp *out,
+				  struct dec_frag *frag)
 {
-	struct dctx x = { out, 0 };
+	struct dctx x = { out, frag, 0 };
 	struct cur c = cur_make(frame, caplen);
 	size_t cut = wirelen > caplen ? wirelen - caplen : 0;
 	memset(out, 0, sizeof *out);

@@ -13,7 +13,8 @@
  * fills it for DEC_TCP; false (o undefined) for any other frame.  cut: the
  * bytes of the packet that were not captured. */
 bool dec_fast_ether_ipv4_tcp(const uint8_t *frame, size_t caplen, size_t cut, struct dec_tcp *o);
-/* dec_frame without the straight-line path: every read through the cursor. */
-enum dec_status dec_frame_general(int dlt, const uint8_t *frame, size_t caplen, size_t wirelen, struct dec_tcp *out);
+/* dec_frame_frag without the straight-line path: every read through the cursor. */
+enum dec_status dec_frame_general(int dlt, const uint8_t *frame, size_t caplen, size_t wirelen, struct dec_tcp *out,
+				  struct dec_frag *frag);
 
 #endif

@@ -2,9 +2,8 @@
  *
  * In-order data is handed out straight from the packet (no copy); only
  * data past a hole is copied into pieces.  Invariant between calls: every
- * buffered piece starts after `next`, and when the peer's ACK is past
- * `next`, it is still short of the first piece (else the hole would have
- * been declared). */
+ * buffered piece starts after `next`; a hole at `next` is declared lost
+ * only by reasm_tick (its grace window), a budget or reasm_finish. */
 #include "reasm.h"
 
 #include <stdlib.h>
@@ -46,6 +45,13 @@ void reasm_init(struct reasm_dir *d)
 	memset(d, 0, sizeof *d);
 }
 
+void reasm_pool_init(struct reasm_pool *pool, size_t max_dir, size_t max_total)
+{
+	memset(pool, 0, sizeof *pool);
+	pool->max_dir = max_dir < UINT32_MAX ? max_dir : UINT32_MAX;
+	pool->max_total = max_total;
+}
+
 static bool emit_data(struct call *k, const uint8_t *b, size_t n, const struct ek_pktref *p)
 {
 	if (n == 0) return true;
@@ -63,7 +69,7 @@ static bool emit_gap(struct call *k, uint32_t missing, const struct ek_pktref *p
 static void free_seg(struct call *k, struct reasm_seg *s)
 {
 	size_t c = seg_cost(s->cap);
-	k->d->ooo_bytes -= c;
+	k->d->ooo_bytes -= (uint32_t)c;
 	k->pool->total -= c;
 	free(s);
 }
@@ -81,13 +87,15 @@ static void free_all(struct call *k)
 	while (k->d->head) free_seg(k, pop_head(k->d));
 }
 
-/* Hand out whatever became contiguous, declare holes the peer's ACK
- * proved permanent, and report a FIN once its sequence number is reached.
- * trig: the packet that caused it (NULL when finishing: each piece then
- * uses its own packet). */
+/* Hand out whatever became contiguous and report a FIN once its sequence
+ * number is reached.
+ * trig: the packet that caused it (NULL after a hole was declared: the
+ * pieces past it then became contiguous with the latest of their own
+ * packets so far, where Wireshark shows them, not in the ACK). */
 static bool drain(struct call *k, const struct ek_pktref *trig)
 {
 	struct reasm_dir *d = k->d;
+	struct ek_pktref run = { 0 };
 	for (;;) {
 		struct reasm_seg *h = d->head;
 		if (h && sdiff(h->seq, d->next) <= 0) {
@@ -95,7 +103,8 @@ static bool drain(struct call *k, const struct ek_pktref *trig)
 			bool ok = true;
 			uint32_t skip = d->next - h->seq; /* already delivered by an earlier piece */
 			if (skip < h->len) {
-				const struct ek_pktref *p = trig ? trig : &h->pkt;
+				if (!trig && h->pkt.frame >= run.frame) run = h->pkt;
+				const struct ek_pktref *p = trig ? trig : &run;
 				d->next = seg_end(h);
 				if (skip < h->cap) {
 					struct cur c = cur_make(h->data, h->cap);
@@ -109,33 +118,38 @@ static bool drain(struct call *k, const struct ek_pktref *trig)
 			if (!ok) return false;
 			continue;
 		}
-		if (d->fin && !d->fin_done && d->next == d->fin_seq) {
+		if (d->fin && !d->fin_done && d->next == d->fin_seq && !d->fin_wait) {
 			d->fin_done = true;
 			d->next++;
 			free_all(k); /* nothing legitimate follows a FIN */
 			return k->cb->flag(k->ctx, CAP_FLAG_FIN, &d->fin_pkt);
 		}
-		if (d->have_ack && sdiff(d->acked, d->next) > 0) {
-			/* the receiver has bytes we never saw: the hole up to the next
-			 * piece (or the FIN) will not be filled */
-			if (h && sdiff(d->acked, h->seq) >= 0) {
-				uint32_t missing = h->seq - d->next;
-				d->next = h->seq;
-				if (!emit_gap(k, missing, &h->pkt)) return false;
-				/* what follows the hole arrived in its own packets: that
-				 * is where Wireshark shows it, not in this ACK */
-				trig = NULL;
-				continue;
-			}
-			if (!h && d->fin && !d->fin_done && sdiff(d->acked, d->fin_seq) >= 0) {
-				uint32_t missing = d->fin_seq - d->next;
-				d->next = d->fin_seq;
-				if (!emit_gap(k, missing, &d->fin_pkt)) return false;
-				continue;
-			}
-		}
 		return true;
 	}
+}
+
+/* The hole at `next` is lost (its window closed, the receiver has bytes
+ * past it): report it, up to the next piece or the FIN, and hand out what
+ * follows. */
+static bool declare_lost(struct call *k)
+{
+	struct reasm_dir *d = k->d;
+	struct reasm_seg *h = d->head;
+	uint32_t to;
+	const struct ek_pktref *p;
+	if (h && sdiff(d->acked, h->seq) >= 0) {
+		to = h->seq;
+		p = &h->pkt;
+	} else if (!h && d->fin && !d->fin_done && sdiff(d->acked, d->fin_seq) >= 0) {
+		to = d->fin_seq;
+		p = &d->fin_pkt;
+	} else {
+		return true; /* the ACK ends inside the hole: more may come; finish reports the rest */
+	}
+	uint32_t missing = to - d->next;
+	d->next = to;
+	if (!emit_gap(k, missing, p)) return false;
+	return drain(k, NULL);
 }
 
 static bool over_budget(const struct call *k, size_t need)
@@ -162,7 +176,7 @@ static struct reasm_seg *new_piece(struct call *k, uint32_t s, const struct cur 
 		cur_skip(&t, off);
 		cur_copy(&t, g->data, cap);
 	}
-	k->d->ooo_bytes += seg_cost(cap);
+	k->d->ooo_bytes += (uint32_t)seg_cost(cap);
 	k->pool->total += seg_cost(cap);
 	return g;
 }
@@ -218,12 +232,6 @@ static bool place(struct call *k, uint32_t s, uint32_t len, struct cur c, const 
 			if (k0 >= cur_left(&c)) c = cur_make(NULL, 0);
 			else cur_skip(&c, k0);
 			s = d->next;
-		}
-		if (s != d->next && d->have_ack && sdiff(d->acked, s) >= 0) {
-			/* the peer ACKed up to this segment: the hole before it is lost */
-			uint32_t missing = s - d->next;
-			d->next = s;
-			if (!emit_gap(k, missing, p)) return false;
 		}
 		if (s == d->next) {
 			/* in order: straight from the packet, up to the first buffered piece */
@@ -293,6 +301,8 @@ bool reasm_segment(struct reasm_dir *d, struct reasm_pool *pool, const struct re
 		d->fin = true;
 		d->fin_seq = s + len;
 		d->fin_pkt = *p;
+		d->fin_wait = (in->flags & TCPF_ACK) != 0;
+		d->fin_ack = in->ack;
 	}
 	if (d->fin && len && sdiff(s + len, d->fin_seq) > 0) /* nothing after the FIN */
 		len = sdiff(d->fin_seq, s) > 0 ? d->fin_seq - s : 0;
@@ -300,7 +310,7 @@ bool reasm_segment(struct reasm_dir *d, struct reasm_pool *pool, const struct re
 		if (!place(&k, s, len, cur_make(in->payload, cap < len ? cap : len), p)) return false;
 	}
 	if (!drain(&k, p)) return false;
-	if (d->fin && !d->fin_done && sdiff(d->fin_seq, d->next) < 0) {
+	if (d->fin && !d->fin_done && !d->fin_wait && sdiff(d->fin_seq, d->next) < 0) {
 		/* a FIN for bytes already delivered (odd, but it was sent) */
 		d->fin_done = true;
 		if (!cb->flag(ctx, CAP_FLAG_FIN, &d->fin_pkt)) return false;
@@ -316,7 +326,7 @@ rst:
 bool reasm_ack(struct reasm_dir *d, struct reasm_pool *pool, uint32_t ack, bool syn,
 	       const struct ek_pktref *p, const struct reasm_cb *cb, void *ctx)
 {
-	struct call k = { d, pool, cb, ctx };
+	(void)pool, (void)p, (void)cb, (void)ctx; /* holes it passes wait for reasm_tick */
 	if (!d->started) {
 		if (!syn) return true;
 		/* SYN-ACK without the SYN: it tells where our data starts */
@@ -329,14 +339,45 @@ bool reasm_ack(struct reasm_dir *d, struct reasm_pool *pool, uint32_t ack, bool 
 	if (sdiff(ack, top) > 0 && (uint32_t)(ack - top) > ACK_SLACK) return true; /* not believable */
 	d->acked = ack;
 	d->have_ack = true;
-	if (!d->head && !(d->fin && !d->fin_done)) return true;
-	return drain(&k, p);
+	return true; /* a hole it passes waits for its grace window: reasm_tick */
+}
+
+bool reasm_tick(struct reasm_dir *d, struct reasm_pool *pool, const struct reasm_cb *cb, void *ctx)
+{
+	struct call k = { d, pool, cb, ctx };
+	if (d->grace && d->grace_at == d->next) {
+		if (d->grace_pkts < UINT8_MAX) d->grace_pkts++;
+		if (d->grace_pkts < REASM_GRACE_PKTS || !(d->have_ack && sdiff(d->acked, d->next) > 0))
+			return true; /* still open, or no sign the bytes were ever received */
+		if (!declare_lost(&k)) return false;
+		if (d->next == d->grace_at) return true; /* the ACK ends inside the hole */
+	}
+	/* the hole at `next` (if any) is new: this packet revealed it */
+	d->grace = reasm_hole(d);
+	d->grace_at = d->next;
+	d->grace_pkts = 0;
+	return true;
+}
+
+bool reasm_fin_ready(struct reasm_dir *d, const struct reasm_dir *peer, struct reasm_pool *pool,
+		     const struct reasm_cb *cb, void *ctx)
+{
+	struct call k = { d, pool, cb, ctx };
+	if (peer->started && sdiff(d->fin_ack, peer->next) > 0) return true; /* still waiting */
+	d->fin_wait = false;
+	if (!drain(&k, NULL)) return false;
+	if (d->fin && !d->fin_done && sdiff(d->fin_seq, d->next) < 0) {
+		d->fin_done = true; /* for bytes already delivered */
+		return cb->flag(ctx, CAP_FLAG_FIN, &d->fin_pkt);
+	}
+	return true;
 }
 
 bool reasm_finish(struct reasm_dir *d, struct reasm_pool *pool, const struct ek_pktref *end,
 		  const struct reasm_cb *cb, void *ctx)
 {
 	struct call k = { d, pool, cb, ctx };
+	d->fin_wait = false;
 	if (!d->started) return true;
 	while (d->head) {
 		struct reasm_seg *h = d->head;

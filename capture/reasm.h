@@ -4,8 +4,9 @@
  * order, through callbacks.  Out-of-order data is copied into a sorted
  * list of non-overlapping pieces (first-seen bytes win).  A hole is only
  * reported (gap callback) once it is known to be permanent: the peer
- * ACKed past it, the out-of-order budget ran out, the snapshot length cut
- * the bytes, or the direction is finished.  Sequence numbers are compared
+ * ACKed past it and a grace window has passed (REASM_GRACE_*: span ports
+ * show ACKs before the data they acknowledge), the out-of-order budget ran
+ * out, the snapshot length cut the bytes, or the direction is finished.  Sequence numbers are compared
  * with signed 32-bit differences, so wraparound is transparent.
  *
  * Every callback returns false to stop: the call returns false at once,
@@ -30,21 +31,40 @@ struct reasm_pool {
 
 struct reasm_seg; /* buffered piece, private to reasm.c */
 
+/* Grace window: an ACK past a hole does not make it lost at once, as the
+ * bytes may still arrive (span ports mirror each direction through its
+ * own queue, so the ACK is often captured 1-3 frames before the data it
+ * acknowledges).  A hole is declared lost once the peer has ACKed past it
+ * and REASM_GRACE_PKTS packets of the connection have been read after the
+ * one that revealed it (the first piece past it, the ACK or the FIN past
+ * it, whichever came first); or when the direction finishes or a budget
+ * forces it.  Packets, not capture time: holding one direction's bytes
+ * longer would let the other direction's later events (an alert, a FIN)
+ * reach the dissector first. */
+#define REASM_GRACE_PKTS 7
+
+/* 88 bytes, two per connection: the grace window lives in what used to
+ * be padding, so connections without holes pay nothing for it. */
 struct reasm_dir {
 	struct reasm_seg *head, *tail; /* sorted, non-overlapping, all past `next` */
-	size_t ooo_bytes;
+	uint32_t ooo_bytes;            /* (pool->max_dir fits: reasm_pool_init) */
 	uint32_t next;                 /* next sequence number to deliver */
 	uint32_t isn;                  /* SYN's sequence number (valid with syn) */
 	uint32_t fin_seq;              /* sequence number of the FIN (valid with fin) */
 	uint32_t acked;                /* highest ACK the peer sent (valid with have_ack) */
 	uint32_t hi;                   /* end of the highest sequence number seen (valid with started) */
+	uint32_t grace_at;             /* `next` when the hole's window opened (valid with grace) */
+	uint32_t fin_ack;              /* the ACK the FIN carried (valid with fin_wait) */
 	struct ek_pktref fin_pkt;
-	bool started;                  /* `next` is known */
-	bool syn;                      /* started from a SYN */
-	bool delivered;                /* some byte or gap was reported */
-	bool fin, fin_done;            /* FIN seen / reported */
-	bool rst_done;
-	bool have_ack;
+	bool started : 1;              /* `next` is known */
+	bool syn : 1;                  /* started from a SYN */
+	bool delivered : 1;            /* some byte or gap was reported */
+	bool fin : 1, fin_done : 1;    /* FIN seen / reported */
+	bool rst_done : 1;
+	bool have_ack : 1;
+	bool grace : 1;                /* a hole's grace window is open */
+	bool fin_wait : 1;             /* the FIN is held: reasm_fin_ready */
+	uint8_t grace_pkts;            /* packets read since it opened */
 };
 
 struct reasm_cb {
@@ -62,9 +82,12 @@ struct reasm_in {
 	const uint8_t *payload;  /* caplen captured bytes */
 	size_t caplen;
 	uint32_t len;            /* payload length on the wire (>= caplen: the rest was cut) */
+	uint32_t ack;            /* with TCPF_ACK in flags */
 };
 
 void reasm_init(struct reasm_dir *d);
+/* Budgets (a direction's is capped to what ooo_bytes holds). */
+void reasm_pool_init(struct reasm_pool *pool, size_t max_dir, size_t max_total);
 
 /* Everything up to its FIN was delivered: nothing held, nothing missing. */
 static inline bool reasm_complete(const struct reasm_dir *d)
@@ -81,6 +104,27 @@ bool reasm_segment(struct reasm_dir *d, struct reasm_pool *pool, const struct re
  * direction starts when its SYN was not captured. */
 bool reasm_ack(struct reasm_dir *d, struct reasm_pool *pool, uint32_t ack, bool syn,
 	       const struct ek_pktref *p, const struct reasm_cb *cb, void *ctx);
+
+/* Something is missing before data, a FIN or an ACK already seen. */
+static inline bool reasm_hole(const struct reasm_dir *d)
+{
+	return d->head || (d->have_ack && (int32_t)(d->acked - d->next) > 0) ||
+	       (d->fin && !d->fin_done && d->fin_seq != d->next);
+}
+static inline bool reasm_holey(const struct reasm_dir *d) { return d->grace || reasm_hole(d); }
+
+/* A packet of the connection was read (call after reasm_ack and
+ * reasm_segment for it, while reasm_holey): opens, counts and closes the
+ * grace window of the hole at `next`, declaring it lost when it closes. */
+bool reasm_tick(struct reasm_dir *d, struct reasm_pool *pool, const struct reasm_cb *cb, void *ctx);
+
+/* A FIN that acknowledges bytes of the other direction not seen yet
+ * (span ports) is held until they are (or their hole was declared lost):
+ * the sender closed after them, so the sink must see them first.  Call
+ * after each packet while d->fin_wait, with the other direction's state;
+ * reports the FIN once it may go. */
+bool reasm_fin_ready(struct reasm_dir *d, const struct reasm_dir *peer, struct reasm_pool *pool,
+		     const struct reasm_cb *cb, void *ctx);
 
 /* The direction is over: deliver everything buffered in order, reporting
  * every hole (and bytes ACKed but never seen), then a held FIN.  end is

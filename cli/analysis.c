@@ -251,6 +251,9 @@ static void add_stats(struct analysis *a, const struct cap_stats *st)
 	a->t.gap_bytes += st->gap_bytes;
 	a->t.snaplen_cut += st->snaplen_cut;
 	a->t.ip_fragments += st->ip_fragments;
+	a->t.ip_datagrams += st->ip_datagrams;
+	a->t.ip_frag_overlaps += st->ip_frag_overlaps;
+	a->t.ip_frag_dropped += st->ip_frag_dropped;
 	a->t.malformed += st->malformed;
 	a->t.evicted += st->conns_evicted;
 	a->t.oom_packets += st->oom;
@@ -417,7 +420,11 @@ static void summary(const struct analysis *a, FILE *fp)
 			"connections not yet known to be TLS)\n",
 			(unsigned long long)t->rows_dropped, TIMELINE_MAX_HELD);
 	if (t->ip_fragments)
-		fprintf(fp, "         %llu IP fragments skipped (not reassembled)\n", (unsigned long long)t->ip_fragments);
+		fprintf(fp,
+			"         IP fragments: %llu, reassembled into %llu datagrams; %llu overlapping (first copy kept), "
+			"%llu datagrams incomplete\n",
+			(unsigned long long)t->ip_fragments, (unsigned long long)t->ip_datagrams,
+			(unsigned long long)t->ip_frag_overlaps, (unsigned long long)t->ip_frag_dropped);
 	if (t->malformed)
 		fprintf(fp, "         %llu malformed packets skipped\n", (unsigned long long)t->malformed);
 	if (t->oom_packets || t->oom_conns)
@@ -568,6 +575,9 @@ void analysis_merge(struct analysis *a, struct analysis *w, const char *path, co
 	t->gap_bytes += s->gap_bytes;
 	t->snaplen_cut += s->snaplen_cut;
 	t->ip_fragments += s->ip_fragments;
+	t->ip_datagrams += s->ip_datagrams;
+	t->ip_frag_overlaps += s->ip_frag_overlaps;
+	t->ip_frag_dropped += s->ip_frag_dropped;
 	t->malformed += s->malformed;
 	t->evicted += s->evicted;
 	t->oom_packets += s->oom_packets;

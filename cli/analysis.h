@@ -42,6 +42,7 @@ struct analysis_totals {
 	uint64_t rows_dropped;        /* of TLS connections, held past TIMELINE_MAX_HELD */
 	uint64_t gaps, gap_bytes, snaplen_cut, ip_fragments, malformed, evicted;
 	uint64_t oom_packets, oom_conns; /* skipped for lack of memory */
+	uint64_t ip_datagrams, ip_frag_overlaps, ip_frag_dropped;
 	uint32_t files_truncated;
 	/* decryption (--keylog, pcapng Decryption Secrets Blocks) */
 	uint64_t dsb_blocks, conns_keyed, conns_decrypt_failed, records_decrypted;

@@ -60,6 +60,10 @@ struct findings_conn {
 	bool title_set;
 	bool failed_done, missing_done, encrypted_done;
 	bool client_encrypted;     /* the client sent an encrypted handshake record (TLS 1.3) */
+	uint8_t inc_sender;        /* enum tls_role: the last incomplete message's (inc_name) */
+	const char *inc_name;      /* a message the stream of inc_sender ended inside, until that
+				    * sender completes another (dissector's static names) */
+	const char *file;          /* of the connection's rows (for findings without a row) */
 	bool server_encrypted;     /* the same for the server (with keys: its handshake did not decrypt) */
 	/* less often */
 	const char *sni;           /* interned (findings.strs) or, when sni_owned, a heap copy */
@@ -513,7 +517,7 @@ static void raise_finding(struct findings *f, struct findings_conn *fc, enum fin
 		ek_endpoint_str(&v->server, true, server, sizeof server);
 		csv_out_field(f->csv, d->name);
 		csv_out_field(f->csv, severity_name(d->severity));
-		csv_out_field(f->csv, w->row ? w->row->file : "");
+		csv_out_field(f->csv, w->row ? w->row->file : fc && fc->file ? fc->file : "");
 		csv_out_fieldf(f->csv, "%llu", (unsigned long long)w->ev->pkt.frame);
 		csv_out_fieldf(f->csv, "%llu", (unsigned long long)v->id);
 		csv_out_field(f->csv, client);
@@ -994,6 +998,54 @@ static void on_end_signal(struct findings *f, struct findings_conn *fc, const st
 		      (unsigned long long)ev->pkt.frame, after, cause);
 }
 
+/* The connection ends (end of the capture, idle, evicted) with its
+ * handshake under way and nothing that ended it (no alert, FIN or RST:
+ * those raise handshake_failed).  Say what is not in the file. */
+static void on_unfinished(struct findings *f, struct findings_conn *fc, const struct tls_event *ev)
+{
+	const struct tls_conn_view *v = ev->conn;
+	if (fc->failed_done || !v->is_tls || handshake_done(v)) return;
+	if (!v->client_sent_hello && !v->server_sent_hello) return; /* picked up mid-stream */
+	/* the same blind spots as handshake_failed: whether it finished cannot be told */
+	if (v->tls13 && fc->client_encrypted && !v->client_finished) return;
+	if (v->tls13 && v->keys && fc->server_encrypted && !v->server_finished) return;
+	char c[EK_ENDPOINT_STRLEN], s[EK_ENDPOINT_STRLEN], at[160], missing[160];
+	ek_endpoint_str(&v->client, true, c, sizeof c);
+	ek_endpoint_str(&v->server, true, s, sizeof s);
+	/* the dissector names a cut message, or else the record it was in */
+	static const char *const records[] = { "record", "Handshake", "EncryptedHandshake", "ApplicationData",
+					       "Alert", "ChangeCipherSpec", "Heartbeat" };
+	bool msg = fc->inc_name != NULL;
+	for (size_t i = 0; msg && i < sizeof records / sizeof records[0]; i++)
+		if (!strcmp(fc->inc_name, records[i])) msg = false;
+	if (fc->inc_name && msg)
+		snprintf(at, sizeof at, "inside the %s's %s", role_name(fc->inc_sender), fc->inc_name);
+	else if (fc->inc_name)
+		snprintf(at, sizeof at, "inside the %s's %s record", role_name(fc->inc_sender),
+			 strcmp(fc->inc_name, "record") ? fc->inc_name : "TLS");
+	else if (fc->last_name)
+		snprintf(at, sizeof at, "after the %s's %s (frame %llu)", role_name(fc->last_sender), fc->last_name,
+			 (unsigned long long)fc->last_frame);
+	else
+		snprintf(at, sizeof at, "before any complete handshake message");
+	if (msg) {
+		snprintf(missing, sizeof missing, "the rest of the %s's %s and of the handshake are",
+			 role_name(fc->inc_sender), fc->inc_name);
+	} else {
+		const char *m = !v->server_sent_hello ? "the server's reply (ServerHello) and the rest of the handshake are"
+				: !v->client_sent_hello ? "the client's ClientHello and the rest of the handshake are"
+				: v->tls13 && !v->keys ? "the client's encrypted flight (with its Finished) is"
+				: v->client_finished ? "the server's Finished is"
+				: v->server_finished ? "the client's Finished is"
+				: "the rest of the handshake (both Finished) is";
+		snprintf(missing, sizeof missing, "%s", m);
+	}
+	struct where w = { ev, NULL, "", NULL };
+	raise_finding(f, fc, F_HANDSHAKE_UNFINISHED, &w, NULL,
+		      "the capture of the handshake between %s and %s ends at frame %llu %s: %s not in the file", c,
+		      s, (unsigned long long)ev->pkt.frame, at, missing);
+}
+
 static struct findings_conn *conn_state(struct findings *f, struct conn_rec *cr)
 {
 	if (!cr->fc) {
@@ -1028,6 +1080,7 @@ void findings_on_event(void *ctx, struct conn_rec *cr, const struct tls_event *e
 		fc->title_client = ev->conn->client;
 		fc->title_server = ev->conn->server;
 	}
+	if (n && !fc->file) fc->file = rows[0].file; /* the first events have no row */
 
 	switch (ev->kind) {
 	case TLS_EV_HANDSHAKE: {
@@ -1105,9 +1158,17 @@ void findings_on_event(void *ctx, struct conn_rec *cr, const struct tls_event *e
 	case TLS_EV_TCP_FIN:
 		on_end_signal(f, fc, ev, rows, n);
 		break;
+	case TLS_EV_RECORD_INCOMPLETE:
+		fc->inc_name = ev->u.incomplete;
+		fc->inc_sender = (uint8_t)ev->sender;
+		break;
+	case TLS_EV_CONN_END:
+		on_unfinished(f, fc, ev);
+		break;
 	default:
 		break;
 	}
+	if (ev->kind == TLS_EV_HANDSHAKE && ev->sender == fc->inc_sender) fc->inc_name = NULL;
 }
 
 /* --- text report ------------------------------------------------------------ */

@@ -113,6 +113,12 @@ static const struct finding_def defs[F_COUNT] = {
 	  "To see the certificates, find the full handshake that issued the ticket (earlier in the "
 	  "capture, or capture from the client's start); with a key log the timeline names that "
 	  "connection when it is in the same file." },
+	{ F_HANDSHAKE_UNFINISHED, "handshake_unfinished", SEV_INFO,
+	  "The capture of this connection ends while its handshake is under way: the file was cut, or the "
+	  "capture stopped (or the connection went idle) before both sides sent Finished. This is not "
+	  "evidence of a failure; the messages named are simply not in the file.",
+	  "Capture for longer (start before the connection and stop after it), and do not truncate the "
+	  "file; with -c or --duration, raise the limit." },
 };
 
 const struct finding_def *finding_def(enum finding_code c)

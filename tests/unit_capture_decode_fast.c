@@ -25,7 +25,7 @@ static void one(const uint8_t *bytes, size_t caplen, size_t wirelen)
 	n_tried++;
 	if (dec_fast_ether_ipv4_tcp(f, caplen, wirelen - caplen, &fast)) {
 		n_fast++;
-		enum dec_status st = dec_frame_general(DLT_EN10MB, f, caplen, wirelen, &gen);
+		enum dec_status st = dec_frame_general(DLT_EN10MB, f, caplen, wirelen, &gen, NULL);
 		if (st != DEC_TCP || memcmp(&fast, &gen, sizeof gen) != 0) {
 			if (n_mismatch++ < 5)
 				fprintf(stderr, "fast path differs: caplen %zu wirelen %zu, general status %d\n", caplen,
@@ -35,7 +35,7 @@ static void one(const uint8_t *bytes, size_t caplen, size_t wirelen)
 	/* dec_frame is the two together */
 	struct dec_tcp viaf;
 	enum dec_status sf = dec_frame(DLT_EN10MB, f, caplen, wirelen, &viaf);
-	enum dec_status sg = dec_frame_general(DLT_EN10MB, f, caplen, wirelen, &gen);
+	enum dec_status sg = dec_frame_general(DLT_EN10MB, f, caplen, wirelen, &gen, NULL);
 	if (sf != sg || (sf == DEC_TCP && memcmp(&viaf, &gen, sizeof gen) != 0)) {
 		if (n_mismatch++ < 5) fprintf(stderr, "dec_frame %d, general %d (caplen %zu)\n", (int)sf, (int)sg, caplen);
 	}

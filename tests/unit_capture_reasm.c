@@ -69,6 +69,14 @@ static void reset(void)
 	pool.ooo_overflow = 0;
 }
 
+/* what the reader does after each packet of the connection */
+static bool tick(void)
+{
+	static const struct reasm_dir no_peer; /* nothing seen the other way */
+	if (reasm_holey(&d) && !reasm_tick(&d, &pool, &CB, NULL)) return false;
+	return !d.fin_wait || reasm_fin_ready(&d, &no_peer, &pool, &CB, NULL);
+}
+
 static struct ek_pktref pk(uint64_t frame)
 {
 	struct ek_pktref p = { frame, { 1700000000, 0 }, 0 };
@@ -79,8 +87,8 @@ static struct ek_pktref pk(uint64_t frame)
 static bool segc(uint32_t seq, uint8_t flags, const char *data, size_t caplen, uint32_t len, uint64_t frame)
 {
 	struct ek_pktref p = pk(frame);
-	struct reasm_in in = { seq, flags, (const uint8_t *)data, caplen, len };
-	return reasm_segment(&d, &pool, &in, &p, &CB, NULL);
+	struct reasm_in in = { seq, flags, (const uint8_t *)data, caplen, len, 0 };
+	return reasm_segment(&d, &pool, &in, &p, &CB, NULL) && tick();
 }
 
 static bool seg(uint32_t seq, uint8_t flags, const char *data, uint64_t frame)
@@ -92,7 +100,14 @@ static bool seg(uint32_t seq, uint8_t flags, const char *data, uint64_t frame)
 static bool ack(uint32_t a, uint64_t frame)
 {
 	struct ek_pktref p = pk(frame);
-	return reasm_ack(&d, &pool, a, false, &p, &CB, NULL);
+	return reasm_ack(&d, &pool, a, false, &p, &CB, NULL) && tick();
+}
+
+/* Packets of the connection (other directions', say) go by until a grace
+ * window closes. */
+static void pass_grace(void)
+{
+	for (int i = 0; i < REASM_GRACE_PKTS; i++) tick();
 }
 
 static bool finish(uint64_t frame)
@@ -182,7 +197,9 @@ static void test_hole_acked(void)
 	seg(1007, A, "ccc", 3); /* 1004..1006 never captured */
 	ack(1004, 4);           /* receiver only has the first bytes: wait */
 	CHECK_STR(logbuf, "D2:aaa ");
-	ack(1010, 5);           /* receiver got everything: the hole is permanent; "ccc" stays in frame 3, where Wireshark shows it */
+	ack(1010, 5);           /* receiver got everything: the hole is permanent once its grace window closes */
+	CHECK_STR(logbuf, "D2:aaa ");
+	pass_grace();           /* "ccc" stays in frame 3, where Wireshark shows it */
 	CHECK_STR(logbuf, "D2:aaa G3:3 D3:ccc ");
 
 	/* the ACK first, then the segment past the hole */
@@ -192,6 +209,8 @@ static void test_hole_acked(void)
 	ack(1007, 3);
 	CHECK_STR(logbuf, "D2:aaa ");
 	seg(1007, A, "ccc", 4);
+	CHECK_STR(logbuf, "D2:aaa ");
+	pass_grace();
 	CHECK_STR(logbuf, "D2:aaa G4:3 D4:ccc ");
 
 	/* an ACK that covers only part of the hole waits for the rest */
@@ -201,6 +220,7 @@ static void test_hole_acked(void)
 	ack(1005, 3);
 	CHECK_STR(logbuf, "");
 	seg(1005, A, "fffff", 4);
+	pass_grace();           /* "kk" became contiguous in frame 4 */
 	CHECK_STR(logbuf, "G4:4 D4:fffff D4:kk ");
 
 	/* a wild ACK (far past anything sent) is not believed */
@@ -211,6 +231,7 @@ static void test_hole_acked(void)
 	ack(1001 + 0x40000000u, 4);
 	CHECK_STR(logbuf, "D2:aaa ");
 	ack(1010, 5);
+	pass_grace();
 	CHECK_STR(logbuf, "D2:aaa G3:3 D3:ccc ");
 }
 
@@ -232,6 +253,7 @@ static void test_hole_until_fin(void)
 	seg(1007, FIN, "ccc", 3);
 	CHECK_STR(logbuf, "D2:aaa ");
 	ack(1011, 4);
+	pass_grace();
 	CHECK_STR(logbuf, "D2:aaa G3:3 D3:ccc F3:FIN ");
 
 	/* a FIN alone after a hole, ACKed */
@@ -240,6 +262,7 @@ static void test_hole_until_fin(void)
 	seg(1001, A, "aaa", 2);
 	seg(1009, FIN, "", 3);
 	ack(1010, 4);
+	pass_grace();
 	CHECK_STR(logbuf, "D2:aaa G3:5 F3:FIN ");
 
 	/* data the peer ACKed but the capture never had, at the very end */
@@ -249,6 +272,73 @@ static void test_hole_until_fin(void)
 	ack(1104, 3);
 	finish(7);
 	CHECK_STR(logbuf, "D2:aaa G7:100 ");
+}
+
+/* Span ports: the peer's ACK (or our FIN) is captured before the data. */
+static void test_grace_window(void)
+{
+	/* the ACK passes the next byte; the data comes a few packets later */
+	reset();
+	seg(1000, SYN, "", 1);
+	ack(1006, 2);             /* reveals the hole: its window opens */
+	CHECK(d.grace);
+	tick();
+	seg(1004, A, "ef", 3);    /* the second half first */
+	CHECK_STR(logbuf, "");
+	seg(1001, A, "abc", 4);
+	CHECK_STR(logbuf, "D4:abc D4:ef ");
+	CHECK(!d.grace);          /* nothing missing: no window */
+
+	/* REASM_GRACE_PKTS packets after the one that revealed it, it is lost */
+	reset();
+	seg(1000, SYN, "", 1);
+	seg(1004, A, "ef", 2);    /* reveals the hole */
+	ack(1006, 3);
+	for (int i = 0; i < REASM_GRACE_PKTS - 2; i++) tick();
+	CHECK_STR(logbuf, "");
+	tick();                   /* the REASM_GRACE_PKTS-th after frame 2 */
+	CHECK_STR(logbuf, "G2:3 D2:ef ");
+	CHECK(!d.grace);
+
+	/* without an ACK past it, a hole is only out of order: no loss */
+	reset();
+	seg(1000, SYN, "", 1);
+	seg(1004, A, "ef", 2);
+	for (int i = 0; i < 3 * REASM_GRACE_PKTS; i++) tick();
+	CHECK_STR(logbuf, "");
+	ack(1006, 3);             /* its window has long closed */
+	CHECK_STR(logbuf, "G2:3 D2:ef ");
+
+	/* the next hole gets a window of its own, from the packet that
+	 * revealed it (here: the one that settled the first) */
+	reset();
+	seg(1000, SYN, "", 1);
+	seg(1004, A, "ef", 2);
+	seg(1010, A, "jk", 3);
+	ack(1012, 4);
+	for (int i = 0; i < REASM_GRACE_PKTS - 2; i++) tick();
+	CHECK_STR(logbuf, "G2:3 D2:ef ");
+	CHECK(d.grace);
+	for (int i = 0; i < REASM_GRACE_PKTS - 1; i++) tick();
+	seg(1006, A, "ghij", 5);  /* the last packet of its window: in time */
+	CHECK_STR(logbuf, "G2:3 D2:ef D5:ghij D5:jk ");
+	CHECK(!d.grace);
+
+	/* the FIN seen before the data it follows */
+	reset();
+	seg(1000, SYN, "", 1);
+	seg(1004, FIN, "", 2);
+	ack(1005, 3);
+	seg(1001, A, "abc", 4);
+	CHECK_STR(logbuf, "D4:abc F2:FIN ");
+
+	/* the connection ends inside the window: the hole is reported then */
+	reset();
+	seg(1000, SYN, "", 1);
+	seg(1004, A, "ef", 2);
+	ack(1006, 3);
+	finish(9);
+	CHECK_STR(logbuf, "G2:3 D2:ef ");
 }
 
 static void test_wraparound(void)
@@ -270,6 +360,7 @@ static void test_wraparound(void)
 	seg(0xFFFFFFF1u, A, "x", 2);
 	seg(4, A, "yy", 3);
 	ack(6, 4);
+	pass_grace();
 	CHECK_STR(logbuf, "D2:x G3:18 D3:yy ");
 }
 
@@ -357,6 +448,7 @@ static void test_midstream_flags(void)
 	}
 	seg(305, A, "late", 2);
 	ack(309, 3);
+	pass_grace();
 	CHECK_STR(logbuf, "G2:4 D2:late ");
 
 	/* a second SYN with another ISN before any data: the newest counts */
@@ -469,7 +561,7 @@ static void test_random(void)
 		off_seen = 0;
 		mismatches = 0;
 		struct ek_pktref p = pk(1);
-		struct reasm_in syn = { isn, TCPF_SYN, NULL, 0, 0 };
+		struct reasm_in syn = { isn, TCPF_SYN, NULL, 0, 0, 0 };
 		reasm_segment(&d, &pool, &syn, &p, &RCB, NULL);
 		for (int i = 0; i < n; i++) {
 			p.frame++;
@@ -486,7 +578,7 @@ static void test_random(void)
 				o -= back;
 				l += back;
 			}
-			struct reasm_in in = { isn + 1 + o, (uint8_t)(TCPF_ACK | (last ? TCPF_FIN : 0)), orig + o, l, l };
+			struct reasm_in in = { isn + 1 + o, (uint8_t)(TCPF_ACK | (last ? TCPF_FIN : 0)), orig + o, l, l, 0 };
 			reasm_segment(&d, &pool, &in, &p, &RCB, NULL);
 			if (rnd(3) == 0) { /* the peer ACKs some of what it has */
 				struct ek_pktref q = p;
@@ -520,6 +612,7 @@ int main(void)
 	test_overlap_first_seen_wins();
 	test_hole_acked();
 	test_hole_until_fin();
+	test_grace_window();
 	test_wraparound();
 	test_ooo_cap();
 	test_keepalive_zwp();
