@@ -17,8 +17,8 @@
 #include "pipeline.h"
 #include "../report/sanitize.h"
 #include "../report/timeline.h"
-#include "../report/timeline_csv.h"
-#include "../report/timeline_text.h"
+#include "../report/out_timeline_csv.h"
+#include "../report/out_timeline_text.h"
 #include "../report/trust.h"
 
 #define MAX_FILES ANALYSIS_MAX_FILES

@@ -1,4 +1,4 @@
-#include "timeline_csv.h"
+#include "out_timeline_csv.h"
 
 #include <stdlib.h>
 #include <string.h>
