@@ -1379,7 +1379,7 @@ static inline bool need(const struct cur *w, size_t n) { return !cur_has(w, n); 
 
 /* A record header: type in [lo, hi], 03 0x (x <= 4, or == ver's when ver
  * is set), length 1..TLS_MAX_RECORD (*len).  w is left after it. */
-static int rec_hdr(struct cur *w, uint8_t lo, uint8_t hi, uint16_t ver, unsigned *len)
+static int pat_hdr(struct cur *w, uint8_t lo, uint8_t hi, uint16_t ver, unsigned *len)
 {
 	if (need(w, 1)) return -1;
 	uint8_t type = cur_u8(w);
@@ -1397,14 +1397,14 @@ static int rec_hdr(struct cur *w, uint8_t lo, uint8_t hi, uint16_t ver, unsigned
 static int pat_record(struct cur w, uint8_t lo, uint8_t hi, uint16_t ver)
 {
 	unsigned len;
-	return rec_hdr(&w, lo, hi, ver, &len);
+	return pat_hdr(&w, lo, hi, ver, &len);
 }
 
 /* A handshake record starting with a hello of a type in `mask` (bit per type). */
 static int pat_hs_start(struct cur w, unsigned mask)
 {
 	unsigned rl;
-	int r = rec_hdr(&w, REC_HANDSHAKE, REC_HANDSHAKE, 0, &rl);
+	int r = pat_hdr(&w, REC_HANDSHAKE, REC_HANDSHAKE, 0, &rl);
 	if (r <= 0) return r;
 	if (rl < 42) return 0;
 	if (need(&w, 1)) return -1;
@@ -1423,7 +1423,7 @@ static int pat_hs_start(struct cur w, unsigned mask)
 static int pat_alert(struct cur w)
 {
 	unsigned len;
-	int r = rec_hdr(&w, REC_ALERT, REC_ALERT, 0, &len);
+	int r = pat_hdr(&w, REC_ALERT, REC_ALERT, 0, &len);
 	if (r <= 0) return r;
 	if (len != 2) return 0;
 	if (need(&w, 2)) return -1;
