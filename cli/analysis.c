@@ -60,7 +60,7 @@ static void on_event(void *ctx, const struct tls_event *ev)
 			a->t.tls_conns++;
 			if (v->keys) a->t.conns_keyed++;
 			if (v->decrypt_failed) a->t.conns_decrypt_failed++;
-			if (v->client_finished && v->server_finished && !v->aborted_after_finished)
+			if (tls_handshake_complete(v))
 				a->t.handshakes_complete++;
 			else if (v->tls13 && (!v->keys || v->decrypt_failed))
 				a->t.handshakes_unknown++; /* Finished is encrypted: outcome not visible without keys */

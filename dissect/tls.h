@@ -64,6 +64,14 @@ struct tls_conn_view {
 				  * tls_event.consumer): the dissector never reads it; NULL until set */
 };
 
+/* The handshake completed: both Finished seen and not rejected right after
+ * (aborted_after_finished).  The one definition the summary and the
+ * findings share. */
+static inline bool tls_handshake_complete(const struct tls_conn_view *v)
+{
+	return v->client_finished && v->server_finished && !v->aborted_after_finished;
+}
+
 enum tls_event_kind {
 	TLS_EV_CONN_TLS,      /* the connection was recognised as TLS (first event of a TLS connection) */
 	TLS_EV_TCP_OPEN,      /* SYN seen: pkt is the first packet of the connection */

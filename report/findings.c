@@ -936,17 +936,12 @@ static void on_certificate(struct findings *f, struct findings_conn *fc, const s
 }
 #undef NAMED
 
-static bool handshake_done(const struct tls_conn_view *v)
-{
-	return v->client_finished && v->server_finished && !v->aborted_after_finished;
-}
-
 /* An alert, reset or FIN ended the connection: was the handshake done? */
 static void on_end_signal(struct findings *f, struct findings_conn *fc, const struct tls_event *ev, struct row *rows,
 			  size_t n)
 {
 	const struct tls_conn_view *v = ev->conn;
-	if (fc->failed_done || handshake_done(v)) return;
+	if (fc->failed_done || tls_handshake_complete(v)) return;
 	if (!v->client_sent_hello && !v->server_sent_hello) return; /* picked up mid-stream */
 	if (ev->kind == TLS_EV_ALERT && !ev->u.alert.encrypted) {
 		/* warnings other than close_notify/user_canceled do not end a connection */
@@ -1004,7 +999,7 @@ static void on_end_signal(struct findings *f, struct findings_conn *fc, const st
 static void on_unfinished(struct findings *f, struct findings_conn *fc, const struct tls_event *ev)
 {
 	const struct tls_conn_view *v = ev->conn;
-	if (fc->failed_done || !v->is_tls || handshake_done(v)) return;
+	if (fc->failed_done || !v->is_tls || tls_handshake_complete(v)) return;
 	if (!v->client_sent_hello && !v->server_sent_hello) return; /* picked up mid-stream */
 	/* the same blind spots as handshake_failed: whether it finished cannot be told */
 	if (v->tls13 && fc->client_encrypted && !v->client_finished) return;
@@ -1142,7 +1137,7 @@ void findings_on_event(void *ctx, struct conn_rec *cr, const struct tls_event *e
 		}
 		break;
 	case TLS_EV_DATA_MISSING:
-		if (!fc->missing_done && !handshake_done(ev->conn) && !(ev->conn->tls13 && fc->client_encrypted)) {
+		if (!fc->missing_done && !tls_handshake_complete(ev->conn) && !(ev->conn->tls13 && fc->client_encrypted)) {
 			fc->missing_done = true;
 			char who[EK_ENDPOINT_STRLEN], b[64] = "bytes";
 			sender_endpoint(ev, ev->sender, ev->sender == TLS_ROLE_SERVER, who, sizeof who);
