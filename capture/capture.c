@@ -56,6 +56,8 @@ struct cap_reader {
 	uint64_t max_packets, max_seconds; /* cap_set_limits; 0 = none */
 	void *progress_ctx;
 	uint64_t progress_every;
+	void (*flush)(void *ctx);  /* cap_set_flush */
+	void *flush_ctx;
 };
 
 #define CONN_OF(pub) ct_conn_of((struct ct_key *)(void *)((char *)(pub) - offsetof(struct ct_key, pub)))
@@ -363,8 +365,9 @@ struct cap_reader *cap_open_file(const char *path, uint32_t file_index, const st
 struct cap_reader *cap_open_live(const struct cap_live_opts *lo, uint32_t file_index, const struct cap_opts *o,
 				 const struct cap_sink *sink, char errbuf[CAP_ERRBUF_SIZE])
 {
+	int kib = lo->buffer_kib > 0 ? lo->buffer_kib : CAP_DEFAULT_BUFFER_KIB;
 	struct src *src = src_open_live(lo->iface, lo->snaplen > 0 ? lo->snaplen : CAP_DEFAULT_SNAPLEN, lo->promisc,
-					errbuf);
+					kib > INT32_MAX / 1024 ? INT32_MAX : kib * 1024, errbuf);
 	return src ? reader_new(src, lo->iface, file_index, o, sink, errbuf) : NULL;
 }
 
@@ -382,6 +385,12 @@ void cap_set_limits(struct cap_reader *r, uint64_t max_packets, uint64_t max_sec
 {
 	r->max_packets = max_packets;
 	r->max_seconds = max_seconds;
+}
+
+void cap_set_flush(struct cap_reader *r, void (*fn)(void *ctx), void *ctx)
+{
+	r->flush = fn;
+	r->flush_ctx = ctx;
 }
 
 void cap_stop(struct cap_reader *r)
@@ -420,27 +429,51 @@ static void live_tick(struct cap_reader *r)
 	expire(r);
 }
 
+static int64_t mono_ms(clockid_t clk)
+{
+	struct timespec t;
+	clock_gettime(clk, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Live: what the sink wrote and the -w file reach their files. */
+static void live_flush(struct cap_reader *r, int64_t now_ms, int64_t *flushed_ms)
+{
+	*flushed_ms = now_ms;
+	if (r->flush) r->flush(r->flush_ctx);
+	src_dump_flush(r->src);
+}
+
 int cap_run(struct cap_reader *r, char errbuf[CAP_ERRBUF_SIZE])
 {
 	int ret = 0;
 	bool first = r->st.packets == 0;
 	bool live = src_is_live(r->src);
-	struct timespec t0;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int64_t t0 = mono_ms(CLOCK_MONOTONIC), flushed = t0;
+	int64_t deadline = r->max_seconds ? t0 + (int64_t)r->max_seconds * 1000 : INT64_MAX;
 	uint64_t seen = 0; /* records read, before the filter */
 	for (;;) {
 		if (r->stop) break;
-		if (r->max_seconds) {
-			struct timespec t;
-			clock_gettime(CLOCK_MONOTONIC, &t);
-			if ((uint64_t)(t.tv_sec - t0.tv_sec) >= r->max_seconds) break;
-		}
 		if (r->max_packets && r->st.packets >= r->max_packets) break;
+		if (live) {
+			/* coarse clock: a few ns, every packet; milliseconds late at most */
+			int64_t now = mono_ms(CLOCK_MONOTONIC_COARSE);
+			if (now >= deadline) break;
+			if (now - flushed >= CAP_LIVE_LATENCY_MS) live_flush(r, now, &flushed);
+		} else if (r->max_seconds && mono_ms(CLOCK_MONOTONIC) >= deadline) {
+			break;
+		}
 		const struct pcap_pkthdr *h;
 		const uint8_t *data;
 		enum src_rc rc = src_next(r->src, &h, &data, errbuf);
 		if (rc == SRC_TIMEOUT) {
+			/* nothing waiting: the batch is done */
+			int64_t now = mono_ms(CLOCK_MONOTONIC);
+			live_flush(r, now, &flushed);
 			live_tick(r);
+			int64_t left = deadline - now;
+			if (left <= 0) break;
+			src_wait(r->src, left < CAP_LIVE_LATENCY_MS ? (int)left : CAP_LIVE_LATENCY_MS);
 			continue;
 		}
 		if (rc == SRC_EOF) break;
@@ -511,6 +544,12 @@ int cap_run(struct cap_reader *r, char errbuf[CAP_ERRBUF_SIZE])
 }
 
 const struct cap_stats *cap_get_stats(const struct cap_reader *r) { return &r->st; }
+
+const struct cap_stats *cap_live_stats(struct cap_reader *r)
+{
+	r->st.have_pcap_stats = src_stats(r->src, &r->st.ps_recv, &r->st.ps_drop, &r->st.ps_ifdrop);
+	return &r->st;
+}
 
 const char *cap_linktype(const struct cap_reader *r) { return src_dlt_name(r->src); }
 

@@ -111,15 +111,19 @@ struct cap_reader *cap_open_file(const char *path, uint32_t file_index, const st
  * returns. */
 int cap_run(struct cap_reader *r, char errbuf[CAP_ERRBUF_SIZE]);
 
-/* Live capture on an interface ("any": all), libpcap immediate mode so
- * packets are handed over as they arrive.  Frames are numbered in the
+/* Live capture on an interface ("any": all).  The kernel packs packets
+ * into buffer blocks and hands each over when full or at most
+ * CAP_LIVE_LATENCY_MS after its first packet.  Frames are numbered in the
  * order captured (as in the -w file). */
 #define CAP_MAX_SNAPLEN 262144     /* libpcap's MAXIMUM_SNAPLEN */
 #define CAP_DEFAULT_SNAPLEN CAP_MAX_SNAPLEN /* whole packets: certificate chains span many */
+#define CAP_DEFAULT_BUFFER_KIB 32768 /* kernel buffer: 0.25 s of 1 Gbit/s */
+#define CAP_LIVE_LATENCY_MS 100
 struct cap_live_opts {
 	const char *iface;
 	int snaplen;                 /* 0: CAP_DEFAULT_SNAPLEN */
 	bool promisc;
+	int buffer_kib;              /* -B: kernel buffer; 0: CAP_DEFAULT_BUFFER_KIB */
 };
 struct cap_reader *cap_open_live(const struct cap_live_opts *lo, uint32_t file_index, const struct cap_opts *o,
 				 const struct cap_sink *sink, char errbuf[CAP_ERRBUF_SIZE]);
@@ -133,6 +137,11 @@ int cap_write_to(struct cap_reader *r, const char *path, char errbuf[CAP_ERRBUF_
 /* Stop by itself after max_packets (that pass the filter) or max_seconds
  * of wall time; 0 = no limit. */
 void cap_set_limits(struct cap_reader *r, uint64_t max_packets, uint64_t max_seconds);
+/* Live: fn(ctx) is called when no packet is waiting (the end of a batch)
+ * and at least every CAP_LIVE_LATENCY_MS while packets keep coming, so
+ * outputs can be written in batches yet never lag.  The -w file is
+ * flushed at the same points. */
+void cap_set_flush(struct cap_reader *r, void (*fn)(void *ctx), void *ctx);
 /* Ask cap_run to finish (async-signal-safe: for SIGINT/SIGTERM/SIGHUP). */
 void cap_stop(struct cap_reader *r);
 /* Interfaces libpcap can capture on. */
@@ -140,6 +149,8 @@ int cap_list_interfaces(void (*fn)(void *ctx, const char *name, const char *desc
 			char errbuf[CAP_ERRBUF_SIZE]);
 
 const struct cap_stats *cap_get_stats(const struct cap_reader *r);
+/* Live: libpcap's counters (ps_*) as of now, for a status line. */
+const struct cap_stats *cap_live_stats(struct cap_reader *r);
 
 /* Optional progress reports for a file being read: fn is called from
  * cap_run every `every` packets (0: 65536) and once at the end, with the

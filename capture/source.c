@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <pcap/pcap.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,7 @@ struct src {
 	bool have_filter;         /* files: a compiled program tested per record */
 	struct bpf_program prog;
 	pcap_dumper_t *dump;
+	int fd;                   /* live: pcap_get_selectable_fd, polled by src_wait */
 	char *buf; /* stdio buffer: lives until pcap_close has closed the FILE */
 	int dlt;
 	uint64_t size;  /* of a regular file, else 0 */
@@ -243,7 +245,7 @@ enum src_rc src_next(struct src *s, const struct pcap_pkthdr **h, const uint8_t 
 			*data = d;
 			return SRC_PACKET;
 		}
-		if (rc == 0) return SRC_TIMEOUT; /* live read timeout: lets the caller look at the clock */
+		if (rc == 0) return SRC_TIMEOUT; /* live: nothing ready now (src_wait waits) */
 		if (rc == PCAP_ERROR_BREAK) return SRC_EOF;
 		const char *msg = pcap_geterr(s->p);
 		if (strstr(msg, "truncated")) {
@@ -269,7 +271,8 @@ void src_position(struct src *s, uint64_t *done, uint64_t *total)
 int src_dlt(const struct src *s) { return s->dlt; }
 const char *src_dlt_name(const struct src *s) { return s->dltname; }
 
-struct src *src_open_live(const char *iface, int snaplen, bool promisc, char errbuf[CAP_ERRBUF_SIZE])
+struct src *src_open_live(const char *iface, int snaplen, bool promisc, int buffer_bytes,
+			  char errbuf[CAP_ERRBUF_SIZE])
 {
 	char ebuf[PCAP_ERRBUF_SIZE] = "";
 	struct src *s = calloc(1, sizeof *s);
@@ -286,10 +289,13 @@ struct src *src_open_live(const char *iface, int snaplen, bool promisc, char err
 	}
 	pcap_set_snaplen(s->p, snaplen);
 	pcap_set_promisc(s->p, promisc);
-	/* rows must not wait for a buffer to fill: hand over every packet now */
-	pcap_set_immediate_mode(s->p, 1);
-	pcap_set_timeout(s->p, 200);
-	pcap_set_buffer_size(s->p, 8 << 20);
+	/* Not immediate mode: that gives a ring of fixed slots sized for the
+	 * largest packet (64 KiB on lo), a few hundred packets in the whole
+	 * buffer.  Without it Linux packs packets into TPACKET_V3 blocks, and
+	 * the kernel hands a block over when it is full or LIVE_BLOCK_MS old,
+	 * which bounds how late a packet is seen. */
+	pcap_set_timeout(s->p, SRC_LIVE_BLOCK_MS);
+	pcap_set_buffer_size(s->p, buffer_bytes);
 	pcap_set_tstamp_precision(s->p, PCAP_TSTAMP_PRECISION_NANO); /* falls back to micro where unsupported */
 	int rc = pcap_activate(s->p);
 	if (rc < 0) {
@@ -306,8 +312,25 @@ struct src *src_open_live(const char *iface, int snaplen, bool promisc, char err
 		free(s);
 		return NULL;
 	}
+	/* Non-blocking reads and our own poll (src_wait): the caller flushes
+	 * its outputs when nothing is ready and sees the clock and its stop
+	 * flag at least every wait, whatever the traffic. */
+	s->fd = pcap_get_selectable_fd(s->p);
+	if (s->fd < 0 || pcap_setnonblock(s->p, 1, ebuf) != 0) {
+		say(errbuf, iface, s->fd < 0 ? "cannot wait for packets on it" : ebuf, NULL);
+		pcap_close(s->p);
+		free(s);
+		return NULL;
+	}
 	opened(s, iface);
 	return s;
+}
+
+void src_wait(struct src *s, int ms)
+{
+	if (!s->live || s->fast.brk) return;
+	struct pollfd pfd = { .fd = s->fd, .events = POLLIN };
+	(void)poll(&pfd, 1, ms); /* a signal (EINTR) ends the wait early: the caller looks at its flag */
 }
 
 int src_set_filter(struct src *s, const char *expr, char errbuf[CAP_ERRBUF_SIZE])
@@ -348,7 +371,11 @@ void src_dump(struct src *s, const struct pcap_pkthdr *h, const uint8_t *data)
 {
 	if (!s->dump) return;
 	pcap_dump((u_char *)s->dump, h, data);
-	if (s->live) pcap_dump_flush(s->dump); /* evidence survives a kill -9 */
+}
+
+void src_dump_flush(struct src *s)
+{
+	if (s->dump) pcap_dump_flush(s->dump);
 }
 
 void src_break(struct src *s)

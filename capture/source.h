@@ -15,13 +15,21 @@ enum src_rc {
 	SRC_EOF,
 	SRC_TRUNCATED,  /* the file ends inside a record: errbuf says where */
 	SRC_ERROR,      /* errbuf says why */
-	SRC_TIMEOUT,    /* live: no packet within the read timeout */
+	SRC_TIMEOUT,    /* live: no packet ready now (src_wait for one) */
 };
 
-/* Open a live interface ("any" for all) in immediate mode with
- * nanosecond timestamps where the platform has them.  NULL with a
- * one-line reason in errbuf (no such interface, no permission, ...). */
-struct src *src_open_live(const char *iface, int snaplen, bool promisc, char errbuf[CAP_ERRBUF_SIZE]);
+/* How long the kernel may hold a packet in a partly filled buffer block
+ * before handing it over (pcap_set_timeout), milliseconds. */
+#define SRC_LIVE_BLOCK_MS 100
+
+/* Open a live interface ("any" for all) for non-blocking reads of
+ * TPACKET_V3 blocks (a kernel buffer of buffer_bytes) with nanosecond
+ * timestamps where the platform has them.  NULL with a one-line reason in
+ * errbuf (no such interface, no permission, ...). */
+struct src *src_open_live(const char *iface, int snaplen, bool promisc, int buffer_bytes,
+			  char errbuf[CAP_ERRBUF_SIZE]);
+/* Live: wait up to ms milliseconds for packets (a signal ends it early). */
+void src_wait(struct src *s, int ms);
 
 /* A BPF filter (libpcap syntax).  Live: in the kernel.  Files: tested per
  * record with src_match(), so frame numbers still count every record.
@@ -32,6 +40,8 @@ bool src_match(const struct src *s, const struct pcap_pkthdr *h, const uint8_t *
 /* Also write every packet read (after the filter) to a pcap file. */
 int src_dump_open(struct src *s, const char *path, char errbuf[CAP_ERRBUF_SIZE]);
 void src_dump(struct src *s, const struct pcap_pkthdr *h, const uint8_t *data);
+/* Write what src_dump buffered to the file. */
+void src_dump_flush(struct src *s);
 
 /* Make a blocked src_next return SRC_EOF soon (async-signal-safe). */
 void src_break(struct src *s);

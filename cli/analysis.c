@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <libgen.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sendfile.h>
@@ -14,12 +15,13 @@
 #include "../report/csv_out.h"
 #include "../report/findings.h"
 #include "../report/inventory.h"
-#include "pipeline.h"
-#include "../report/sanitize.h"
-#include "../report/timeline.h"
 #include "../report/out_timeline_csv.h"
 #include "../report/out_timeline_text.h"
+#include "../report/sanitize.h"
+#include "../report/timeline.h"
 #include "../report/trust.h"
+#include "live_status.h"
+#include "pipeline.h"
 
 #define MAX_FILES ANALYSIS_MAX_FILES
 
@@ -42,7 +44,14 @@ struct analysis {
 	FILE *warn;                   /* warnings: stderr, or a -j worker's buffer */
 	bool shared_keys, shared_trust; /* a -j worker's: its thread's */
 	uint64_t merged_rows, merged_records; /* -j: of the files merged from workers */
+	volatile sig_atomic_t want_summary; /* live: SIGUSR1 (analysis_request_summary) */
+	bool status_on;               /* live: status line on stderr */
+	struct live_status status;
+	const char *iface;
 };
+
+static void summary(const struct analysis *a, FILE *fp);
+static void add_stats(struct analysis *a, const struct cap_stats *st);
 
 static void on_event(void *ctx, const struct tls_event *ev)
 {
@@ -76,10 +85,45 @@ static void on_event(void *ctx, const struct tls_event *ev)
 	}
 }
 
-static void flush_csv(void *ctx, const struct row *r)
+/* Live: called by the capture loop after each batch of packets and on a
+ * timer (cap_set_flush), so rows reach their files in large writes yet
+ * within a fraction of a second of their packets. */
+static void flush_outputs(void *ctx)
 {
-	(void)r;
-	csv_out_flush(ctx);
+	struct analysis *a = ctx;
+	tls_tick(a->tls); /* held connections whose secrets arrived */
+	if (a->csv) csv_out_flush(a->csv);
+	findings_flush(a->findings);
+	if (a->text.fp) fflush(a->text.fp);
+	struct pipeline *pl = a->live;
+	if (!pl || (!a->want_summary && !a->status_on)) return;
+	const struct cap_stats *st = pipeline_live_stats(pl);
+	if (a->want_summary) {
+		/* the summary so far: this run's totals plus the capture's counters */
+		a->want_summary = 0;
+		live_status_clear(&a->status);
+		struct analysis *now = malloc(sizeof *now);
+		if (now) {
+			*now = *a;
+			add_stats(now, st);
+			struct tls_stats ts;
+			tls_get_stats(a->tls, &ts);
+			now->t.records_decrypted = ts.records_decrypted;
+			now->t.rows = timeline_rows_written(a->tl);
+			fputs("ekuscope: summary so far (SIGUSR1):", stderr);
+			summary(now, stderr);
+			fflush(stderr);
+			free(now);
+		}
+	}
+	if (a->status_on) {
+		struct tls_stats ts;
+		tls_get_stats(a->tls, &ts);
+		uint64_t nf = 0;
+		for (int sev = SEV_INFO; sev <= SEV_ERROR; sev++) nf += findings_count(a->findings, (enum severity)sev);
+		struct live_counts c = { a->iface, st->packets, st->ps_drop, ts.conns_tls, nf, a->o.write_to };
+		live_status_draw(&a->status, &c);
+	}
 }
 
 /* --keylog files into a->keys. */
@@ -95,6 +139,11 @@ static int load_keylogs(struct analysis *a, char *err, size_t errn)
 			return -1;
 		}
 		tls_keylog_get_stats(a->keys, &after);
+		/* a client may still be writing it: read on as it grows */
+		if (tls_keylog_follow(a->keys, path) != 0) {
+			snprintf(err, errn, "out of memory");
+			return -1;
+		}
 		if (after.secrets == before.secrets)
 			fprintf(stderr, "ekuscope: warning: --keylog %s: no TLS secrets in it (%llu malformed lines)\n", path,
 				(unsigned long long)(after.malformed - before.malformed));
@@ -160,7 +209,8 @@ static struct analysis *create(const struct analysis_opts *o, const struct analy
 		analysis_free(a);
 		return NULL;
 	}
-	struct tls_opts to = { .ports = o->tls_ports, .n_ports = o->n_tls_ports, .keys = a->keys };
+	struct tls_opts to = { .ports = o->tls_ports, .n_ports = o->n_tls_ports, .keys = a->keys,
+			       .follow = !sp && o->n_keylog_files ? a->keys : NULL, .hold = a->o.live };
 	struct tls_sink sink = { a, on_event };
 	a->tls = a->tl ? tls_ctx_new(&to, &sink, a->certs) : NULL;
 	if (!a->tl || !a->tls) {
@@ -176,15 +226,9 @@ static struct analysis *create(const struct analysis_opts *o, const struct analy
 		}
 		struct row_writer w = timeline_csv_writer(a->csv);
 		timeline_add_writer(a->tl, &w);
-		if (a->o.live) {
-			/* each row reaches the file as its message completes (tail -f) */
-			struct row_writer fl = { a->csv, flush_csv };
-			timeline_add_writer(a->tl, &fl);
-		}
 	}
 	if (o->text_timeline) {
 		a->text.fp = sp ? sp->text : stdout;
-		a->text.flush_each = a->o.live;
 		struct row_writer w = timeline_text_writer(&a->text);
 		timeline_add_writer(a->tl, &w);
 	}
@@ -229,7 +273,7 @@ int analysis_file(struct analysis *a, const char *path, char *err, size_t errn)
 
 static int file_run(struct analysis *a, const char *path, uint32_t idx, char *err, size_t errn)
 {
-	struct pipeline_input in = { path, NULL, a->o.bpf, NULL, a->o.max_packets, a->o.max_seconds, a->o.progress };
+	struct pipeline_input in = { path, NULL, a->o.bpf, NULL, a->o.max_packets, a->o.max_seconds, a->o.progress, NULL, NULL };
 	struct pipeline *pl = pipeline_open(&in, idx, &a->o.cap, a->tls, err, errn);
 	if (!pl) {
 		a->t.files_failed++;
@@ -287,12 +331,16 @@ int analysis_live_open(struct analysis *a, const struct cap_live_opts *lo, char 
 		snprintf(err, errn, "too many inputs");
 		return -1;
 	}
-	struct pipeline_input in = { NULL, lo, a->o.bpf, a->o.write_to, a->o.max_packets, a->o.max_seconds, NULL };
+	struct pipeline_input in = { NULL, lo, a->o.bpf, a->o.write_to, a->o.max_packets, a->o.max_seconds, NULL,
+				     flush_outputs, a };
 	struct pipeline *pl = pipeline_open(&in, idx, &a->o.cap, a->tls, err, errn);
 	if (!pl) return -1;
 	a->file_names[idx] = strdup(lo->iface);
 	a->t.files++;
 	a->live = pl;
+	a->iface = lo->iface;
+	a->status.fp = stderr;
+	a->status_on = a->o.progress != NULL; /* stderr is a terminal, and not taken by the timeline */
 	fprintf(stderr, "ekuscope: listening on %s, link-type %s, snapshot length %d bytes\n", lo->iface,
 		pipeline_linktype(pl), lo->snaplen > 0 ? lo->snaplen : CAP_DEFAULT_SNAPLEN);
 	return 0;
@@ -305,10 +353,16 @@ int analysis_live_run(struct analysis *a, char *err, size_t errn)
 		return -1;
 	}
 	int rc = run_input(a, a->live, err, errn);
+	live_status_clear(&a->status);
 	struct pipeline *pl = a->live;
 	a->live = NULL;
 	pipeline_close(pl);
 	return rc;
+}
+
+void analysis_request_summary(struct analysis *a)
+{
+	if (a) a->want_summary = 1;
 }
 
 void analysis_stop(struct analysis *a)
@@ -348,6 +402,7 @@ static int keep_outputs(struct analysis *a, char *err, size_t errn)
 
 int analysis_finish(struct analysis *a, char *err, size_t errn)
 {
+	tls_release_held(a->tls); /* connections still waiting for their secrets */
 	struct tls_stats ts;
 	tls_get_stats(a->tls, &ts);
 	a->t.records_decrypted = ts.records_decrypted + a->merged_records;
@@ -459,6 +514,13 @@ static void summary(const struct analysis *a, FILE *fp)
 			(unsigned long long)t->records_decrypted, (unsigned long long)t->conns_decrypt_failed,
 			t->conns_decrypt_failed == 1 ? "" : "s");
 	}
+	struct tls_stats ts;
+	tls_get_stats(a->tls, &ts);
+	if (ts.held)
+		fprintf(fp, "         key log followed: %llu connection%s waited for secrets: %llu got them, %llu did not "
+			"within 5 s or by their end, %llu passed the memory bound\n",
+			(unsigned long long)ts.held, ts.held == 1 ? "" : "s", (unsigned long long)ts.held_keyed,
+			(unsigned long long)ts.held_timeout, (unsigned long long)ts.held_bounds);
 }
 
 void analysis_report(const struct analysis *a, FILE *fp, bool quiet)

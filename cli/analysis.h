@@ -15,7 +15,7 @@
 struct analysis_opts {
 	const char *timeline_csv;     /* -o: NULL none, "-" stdout */
 	bool text_timeline;           /* readable timeline on stdout */
-	bool live;                    /* stream rows (no atomic files, flush each row) */
+	bool live;                    /* stream rows (no atomic files, written per batch of packets) */
 	bool quiet;                   /* -q */
 	const char *findings_csv;     /* --findings */
 	const char *certs_csv;        /* --certs */
@@ -62,6 +62,9 @@ int analysis_live_open(struct analysis *a, const struct cap_live_opts *lo, char 
 int analysis_live_run(struct analysis *a, char *err, size_t errn);
 /* Ask the running capture to finish: async-signal-safe. */
 void analysis_stop(struct analysis *a);
+/* Print the summary so far on stderr within 0.1 s, the capture going on
+ * (SIGUSR1): async-signal-safe. */
+void analysis_request_summary(struct analysis *a);
 
 /* Finish: drain the timeline, close outputs (commit files).  -1 with err
  * set when an output could not be written.  When no input could be read

@@ -45,6 +45,8 @@ static void usage(FILE *fp)
 	      "                     numbers Wireshark shows for the whole file\n"
 	      "  -s SNAPLEN         live snapshot length (default 262144: whole packets)\n"
 	      "  -p                 live: do not put the interface in promiscuous mode\n"
+	      "  -B KIB             live: kernel capture buffer in KiB (default 32768); a\n"
+	      "                     bigger one rides out longer bursts without drops\n"
 	      "  -w FILE            live: also save the captured packets (pcap) as evidence\n"
 	      "  -c N               stop after N packets\n"
 	      "  --duration SEC     live: stop after SEC seconds\n"
@@ -166,12 +168,12 @@ static struct analysis *volatile live_analysis;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	analysis_stop(live_analysis);
+	if (sig == SIGUSR1) analysis_request_summary(live_analysis);
+	else analysis_stop(live_analysis);
 }
 
 /* SIGINT, SIGTERM and SIGHUP end a live run cleanly: outputs flushed and
- * closed, summary printed. */
+ * closed, summary printed.  SIGUSR1 prints the summary so far. */
 static void catch_signals(void)
 {
 	struct sigaction sa;
@@ -181,6 +183,7 @@ static void catch_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL); /* the summary so far, without stopping */
 }
 
 /* Before anything is read: no output names an input or another output,
@@ -263,13 +266,13 @@ int main(int argc, char **argv)
 
 	int fail_on = -1;
 	static const char *keylogs[64];
-	struct cap_live_opts live = { NULL, 0, true };
+	struct cap_live_opts live = { NULL, 0, true, 0 };
 	const char *filter = NULL, *user = NULL;
 	bool list_ifaces = false;
 	unsigned long max_memory_mb = 256;
 	unsigned jobs = 0; /* -j; 0: parallel_default_jobs */
 	int ch;
-	while ((ch = getopt_long(argc, argv, "hVr:o:qi:f:s:pw:c:Z:Dj:", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "hVr:o:qi:f:s:pw:c:Z:Dj:B:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'h':
 			usage(stdout);
@@ -290,15 +293,18 @@ int main(int argc, char **argv)
 		case 'D': list_ifaces = true; break;
 		case 's':
 		case 'c':
+		case 'B':
 		case OPT_DURATION: {
 			unsigned long long v;
-			if (parse_count(optarg, &v) != 0 || (ch == 's' && (v < 64 || v > CAP_MAX_SNAPLEN))) {
+			if (parse_count(optarg, &v) != 0 || (ch == 's' && (v < 64 || v > CAP_MAX_SNAPLEN)) ||
+			    (ch == 'B' && v > 2097152)) {
 				fprintf(stderr, "ekuscope: -%s: not a valid number: %s\n",
-					ch == OPT_DURATION ? "-duration" : ch == 's' ? "s" : "c", optarg);
+					ch == OPT_DURATION ? "-duration" : ch == 's' ? "s" : ch == 'B' ? "B" : "c", optarg);
 				free(files);
 				return EK_EXIT_USAGE;
 			}
 			if (ch == 's') live.snaplen = (int)v;
+			else if (ch == 'B') live.buffer_kib = (int)v;
 			else if (ch == 'c') ao.max_packets = v;
 			else ao.max_seconds = v;
 			break;
@@ -391,8 +397,8 @@ int main(int argc, char **argv)
 		free(joined);
 		return EK_EXIT_USAGE;
 	}
-	if (!live.iface && (ao.write_to || ao.max_seconds)) {
-		fputs("ekuscope: -w and --duration go with -i (live capture)\n", stderr);
+	if (!live.iface && (ao.write_to || ao.max_seconds || live.buffer_kib)) {
+		fputs("ekuscope: -w, -B and --duration go with -i (live capture)\n", stderr);
 		free(files);
 		free(joined);
 		return EK_EXIT_USAGE;

@@ -95,6 +95,7 @@ struct pipeline *pipeline_open(const struct pipeline_input *in, uint32_t file_in
 		return NULL;
 	}
 	cap_set_limits(pl->g.reader, in->max_packets, in->max_seconds);
+	if (in->live) cap_set_flush(pl->g.reader, in->flush, in->flush_ctx);
 	if (!in->live && in->progress) {
 		pl->progress = true;
 		struct tls_stats ts;
@@ -124,6 +125,11 @@ void pipeline_stop(struct pipeline *pl)
 uint64_t pipeline_conns_oom(const struct pipeline *pl)
 {
 	return pl->g.conns_oom;
+}
+
+const struct cap_stats *pipeline_live_stats(struct pipeline *pl)
+{
+	return cap_live_stats(pl->g.reader);
 }
 
 const char *pipeline_linktype(const struct pipeline *pl)

@@ -14,6 +14,8 @@ struct pipeline_input {
 	const char *write_to;                 /* -w: save packets, or NULL */
 	uint64_t max_packets, max_seconds;    /* -c, --duration (0: none) */
 	struct progress_term *progress;       /* a file's progress line, NULL: none */
+	void (*flush)(void *ctx);             /* live: write out buffered rows (cap_set_flush) */
+	void *flush_ctx;
 };
 
 struct pipeline;
@@ -31,6 +33,8 @@ void pipeline_stop(struct pipeline *pl);
 const char *pipeline_linktype(const struct pipeline *pl);
 /* Connections left out because their TLS state could not be allocated. */
 uint64_t pipeline_conns_oom(const struct pipeline *pl);
+/* Live: the capture's counters so far (libpcap's included). */
+const struct cap_stats *pipeline_live_stats(struct pipeline *pl);
 void pipeline_close(struct pipeline *pl);
 
 #endif

@@ -4,9 +4,13 @@
 #include "keylog.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "../common/cursor.h"
 #include "../common/hash.h"
@@ -20,7 +24,38 @@ struct tls_keylog {
 	uint32_t *slot;      /* 0 empty, else index + 1 */
 	size_t mask;         /* slots - 1 (slots a power of two), 0 before the first entry */
 	struct tls_keylog_stats st;
+	struct follow *fw;   /* tls_keylog_follow */
+	size_t n_fw;
+	int64_t refreshed_ms;
 };
+
+/* A key log file read again as it grows: from the end of its last
+ * complete line; from the start when it shrank, was replaced, or was
+ * truncated and rewritten past that point (the bytes before it changed). */
+#define FOLLOW_TAIL 160 /* more than a secret: some of the line's random too */
+struct follow {
+	char *path;
+	dev_t dev;
+	ino_t ino;
+	off_t off;
+	uint8_t tail[FOLLOW_TAIL]; /* the bytes before off */
+	size_t tail_n;
+};
+
+static void follow_note_tail(struct follow *f, int fd)
+{
+	size_t n = f->off < FOLLOW_TAIL ? (size_t)f->off : FOLLOW_TAIL;
+	ssize_t got = pread(fd, f->tail, n, f->off - (off_t)n);
+	f->tail_n = got == (ssize_t)n ? n : 0;
+}
+
+static bool follow_tail_same(const struct follow *f, int fd)
+{
+	uint8_t now[FOLLOW_TAIL];
+	if (!f->tail_n) return f->off == 0;
+	return pread(fd, now, f->tail_n, f->off - (off_t)f->tail_n) == (ssize_t)f->tail_n &&
+	       memcmp(now, f->tail, f->tail_n) == 0;
+}
 
 static const struct {
 	const char *label;
@@ -46,6 +81,8 @@ struct tls_keylog *tls_keylog_new(size_t max_entries)
 void tls_keylog_free(struct tls_keylog *k)
 {
 	if (!k) return;
+	for (size_t i = 0; i < k->n_fw; i++) free(k->fw[i].path);
+	free(k->fw);
 	free(k->e);
 	free(k->slot);
 	free(k);
@@ -300,4 +337,83 @@ void tls_keylog_get_stats(const struct tls_keylog *k, struct tls_keylog_stats *o
 {
 	if (k) *out = k->st;
 	else memset(out, 0, sizeof *out);
+}
+
+/* The complete lines of f from f->off on. */
+static void follow_read(struct tls_keylog *k, struct follow *f, int fd)
+{
+	uint8_t buf[16384];
+	for (;;) {
+		ssize_t got = pread(fd, buf, sizeof buf, f->off);
+		if (got <= 0) return;
+		struct cur c = cur_make(buf, (size_t)got);
+		size_t take = (size_t)got; /* up to and with the last newline */
+		while (take && cur_peek_u8(&c, take - 1) != '\n') take--;
+		if (!take) {
+			/* a line longer than the buffer: malformed anyway */
+			if ((size_t)got == sizeof buf) f->off += got;
+			return;
+		}
+		struct splitter sp = { .have = 0 };
+		split_feed(k, &sp, buf, take);
+		f->off += (off_t)take;
+		follow_note_tail(f, fd);
+		if (take < (size_t)got) return; /* a line still being written */
+	}
+}
+
+int tls_keylog_follow(struct tls_keylog *k, const char *path)
+{
+	struct follow *nf = realloc(k->fw, (k->n_fw + 1) * sizeof *nf);
+	if (!nf) return -1;
+	k->fw = nf;
+	struct follow *f = &k->fw[k->n_fw];
+	memset(f, 0, sizeof *f);
+	if (!(f->path = strdup(path))) return -1;
+	struct stat sb;
+	int fd = open(path, O_RDONLY);
+	if (fd >= 0 && fstat(fd, &sb) == 0) {
+		f->dev = sb.st_dev;
+		f->ino = sb.st_ino;
+		/* where its complete lines end: what was read already */
+		uint8_t c;
+		for (off_t o = sb.st_size; o > 0; o--)
+			if (pread(fd, &c, 1, o - 1) == 1 && c == '\n') {
+				f->off = o;
+				break;
+			}
+		follow_note_tail(f, fd);
+	}
+	if (fd >= 0) close(fd);
+	k->n_fw++;
+	return 0;
+}
+
+int tls_keylog_refresh(struct tls_keylog *k)
+{
+	if (!k || !k->n_fw) return 0;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if (k->refreshed_ms && now - k->refreshed_ms < TLS_KEYLOG_REFRESH_MS) return 0;
+	k->refreshed_ms = now;
+	uint64_t before = k->st.secrets;
+	for (size_t i = 0; i < k->n_fw; i++) {
+		struct follow *f = &k->fw[i];
+		int fd = open(f->path, O_RDONLY);
+		struct stat sb;
+		if (fd < 0) continue; /* gone for now: it may be written again */
+		if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode)) {
+			if (sb.st_dev != f->dev || sb.st_ino != f->ino || sb.st_size < f->off || !follow_tail_same(f, fd)) {
+				/* replaced or truncated (the client restarted): from the start */
+				f->dev = sb.st_dev;
+				f->ino = sb.st_ino;
+				f->off = 0;
+				f->tail_n = 0;
+			}
+			if (sb.st_size > f->off) follow_read(k, f, fd);
+		}
+		close(fd);
+	}
+	return k->st.secrets > before;
 }

@@ -61,6 +61,17 @@ int tls_keylog_add_file(struct tls_keylog *k, const char *path, char *err, size_
 
 /* The secrets for a ClientHello random (32 bytes), NULL when none.  Valid
  * until the store is changed (add) or freed. */
+/* Following a key log that a client writes while the capture runs:
+ * tls_keylog_follow(k, path) after reading it (tls_keylog_add_file)
+ * remembers where its complete lines end; tls_keylog_refresh(k) reads the
+ * complete lines appended since, of every followed file (a file that
+ * shrank or was replaced is read from the start again), at most once per
+ * TLS_KEYLOG_REFRESH_MS.  Refresh returns 1 when new secrets were stored
+ * (entries found before may have moved: look them up again). */
+#define TLS_KEYLOG_REFRESH_MS 100
+int tls_keylog_follow(struct tls_keylog *k, const char *path);
+int tls_keylog_refresh(struct tls_keylog *k);
+
 const struct tls_keylog_entry *tls_keylog_find(const struct tls_keylog *k, const uint8_t *random);
 size_t tls_keylog_count(const struct tls_keylog *k);
 void tls_keylog_get_stats(const struct tls_keylog *k, struct tls_keylog_stats *out);

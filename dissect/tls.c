@@ -125,6 +125,7 @@
 #include "../common/cursor.h"
 #include "keylog.h"
 #include "tls_crypt.h"
+#include "tls_hold.h"
 #include "tls_int.h"
 #include "tls_resume.h"
 
@@ -213,6 +214,10 @@ struct tls_conn {
 	enum tls_verdict verdict;
 	const struct ek_pktref *pkt; /* packet of the call being processed */
 	struct tls_dec *dec;         /* secrets and record keys: only when the key log matched */
+	bool was_held;               /* held once: a renegotiation is not held again */
+	struct tls_hold *hold;       /* waiting for the key log (tls_opts.hold) */
+	struct tls_conn *next_held;  /* tls_ctx.held */
+	struct ek_pktref held_pkt;   /* c->pkt after a replay: the last replayed packet */
 	struct tls_resume_offer offer; /* the ClientHello's resumption offer (tls_resume.h) */
 	uint64_t origin;             /* id + 1 of the full handshake this session comes from, 0 unknown */
 	uint16_t cipher;             /* the ServerHello's */
@@ -229,6 +234,10 @@ struct tls_ctx {
 	struct tls_stats st;
 	struct tls_scratch sc;
 	const struct tls_keylog *keys;
+	struct tls_keylog *follow;  /* tls_opts.follow */
+	bool hold_on;               /* tls_opts.hold */
+	struct tls_conn *held;      /* connections waiting for secrets */
+	size_t held_bytes;
 	struct tls_resume *resume;  /* sessions and tickets issued so far: created at the first */
 	struct tls_crypto *crypto;  /* created at the first connection with keys */
 	uint8_t *plain;             /* decrypted record (TLS_MAX_RECORD bytes), same */
@@ -276,6 +285,8 @@ struct tls_ctx *tls_ctx_new(const struct tls_opts *o, const struct tls_sink *sin
 	t->sc.max_certs = o && o->max_chain_len ? o->max_chain_len : TLS_DEFAULT_MAX_CHAIN;
 	t->sc.certs = calloc(t->sc.max_certs, sizeof *t->sc.certs);
 	t->keys = o ? o->keys : NULL;
+	t->follow = o ? o->follow : NULL;
+	t->hold_on = o && o->hold && o->follow;
 	if (o && o->n_ports) {
 		t->ports = malloc(o->n_ports * sizeof *t->ports);
 		if (t->ports) {
@@ -539,15 +550,18 @@ static bool dec_ready(struct tls_ctx *t)
 	return t->crypto && t->plain;
 }
 
-/* A ClientHello: the key log's secrets for its random, if any. */
-static void dec_client_hello(struct tls_ctx *t, struct tls_conn *c, const struct tls_client_hello *ch)
+/* Every secret the version needs: TLS 1.3 handshake and application
+ * traffic secrets of both sides, or the TLS <= 1.2 master secret. */
+static bool entry_complete(const struct tls_keylog_entry *e)
 {
-	if (!t->keys || !ch->random) return;
-	const struct tls_keylog_entry *e = tls_keylog_find(t->keys, ch->random);
-	if (!e) {
-		if (c->dec) c->dec->have_entry = false; /* a renegotiation we have no secret for */
-		return;
-	}
+	unsigned all13 = 1u << TLS_SECRET_CHTS | 1u << TLS_SECRET_SHTS | 1u << TLS_SECRET_CATS0 | 1u << TLS_SECRET_SATS0;
+	return (e->have & 1u << TLS_SECRET_MASTER) || (e->have & all13) == all13;
+}
+
+/* The connection decrypts with entry e (of random). */
+static void dec_use(struct tls_ctx *t, struct tls_conn *c, const struct tls_keylog_entry *e, const uint8_t *random,
+		    bool early_data)
+{
 	if (!c->dec) {
 		c->dec = calloc(1, sizeof *c->dec);
 		if (!c->dec) return;
@@ -555,8 +569,35 @@ static void dec_client_hello(struct tls_ctx *t, struct tls_conn *c, const struct
 	}
 	c->dec->e = *e;
 	c->dec->have_entry = true;
-	c->dec->early_data = ch->early_data;
-	memcpy(c->dec->client_random, ch->random, 32);
+	c->dec->from_resume = false; /* the key log's line, not a resumed session's secret */
+	c->dec->early_data = early_data;
+	memcpy(c->dec->client_random, random, 32);
+}
+
+/* A ClientHello: the key log's secrets for its random, if any.  Live
+ * with a followed key log, a first ClientHello without all of them holds
+ * the connection until they arrive. */
+static void dec_client_hello(struct tls_ctx *t, struct tls_conn *c, const struct tls_client_hello *ch)
+{
+	if (!t->keys || !ch->random) return;
+	const struct tls_keylog_entry *e = tls_keylog_find(t->keys, ch->random);
+	if ((!e || !entry_complete(e)) && t->follow && tls_keylog_refresh(t->follow))
+		e = tls_keylog_find(t->keys, ch->random);
+	if ((!e || !entry_complete(e)) && t->hold_on && !c->dec && !c->was_held) {
+		c->hold = tls_hold_new(ch->random, ch->early_data);
+		if (c->hold) {
+			c->was_held = true;
+			c->next_held = t->held;
+			t->held = c;
+			t->st.held++;
+			return;
+		}
+	}
+	if (!e) {
+		if (c->dec) c->dec->have_entry = false; /* a renegotiation we have no secret for */
+		return;
+	}
+	dec_use(t, c, e, ch->random, ch->early_data);
 }
 
 static bool have_secret(const struct tls_dec *x, int kind)
@@ -1695,11 +1736,94 @@ static void check_not_tls(struct tls_ctx *t, struct tls_conn *c)
 	}
 }
 
+/* ---- holding a connection for its secrets (tls_opts.hold) ---------- */
+
+static void unlink_held(struct tls_ctx *t, struct tls_conn *c)
+{
+	for (struct tls_conn **pp = &t->held; *pp; pp = &(*pp)->next_held)
+		if (*pp == c) {
+			*pp = c->next_held;
+			break;
+		}
+	c->next_held = NULL;
+}
+
+static void conn_end_now(struct tls_ctx *t, struct tls_conn *c, const struct ek_pktref *pkt);
+
+/* Replay what was held, in order, with its packets: with the secrets if
+ * the key log has them now, else as without keys.  A connection that
+ * ended meanwhile ends now (c is freed then). */
+static void hold_release(struct tls_ctx *t, struct tls_conn *c)
+{
+	struct tls_hold *h = c->hold;
+	unlink_held(t, c);
+	c->hold = NULL;
+	const struct tls_keylog_entry *e = tls_keylog_find(t->keys, h->random);
+	bool resumed = c->dec && c->dec->have_entry; /* a resumed session's secret (tls_resume.h) */
+	if ((e && entry_complete(e)) || resumed) t->st.held_keyed++;
+	else t->st.held_timeout++;
+	if (e) dec_use(t, c, e, h->random, h->early_data);
+	struct hold_item *it;
+	bool ended = false;
+	struct ek_pktref end_pkt;
+	while ((it = tls_hold_take(h, &t->held_bytes))) {
+		switch (it->kind) {
+		case HOLD_DATA: tls_conn_data(t, c, it->dir, it->bytes, it->n, &it->pkt); break;
+		case HOLD_GAP: tls_conn_gap(t, c, it->dir, it->missing, &it->pkt); break;
+		case HOLD_FIN: tls_conn_fin(t, c, it->dir, &it->pkt); break;
+		case HOLD_RST: tls_conn_rst(t, c, it->dir, &it->pkt); break;
+		default:
+			ended = true;
+			end_pkt = it->pkt;
+			break;
+		}
+		c->held_pkt = it->pkt; /* events and c->pkt must not point into freed items */
+		c->pkt = &c->held_pkt;
+		free(it);
+	}
+	tls_hold_free(h, &t->held_bytes);
+	if (ended) conn_end_now(t, c, &end_pkt);
+}
+
+/* A call about a held connection: queued.  False when it could not be
+ * (a bound): then the connection is released and the call made now. */
+static bool hold_call(struct tls_ctx *t, struct tls_conn *c, enum hold_kind k, int dir, const uint8_t *b, size_t n,
+		      uint64_t missing, const struct ek_pktref *pkt)
+{
+	if (tls_hold_push(c->hold, &t->held_bytes, k, dir, b, n, missing, pkt) == 0) return true;
+	t->st.held_bounds++;
+	tls_keylog_refresh(t->follow);
+	hold_release(t, c);
+	return false;
+}
+
+void tls_tick(struct tls_ctx *t)
+{
+	if (!t || !t->held) return;
+	tls_keylog_refresh(t->follow);
+	int64_t now = tls_hold_now_ms();
+	struct tls_conn *c = t->held, *next;
+	for (; c; c = next) {
+		next = c->next_held;
+		const struct tls_keylog_entry *e = tls_keylog_find(t->keys, c->hold->random);
+		bool resumed = c->dec && c->dec->have_entry; /* no key log line needed */
+		if ((e && entry_complete(e)) || resumed || tls_hold_expired(c->hold, now)) hold_release(t, c);
+	}
+}
+
+void tls_release_held(struct tls_ctx *t)
+{
+	if (!t) return;
+	tls_keylog_refresh(t->follow);
+	while (t->held) hold_release(t, t->held);
+}
+
 enum tls_verdict tls_conn_data(struct tls_ctx *t, struct tls_conn *c, int dir, const uint8_t *b, size_t n,
 			       const struct ek_pktref *pkt)
 {
 	if (!c || dir < 0 || dir > 1) return TLS_UNDECIDED;
 	if (c->verdict == TLS_NOT_TLS) return TLS_NOT_TLS;
+	if (c->hold && hold_call(t, c, HOLD_DATA, dir, b, n, 0, pkt)) return c->verdict;
 	struct tls_dir *ds = &c->d[dir];
 	c->pkt = pkt;
 	struct cur in = cur_make(b, n);
@@ -1721,6 +1845,7 @@ enum tls_verdict tls_conn_data(struct tls_ctx *t, struct tls_conn *c, int dir, c
 void tls_conn_gap(struct tls_ctx *t, struct tls_conn *c, int dir, uint64_t missing, const struct ek_pktref *pkt)
 {
 	if (!c || dir < 0 || dir > 1 || c->verdict == TLS_NOT_TLS) return;
+	if (c->hold && hold_call(t, c, HOLD_GAP, dir, NULL, 0, missing, pkt)) return;
 	struct tls_dir *ds = &c->d[dir];
 	c->pkt = pkt;
 	t->st.gaps++;
@@ -1846,6 +1971,7 @@ static void close_dir(struct tls_ctx *t, struct tls_conn *c, int d)
 void tls_conn_fin(struct tls_ctx *t, struct tls_conn *c, int dir, const struct ek_pktref *pkt)
 {
 	if (!c || dir < 0 || dir > 1 || c->verdict == TLS_NOT_TLS) return;
+	if (c->hold && hold_call(t, c, HOLD_FIN, dir, NULL, 0, 0, pkt)) return;
 	c->pkt = pkt;
 	c->d[dir].fin = true;
 	emit_simple(t, c, TLS_EV_TCP_FIN, dir);
@@ -1855,6 +1981,7 @@ void tls_conn_fin(struct tls_ctx *t, struct tls_conn *c, int dir, const struct e
 void tls_conn_rst(struct tls_ctx *t, struct tls_conn *c, int dir, const struct ek_pktref *pkt)
 {
 	if (!c || dir < 0 || dir > 1 || c->verdict == TLS_NOT_TLS) return;
+	if (c->hold && hold_call(t, c, HOLD_RST, dir, NULL, 0, 0, pkt)) return;
 	c->pkt = pkt;
 	c->d[dir].fin = true;
 	emit_simple(t, c, TLS_EV_TCP_RESET, dir);
@@ -1864,6 +1991,13 @@ void tls_conn_rst(struct tls_ctx *t, struct tls_conn *c, int dir, const struct e
 void tls_conn_end(struct tls_ctx *t, struct tls_conn *c, const struct ek_pktref *pkt)
 {
 	if (!c) return;
+	/* held: the end waits with the rest (hold_release ends it) */
+	if (c->hold && hold_call(t, c, HOLD_END, -1, NULL, 0, 0, pkt)) return;
+	conn_end_now(t, c, pkt);
+}
+
+static void conn_end_now(struct tls_ctx *t, struct tls_conn *c, const struct ek_pktref *pkt)
+{
 	c->pkt = pkt;
 	if (c->verdict != TLS_NOT_TLS)
 		for (int d = 0; d < 2; d++) close_dir(t, c, d);

@@ -207,6 +207,14 @@ struct tls_opts {
 	 * Read, never changed, by the dissector; the caller may add to it
 	 * between files. */
 	const struct tls_keylog *keys;
+	/* The same store when its files are followed (tls_keylog_follow):
+	 * a ClientHello random without secrets makes the dissector read what
+	 * was appended (at most every TLS_KEYLOG_REFRESH_MS).  NULL: never. */
+	struct tls_keylog *follow;
+	/* Live: the connection's later calls are held until the secrets
+	 * arrive (see tls_tick), within TLS_HOLD_MAX_CONN / _TOTAL bytes and
+	 * TLS_HOLD_TIMEOUT_MS (dissect/tls_hold.h). */
+	bool hold;
 };
 
 struct tls_ctx;
@@ -235,8 +243,17 @@ void tls_conn_fin(struct tls_ctx *t, struct tls_conn *c, int dir, const struct e
 void tls_conn_rst(struct tls_ctx *t, struct tls_conn *c, int dir, const struct ek_pktref *pkt);
 /* Ends the connection: reports what is left incomplete, emits
  * TLS_EV_CONN_END (always; view.is_tls false for a connection that was
- * never recognised as TLS) and frees c. */
+ * never recognised as TLS) and frees c.  A connection held for its secrets
+ * (tls_opts.hold) ends when it is released (tls_tick, tls_release_held). */
 void tls_conn_end(struct tls_ctx *t, struct tls_conn *c, const struct ek_pktref *pkt);
+
+/* Live, at least every few hundred milliseconds: re-read followed key
+ * logs for the held connections and replay those whose secrets arrived or
+ * whose wait is over (their events come now, with their own packets). */
+void tls_tick(struct tls_ctx *t);
+/* The end of the run: every held connection is replayed now, with what
+ * the key log holds by then.  Held connections that ended are ended. */
+void tls_release_held(struct tls_ctx *t);
 
 struct tls_stats {
 	uint64_t conns_tls, conns_not_tls, records, handshake_msgs, certificates, alerts;
@@ -249,6 +266,8 @@ struct tls_stats {
 	uint64_t conns_keyed;          /* connections with secrets from the key log */
 	uint64_t records_decrypted;    /* records decrypted and authenticated */
 	uint64_t decrypt_failed;       /* TLS_EV_DECRYPT_FAILED events */
+	uint64_t held, held_keyed;     /* connections held for a secret; of them, released with it */
+	uint64_t held_timeout, held_bounds; /* released without it: the wait ended; a memory bound */
 };
 void tls_get_stats(const struct tls_ctx *t, struct tls_stats *out);
 

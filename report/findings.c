@@ -294,6 +294,11 @@ void findings_free(struct findings *f)
 	free(f);
 }
 
+void findings_flush(struct findings *f)
+{
+	if (f->csv) csv_out_flush(f->csv);
+}
+
 int findings_close(struct findings *f, char *err, size_t errn)
 {
 	int rc = 0;
@@ -337,6 +342,7 @@ void findings_trim(struct findings *f)
 }
 
 int findings_max_severity(const struct findings *f) { return f->max_sev; }
+uint64_t findings_count(const struct findings *f, enum severity s) { return f->by_sev[s]; }
 
 /* Everything a rule needs to say where a finding is. */
 struct where {
@@ -527,7 +533,6 @@ static void raise_finding(struct findings *f, struct findings_conn *fc, enum fin
 		csv_out_field(f->csv, w->cert ? w->cert->subject : "");
 		csv_out_field(f->csv, msg);
 		csv_out_end_row(f->csv);
-		if (f->o.live) csv_out_flush(f->csv);
 	}
 
 	if (!a) {

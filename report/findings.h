@@ -16,7 +16,7 @@
 
 struct findings_opts {
 	const char *csv_path;     /* --findings, NULL none */
-	bool live;                /* stream (no atomic file), flush each finding */
+	bool live;                /* stream (no atomic file; findings_flush writes) */
 	bool in_place;            /* write csv_path directly, not by rename (a -j spool) */
 	/* the inputs' `file` labels: with more than one, the report's
 	 * findings name the file they were seen in */
@@ -38,10 +38,14 @@ void findings_free_conn(struct findings_conn *fc);
 /* Remove the findings CSV's temporary: the file keeps what it had. */
 void findings_discard(struct findings *f);
 /* Commit the CSV.  -1 with err on write failure. */
+/* Live: write the rows buffered so far to the findings CSV. */
+void findings_flush(struct findings *f);
 int findings_close(struct findings *f, char *err, size_t errn);
 
 /* Highest severity seen, -1 when there is no finding. */
 int findings_max_severity(const struct findings *f);
+/* Findings of severity s so far (the live status line). */
+uint64_t findings_count(const struct findings *f, enum severity s);
 
 /* -j (parallel.c).  The findings CSV (NULL without --findings). */
 struct csv_out *findings_csv(struct findings *f);

@@ -51,7 +51,6 @@ static void write_row(void *ctx, const struct row *r)
 			fprintf(fp, "                 valid   %s .. %s\n", nb, na);
 		}
 	}
-	if (tt->flush_each) fflush(fp);
 }
 
 struct row_writer timeline_text_writer(struct timeline_text *tt)

@@ -10,7 +10,6 @@
 struct timeline_text {
 	FILE *fp;
 	bool show_file;   /* several inputs: prefix rows with the file name */
-	bool flush_each;  /* live runs: flush every row */
 };
 
 struct row_writer timeline_text_writer(struct timeline_text *tt);

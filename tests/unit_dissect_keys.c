@@ -147,7 +147,7 @@ static void run(const struct tls_keylog *keys, const struct step *st, size_t n_s
 		struct rec *r, struct tls_stats *stats)
 {
 	memset(r, 0, sizeof *r);
-	struct tls_opts o = { ports, 1, 0, 0, keys };
+	struct tls_opts o = { ports, 1, 0, 0, keys, NULL, false };
 	struct tls_sink sink = { r, on_event };
 	struct tls_ctx *t = tls_ctx_new(&o, &sink, NULL);
 	struct tls_conn_params p;

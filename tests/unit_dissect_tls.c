@@ -435,7 +435,7 @@ struct runres {
 static void run(const struct script *s, size_t chunk, unsigned seed, struct runres *out)
 {
 	memset(out, 0, sizeof *out);
-	struct tls_opts o = { tls_ports, sizeof tls_ports / sizeof tls_ports[0], s->max_hs, 0, NULL };
+	struct tls_opts o = { tls_ports, sizeof tls_ports / sizeof tls_ports[0], s->max_hs, 0, NULL, NULL, false };
 	struct tls_sink sink = { &out->r, on_event };
 	struct tls_ctx *t = tls_ctx_new(&o, &sink, NULL);
 	struct ek_pktref pk = { FRAME_OPEN, { 0, 0 }, 0 };
