@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # compare-output.sh - check that two ekuscope builds write byte-identical
 # output: the timeline CSV (-o), findings CSV, certificate inventory CSV,
-# the text report with stderr and exit status, the quiet report, and the
+# connections CSV, JSON Lines, HTML report, exported PEM files, the text report with stderr and exit status, the quiet report, and the
 # readable stdout timeline; with the file's key log (FILE.keylog) when
 # there is one.  On every samples/*.pcap, the public corpus captures (if
 # present), the bench captures (bench/out/*.pcap, if generated) and any
@@ -17,6 +17,8 @@
 #
 # Exit status 0 when everything is identical, 1 otherwise (diffs shown),
 # 2 when REV cannot be built.
+# EK_COMPARE_CSV_ONLY=1: the CSVs, stderr and exit status only (for a
+# change of the text report).
 set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
@@ -58,6 +60,8 @@ if ((!SAMPLES_ONLY)); then
 fi
 files+=("$@")
 bad=0 n=0
+X=()
+[[ ${EK_COMPARE_CSV_ONLY:-0} == 1 ]] && X=(-x report.txt -x quiet.txt -x text.txt)
 FIXED=(--public-roots "$ROOT/samples/pki/public-root-ca.crt" --ca-file "$ROOT/samples/pki/all-roots.pem")
 run() { # BIN OUTDIR [OPTIONS...] -- FILE...
 	local bin=$1 d=$2
@@ -66,15 +70,16 @@ run() { # BIN OUTDIR [OPTIONS...] -- FILE...
 	while [[ $1 != -- ]]; do opts+=("$1"); shift; done
 	shift
 	mkdir -p "$d"
-	(cd "$d" && "$bin" -o t.csv --findings f.csv --certs c.csv "${FIXED[@]}" "${opts[@]}" "$@" >report.txt 2>stderr.txt
+	(cd "$d" && "$bin" -o t.csv --findings f.csv --certs c.csv --conns n.csv --json j.jsonl --html r.html \
+		--export-certs pem "${FIXED[@]}" "${opts[@]}" "$@" >report.txt 2>stderr.txt
 		echo "exit $?" >>stderr.txt)
 	(cd "$d" && "$bin" -q -o q.csv "${opts[@]}" "$@" >quiet.txt 2>>stderr.txt; echo "exit $?" >>stderr.txt)
 	(cd "$d" && "$bin" "${FIXED[@]}" "${opts[@]}" "$@" >text.txt 2>>stderr.txt; echo "exit $?" >>stderr.txt)
 }
 check() { # WHAT
-	if ! diff -r -q "$W/a" "$W/b" >/dev/null; then
+	if ! diff -r -q "${X[@]}" "$W/a" "$W/b" >/dev/null; then
 		echo "DIFFERENT: $1"
-		diff -r "$W/a" "$W/b" | head -20
+		diff -r "${X[@]}" "$W/a" "$W/b" | head -20
 		bad=1
 	fi
 	rm -rf "$W/a" "$W/b"

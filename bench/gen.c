@@ -27,6 +27,14 @@
  * weights.  Everything comes from one splitmix64 stream seeded by SEED:
  * the same arguments give the same bytes.
  *
+ * --leaf-variants N gives every certificate chain's first certificate (the
+ * client's and the server's leaf) a per-connection variant: the last three
+ * or four bytes of its serial number are replaced by (connection number
+ * mod N), so N variants of each template leaf recur in a cycle (N >= CONNS:
+ * every connection presents its own leaves).  The DER stays well-formed (the
+ * serial keeps its length and sign); the signature no longer matches,
+ * which parsing does not check.
+ *
  * Next to OUT.pcap it writes OUT.manifest (key=value lines): connection,
  * handshake and packet counts and the number of Certificate messages and
  * certificate rows a dissector should report (counted here by walking the
@@ -101,6 +109,11 @@ struct tmpl {
 	size_t insert_at; /* application data goes before this packet */
 	bool tls13;
 	unsigned cert_msgs, cert_rows, hellos;
+	/* leaf serial bytes to patch per connection: up to 2 leaves x 4 bytes */
+	unsigned n_patch;
+	uint8_t patch_dir[2];
+	uint8_t patch_n[2];       /* 3 or 4 bytes */
+	uint32_t patch_off[2][4]; /* stream offsets of the serial's last bytes */
 	uint64_t used;
 };
 
@@ -122,6 +135,45 @@ static void append(struct tmpl *t, int d, const uint8_t *b, uint32_t n)
 	t->slen[d] += n;
 }
 
+/* A DER header at p (at most n bytes): its content length and header size,
+ * definite lengths only (the bench templates are openssl's own DER). */
+static bool der_hdr(const uint8_t *p, uint32_t n, uint8_t tag, uint32_t *len, uint32_t *hdr)
+{
+	if (n < 2 || p[0] != tag) return false;
+	if (p[1] < 0x80) {
+		*len = p[1];
+		*hdr = 2;
+	} else {
+		uint32_t k = p[1] & 0x7fu, v = 0;
+		if (k < 1 || k > 3 || n < 2 + k) return false;
+		for (uint32_t i = 0; i < k; i++) v = v << 8 | p[2 + i];
+		*len = v;
+		*hdr = 2 + k;
+	}
+	return *hdr + *len <= n;
+}
+
+/* Remember where the serial number of the leaf certificate `der` (stream
+ * offsets of its bytes in `where`) ends, for --leaf-variants. */
+static void leaf_serial(struct tmpl *t, int d, const uint8_t *der, uint32_t n, const uint32_t *where)
+{
+	uint32_t len, hdr, o;
+	if (t->n_patch == 2 || !der_hdr(der, n, 0x30, &len, &hdr)) return; /* Certificate */
+	o = hdr;
+	if (!der_hdr(der + o, n - o, 0x30, &len, &hdr)) return; /* TBSCertificate */
+	o += hdr;
+	if (der_hdr(der + o, n - o, 0xa0, &len, &hdr)) o += hdr + len; /* [0] version */
+	if (!der_hdr(der + o, n - o, 0x02, &len, &hdr) || len < 4) return; /* serialNumber */
+	/* the leading byte (and a 0x00 sign byte's successor) keep the INTEGER minimal */
+	uint32_t keep = der[o + hdr] == 0 ? 2 : 1, k = len - keep < 4 ? len - keep : 4;
+	if (k < 3) return;
+	o += hdr + len - k;
+	t->patch_dir[t->n_patch] = (uint8_t)d;
+	t->patch_n[t->n_patch] = (uint8_t)k;
+	for (uint32_t i = 0; i < k; i++) t->patch_off[t->n_patch][i] = where[o + i];
+	t->n_patch++;
+}
+
 /* Walk the plaintext handshake records of one direction: count hellos,
  * Certificate messages and the certificates in them (TLS 1.2 layout). */
 static void count_certs(struct tmpl *t, int d)
@@ -130,6 +182,7 @@ static void count_certs(struct tmpl *t, int d)
 	uint32_t n = t->slen[d], pos = 0;
 	uint8_t *hs = NULL;
 	uint32_t hn = 0;
+	uint32_t *where = NULL; /* stream offset of each handshake byte */
 	while (pos + 5 <= n) {
 		uint8_t type = s[pos];
 		uint32_t len = be16(s + pos + 3);
@@ -137,7 +190,9 @@ static void count_certs(struct tmpl *t, int d)
 		if (type == 20 && !t->tls13) break; /* TLS <= 1.2: encrypted from here on */
 		if (type == 22) { /* (1.3: only the hellos are type 22) */
 			hs = xrealloc(hs, hn + len);
+			where = xrealloc(where, (hn + len) * sizeof *where);
 			memcpy(hs + hn, s + pos + 5, len);
+			for (uint32_t k = 0; k < len; k++) where[hn + k] = pos + 5 + k;
 			hn += len;
 		}
 		pos += 5 + len;
@@ -171,10 +226,12 @@ static void count_certs(struct tmpl *t, int d)
 			}
 			t->cert_msgs++;
 			t->cert_rows += k ? k : 1;
+			if (k) leaf_serial(t, d, m + 6, be24(m + 3), where + (m + 6 - hs));
 		}
 		q += 4 + ml;
 	}
 	free(hs);
+	free(where);
 }
 
 static void load_template(struct tmpl *t, const char *spec)
@@ -267,7 +324,7 @@ static void load_template(struct tmpl *t, const char *spec)
 	if (t->insert_at == (size_t)-1) t->insert_at = t->np;
 	/* the server's ServerHello says whether it is 1.3; then count both ways */
 	count_certs(t, 1);
-	t->cert_msgs = t->cert_rows = t->hellos = 0;
+	t->cert_msgs = t->cert_rows = t->hellos = t->n_patch = 0;
 	count_certs(t, 0);
 	count_certs(t, 1);
 }
@@ -410,6 +467,8 @@ struct conn {
 	uint8_t ip[2][4];
 	uint16_t port[2];
 	uint16_t ipid[2];
+	bool vary;        /* --leaf-variants: patch the leaves' serials */
+	uint32_t variant;
 };
 
 static void emit_packet(struct conn *c, uint64_t ts_us)
@@ -419,6 +478,22 @@ static void emit_packet(struct conn *c, uint64_t ts_us)
 	const uint8_t *pl = NULL;
 	if (p->src == S_TMPL) pl = c->t->stream[d] + p->off;
 	else if (p->src == S_APP) pl = c->s->app[d] + p->off;
+	static uint8_t patched[MSS];
+	if (c->vary && p->src == S_TMPL) {
+		for (unsigned l = 0; l < c->t->n_patch; l++) {
+			if (c->t->patch_dir[l] != d) continue;
+			unsigned k = c->t->patch_n[l];
+			for (unsigned i = 0; i < k; i++) {
+				uint32_t at = c->t->patch_off[l][i];
+				if (at < p->off || at >= p->off + p->len) continue;
+				if (pl != patched) {
+					memcpy(patched, pl, p->len);
+					pl = patched;
+				}
+				patched[at - p->off] = (uint8_t)(c->variant >> (8 * (k - 1 - i)));
+			}
+		}
+	}
 	uint8_t h[16 + 14 + 20 + 24];
 	bool syn = p->flags & F_SYN;
 	uint32_t thl = syn ? 24 : 20;
@@ -479,7 +554,7 @@ static const uint16_t server_ports[] = { 443, 5061, 8443, 2222, 7001 };
 static void usage(void)
 {
 	fputs("usage: gen [-s SEED] [-n CONNS] [-c CONCURRENT] [--req BYTES] [--resp BYTES]\n"
-	      "           [--usec-per-packet US] -o OUT.pcap TEMPLATE.pcap[:WEIGHT] ...\n",
+	      "           [--usec-per-packet US] [--leaf-variants N] -o OUT.pcap TEMPLATE.pcap[:WEIGHT] ...\n",
 	      stderr);
 	exit(2);
 }
@@ -496,7 +571,7 @@ static unsigned long num(const char *s)
 int main(int argc, char **argv)
 {
 	uint64_t seed = 1;
-	unsigned long n_conns = 1000, conc = 1000, req = 0, resp = 0, usec_pp = 100;
+	unsigned long n_conns = 1000, conc = 1000, req = 0, resp = 0, usec_pp = 100, variants = 0;
 	const char *outpath = NULL;
 	static struct tmpl T[MAX_TEMPLATES];
 	size_t nt = 0;
@@ -509,6 +584,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "--req") && more) req = num(argv[++i]);
 		else if (!strcmp(a, "--resp") && more) resp = num(argv[++i]);
 		else if (!strcmp(a, "--usec-per-packet") && more) usec_pp = num(argv[++i]);
+		else if (!strcmp(a, "--leaf-variants") && more) variants = num(argv[++i]);
 		else if (!strcmp(a, "-o") && more) outpath = argv[++i];
 		else if (a[0] == '-') usage();
 		else {
@@ -548,7 +624,7 @@ int main(int argc, char **argv)
 	size_t n_open = 0;
 	unsigned long started = 0;
 	uint64_t ts = (uint64_t)1774353266 * 1000000u; /* 2026-03-24T11:54:26Z, the samples' date */
-	uint64_t cert_msgs = 0, cert_rows = 0, hellos = 0, app_payload = 0, tls13 = 0;
+	uint64_t cert_msgs = 0, cert_rows = 0, hellos = 0, app_payload = 0, tls13 = 0, leaves = 0;
 	for (;;) {
 		while (n_open < conc && started < n_conns) {
 			unsigned r = rnd_below(wsum), k = 0;
@@ -573,6 +649,9 @@ int main(int argc, char **argv)
 			c->isn[1] = (uint32_t)rnd();
 			c->ipid[0] = (uint16_t)rnd();
 			c->ipid[1] = (uint16_t)rnd();
+			c->vary = variants != 0;
+			c->variant = variants ? (uint32_t)(started % variants) : 0;
+			if (c->vary) leaves += T[k].n_patch;
 			started++;
 			cert_msgs += T[k].cert_msgs;
 			cert_rows += T[k].cert_rows;
@@ -586,6 +665,7 @@ int main(int argc, char **argv)
 		emit_packet(&open[i], ts);
 		if (open[i].next == open[i].s->np) open[i] = open[--n_open];
 	}
+	free(open);
 	if (fflush(out) != 0 || ferror(out) || fclose(out) != 0) die("write %s failed", tmp);
 	if (rename(tmp, outpath) != 0) die("cannot rename to %s", outpath);
 
@@ -607,10 +687,11 @@ int main(int argc, char **argv)
 	fprintf(m, "app_data_bytes=%llu\nrequest_bytes=%lu\nresponse_bytes=%lu\nduration_s=%.3f\n",
 		(unsigned long long)app_payload, req, resp,
 		(double)(ts - (uint64_t)1774353266 * 1000000u) / 1e6);
+	fprintf(m, "leaf_variants=%lu\nvaried_leaves=%llu\n", variants, (unsigned long long)leaves);
 	for (size_t i = 0; i < nt; i++)
-		fprintf(m, "template.%s=%llu weight=%u tls13=%d cert_msgs=%u cert_rows=%u packets=%zu\n", T[i].name,
-			(unsigned long long)T[i].used, T[i].weight, T[i].tls13, T[i].cert_msgs, T[i].cert_rows,
-			S[i].np);
+		fprintf(m, "template.%s=%llu weight=%u tls13=%d cert_msgs=%u cert_rows=%u packets=%zu leaves=%u\n",
+			T[i].name, (unsigned long long)T[i].used, T[i].weight, T[i].tls13, T[i].cert_msgs,
+			T[i].cert_rows, S[i].np, T[i].n_patch);
 	if (fclose(m) != 0) die("write %s failed", mpath);
 	fprintf(stderr, "gen: %s: %llu connections, %llu packets, %.1f MB, %llu certificate rows\n", outpath,
 		(unsigned long long)n_conns, (unsigned long long)n_packets, (double)n_bytes / 1e6,

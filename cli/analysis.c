@@ -36,6 +36,7 @@ struct analysis {
 	struct inventory *inv;
 	struct findings *findings;
 	struct csv_out *csv;
+	struct writers *out;          /* --conns, --json, --export-certs */
 	struct pipeline *volatile live; /* the open live capture (analysis_stop) */
 	struct timeline_text text;
 	char *file_names[MAX_FILES];  /* `file` labels (labels.h), by file index */
@@ -58,12 +59,14 @@ static void on_event(void *ctx, const struct tls_event *ev)
 	struct analysis *a = ctx;
 	const struct tls_conn_view *v = ev->conn;
 	struct conn_rec *cr = v->consumer;
+	const char *file = v->file_index < MAX_FILES && a->file_names[v->file_index] ? a->file_names[v->file_index] : "";
 	if (!cr) {
+		if (a->o.conn_filter && !conn_filter_match(a->o.conn_filter, file, v->id)) return;
 		if (!(cr = connmap_get(a->conns, v->file_index, v->id))) return;
 		*ev->consumer = cr;
 	}
-	const char *file = v->file_index < MAX_FILES && a->file_names[v->file_index] ? a->file_names[v->file_index] : "";
 	timeline_event(a->tl, cr, ev, file);
+	if (a->out) writers_event(a->out, cr, ev, file);
 	if (ev->kind == TLS_EV_CONN_END) {
 		if (v->is_tls) {
 			a->t.tls_conns++;
@@ -182,7 +185,7 @@ static struct analysis *create(const struct analysis_opts *o, const struct analy
 		a->warn = sp->warn;
 		a->shared_keys = a->shared_trust = true;
 	}
-	a->certs = x509_cache_new(0);
+	a->certs = x509_cache_new(o->cert_cache_bytes);
 	a->keys = sp ? sp->keys : tls_keylog_new(0);
 	a->conns = connmap_new();
 	a->trust = sp ? sp->trust : trust_new(o->public_roots, o->ca_file, o->ca_path);
@@ -197,7 +200,15 @@ static struct analysis *create(const struct analysis_opts *o, const struct analy
 	}
 	a->inv = inventory_new(a->certs, a->trust);
 	if (sp && a->inv) inventory_log_notes(a->inv);
-	struct findings_opts fo = { a->o.findings_csv, a->o.live, sp != NULL, a->o.labels, a->o.n_inputs };
+	if (!sp && writers_wanted(&o->out) && !(a->out = writers_new(&o->out, a->o.live, a->certs, err, errn))) {
+		analysis_free(a);
+		return NULL;
+	}
+	struct findings_opts fo = { a->o.findings_csv, a->o.live, sp != NULL, a->o.labels, a->o.n_inputs, NULL, NULL };
+	if (a->out) {
+		fo.on_finding = writers_on_finding;
+		fo.on_finding_ctx = a->out;
+	}
 	a->findings = a->inv ? findings_new(&fo, a->certs, a->trust, a->inv, err, errn) : NULL;
 	if (!a->findings) {
 		if (!a->inv) snprintf(err, errn, "out of memory");
@@ -227,6 +238,8 @@ static struct analysis *create(const struct analysis_opts *o, const struct analy
 		struct row_writer w = timeline_csv_writer(a->csv);
 		timeline_add_writer(a->tl, &w);
 	}
+	struct row_writer ow;
+	if (a->out && writers_row_writer(a->out, &ow)) timeline_add_writer(a->tl, &ow);
 	if (o->text_timeline) {
 		a->text.fp = sp ? sp->text : stdout;
 		struct row_writer w = timeline_text_writer(&a->text);
@@ -419,6 +432,7 @@ int analysis_finish(struct analysis *a, char *err, size_t errn)
 	if (rc == 0) rc = findings_close(a->findings, err, errn);
 	if (rc == 0 && a->o.certs_csv)
 		rc = inventory_write_csv(a->inv, a->o.certs_csv, a->file_names, a->t.files, err, errn);
+	if (rc == 0 && a->out) rc = writers_finish(a->out, &a->t, a->inv, err, errn);
 	return rc;
 }
 
@@ -553,6 +567,7 @@ void analysis_free(struct analysis *a)
 		csv_out_close(a->csv, false, e, sizeof e);
 	}
 	timeline_free(a->tl);
+	writers_free(a->out);
 	if (a->tls) tls_ctx_free(a->tls);
 	connmap_free(a->conns, findings_free_conn);
 	findings_free(a->findings);

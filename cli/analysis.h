@@ -9,6 +9,9 @@
 
 #include "../capture/capture.h"
 #include "../dissect/tls.h"
+#include "../report/totals.h"
+#include "../report/conn_filter.h"
+#include "../report/writers.h"
 
 #define ANALYSIS_MAX_FILES 4096    /* input files of one run */
 
@@ -23,6 +26,7 @@ struct analysis_opts {
 	const uint16_t *tls_ports; size_t n_tls_ports;
 	const char *const *keylog_files; size_t n_keylog_files; /* --keylog (NSS key log format) */
 	struct cap_opts cap;
+	size_t cert_cache_bytes;      /* DER kept to recognise certificates (0: default) */
 	const char *bpf;              /* filter expression, NULL none */
 	const char *write_to;         /* -w: save the packets read (live) */
 	struct progress_term *progress; /* progress lines for big files, NULL: none */
@@ -31,23 +35,8 @@ struct analysis_opts {
 	const char *const *inputs;
 	char *const *labels;
 	size_t n_inputs;
-};
-
-struct analysis_totals {
-	uint32_t files, files_failed;
-	uint32_t files_unread;        /* could not be opened: nothing of them analysed */
-	uint64_t packets, bytes, tcp_conns, tls_conns, not_tls_conns;
-	uint64_t handshakes_complete, handshakes_failed, handshakes_unknown;
-	uint64_t rows;
-	uint64_t rows_dropped;        /* of TLS connections, held past TIMELINE_MAX_HELD */
-	uint64_t gaps, gap_bytes, snaplen_cut, ip_fragments, malformed, evicted;
-	uint64_t oom_packets, oom_conns; /* skipped for lack of memory */
-	uint64_t ip_datagrams, ip_frag_overlaps, ip_frag_dropped;
-	uint32_t files_truncated;
-	/* decryption (--keylog, pcapng Decryption Secrets Blocks) */
-	uint64_t dsb_blocks, conns_keyed, conns_decrypt_failed, records_decrypted;
-	bool have_pcap_stats;         /* live: what libpcap counted */
-	uint64_t ps_recv, ps_drop, ps_ifdrop;
+	struct writers_opts out;      /* --conns, --json, --export-certs (not with -j workers) */
+	const struct conn_filter *conn_filter; /* --conn: only these connections, NULL all */
 };
 
 struct analysis;

@@ -71,6 +71,13 @@ static void usage(FILE *fp)
 	      "  --findings FILE    write the findings CSV to FILE\n"
 	      "  --certs FILE       write the certificate inventory CSV to FILE\n"
 	      "  -q                 print only findings on stdout\n"
+	      "  --conns FILE       write one CSV row per TLS connection to FILE\n"
+	      "  --json FILE        write JSON Lines (Elastic Common Schema names) to FILE\n"
+	      "                     (\"-\" for stdout): events, findings, connections, summary\n"
+	      "  --export-certs DIR write each distinct certificate and chain as PEM into DIR\n"
+	      "  --html FILE        write a self-contained HTML case report to FILE\n"
+	      "  --conn N           only connection N (the conn column; FILE:N with several\n"
+	      "                     files); repeatable; restricts every output\n"
 	      "Diagnosis:\n"
 	      "  --ca-file PEM      verify presented chains against these CAs (chain_untrusted)\n"
 	      "  --ca-path DIR      same, from a directory (*.pem, *.crt, *.cer, openssl\n"
@@ -192,7 +199,7 @@ static int check_paths(const struct analysis_opts *o, const char *const *files, 
 		       size_t errn)
 {
 	size_t n_ins = n_files + o->n_keylog_files + 2, n_outs = 0, n = 0;
-	struct io_path *ins = calloc(n_ins, sizeof *ins), outs[5];
+	struct io_path *ins = calloc(n_ins, sizeof *ins), outs[8];
 	if (!ins) {
 		snprintf(err, errn, "out of memory");
 		return -1;
@@ -205,6 +212,9 @@ static int check_paths(const struct analysis_opts *o, const char *const *files, 
 	if (o->findings_csv) outs[n_outs++] = (struct io_path){ "--findings", o->findings_csv };
 	if (o->certs_csv) outs[n_outs++] = (struct io_path){ "--certs", o->certs_csv };
 	if (o->write_to) outs[n_outs++] = (struct io_path){ "-w", o->write_to };
+	if (o->out.conns_csv) outs[n_outs++] = (struct io_path){ "--conns", o->out.conns_csv };
+	if (o->out.json) outs[n_outs++] = (struct io_path){ "--json", o->out.json };
+	if (o->out.html) outs[n_outs++] = (struct io_path){ "--html", o->out.html };
 	/* the report (or the timeline) on stdout: `>> in.pcap` would append to the capture */
 	outs[n_outs++] = (struct io_path){ ">", "-" };
 	int rc = outputs_check(outs, n_outs, ins, n, err, errn);
@@ -232,7 +242,8 @@ static int filter_names_file(const char *filter, int n, char **words)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_DURATION = 998, OPT_MAX_MEMORY = 999, OPT_TLS_PORT = 1000, OPT_FINDINGS, OPT_CERTS, OPT_CA_FILE, OPT_CA_PATH, OPT_PUBLIC_ROOTS, OPT_FAIL_ON, OPT_KEYLOG };
+	enum { OPT_DURATION = 998, OPT_MAX_MEMORY = 999, OPT_TLS_PORT = 1000, OPT_FINDINGS, OPT_CERTS, OPT_CA_FILE, OPT_CA_PATH, OPT_PUBLIC_ROOTS, OPT_FAIL_ON, OPT_KEYLOG,
+	       OPT_CONNS, OPT_JSON, OPT_EXPORT_CERTS, OPT_CONN, OPT_HTML };
 	static const struct option longopts[] = {
 		{ "findings", required_argument, NULL, OPT_FINDINGS },
 		{ "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
@@ -247,6 +258,11 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ "tls-port", required_argument, NULL, OPT_TLS_PORT },
 		{ "keylog", required_argument, NULL, OPT_KEYLOG },
+		{ "conns", required_argument, NULL, OPT_CONNS },
+		{ "json", required_argument, NULL, OPT_JSON },
+		{ "export-certs", required_argument, NULL, OPT_EXPORT_CERTS },
+		{ "conn", required_argument, NULL, OPT_CONN },
+		{ "html", required_argument, NULL, OPT_HTML },
 		{ NULL, 0, NULL, 0 },
 	};
 	/* getopt's own messages name the program by argv[0]: "ekuscope:" */
@@ -271,6 +287,9 @@ int main(int argc, char **argv)
 	bool list_ifaces = false;
 	unsigned long max_memory_mb = 256;
 	unsigned jobs = 0; /* -j; 0: parallel_default_jobs */
+	static const char *conn_specs[1024];
+	size_t n_conn_specs = 0;
+	char err[512];
 	int ch;
 	while ((ch = getopt_long(argc, argv, "hVr:o:qi:f:s:pw:c:Z:Dj:B:", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -342,6 +361,18 @@ int main(int argc, char **argv)
 			break;
 		}
 		case OPT_CERTS: ao.certs_csv = optarg; break;
+		case OPT_CONNS: ao.out.conns_csv = optarg; break;
+		case OPT_JSON: ao.out.json = optarg; break;
+		case OPT_EXPORT_CERTS: ao.out.export_certs = optarg; break;
+		case OPT_HTML: ao.out.html = optarg; break;
+		case OPT_CONN:
+			if (n_conn_specs == sizeof conn_specs / sizeof conn_specs[0]) {
+				fputs("ekuscope: --conn: at most 1024 connections\n", stderr);
+				free(files);
+				return EK_EXIT_USAGE;
+			}
+			conn_specs[n_conn_specs++] = optarg;
+			break;
 		case OPT_CA_FILE: ao.ca_file = optarg; break;
 		case OPT_CA_PATH: ao.ca_path = optarg; break;
 		case OPT_PUBLIC_ROOTS: ao.public_roots = optarg; break;
@@ -411,7 +442,6 @@ int main(int argc, char **argv)
 		return EK_EXIT_USAGE;
 	}
 
-	char err[512];
 	if (check_paths(&ao, files, n_files, err, sizeof err) != 0) {
 		fprintf(stderr, "ekuscope: %s\n", err);
 		free(files);
@@ -428,6 +458,21 @@ int main(int argc, char **argv)
 	ao.inputs = files;
 	ao.labels = labels;
 	ao.n_inputs = n_files;
+	struct conn_filter *conn_filter = n_conn_specs ? conn_filter_new() : NULL;
+	bool conn_bad = n_conn_specs && !conn_filter;
+	snprintf(err, sizeof err, "out of memory");
+	for (size_t i = 0; conn_filter && !conn_bad && i < n_conn_specs; i++)
+		conn_bad = conn_filter_add(conn_filter, conn_specs[i], err, sizeof err) != 0;
+	if (conn_bad || (conn_filter && conn_filter_check(conn_filter, labels, n_files, err, sizeof err) != 0)) {
+		fprintf(stderr, "ekuscope: %s\n", err);
+		conn_filter_free(conn_filter);
+		labels_free(labels, n_files);
+		free(files);
+		free(joined);
+		return EK_EXIT_USAGE;
+	}
+	ao.conn_filter = conn_filter;
+	ao.out.all_ladders = conn_filter != NULL;
 
 	/* Budget split: an eighth for out-of-order TCP data (a quarter of that per
 	 * direction at most), the rest for connection state at ~2 KiB each
@@ -435,12 +480,26 @@ int main(int argc, char **argv)
 	size_t budget = (size_t)max_memory_mb << 20;
 	heap_use_huge_pages(budget < ((size_t)64 << 20) ? budget : ((size_t)64 << 20));
 	ao.cap.max_total_ooo_bytes = budget / 8;
+	ao.cert_cache_bytes = budget / 32; /* 8 MiB by default: ~7 000 certificates */
 	ao.cap.max_conn_ooo_bytes = budget / 32 < ((size_t)1 << 20) ? budget / 32 : ((size_t)1 << 20);
 	ao.cap.max_conns = budget / 8 * 7 / 2048;
 	ao.tls_ports = ports;
 	ao.n_tls_ports = n_ports;
-	bool csv_on_stdout = ao.timeline_csv && strcmp(ao.timeline_csv, "-") == 0;
-	ao.text_timeline = !ao.timeline_csv && !ao.quiet;
+	/* a file on stdout keeps stdout to itself: the report goes to stderr */
+	const char *to_stdout[] = { ao.timeline_csv, ao.out.conns_csv, ao.out.json };
+	int n_stdout = 0;
+	for (size_t i = 0; i < sizeof to_stdout / sizeof to_stdout[0]; i++)
+		n_stdout += to_stdout[i] && strcmp(to_stdout[i], "-") == 0;
+	if (n_stdout > 1) {
+		fputs("ekuscope: only one of -o, --conns and --json can be \"-\" (stdout)\n", stderr);
+		conn_filter_free(conn_filter);
+		labels_free(labels, n_files);
+		free(files);
+		free(joined);
+		return EK_EXIT_USAGE;
+	}
+	bool csv_on_stdout = n_stdout > 0;
+	ao.text_timeline = !ao.timeline_csv && !ao.quiet && !csv_on_stdout;
 	/* progress line on a terminal (also with -q: it is on stderr), unless
 	 * the timeline is printing there */
 	struct progress_term term = PROGRESS_TERM_INIT(stderr);
@@ -449,6 +508,7 @@ int main(int argc, char **argv)
 	struct analysis *a = analysis_new(&ao, err, sizeof err);
 	if (!a) {
 		fprintf(stderr, "ekuscope: %s\n", err);
+		conn_filter_free(conn_filter);
 		labels_free(labels, n_files);
 		free(files);
 		free(joined);
@@ -459,6 +519,7 @@ int main(int argc, char **argv)
 		if (analysis_live_open(a, &live, err, sizeof err) != 0 || drop_privileges(user, err, sizeof err) != 0) {
 			fprintf(stderr, "ekuscope: %s\n", err);
 			analysis_free(a);
+			conn_filter_free(conn_filter);
 			labels_free(labels, n_files);
 			free(files);
 			free(joined);
@@ -473,6 +534,7 @@ int main(int argc, char **argv)
 		live_analysis = NULL;
 	}
 	if (!jobs) jobs = parallel_default_jobs(files, n_files);
+	if (writers_wanted(&ao.out)) jobs = 1; /* those writers see one run's events in order */
 	if (jobs > 1 && n_files > 1) {
 		if (parallel_run(a, &ao, files, n_files, jobs) != 0) status = EK_EXIT_USAGE;
 	} else {
@@ -490,6 +552,7 @@ int main(int argc, char **argv)
 	analysis_report(a, csv_on_stdout ? stderr : stdout, ao.quiet);
 	if (status == EK_EXIT_OK && fail_on >= 0 && analysis_max_severity(a) >= fail_on) status = EK_EXIT_FINDINGS;
 	analysis_free(a);
+	conn_filter_free(conn_filter);
 	labels_free(labels, n_files);
 	free(files);
 	free(joined);

@@ -30,6 +30,7 @@ struct conn_rec {
 	unsigned rows_dropped;     /* held rows given up while undecided (TIMELINE_MAX_HELD) */
 	bool ended;                /* TLS_EV_CONN_END seen */
 	struct findings_conn *fc;  /* owned by findings.c */
+	struct conn_info *ci;      /* conn_table.c's record while the connection runs */
 	struct ep_text ept[2];     /* client, server: the first texts */
 	struct ep_text *cur[2];    /* the latest (NULL: ept[i]) */
 	struct ep_text *extra;     /* texts made after a role change, freed with the record */

@@ -307,6 +307,8 @@ int findings_close(struct findings *f, char *err, size_t errn)
 	return rc;
 }
 
+unsigned findings_conn_codes(const struct findings_conn *fc) { return fc ? fc->codes : 0; }
+
 void findings_discard(struct findings *f)
 {
 	char e[256];
@@ -511,7 +513,7 @@ static void raise_finding(struct findings *f, struct findings_conn *fc, enum fin
 	struct agg *a = agg_find(f, &k);
 
 	char msg[MSG_LEN];
-	if (f->csv || !a) {
+	if (f->csv || f->o.on_finding || !a) {
 		va_list ap;
 		va_start(ap, fmt);
 		vsnprintf(msg, sizeof msg, fmt, ap);
@@ -533,6 +535,10 @@ static void raise_finding(struct findings *f, struct findings_conn *fc, enum fin
 		csv_out_field(f->csv, w->cert ? w->cert->subject : "");
 		csv_out_field(f->csv, msg);
 		csv_out_end_row(f->csv);
+	}
+	if (f->o.on_finding) {
+		struct finding_rec r = { code, w->row ? w->row->file : "", w->ev, w->role, w->cert, msg };
+		f->o.on_finding(f->o.on_finding_ctx, &r);
 	}
 
 	if (!a) {
@@ -585,8 +591,7 @@ void findings_merge(struct findings *dst, struct findings *src)
 		for (size_t k = 0; d->ladder && k < d->ladder->n; k++) {
 			struct ladder_step *s = &d->ladder->steps[k];
 			if (!s->is_cert) continue;
-			struct x509_info *x = x509_get(dst->cache, x509_der(s->u.cert), s->u.cert->der_len);
-			x509_unref(src->cache, s->u.cert);
+			struct x509_info *x = x509_move(dst->cache, src->cache, s->u.cert);
 			s->u.cert = x;
 			s->is_cert = x != NULL;
 		}
@@ -737,7 +742,7 @@ static int check_host(struct findings *f, const struct x509_info *leaf, const ch
 	struct host_memo *m = &f->host_memo[(h ^ h >> 32) % (sizeof f->host_memo / sizeof f->host_memo[0])];
 	if (m->sni && memcmp(m->sha256, leaf->sha256, sizeof m->sha256) == 0 && strcmp(m->sni, sni) == 0)
 		return m->result;
-	int r = X509_check_host(leaf->x509, sni, strlen(sni), 0, NULL);
+	int r = x509_check_host(f->cache, leaf, sni);
 	char *copy = strdup(sni);
 	if (copy) {
 		free(m->sni);
@@ -861,7 +866,8 @@ static void on_certificate(struct findings *f, struct findings_conn *fc, const s
 				      me, serial, leaf->eku);
 			inventory_mark(ie, F_PUBLIC_CA_CLIENTAUTH);
 		}
-		if (!client && fc->sni && leaf->x509 && check_host(f, leaf, fc->sni) != 1) {
+		int host;
+		if (!client && fc->sni && leaf->parsed && (host = check_host(f, leaf, fc->sni)) != 1 && host != -2) {
 			char sni[300], san[400];
 			NAMED();
 			raise_finding(f, fc, F_SNI_MISMATCH, &w, fc->sni,
@@ -871,7 +877,7 @@ static void on_certificate(struct findings *f, struct findings_conn *fc, const s
 			inventory_mark(ie, F_SNI_MISMATCH);
 		}
 		char reason[256];
-		if (trust_verify(f->trust, c->certs, c->n_certs, client, ev->pkt.ts.sec, reason, sizeof reason) == 1) {
+		if (trust_verify(f->trust, f->cache, c->certs, c->n_certs, client, ev->pkt.ts.sec, reason, sizeof reason) == 1) {
 			NAMED();
 			raise_finding(f, fc, F_CHAIN_UNTRUSTED, &w, reason,
 				      "%s chain of %s (leaf %s) does not verify for %s: %s", role_name(ev->sender), me,
@@ -1222,6 +1228,112 @@ static void wrap(FILE *fp, const char *text, int indent)
 	wrap_hang(fp, text, indent, indent);
 }
 
+/* The text report lists a code's aggregates one a line; above
+ * REPORT_MAX_GROUPS of them it groups them by server endpoint (one line
+ * per endpoint with its first finding as the example) and lists the
+ * REPORT_MAX_GROUPS largest groups (the CSVs keep every row). */
+#define REPORT_MAX_GROUPS 20
+
+struct agg_group {
+	size_t first;     /* index in f->aggs of the first aggregate */
+	size_t n;         /* aggregates */
+	uint64_t count;   /* occurrences */
+};
+
+struct by_server {
+	struct agg_ep server;
+	size_t i;
+};
+
+static int cmp_by_server(const void *pa, const void *pb)
+{
+	const struct by_server *a = pa, *b = pb;
+	int c = memcmp(&a->server, &b->server, sizeof a->server);
+	return c ? c : (a->i > b->i) - (a->i < b->i);
+}
+
+static int cmp_group_size(const void *pa, const void *pb)
+{
+	const struct agg_group *a = pa, *b = pb;
+	if (a->count != b->count) return a->count < b->count ? 1 : -1;
+	return (a->first > b->first) - (a->first < b->first);
+}
+
+static int cmp_group_first(const void *pa, const void *pb)
+{
+	const struct agg_group *a = pa, *b = pb;
+	return (a->first > b->first) - (a->first < b->first);
+}
+
+static void print_agg_line(FILE *fp, const struct agg *a, const struct agg_group *g)
+{
+	char buf[MSG_LEN * 2], line[MSG_LEN * 2 + 160];
+	sanitize_str(a->message, buf, sizeof buf);
+	if (g->n > 1) {
+		char ep[EK_ENDPOINT_STRLEN];
+		struct ek_endpoint e;
+		memset(&e, 0, sizeof e);
+		e.addr.family = a->server.v6 ? 6 : 4;
+		memcpy(e.addr.a, a->server.a, sizeof e.addr.a);
+		e.port = a->server.port;
+		ek_endpoint_str(&e, true, ep, sizeof ep);
+		snprintf(line, sizeof line, "- %zu findings with server %s (x%llu in all), for example: %s", g->n, ep,
+			 (unsigned long long)g->count, buf);
+	} else if (a->count > 1) {
+		snprintf(line, sizeof line, "- %s (x%llu)", buf, (unsigned long long)a->count);
+	} else {
+		snprintf(line, sizeof line, "- %s", buf);
+	}
+	wrap_hang(fp, line, 4, 6);
+}
+
+/* One code's aggregates (indices idx[0..n), in order), grouped. */
+static void print_code(const struct findings *f, FILE *fp, size_t *idx, size_t n)
+{
+	if (n <= REPORT_MAX_GROUPS) {
+		struct agg_group one = { 0, 1, 0 };
+		for (size_t i = 0; i < n; i++) print_agg_line(fp, f->aggs[idx[i]], &one);
+		return;
+	}
+	struct agg_group *g = malloc(n * sizeof *g);
+	struct by_server *k = malloc(n * sizeof *k);
+	size_t ng = 0;
+	bool ok = g && k;
+	if (ok) {
+		for (size_t i = 0; i < n; i++) k[i] = (struct by_server){ f->aggs[idx[i]]->server, idx[i] };
+		qsort(k, n, sizeof *k, cmp_by_server);
+		for (size_t i = 0; i < n; i++) {
+			const struct agg *a = f->aggs[k[i].i];
+			if (ng && memcmp(&k[i - 1].server, &k[i].server, sizeof k[i].server) == 0) {
+				g[ng - 1].n++;
+				g[ng - 1].count += a->count;
+				continue;
+			}
+			g[ng++] = (struct agg_group){ k[i].i, 1, a->count };
+		}
+	}
+	free(k);
+	if (!ok) { /* out of memory: each alone */
+		free(g);
+		struct agg_group one = { 0, 1, 0 };
+		for (size_t i = 0; i < n; i++) print_agg_line(fp, f->aggs[idx[i]], &one);
+		return;
+	}
+	size_t shown = ng;
+	if (ng > REPORT_MAX_GROUPS) {
+		qsort(g, ng, sizeof *g, cmp_group_size);
+		shown = REPORT_MAX_GROUPS;
+	}
+	qsort(g, shown, sizeof *g, cmp_group_first);
+	uint64_t rest_aggs = 0;
+	for (size_t i = shown; i < ng; i++) rest_aggs += g[i].n;
+	for (size_t i = 0; i < shown; i++) print_agg_line(fp, f->aggs[g[i].first], &g[i]);
+	if (ng > shown)
+		fprintf(fp, "    ... and %llu more at %zu other servers: see --findings\n", (unsigned long long)rest_aggs,
+			ng - shown);
+	free(g);
+}
+
 void findings_print(const struct findings *f, FILE *fp)
 {
 	static const char *const titles[] = { "INFO", "WARNINGS", "ERRORS" };
@@ -1229,36 +1341,29 @@ void findings_print(const struct findings *f, FILE *fp)
 		fprintf(fp, "\nNo findings.\n");
 		return;
 	}
-	/* codes with an aggregate: a pass over thousands of them per code costs */
-	uint32_t present = 0;
-	for (size_t i = 0; i < f->n_aggs; i++) present |= 1u << f->aggs[i]->code;
+	/* each code's aggregates, in order of first occurrence */
+	size_t start[F_COUNT + 1] = { 0 };
+	for (size_t i = 0; i < f->n_aggs; i++) start[f->aggs[i]->code + 1]++;
+	for (int c = 0; c < F_COUNT; c++) start[c + 1] += start[c];
+	size_t *idx = malloc((f->n_aggs ? f->n_aggs : 1) * sizeof *idx), fill[F_COUNT];
+	if (!idx) return;
+	memcpy(fill, start, sizeof fill);
+	for (size_t i = 0; i < f->n_aggs; i++) idx[fill[f->aggs[i]->code]++] = i;
 	for (int sev = SEV_ERROR; sev >= SEV_INFO; sev--) {
 		if (!f->by_sev[sev]) continue;
 		fprintf(fp, "\n%s (%llu)\n", titles[sev], (unsigned long long)f->by_sev[sev]);
 		for (int code = 0; code < F_COUNT; code++) {
 			const struct finding_def *d = finding_def((enum finding_code)code);
-			if ((int)d->severity != sev || !(present & 1u << code)) continue;
-			bool any = false;
-			for (size_t i = 0; i < f->n_aggs; i++) {
-				const struct agg *a = f->aggs[i];
-				if ((int)a->code != code) continue;
-				if (!any) fprintf(fp, "\n  %s\n", d->name);
-				any = true;
-				char buf[MSG_LEN * 2], line[MSG_LEN * 2 + 32];
-				sanitize_str(a->message, buf, sizeof buf);
-				if (a->count > 1)
-					snprintf(line, sizeof line, "- %s (x%llu)", buf, (unsigned long long)a->count);
-				else
-					snprintf(line, sizeof line, "- %s", buf);
-				wrap_hang(fp, line, 4, 6);
-			}
-			if (!any) continue;
+			if ((int)d->severity != sev || start[code + 1] == start[code]) continue;
+			fprintf(fp, "\n  %s\n", d->name);
+			print_code(f, fp, idx + start[code], start[code + 1] - start[code]);
 			fprintf(fp, "    What it means:\n");
 			wrap(fp, d->explanation, 6);
 			fprintf(fp, "    What fixes it:\n");
 			wrap(fp, d->remedy, 6);
 		}
 	}
+	free(idx);
 }
 
 void findings_print_ladders(const struct findings *f, FILE *fp)

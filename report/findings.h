@@ -14,6 +14,16 @@
 #include "row.h"
 #include "trust.h"
 
+/* One finding as raised (report/outputs.c: --json). */
+struct finding_rec {
+	enum finding_code code;
+	const char *file;
+	const struct tls_event *ev;   /* the event it was raised on (frame, time, connection) */
+	const char *role;             /* "client", "server" or "" */
+	const struct x509_info *cert; /* NULL when none */
+	const char *message;
+};
+
 struct findings_opts {
 	const char *csv_path;     /* --findings, NULL none */
 	bool live;                /* stream (no atomic file; findings_flush writes) */
@@ -22,6 +32,9 @@ struct findings_opts {
 	 * findings name the file they were seen in */
 	char *const *labels;
 	size_t n_labels;
+	/* every finding as it is raised, NULL none */
+	void (*on_finding)(void *ctx, const struct finding_rec *r);
+	void *on_finding_ctx;
 };
 
 struct findings;
@@ -32,6 +45,8 @@ void findings_free(struct findings *f);
 
 /* timeline_annotate_fn: apply the rules to one event and its rows. */
 void findings_on_event(void *ctx, struct conn_rec *cr, const struct tls_event *ev, struct row *rows, size_t n);
+/* The findings raised on a connection so far (1u << finding_code). */
+unsigned findings_conn_codes(const struct findings_conn *fc);
 /* connmap's free_fc. */
 void findings_free_conn(struct findings_conn *fc);
 

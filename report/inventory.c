@@ -181,7 +181,10 @@ struct inventory *inventory_new(struct x509_cache *cache, struct trust *trust)
 static void free_entry(struct inventory *inv, struct inv_entry *e)
 {
 	if (e->leaf) x509_unref(inv->cache, e->leaf);
-	if (e->top) x509_unref(inv->cache, e->top);
+	if (e->top) {
+		x509_unpin(inv->cache, e->top);
+		x509_unref(inv->cache, e->top);
+	}
 	free(e->chain_serials);
 	if (!e->client) free(e);
 }
@@ -292,9 +295,11 @@ struct inv_entry *inventory_note(struct inventory *inv, const struct ek_endpoint
 		/* trust_is_public looks at the chain's top parsed certificate only */
 		e->public_ca = -1;
 		for (size_t i = n; i-- > 0;) {
-			if (chain[i] && chain[i]->x509) {
+			if (chain[i] && chain[i]->parsed) {
+				/* its DER stays until public_ca is known */
 				e->top = chain[i];
 				x509_ref(e->top);
+				x509_pin(inv->cache, e->top);
 				e->has_top = true;
 				memcpy(e->top_sha256, e->top->sha256, sizeof e->top_sha256);
 				break;
@@ -313,7 +318,8 @@ struct inv_entry *inventory_note(struct inventory *inv, const struct ek_endpoint
 bool inventory_public_ca(const struct inventory *inv, struct inv_entry *e)
 {
 	if (e->public_ca < 0) {
-		e->public_ca = trust_is_public(inv->trust, &e->top, 1);
+		e->public_ca = trust_is_public(inv->trust, inv->cache, &e->top, 1);
+		x509_unpin(inv->cache, e->top);
 		x509_unref(inv->cache, e->top);
 		e->top = NULL;
 	}
@@ -386,9 +392,7 @@ bool inventory_merge_conflict(const struct inventory *dst, const struct inventor
 
 static struct x509_info *move_cert(struct inventory *dst, struct inventory *src, struct x509_info *x)
 {
-	struct x509_info *y = x509_get(dst->cache, x509_der(x), x->der_len);
-	x509_unref(src->cache, x);
-	return y;
+	return x509_move(dst->cache, src->cache, x);
 }
 
 void inventory_merge(struct inventory *dst, struct inventory *src)
@@ -428,6 +432,9 @@ void inventory_merge(struct inventory *dst, struct inventory *src)
 	src->n = 0;
 	recs_free(&src->recs);
 }
+
+size_t inventory_count(const struct inventory *inv) { return inv->n; }
+const struct inv_entry *inventory_at(const struct inventory *inv, size_t i) { return i < inv->n ? inv->refs[i].e : NULL; }
 
 static void frame_ref(char *buf, size_t n, char *const *names, uint32_t n_files, uint32_t f, uint64_t frame)
 {
@@ -502,17 +509,44 @@ static int cmp_entries(const void *a, const void *b)
 	return strcmp(x->endpoint, y->endpoint);
 }
 
+/* Most connections first (then the report's order). */
+static int cmp_busiest(const void *a, const void *b)
+{
+	const struct inv_entry *x = *(const struct inv_entry *const *)a, *y = *(const struct inv_entry *const *)b;
+	if (x->conns != y->conns) return x->conns < y->conns ? 1 : -1;
+	return cmp_entries(a, b);
+}
+
+/* The report lists at most this many entries, the busiest (--certs has all). */
+#define REPORT_MAX_ENTRIES 20
+
 void inventory_print(const struct inventory *inv, FILE *fp, char *const *file_names, uint32_t n_files)
 {
-	size_t n = inv->n;
+	size_t n = inv->n, shown = n;
 	if (!n) return;
 	struct inv_entry **v = malloc(n * sizeof *v);
 	if (!v) return;
-	for (size_t i = 0; i < n; i++) v[i] = inv->refs[i].e;
-	qsort(v, n, sizeof *v, cmp_entries);
-	fprintf(fp, "\nENDPOINTS (what each presented)\n");
+	if (n > REPORT_MAX_ENTRIES) {
+		/* the busiest by insertion into a short sorted list: sorting
+		 * tens of thousands of entries costs more than the report */
+		shown = 0;
+		for (size_t i = 0; i < n; i++) {
+			struct inv_entry *e = inv->refs[i].e;
+			if (shown == REPORT_MAX_ENTRIES && cmp_busiest(&e, &v[shown - 1]) >= 0) continue;
+			size_t at = shown < REPORT_MAX_ENTRIES ? shown++ : shown - 1;
+			while (at > 0 && cmp_busiest(&e, &v[at - 1]) < 0) {
+				v[at] = v[at - 1];
+				at--;
+			}
+			v[at] = e;
+		}
+	} else {
+		for (size_t i = 0; i < n; i++) v[i] = inv->refs[i].e;
+	}
+	qsort(v, shown, sizeof *v, cmp_entries);
+	fprintf(fp, "\nENDPOINTS (what each presented%s)\n", shown < n ? ": the busiest" : "");
 	char buf[512];
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < shown; i++) {
 		struct inv_entry *e = v[i];
 		const struct x509_info *c = e->leaf;
 		fprintf(fp, "\n  %s as %s, %llu connection%s\n", e->endpoint, e->client ? "client" : "server",
@@ -541,5 +575,6 @@ void inventory_print(const struct inventory *inv, FILE *fp, char *const *file_na
 			}
 		}
 	}
+	if (shown < n) fprintf(fp, "\n  ... and %zu more: see --certs\n", n - shown);
 	free(v);
 }

@@ -248,15 +248,15 @@ static X509 *root_full(struct root *r)
 	return r->full;
 }
 
-bool trust_is_public(struct trust *t, struct x509_info *const *chain, size_t n)
+bool trust_is_public(struct trust *t, struct x509_cache *cache, struct x509_info *const *chain, size_t n)
 {
 	load_roots(t);
 	if (!t->n_roots || !n) return false;
 	X509 *top = NULL;
 	const struct x509_info *top_info = NULL;
 	for (size_t i = n; i-- > 0;) {
-		if (chain[i] && chain[i]->x509) {
-			top = chain[i]->x509;
+		if (chain[i] && chain[i]->parsed) {
+			top = x509_object(cache, chain[i]);
 			top_info = chain[i];
 			break;
 		}
@@ -286,17 +286,20 @@ bool trust_is_public(struct trust *t, struct x509_info *const *chain, size_t n)
 	return result;
 }
 
-int trust_verify(struct trust *t, struct x509_info *const *chain, size_t n, bool client, int64_t at,
-		 char *reason, size_t reasonn)
+int trust_verify(struct trust *t, struct x509_cache *cache, struct x509_info *const *chain, size_t n, bool client,
+		 int64_t at, char *reason, size_t reasonn)
 {
 	load_store(t);
-	if (!t->store || !n || !chain[0] || !chain[0]->x509) return -1;
+	X509 *leaf = t->store && n && chain[0] ? x509_object(cache, chain[0]) : NULL;
+	if (!leaf) return -1;
 	STACK_OF(X509) *untrusted = sk_X509_new_null();
-	for (size_t i = 1; untrusted && i < n; i++)
-		if (chain[i] && chain[i]->x509) sk_X509_push(untrusted, chain[i]->x509);
+	for (size_t i = 1; untrusted && i < n; i++) {
+		X509 *x = chain[i] ? x509_object(cache, chain[i]) : NULL;
+		if (x) sk_X509_push(untrusted, x);
+	}
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
 	int rc = -1;
-	if (ctx && untrusted && X509_STORE_CTX_init(ctx, t->store, chain[0]->x509, untrusted)) {
+	if (ctx && untrusted && X509_STORE_CTX_init(ctx, t->store, leaf, untrusted)) {
 		X509_STORE_CTX_set_purpose(ctx, client ? X509_PURPOSE_SSL_CLIENT : X509_PURPOSE_SSL_SERVER);
 		X509_STORE_CTX_set_time(ctx, 0, (time_t)at);
 		if (X509_verify_cert(ctx) == 1) {

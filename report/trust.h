@@ -23,14 +23,15 @@ void trust_free(struct trust *t);
 int trust_check_config(struct trust *t, char *err, size_t errn);
 
 /* The chain's top certificate is a public root or is issued (and signed)
- * by one.  False when no public roots could be loaded. */
-bool trust_is_public(struct trust *t, struct x509_info *const *chain, size_t n);
+ * by one.  False when no public roots could be loaded.  The certificates'
+ * objects come from cache (x509_object). */
+bool trust_is_public(struct trust *t, struct x509_cache *cache, struct x509_info *const *chain, size_t n);
 
 /* Verify chain[0] with chain[1..] as untrusted intermediates for purpose
  * sslclient (client=true) or sslserver at time `at`.  Returns -1 when
  * verification is not configured or the leaf is unparsable, 0 when it
  * verifies, 1 when it fails (reason set to OpenSSL's text). */
-int trust_verify(struct trust *t, struct x509_info *const *chain, size_t n, bool client, int64_t at,
-		 char *reason, size_t reasonn);
+int trust_verify(struct trust *t, struct x509_cache *cache, struct x509_info *const *chain, size_t n, bool client,
+		 int64_t at, char *reason, size_t reasonn);
 
 #endif

@@ -3,7 +3,8 @@
 # Skips apt entirely when every package is already installed.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libpcap-dev libssl-dev libcsv-dev openssl
-      tshark tcpdump python3 clang libclang-rt-dev ca-certificates iproute2 procps)
+      tshark tcpdump python3 clang libclang-rt-dev ca-certificates iproute2 procps jq
+      dpkg-dev man-db groff-base gzip chromium util-linux)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

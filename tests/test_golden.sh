@@ -24,6 +24,8 @@ report_with_status() { # out rc err
 	sed 's/^/# stderr: /' "$3"
 }
 
+outputs="timeline.csv findings.csv certs.csv conns.csv jsonl export.tsv html report.txt text.txt"
+n_outputs=9
 cases=0 failed=0 seen=" "
 while read -r name inputs opts; do
 	case "$name" in '' | '#'*) continue ;; esac
@@ -35,13 +37,17 @@ while read -r name inputs opts; do
 	d=$work/$name
 	mkdir -p "$d"
 	"$EKUSCOPE" "${common[@]}" "${extra[@]}" -o "$d/t.csv" --findings "$d/f.csv" \
-		--certs "$d/c.csv" "${files[@]}" >"$d/out" 2>"$d/err"
+		--certs "$d/c.csv" --conns "$d/n.csv" --json "$d/j.jsonl" --export-certs "$d/x" --html "$d/r.html" "${files[@]}" >"$d/out" 2>"$d/err"
 	report_with_status "$d/out" $? "$d/err" >"$d/report.txt"
 	"$EKUSCOPE" "${common[@]}" "${extra[@]}" "${files[@]}" >"$d/text.txt" 2>/dev/null
 	mv "$d/t.csv" "$d/timeline.csv" 2>/dev/null
 	mv "$d/f.csv" "$d/findings.csv" 2>/dev/null
 	mv "$d/c.csv" "$d/certs.csv" 2>/dev/null
-	for out in timeline.csv findings.csv certs.csv report.txt text.txt; do
+	mv "$d/n.csv" "$d/conns.csv" 2>/dev/null
+	mv "$d/j.jsonl" "$d/jsonl" 2>/dev/null
+	mv "$d/x/index.tsv" "$d/export.tsv" 2>/dev/null
+	mv "$d/r.html" "$d/html" 2>/dev/null
+	for out in $outputs; do
 		want=$expected/$name.$out
 		got=$d/$out
 		if ((update)); then
@@ -76,5 +82,5 @@ if ((update)); then
 	echo "updated $cases cases; review with: git diff --stat tests/golden; git diff tests/golden"
 	exit 0
 fi
-echo "golden: $((cases * 5 - failed)) passed, $failed failed ($cases cases x 5 outputs)"
+echo "golden: $((cases * n_outputs - failed)) passed, $failed failed ($cases cases x $n_outputs outputs)"
 ((failed == 0))

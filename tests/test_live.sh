@@ -32,7 +32,8 @@ while ss -Hltn "sport = :$PORT" | grep -q .; do PORT=$((PORT + 1)); done
 CLIENT_SERIAL=$(openssl x509 -in "$PKI/expressway-e-dual.crt" -noout -serial | cut -d= -f2 | tr A-F a-f)
 SERVER_SERIAL=$(openssl x509 -in "$PKI/webex.crt" -noout -serial | cut -d= -f2 | tr A-F a-f)
 
-timeout 120 "$EK" -i lo -o "$T/live.csv" --findings "$T/findings.csv" -w "$T/evidence.pcap" "tcp port $PORT" >"$T/ek.out" 2>"$T/ek.err" &
+timeout 120 "$EK" -i lo -o "$T/live.csv" --findings "$T/findings.csv" -w "$T/evidence.pcap" \
+	--conns "$T/conns.csv" --json "$T/live.jsonl" --html "$T/live.html" "tcp port $PORT" >"$T/ek.out" 2>"$T/ek.err" &
 EKPID=$!
 PIDS+=("$EKPID")
 for _ in $(seq 100); do grep -q "listening on lo" "$T/ek.err" && break; sleep 0.1; done
@@ -96,4 +97,11 @@ echo "SIGINT: clean exit, summary with drop counters, complete CSV: ok"
 "$EK" -q -o "$T/replay.csv" "$T/evidence.pcap" >/dev/null
 [[ $(grep -c ",ClientHello," "$T/replay.csv") == 3 ]] || fail "-w file does not hold the 3 handshakes"
 echo "-w evidence file: ok"
-echo "4 passed, 0 failed"
+# --conns, --json, --html in a live run (files opened before privileges were dropped)
+[[ $(grep -c ",completed,,$" "$T/conns.csv") == 3 ]] && grep -q ",$CLIENT_SERIAL,.*,$SERVER_SERIAL," "$T/conns.csv" ||
+	{ cat "$T/conns.csv" >&2; fail "--conns does not hold the 3 completed connections"; }
+[[ $(python3 -c 'import json,sys; print(sum(json.loads(l)["event"]["dataset"] == "ekuscope.connection" for l in open(sys.argv[1])))' "$T/live.jsonl") == 3 ]] ||
+	fail "--json does not hold 3 connection objects"
+[[ $(grep -c '<tr data-port=' "$T/live.html") == 3 ]] || fail "--html does not list the 3 connections"
+echo "--conns, --json, --html live: ok"
+echo "5 passed, 0 failed"

@@ -3,7 +3,8 @@
  * Input: byte 0 selects what the rest is (tests/fuzz/make_seeds.py
  * writes seeds from samples/pki):
  *
- *   bits 0-1  0: DER given to x509_get directly (twice: parse, then cache hit)
+ *   bits 0-1  0: DER given to x509_get directly (twice: parse, then cache hit);
+ *                its key-less parse must accept exactly what d2i_X509 accepts
  *             1: the body of a CertificateRequest, as is
  *             2: one DER DistinguishedName, wrapped in a well-formed
  *                CertificateRequest (certificate_authorities)
@@ -15,6 +16,9 @@
  * Modes 1-3 go through the tls_conn_* API (server direction of a
  * connection whose SYN was seen), so the handshake layer frames them. */
 #include "fuzz_common.h"
+
+#include <openssl/err.h>
+#include <openssl/x509.h>
 
 struct buf {
 	uint8_t *p;
@@ -110,9 +114,16 @@ static void direct(const uint8_t *der, size_t n)
 	struct x509_info *b = x509_get(xc, der, n);
 	FZ_CHECK(a && a == b && a->refs == 2 && a->der_len == n);
 	fz_touch_cert(a);
+	/* the same decision as the full decoder, whose object x509_object gives */
+	const unsigned char *q = der;
+	X509 *full = n && n <= 0x7fffffff ? d2i_X509(NULL, &q, (long)n) : NULL;
+	ERR_clear_error();
+	FZ_CHECK((full != NULL) == a->parsed);
+	FZ_CHECK((x509_object(xc, a) != NULL) == a->parsed);
+	X509_free(full);
 	x509_unref(xc, a);
 	x509_unref(xc, b);
-	/* A different DER evicts it from the 1-entry LRU. */
+	/* A different DER (a 1-byte budget; the last lookups are kept). */
 	uint8_t other = 0x30;
 	struct x509_info *c = x509_get(xc, &other, 1);
 	FZ_CHECK(c && !c->parsed);
