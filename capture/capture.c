@@ -18,8 +18,10 @@
 #include "conntab.h"
 #include "decode.h"
 #include "ipfrag.h"
+#include "reader.h"
 #include "reasm.h"
 #include "source.h"
+#include "udpflow.h"
 
 #define DEF_CONN_OOO ((size_t)1 << 20)
 #define DEF_TOTAL_OOO ((size_t)64 << 20)
@@ -35,31 +37,6 @@
  * tcp_close_delay is 5 s). */
 #define DONE_LINGER 1
 
-struct cap_reader {
-	struct src *src;
-	uint32_t file_index;
-	int dlt;
-	struct cap_opts o;
-	struct cap_sink sink;
-	struct cap_stats st;
-	struct conntab *ct;
-	struct reasm_pool pool;
-	struct ipfrag *frag;  /* IP fragments being reassembled (NULL: out of memory, skipped) */
-	uint64_t next_id;
-	int64_t now;          /* latest packet second seen: time never runs backwards here */
-	int64_t expired_at;   /* expire() ran fully for this value of now ... */
-	bool expired;         /* ... (nothing more can expire until now changes) */
-	int64_t linger, done_linger;
-	struct ek_pktref last; /* latest packet read */
-	cap_progress_fn progress; /* cap_set_progress */
-	volatile sig_atomic_t stop; /* cap_stop (a signal handler) */
-	uint64_t max_packets, max_seconds; /* cap_set_limits; 0 = none */
-	void *progress_ctx;
-	uint64_t progress_every;
-	void (*flush)(void *ctx);  /* cap_set_flush */
-	void *flush_ctx;
-};
-
 #define CONN_OF(pub) ct_conn_of((struct ct_key *)(void *)((char *)(pub) - offsetof(struct ct_key, pub)))
 
 /* ---- sink calls ---------------------------------------------------- */
@@ -70,19 +47,12 @@ struct dirctx {
 	int dir;
 };
 
-/* The sink no longer wants c: no more calls but conn_end. */
-static void ignore(struct ct_conn *c)
-{
-	c->ignored = true;
-	c->k.dropped = true;
-}
-
 static bool cb_data(void *ctx, const uint8_t *b, size_t n, const struct ek_pktref *p)
 {
 	struct dirctx *x = ctx;
 	if (x->c->ignored) return false;
 	if (x->r->sink.data && x->r->sink.data(x->r->sink.ctx, &x->c->k.pub, x->dir, b, n, p) == CAP_IGNORE)
-		ignore(x->c);
+		cap_mark_ignored(x->c);
 	return !x->c->ignored;
 }
 
@@ -111,9 +81,10 @@ static const struct reasm_cb CB = { cb_data, cb_gap, cb_flag };
 /* Report the end of a tracked connection (flushing what reassembly still
  * holds unless the sink ignored it), then keep a tombstone (returned) or
  * forget it (NULL).  Either way c is recycled. */
-static struct ct_key *end_conn(struct cap_reader *r, struct ct_conn *c, enum cap_end why, const struct ek_pktref *p,
-			       bool tomb)
+struct ct_key *cap_end_conn(struct cap_reader *r, struct ct_conn *c, enum cap_end why, const struct ek_pktref *p,
+			    bool tomb)
 {
+	struct conntab *tab = cap_table_of(r, &c->k);
 	/* a direction whose FIN waits for the other's bytes goes second */
 	int first = c->rd[0].fin_wait ? 1 : 0;
 	for (int i = 0; i < 2 && !c->ignored; i++) {
@@ -126,16 +97,16 @@ static struct ct_key *end_conn(struct cap_reader *r, struct ct_conn *c, enum cap
 	if (r->sink.conn_end) r->sink.conn_end(r->sink.ctx, &c->k.pub, why, p);
 	c->k.pub.user = NULL;
 	c->ignored = true;
-	if (tomb) return ct_bury(r->ct, c, r->now);
-	ct_del(r->ct, &c->k);
+	if (tomb) return ct_bury(tab, c, r->now);
+	ct_del(tab, &c->k);
 	return NULL;
 }
 
-/* After the sink's calls about c: end it if the sink ignored it. */
-static bool ended_if_ignored(struct cap_reader *r, struct ct_conn *c, const struct ek_pktref *p)
+/* After the sink's calls about c: end it if the sink said CAP_IGNORE. */
+bool cap_ended_if_ignored(struct cap_reader *r, struct ct_conn *c, const struct ek_pktref *p)
 {
 	if (!c->ignored || !ct_tracked(c->k.state)) return false;
-	end_conn(r, c, CAP_END_CLOSED, p, true);
+	cap_end_conn(r, c, CAP_END_CLOSED, p, true);
 	return true;
 }
 
@@ -152,7 +123,7 @@ static void expire(struct cap_reader *r)
 	r->expired_at = r->now;
 	while ((k = ct_oldest(r->ct, CT_OPEN)) && r->now - k->last_seen > idle) {
 		struct ct_conn *c = ct_conn_of(k);
-		end_conn(r, c, CAP_END_IDLE, &c->last_pkt, true);
+		cap_end_conn(r, c, CAP_END_IDLE, &c->last_pkt, true);
 	}
 	/* closed connections end in the order of their last packets, from
 	 * both lists (each in that order) */
@@ -163,7 +134,7 @@ static void expire(struct cap_reader *r)
 		if (!a && !b) break;
 		struct ct_conn *ca = a ? ct_conn_of(a) : NULL, *cb = b ? ct_conn_of(b) : NULL;
 		struct ct_conn *c = !cb || (ca && ca->last_pkt.frame < cb->last_pkt.frame) ? ca : cb;
-		end_conn(r, c, CAP_END_CLOSED, &c->last_pkt, true);
+		cap_end_conn(r, c, CAP_END_CLOSED, &c->last_pkt, true);
 	}
 	while ((k = ct_oldest(r->ct, CT_TOMB)) && r->now - k->last_seen > idle)
 		ct_del(r->ct, k);
@@ -184,7 +155,7 @@ static void evict_one(struct cap_reader *r, const struct ek_pktref *p)
 	}
 	if (!k) return;
 	r->st.conns_evicted++;
-	end_conn(r, ct_conn_of(k), CAP_END_EVICTED, p, false);
+	cap_end_conn(r, ct_conn_of(k), CAP_END_EVICTED, p, false);
 }
 
 /* The base sequence numbers (stream numbering) and who started it. */
@@ -202,10 +173,10 @@ static void note_tuple(struct ct_key *k, int dir, const struct dec_tcp *t)
 	if (syn && k->pub.initiator < 0 && dir == (ack ? 1 : 0)) k->pub.initiator = 0;
 }
 
-static void conn_opened(struct cap_reader *r, struct ct_conn *c, const struct ek_pktref *p)
+void cap_conn_opened(struct cap_reader *r, struct ct_conn *c, const struct ek_pktref *p)
 {
-	r->st.conns++;
-	if (r->sink.conn_open && r->sink.conn_open(r->sink.ctx, &c->k.pub, p) == CAP_IGNORE) ignore(c);
+	if (!c->k.pub.udp) r->st.conns++;
+	if (r->sink.conn_open && r->sink.conn_open(r->sink.ctx, &c->k.pub, p) == CAP_IGNORE) cap_mark_ignored(c);
 }
 
 static void tcp_packet(struct cap_reader *r, const struct dec_tcp *t, const struct ek_pktref *p)
@@ -218,20 +189,20 @@ static void tcp_packet(struct cap_reader *r, const struct dec_tcp *t, const stru
 	/* Wireshark's rule for a new stream on a known tuple */
 	if (k && syn && !ack && k->base_set[dir] && t->seq != k->base_seq[dir]) {
 		if (k->state == CT_TOMB) ct_del(r->ct, k);
-		else end_conn(r, ct_conn_of(k), CAP_END_REUSED, p, false);
+		else cap_end_conn(r, ct_conn_of(k), CAP_END_REUSED, p, false);
 		k = NULL;
 	}
 	if (k && syn && !ack && !k->dropped && k->state != CT_OPEN) {
 		/* A retried SYN (same ISN) after the connection was reset or
 		 * closed keeps Wireshark's stream id, but is a new conversation
 		 * for the sink. */
-		if (k->state != CT_TOMB) k = end_conn(r, ct_conn_of(k), CAP_END_REUSED, p, true);
+		if (k->state != CT_TOMB) k = cap_end_conn(r, ct_conn_of(k), CAP_END_REUSED, p, true);
 		c = ct_raise(r->ct, k, r->now);
 		if (!c) {
 			r->st.oom++;
 			return;
 		}
-		conn_opened(r, c, p);
+		cap_conn_opened(r, c, p);
 	} else if (k && k->state == CT_TOMB) {
 		/* ended or ignored: only the numbering still counts */
 		ct_touch(r->ct, k, r->now);
@@ -258,7 +229,7 @@ static void tcp_packet(struct cap_reader *r, const struct dec_tcp *t, const stru
 		c->k.pub.id = r->next_id++;
 		c->k.pub.file_index = r->file_index;
 		c->k.pub.initiator = syn ? 0 : -1;
-		conn_opened(r, c, p);
+		cap_conn_opened(r, c, p);
 	}
 
 	note_tuple(&c->k, dir, t);
@@ -266,7 +237,7 @@ static void tcp_packet(struct cap_reader *r, const struct dec_tcp *t, const stru
 	if (t->flags & TCPF_RST) c->rst_seen = true;
 	c->last_pkt = *p;
 
-	if (ended_if_ignored(r, c, p)) return;
+	if (cap_ended_if_ignored(r, c, p)) return;
 
 	bool ok = true;
 	if (ack) {
@@ -288,7 +259,7 @@ static void tcp_packet(struct cap_reader *r, const struct dec_tcp *t, const stru
 			struct dirctx x = { r, c, d };
 			ok = reasm_fin_ready(&c->rd[d], &c->rd[1 - d], &r->pool, &CB, &x);
 		}
-	if (!ended_if_ignored(r, c, p) && (c->k.state == CT_OPEN || c->k.state == CT_CLOSED)) {
+	if (!cap_ended_if_ignored(r, c, p) && (c->k.state == CT_OPEN || c->k.state == CT_CLOSED)) {
 		bool clean = !c->rst_seen && reasm_complete(&c->rd[0]) && reasm_complete(&c->rd[1]);
 		if (clean) ct_move(r->ct, c, CT_DONE, r->now);
 		else if (c->k.state == CT_OPEN && (c->rst_seen || (c->fin_seen[0] && c->fin_seen[1])))
@@ -302,25 +273,32 @@ static int by_id(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* End of input: every tracked connection ends, in id order. */
-static void end_all(struct cap_reader *r)
+/* End of input: every tracked connection ends, in id order (TCP, then
+ * the UDP flows). */
+static void end_all_in(struct cap_reader *r, struct conntab *tab)
 {
-	size_t n = ct_count(r->ct, CT_OPEN) + ct_count(r->ct, CT_CLOSED) + ct_count(r->ct, CT_DONE);
+	size_t n = ct_count(tab, CT_OPEN) + ct_count(tab, CT_CLOSED) + ct_count(tab, CT_DONE);
 	if (!n) return;
 	struct ct_conn **v = malloc(n * sizeof *v);
 	if (!v) { /* no order then */
 		struct ct_key *k;
-		while ((k = ct_oldest(r->ct, CT_OPEN)) || (k = ct_oldest(r->ct, CT_CLOSED)) ||
-		       (k = ct_oldest(r->ct, CT_DONE)))
-			end_conn(r, ct_conn_of(k), CAP_END_EOF, &r->last, false);
+		while ((k = ct_oldest(tab, CT_OPEN)) || (k = ct_oldest(tab, CT_CLOSED)) ||
+		       (k = ct_oldest(tab, CT_DONE)))
+			cap_end_conn(r, ct_conn_of(k), CAP_END_EOF, &r->last, false);
 		return;
 	}
 	size_t m = 0;
 	for (enum ct_state s = CT_OPEN; s < CT_TOMB; s++)
-		for (struct ct_key *k = ct_oldest(r->ct, s); k && m < n; k = k->next) v[m++] = ct_conn_of(k);
+		for (struct ct_key *k = ct_oldest(tab, s); k && m < n; k = k->next) v[m++] = ct_conn_of(k);
 	qsort(v, m, sizeof *v, by_id);
-	for (size_t i = 0; i < m; i++) end_conn(r, v[i], CAP_END_EOF, &r->last, false);
+	for (size_t i = 0; i < m; i++) cap_end_conn(r, v[i], CAP_END_EOF, &r->last, false);
 	free(v);
+}
+
+static void end_all(struct cap_reader *r)
+{
+	end_all_in(r, r->ct);
+	end_all_in(r, r->ut);
 }
 
 /* ---- public API ---------------------------------------------------- */
@@ -331,9 +309,16 @@ static struct cap_reader *reader_new(struct src *src, const char *name, uint32_t
 				     char errbuf[CAP_ERRBUF_SIZE])
 {
 	struct cap_reader *r = calloc(1, sizeof *r);
-	if (r) r->ct = ct_new();
-	if (!r || !r->ct) {
+	if (r) {
+		r->ct = ct_new();
+		r->ut = ct_new();
+	}
+	if (!r || !r->ct || !r->ut) {
 		snprintf(errbuf, CAP_ERRBUF_SIZE, "%.200s: out of memory", name);
+		if (r) {
+			if (r->ct) ct_destroy(r->ct);
+			if (r->ut) ct_destroy(r->ut);
+		}
 		free(r);
 		src_close(src);
 		return NULL;
@@ -477,6 +462,10 @@ int cap_run(struct cap_reader *r, char errbuf[CAP_ERRBUF_SIZE])
 			continue;
 		}
 		if (rc == SRC_EOF) break;
+		if (rc == SRC_RECORD) { /* takes a frame number (Wireshark's), nothing to decode */
+			seen++;
+			continue;
+		}
 		if (rc == SRC_TRUNCATED) {
 			r->st.truncated = true;
 			snprintf(r->st.truncated_msg, sizeof r->st.truncated_msg, "%s", errbuf);
@@ -507,7 +496,7 @@ int cap_run(struct cap_reader *r, char errbuf[CAP_ERRBUF_SIZE])
 
 		struct dec_tcp t;
 		struct dec_frag fr;
-		enum dec_status ds = dec_frame_frag(r->dlt, data, h->caplen, h->len, &t, &fr);
+		enum dec_status ds = dec_frame_frag(src_pkt_dlt(r->src), data, h->caplen, h->len, &t, &fr);
 		if (ds == DEC_FRAGMENT) {
 			r->st.ip_fragments++;
 			size_t n = 0;
@@ -521,6 +510,11 @@ int cap_run(struct cap_reader *r, char errbuf[CAP_ERRBUF_SIZE])
 			if (t.caplen < t.len) r->st.snaplen_cut++;
 			tcp_packet(r, &t, p);
 			r->st.ooo_overflow = r->pool.ooo_overflow;
+			break;
+		case DEC_UDP:
+			r->st.not_tcp++;
+			r->st.udp_packets++;
+			udp_packet(r, &t, p);
 			break;
 		case DEC_NOT_IP: r->st.not_ip++; break;
 		case DEC_NOT_TCP: r->st.not_tcp++; break;
@@ -553,6 +547,8 @@ const struct cap_stats *cap_live_stats(struct cap_reader *r)
 
 const char *cap_linktype(const struct cap_reader *r) { return src_dlt_name(r->src); }
 
+void cap_set_secrets(struct cap_reader *r, cap_secrets_fn fn, void *ctx) { src_set_secrets(r->src, fn, ctx); }
+
 void cap_close(struct cap_reader *r)
 {
 	if (!r) return;
@@ -565,6 +561,7 @@ void cap_close(struct cap_reader *r)
 			reasm_free(&c->rd[1], &r->pool);
 		}
 	ct_destroy(r->ct);
+	ct_destroy(r->ut); /* UDP flows hold no reassembly buffers */
 	ipfrag_free(r->frag);
 	src_close(r->src);
 	free(r);

@@ -1,8 +1,10 @@
-/* capture/: packets in, ordered TCP byte streams out.
+/* capture/: packets in, ordered TCP byte streams and UDP datagrams out.
  *
- * Reads libpcap savefiles (pcap, pcapng) or a live interface, decodes the
- * link, IP and TCP layers, keeps a connection table keyed by 5-tuple and
- * reassembles each direction.  It knows nothing about TLS: whoever drives
+ * Reads capture files (pcap through libpcap, pcapng through its own block
+ * reader; gzip, zstd or lz4 compressed or not) or a live interface, decodes the
+ * link, IP, TCP and UDP layers, keeps a connection table keyed by 5-tuple
+ * and reassembles each TCP direction; UDP flows (5-tuple, idle timeout)
+ * hand their datagrams over as they are.  It knows nothing about TLS: whoever drives
  * it receives connection events and in-order byte chunks through a
  * struct cap_sink, and may tell it to stop tracking a connection.
  *
@@ -19,12 +21,15 @@
 
 #define CAP_ERRBUF_SIZE 512
 
-/* A TCP connection as the sink sees it.  Direction d means packets sent
- * by ep[d] to ep[1-d].  ep[0] is the sender of the connection's first
- * packet, except when that packet is a SYN-ACK (then ep[0] is its
- * receiver), so a connection with a handshake has the SYN sender at ep[0]. */
+/* A TCP connection or UDP flow as the sink sees it.  Direction d means
+ * packets sent by ep[d] to ep[1-d].  ep[0] is the sender of the
+ * connection's first packet, except when that packet is a SYN-ACK (then
+ * ep[0] is its receiver), so a connection with a handshake has the SYN
+ * sender at ep[0].  TCP connections and UDP flows are numbered apart. */
 struct cap_conn {
-	uint64_t id;                /* 0-based in order of first packet (= Wireshark tcp.stream) */
+	uint64_t id;                /* 0-based in order of first packet: Wireshark's tcp.stream,
+				     * or udp.stream for a UDP flow */
+	bool udp;                   /* a UDP flow: data comes through cap_sink.datagram only */
 	uint32_t file_index;
 	struct ek_endpoint ep[2];
 	int initiator;              /* 0 when a SYN (or SYN-ACK) identified the client, -1 unknown */
@@ -64,6 +69,12 @@ struct cap_sink {
 	void (*flag)(void *ctx, struct cap_conn *c, int dir, enum cap_flag f, const struct ek_pktref *p);
 	/* Last call for c: pending holes were reported, c->user must be freed. */
 	void (*conn_end)(void *ctx, struct cap_conn *c, enum cap_end why, const struct ek_pktref *p);
+	/* One UDP datagram of flow c sent by ep[dir]: the captured caplen
+	 * bytes of a payload of len bytes (len > caplen: the snapshot length
+	 * cut it).  UDP flows get conn_open, datagram and conn_end calls only
+	 * (a flow ends at the idle timeout or the end of the input). */
+	enum cap_verdict (*datagram)(void *ctx, struct cap_conn *c, int dir, const uint8_t *bytes, size_t caplen,
+				     size_t len, const struct ek_pktref *p);
 };
 
 struct cap_opts {
@@ -77,6 +88,8 @@ struct cap_stats {
 	uint64_t packets;            /* frames read */
 	uint64_t bytes;              /* captured bytes read */
 	uint64_t tcp_packets;
+	uint64_t udp_packets;        /* UDP datagrams (counted in not_tcp too) */
+	uint64_t udp_flows;          /* UDP flows seen (not in conns) */
 	uint64_t not_ip;             /* frames with no IPv4/IPv6 (ARP, other link types ...) */
 	uint64_t not_tcp;            /* IP packets that are not TCP */
 	uint64_t ip_fragments;       /* IPv4/IPv6 fragments read */
@@ -158,6 +171,10 @@ const struct cap_stats *cap_live_stats(struct cap_reader *r);
  * known, e.g. a pipe).  fn NULL turns them off. */
 typedef void (*cap_progress_fn)(void *ctx, uint64_t bytes_done, uint64_t bytes_total);
 void cap_set_progress(struct cap_reader *r, cap_progress_fn fn, void *ctx, uint64_t every);
+/* pcapng: fn gets the key log text (NSS format) of each Decryption
+ * Secrets Block as cap_run meets it, before the packets that follow it. */
+typedef void (*cap_secrets_fn)(void *ctx, const uint8_t *text, size_t len);
+void cap_set_secrets(struct cap_reader *r, cap_secrets_fn fn, void *ctx);
 /* Link type name (pcap_datalink_val_to_name) */
 const char *cap_linktype(const struct cap_reader *r);
 void cap_close(struct cap_reader *r);

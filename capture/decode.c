@@ -102,6 +102,26 @@ static enum dec_status dec_tcp(struct dctx *x, struct cur *c, size_t wire)
 	return DEC_TCP;
 }
 
+/* A datagram for the UDP flows: length from the UDP header when it is
+ * sane (8 .. IP payload), else from the IP header, as Wireshark does. */
+static enum dec_status dec_udp_payload(struct dctx *x, uint16_t sport, uint16_t dport, size_t ulen, struct cur *c,
+				       size_t wire)
+{
+	struct dec_tcp *o = x->out;
+	if (wire < 8) return DEC_MALFORMED;
+	size_t len = ulen >= 8 && ulen <= wire ? ulen - 8 : wire - 8;
+	size_t have = cur_left(c);
+	o->src.port = sport;
+	o->dst.port = dport;
+	o->seq = o->ack = 0;
+	o->flags = 0;
+	o->window = 0;
+	o->len = (uint32_t)len;
+	o->caplen = have < len ? have : len;
+	o->payload = o->caplen ? cur_rest(c) : NULL;
+	return DEC_UDP;
+}
+
 /* Inner packets of a tunnel: an inner "not IP" is still "not TCP" for the
  * frame as a whole, since the outer layer was IP. */
 static enum dec_status inner(enum dec_status s)
@@ -110,11 +130,12 @@ static enum dec_status inner(enum dec_status s)
 }
 
 /* UDP tunnels Wireshark decodes by default: VXLAN, GENEVE, GTP-U. */
-static enum dec_status dec_udp(struct dctx *x, struct cur *c)
+static enum dec_status dec_udp(struct dctx *x, struct cur *c, size_t wire)
 {
 	uint16_t sport = cur_u16(c);
 	uint16_t dport = cur_u16(c);
-	cur_skip(c, 4);
+	size_t ulen = cur_u16(c);
+	cur_skip(c, 2);
 	if (!cur_ok(c)) return DEC_MALFORMED;
 	if (x->depth >= MAX_DEPTH) return DEC_NOT_TCP;
 #define PORT(p) (sport == (p) || dport == (p))
@@ -156,7 +177,7 @@ static enum dec_status dec_udp(struct dctx *x, struct cur *c)
 		return inner(dec_ip_any(x, c, 0));
 	}
 #undef PORT
-	return DEC_NOT_TCP;
+	return dec_udp_payload(x, sport, dport, ulen, c, wire);
 }
 
 static enum dec_status dec_gre(struct dctx *x, struct cur *c)
@@ -182,7 +203,7 @@ static enum dec_status dec_transport(struct dctx *x, uint8_t proto, struct cur *
 {
 	switch (proto) {
 	case IPP_TCP: return dec_tcp(x, c, wire);
-	case IPP_UDP: return dec_udp(x, c);
+	case IPP_UDP: return dec_udp(x, c, wire);
 	case IPP_GRE: return dec_gre(x, c);
 	case IPP_IPIP:
 	case IPP_IPV6:

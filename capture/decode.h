@@ -1,4 +1,4 @@
-/* capture/ internal: one captured frame -> the TCP segment inside it.
+/* capture/ internal: one captured frame -> the TCP segment or UDP datagram inside it.
  *
  * Link layer (by libpcap DLT value), IPv4/IPv6 (options, extension
  * headers, a few tunnels), TCP header.  Pure function of the bytes: no
@@ -22,7 +22,9 @@
 enum dec_status {
 	DEC_TCP,        /* *out is filled */
 	DEC_NOT_IP,     /* no IPv4/IPv6 (ARP, LLDP, unsupported link type ...) */
-	DEC_NOT_TCP,    /* IP, but no TCP inside (UDP, ICMP, ESP ...) */
+	DEC_UDP,        /* a UDP datagram (not a tunnel Wireshark decodes): *out has its
+			 * endpoints, payload and lengths; seq, ack, flags are 0 */
+	DEC_NOT_TCP,    /* IP, but neither TCP nor UDP inside (ICMP, ESP ...) */
 	DEC_FRAGMENT,   /* an IPv4/IPv6 fragment: described in *frag (dec_frame_frag) */
 	DEC_MALFORMED,  /* a header is short or inconsistent */
 };

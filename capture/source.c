@@ -1,8 +1,13 @@
-/* Savefile reading through libpcap on our own FILE*, so we choose the
- * stdio buffer size and can tell an empty file from a bad one. */
+/* Savefile reading.  Classic pcap through libpcap on our own FILE*, so we
+ * choose the stdio buffer size and can tell an empty file from a bad one;
+ * pcapng through our own block reader (pcapng.c); compressed files and
+ * standard input through decompress.c (classic pcap then reaches libpcap
+ * through a stdio cookie). */
+#define _GNU_SOURCE 1 /* fopencookie */
 #include "source.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pcap/pcap.h>
 #include <poll.h>
 #include <stdio.h>
@@ -10,6 +15,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "decompress.h"
+#include "pcapng.h"
 
 #define READ_BUF (256 * 1024) /* fewer read(2) calls than stdio's default */
 #define FAST_BUF ((size_t)1 << 20)   /* holds the largest record (snapshot <= 256 KiB) twice */
@@ -36,11 +44,27 @@ struct fast {
 	struct pcap_pkthdr h;
 };
 
+/* A file's filter compiled for one link type (pcapng: per interface). */
+struct dlt_prog {
+	int dlt;
+	struct bpf_program prog;
+};
+
 struct src {
-	pcap_t *p;
+	pcap_t *p;                /* libpcap: live, classic pcap */
+	struct dz *dz;            /* pcapng, compressed files, standard input */
+	struct png *png;          /* pcapng */
+	uint8_t head[4];          /* the first bytes, read to tell the format */
+	size_t head_n, head_pos;  /* (handed to libpcap first through the cookie) */
+	struct pcap_pkthdr ph;    /* pcapng: the current packet */
+	int pkt_dlt;              /* the current packet's link type */
+	bool brk;                 /* src_break on a pcapng */
 	bool live;
 	bool have_filter;         /* files: a compiled program tested per record */
 	struct bpf_program prog;
+	char *filter;             /* pcapng: the expression, compiled per link type */
+	struct dlt_prog *progs;
+	size_t n_progs;
 	pcap_dumper_t *dump;
 	int fd;                   /* live: pcap_get_selectable_fd, polled by src_wait */
 	char *buf; /* stdio buffer: lives until pcap_close has closed the FILE */
@@ -166,29 +190,164 @@ static int fast_next(struct src *s)
 	}
 }
 
+/* LINKTYPE_ values as files store them -> libpcap's DLT_ values (they
+ * differ for a few, e.g. LINKTYPE_RAW 101 is DLT_RAW 12 on Linux). */
+static int linktype_dlt(int lt)
+{
+	switch (lt) {
+	case 100: return DLT_ATM_RFC1483;
+	case 101: return DLT_RAW;
+	case 102: return DLT_SLIP_BSDOS;
+	case 103: return DLT_PPP_BSDOS;
+	case 106: return DLT_ATM_CLIP;
+	default: return lt;
+	}
+}
+
+/* libpcap reads the decompressed stream through this: the bytes read to
+ * tell the format first, then the rest. */
+static ssize_t cookie_read(void *cookie, char *buf, size_t n)
+{
+	struct src *s = cookie;
+	if (s->head_pos < s->head_n) {
+		size_t k = s->head_n - s->head_pos < n ? s->head_n - s->head_pos : n;
+		memcpy(buf, s->head + s->head_pos, k);
+		s->head_pos += k;
+		return (ssize_t)k;
+	}
+	return dz_read(s->dz, buf, n);
+}
+
+static bool is_pcapng(const uint8_t *b, size_t n)
+{
+	return n >= 4 && b[0] == 0x0A && b[1] == 0x0D && b[2] == 0x0D && b[3] == 0x0A;
+}
+
+/* The first bytes of a regular file: classic pcap (or anything that is
+ * neither pcapng nor compressed) goes to libpcap on its own FILE*. */
+static bool for_libpcap_file(int fd)
+{
+	uint8_t b[4];
+	if (pread(fd, b, 4, 0) != 4) return true; /* short: libpcap's messages */
+	if (is_pcapng(b, 4)) return false;
+	if (b[0] == 0x1f && b[1] == 0x8b) return false;
+	uint32_t m;
+	memcpy(&m, b, 4);
+	return m != 0xfd2fb528u && m != 0x184d2204u; /* zstd, lz4 frames (little-endian magics) */
+}
+
+/* libpcap on fp (a classic pcap file); false with the reason in errbuf.
+ * after: what the bytes went through ("after gzip decompression"). */
+static bool pcap_on(struct src *s, FILE *fp, const char *path, const char *after, char errbuf[CAP_ERRBUF_SIZE])
+{
+	char ebuf[PCAP_ERRBUF_SIZE] = "";
+	s->p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_NANO, ebuf);
+	if (!s->p) {
+		if (strstr(ebuf, "unknown file format"))
+			say(errbuf, path, "not a pcap or pcapng file (bad magic)", after);
+		else
+			say(errbuf, path, ebuf[0] ? ebuf : "cannot read", NULL);
+		return false;
+	}
+	opened(s, path);
+	return true;
+}
+
+/* Standard input, pcapng or a compressed file: through decompress.c. */
+static struct src *open_stream(struct src *s, int fd, const char *path, char errbuf[CAP_ERRBUF_SIZE])
+{
+	s->dz = dz_open(fd);
+	if (!s->dz) {
+		close(fd);
+		say(errbuf, path, strerror(errno), NULL);
+		return NULL;
+	}
+	const char *kind = dz_kind_name(dz_kind(s->dz));
+	char after[64] = "";
+	if (*kind) snprintf(after, sizeof after, " (after %s decompression)", kind);
+	while (s->head_n < sizeof s->head) {
+		ssize_t r = dz_read(s->dz, s->head + s->head_n, sizeof s->head - s->head_n);
+		if (r < 0) {
+			say(errbuf, path, strerror(errno), NULL);
+			return NULL;
+		}
+		if (r == 0) break;
+		s->head_n += (size_t)r;
+	}
+	if (s->head_n == 0) {
+		const char *why = dz_end_reason(s->dz);
+		say(errbuf, path, why ? why : "empty file", why ? NULL : after);
+		return NULL;
+	}
+	if (is_pcapng(s->head, s->head_n)) {
+		s->png = png_open(s->dz, s->head, s->head_n);
+		if (!s->png) {
+			say(errbuf, path, "out of memory", NULL);
+			return NULL;
+		}
+		char e[200];
+		if (!png_start(s->png, e, sizeof e)) {
+			const char *why = dz_end_reason(s->dz);
+			say(errbuf, path, why ? why : e, NULL);
+			return NULL;
+		}
+		s->dlt = -1;
+		snprintf(s->dltname, sizeof s->dltname, "pcapng (per interface)");
+		snprintf(s->name, sizeof s->name, "%s", path);
+		return s;
+	}
+	cookie_io_functions_t io = { cookie_read, NULL, NULL, NULL };
+	FILE *fp = fopencookie(s, "rb", io);
+	if (!fp) {
+		say(errbuf, path, strerror(errno), NULL);
+		return NULL;
+	}
+	if (s->buf) setvbuf(fp, s->buf, _IOFBF, READ_BUF);
+	if (!pcap_on(s, fp, path, after, errbuf)) {
+		fclose(fp);
+		return NULL;
+	}
+	return s;
+}
+
+static void src_free(struct src *s)
+{
+	if (s->p) pcap_close(s->p); /* closes its FILE */
+	png_close(s->png);
+	dz_close(s->dz);
+	free(s->fast.buf);
+	free(s->buf);
+	free(s);
+}
+
 struct src *src_open(const char *path, char errbuf[CAP_ERRBUF_SIZE])
 {
-	FILE *fp;
-	if (strcmp(path, "-") == 0) {
-		int fd = dup(STDIN_FILENO); /* pcap_close closes it, not our stdin */
-		fp = fd >= 0 ? fdopen(fd, "rb") : NULL;
-		if (!fp && fd >= 0) close(fd);
-	} else {
-		fp = fopen(path, "rb");
-	}
-	if (!fp) {
+	int fd = strcmp(path, "-") == 0 ? dup(STDIN_FILENO) : open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
 		say(errbuf, path, strerror(errno), NULL);
 		return NULL;
 	}
 	struct src *s = calloc(1, sizeof *s);
 	if (!s) {
-		fclose(fp);
+		close(fd);
 		say(errbuf, path, "out of memory", NULL);
 		return NULL;
 	}
 	struct stat sb;
-	if (fstat(fileno(fp), &sb) == 0 && S_ISREG(sb.st_mode)) s->size = (uint64_t)sb.st_size;
+	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode)) s->size = (uint64_t)sb.st_size;
 	s->buf = malloc(READ_BUF);
+	if (strcmp(path, "-") == 0 || !s->size || !for_libpcap_file(fd)) {
+		if (open_stream(s, fd, path, errbuf)) return s;
+		src_free(s);
+		return NULL;
+	}
+	FILE *fp = fdopen(fd, "rb");
+	if (!fp) {
+		say(errbuf, path, strerror(errno), NULL);
+		close(fd);
+		src_free(s);
+		return NULL;
+	}
 	if (s->buf) setvbuf(fp, s->buf, _IOFBF, READ_BUF);
 
 	errno = 0;
@@ -199,29 +358,90 @@ struct src *src_open(const char *path, char errbuf[CAP_ERRBUF_SIZE])
 	}
 	ungetc(ch, fp);
 
-	char ebuf[PCAP_ERRBUF_SIZE] = "";
-	s->p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_NANO, ebuf);
-	if (!s->p) {
-		if (strstr(ebuf, "unknown file format"))
-			say(errbuf, path, "not a pcap or pcapng file (bad magic)",
-			    ch == 0x1f ? "; gzip-compressed? decompress it first" : NULL);
-		else
-			say(errbuf, path, ebuf[0] ? ebuf : "cannot read", NULL);
-		goto fail;
-	}
-	opened(s, path);
+	if (!pcap_on(s, fp, path, NULL, errbuf)) goto fail;
 	fast_setup(s, fp);
 	return s;
 fail:
 	fclose(fp);
-	free(s->buf);
-	free(s);
+	src_free(s);
 	return NULL;
+}
+
+/* The filter for a link type met for the first time in a pcapng. */
+static int filter_for(struct src *s, int dlt, char errbuf[CAP_ERRBUF_SIZE])
+{
+	for (size_t i = 0; i < s->n_progs; i++)
+		if (s->progs[i].dlt == dlt) return 0;
+	struct dlt_prog *v = realloc(s->progs, (s->n_progs + 1) * sizeof *v);
+	if (!v) {
+		say(errbuf, "filter", "out of memory", NULL);
+		return -1;
+	}
+	s->progs = v;
+	pcap_t *d = pcap_open_dead(dlt, 262144);
+	if (!d || pcap_compile(d, &v[s->n_progs].prog, s->filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+		const char *n = pcap_datalink_val_to_name(dlt);
+		char dn[32], more[300];
+		if (n) snprintf(dn, sizeof dn, "%s", n);
+		else snprintf(dn, sizeof dn, "DLT_%d", dlt);
+		snprintf(more, sizeof more, " (for link type %s, of an interface in %.150s)", dn, s->name);
+		say(errbuf, "filter", d ? pcap_geterr(d) : "out of memory", more);
+		if (d) pcap_close(d);
+		return -1;
+	}
+	pcap_close(d);
+	v[s->n_progs++].dlt = dlt;
+	return 0;
+}
+
+/* The end of a stream: a compressed file cut short says so. */
+static enum src_rc stream_end(struct src *s, enum src_rc rc, char errbuf[CAP_ERRBUF_SIZE])
+{
+	const char *why = s->dz ? dz_end_reason(s->dz) : NULL;
+	if (!why) return rc;
+	say(errbuf, s->name, why, "; read up to there");
+	return SRC_TRUNCATED;
+}
+
+static enum src_rc png_step(struct src *s, const struct pcap_pkthdr **h, const uint8_t **data,
+			    char errbuf[CAP_ERRBUF_SIZE])
+{
+	if (s->brk) {
+		s->brk = false;
+		return SRC_EOF;
+	}
+	struct png_pkt p;
+	char e[300];
+	switch (png_next(s->png, &p, e, sizeof e)) {
+	case PNG_PACKET:
+		break;
+	case PNG_RECORD:
+		return SRC_RECORD;
+	case PNG_EOF:
+		return stream_end(s, SRC_EOF, errbuf);
+	case PNG_BAD:
+		if (stream_end(s, SRC_EOF, errbuf) == SRC_TRUNCATED) return SRC_TRUNCATED;
+		say(errbuf, s->name, e, "; read up to there");
+		return SRC_TRUNCATED;
+	default:
+		say(errbuf, s->name, e, NULL);
+		return SRC_ERROR;
+	}
+	s->pkt_dlt = linktype_dlt(p.linktype);
+	if (s->filter && filter_for(s, s->pkt_dlt, errbuf) != 0) return SRC_ERROR;
+	s->ph.ts.tv_sec = (time_t)p.sec;
+	s->ph.ts.tv_usec = (suseconds_t)p.nsec;
+	s->ph.caplen = p.caplen;
+	s->ph.len = p.len;
+	*h = &s->ph;
+	*data = p.data;
+	return SRC_PACKET;
 }
 
 enum src_rc src_next(struct src *s, const struct pcap_pkthdr **h, const uint8_t **data,
 		     char errbuf[CAP_ERRBUF_SIZE])
 {
+	if (s->png) return png_step(s, h, data, errbuf);
 	if (s->fast.on) {
 		if (s->fast.brk) {
 			s->fast.brk = false;
@@ -246,16 +466,14 @@ enum src_rc src_next(struct src *s, const struct pcap_pkthdr **h, const uint8_t 
 			return SRC_PACKET;
 		}
 		if (rc == 0) return SRC_TIMEOUT; /* live: nothing ready now (src_wait waits) */
-		if (rc == PCAP_ERROR_BREAK) return SRC_EOF;
+		if (rc == PCAP_ERROR_BREAK) return stream_end(s, SRC_EOF, errbuf);
 		const char *msg = pcap_geterr(s->p);
+		if (stream_end(s, SRC_EOF, errbuf) == SRC_TRUNCATED) return SRC_TRUNCATED;
 		if (strstr(msg, "truncated")) {
 			say(errbuf, s->name, msg, NULL);
 			return SRC_TRUNCATED;
 		}
-		say(errbuf, s->name, msg,
-		    strstr(msg, "different from") ?
-			    " (libpcap reads a pcapng file only when all its interfaces share one link type and snapshot length)" :
-			    NULL);
+		say(errbuf, s->name, msg, NULL);
 		return SRC_ERROR;
 	}
 }
@@ -263,12 +481,20 @@ enum src_rc src_next(struct src *s, const struct pcap_pkthdr **h, const uint8_t 
 void src_position(struct src *s, uint64_t *done, uint64_t *total)
 {
 	/* the FILE libpcap reads: ftello counts what stdio has handed out */
-	off_t pos = !s->size ? -1 : s->fast.on ? s->fast.file_off + (off_t)s->fast.pos : ftello(pcap_file(s->p));
+	off_t pos = !s->size ? -1 :
+		    s->dz ? (off_t)dz_consumed(s->dz) :
+		    s->fast.on ? s->fast.file_off + (off_t)s->fast.pos : ftello(pcap_file(s->p));
 	*done = pos >= 0 ? (uint64_t)pos : 0;
 	*total = pos >= 0 ? s->size : 0;
 }
 
 int src_dlt(const struct src *s) { return s->dlt; }
+int src_pkt_dlt(const struct src *s) { return s->png ? s->pkt_dlt : s->dlt; }
+
+void src_set_secrets(struct src *s, void (*fn)(void *ctx, const uint8_t *text, size_t len), void *ctx)
+{
+	if (s->png) png_set_secrets(s->png, fn, ctx);
+}
 const char *src_dlt_name(const struct src *s) { return s->dltname; }
 
 struct src *src_open_live(const char *iface, int snaplen, bool promisc, int buffer_bytes,
@@ -336,6 +562,21 @@ void src_wait(struct src *s, int ms)
 int src_set_filter(struct src *s, const char *expr, char errbuf[CAP_ERRBUF_SIZE])
 {
 	struct bpf_program prog;
+	if (s->png) {
+		/* syntax now (as for Ethernet), each link type at its first packet */
+		free(s->filter);
+		s->filter = strdup(expr);
+		if (!s->filter) {
+			say(errbuf, "filter", "out of memory", NULL);
+			return -1;
+		}
+		pcap_t *d = pcap_open_dead(DLT_EN10MB, 262144);
+		int rc = d ? pcap_compile(d, &prog, expr, 1, PCAP_NETMASK_UNKNOWN) : -1;
+		if (rc == 0) pcap_freecode(&prog);
+		else say(errbuf, "filter", d ? pcap_geterr(d) : "out of memory", NULL);
+		if (d) pcap_close(d);
+		return rc ? -1 : 0;
+	}
 	if (pcap_compile(s->p, &prog, expr, 1, PCAP_NETMASK_UNKNOWN) != 0) {
 		say(errbuf, "filter", pcap_geterr(s->p), NULL);
 		return -1;
@@ -354,11 +595,20 @@ int src_set_filter(struct src *s, const char *expr, char errbuf[CAP_ERRBUF_SIZE]
 
 bool src_match(const struct src *s, const struct pcap_pkthdr *h, const uint8_t *data)
 {
+	if (s->filter) {
+		for (size_t i = 0; i < s->n_progs; i++)
+			if (s->progs[i].dlt == s->pkt_dlt) return pcap_offline_filter(&s->progs[i].prog, h, data) != 0;
+		return false;
+	}
 	return !s->have_filter || pcap_offline_filter(&s->prog, h, data) != 0;
 }
 
 int src_dump_open(struct src *s, const char *path, char errbuf[CAP_ERRBUF_SIZE])
 {
+	if (!s->p) {
+		say(errbuf, path, "writing packets is for live captures", NULL);
+		return -1;
+	}
 	s->dump = pcap_dump_open(s->p, path);
 	if (!s->dump) {
 		say(errbuf, path, pcap_geterr(s->p), NULL);
@@ -381,7 +631,8 @@ void src_dump_flush(struct src *s)
 void src_break(struct src *s)
 {
 	s->fast.brk = true;
-	pcap_breakloop(s->p);
+	s->brk = true;
+	if (s->p) pcap_breakloop(s->p);
 }
 
 bool src_stats(struct src *s, uint64_t *recv, uint64_t *drop, uint64_t *ifdrop)
@@ -415,8 +666,8 @@ void src_close(struct src *s)
 	if (!s) return;
 	if (s->dump) pcap_dump_close(s->dump);
 	if (s->have_filter) pcap_freecode(&s->prog);
-	pcap_close(s->p); /* closes the FILE */
-	free(s->fast.buf);
-	free(s->buf);
-	free(s);
+	for (size_t i = 0; i < s->n_progs; i++) pcap_freecode(&s->progs[i].prog);
+	free(s->progs);
+	free(s->filter);
+	src_free(s);
 }

@@ -1,4 +1,5 @@
-/* capture/ internal: packet records out of a savefile via libpcap. */
+/* capture/ internal: packet records out of a savefile (libpcap for classic
+ * pcap, pcapng.c for pcapng, decompress.c underneath) or a live interface. */
 #ifndef EK_CAPTURE_SOURCE_H
 #define EK_CAPTURE_SOURCE_H
 
@@ -16,6 +17,7 @@ enum src_rc {
 	SRC_TRUNCATED,  /* the file ends inside a record: errbuf says where */
 	SRC_ERROR,      /* errbuf says why */
 	SRC_TIMEOUT,    /* live: no packet ready now (src_wait for one) */
+	SRC_RECORD,     /* pcapng: a block Wireshark numbers as a frame, no packet */
 };
 
 /* How long the kernel may hold a packet in a partly filled buffer block
@@ -53,15 +55,21 @@ bool src_is_live(const struct src *s);
 int src_list_interfaces(void (*fn)(void *ctx, const char *name, const char *desc), void *ctx,
 			char errbuf[CAP_ERRBUF_SIZE]);
 
-/* Open a pcap or pcapng file ("-": standard input) with nanosecond
- * timestamps.  NULL with "PATH: reason" in errbuf on failure. */
+/* Open a pcap or pcapng file ("-": standard input), gzip, zstd or lz4
+ * compressed or not (told by magic bytes), with nanosecond timestamps.
+ * NULL with "PATH: reason" in errbuf on failure. */
 struct src *src_open(const char *path, char errbuf[CAP_ERRBUF_SIZE]);
 
 enum src_rc src_next(struct src *s, const struct pcap_pkthdr **h, const uint8_t **data,
 		     char errbuf[CAP_ERRBUF_SIZE]);
 
-/* pcap_datalink() of the file and its name. */
+/* pcap_datalink() of the file (-1 for pcapng: per interface) and its name. */
 int src_dlt(const struct src *s);
+/* The link type (DLT_) of the packet src_next returned last. */
+int src_pkt_dlt(const struct src *s);
+/* pcapng: fn gets the key log text of every Decryption Secrets Block
+ * (TLSK) as the reader meets it. */
+void src_set_secrets(struct src *s, void (*fn)(void *ctx, const uint8_t *text, size_t len), void *ctx);
 const char *src_dlt_name(const struct src *s);
 
 /* How far the file has been read (bytes) and its size; 0 and 0 when

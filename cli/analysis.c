@@ -154,17 +154,6 @@ static int load_keylogs(struct analysis *a, char *err, size_t errn)
 	return 0;
 }
 
-/* The TLS secrets an input file carries (pcapng Decryption Secrets Blocks). */
-static void load_dsb(struct analysis *a, const char *path)
-{
-	char *text = NULL;
-	size_t len = 0;
-	int blocks = cap_pcapng_tls_secrets(path, &text, &len);
-	if (len) tls_keylog_add_text(a->keys, text, len);
-	if (blocks > 0) a->t.dsb_blocks += (uint64_t)blocks;
-	free(text);
-}
-
 /* sp: a -j worker's analysis (parallel.c): keys and trust are its
  * thread's, outputs go to spools, no certificate CSV, nothing on stderr. */
 static struct analysis *create(const struct analysis_opts *o, const struct analysis_spools *sp, char *err,
@@ -274,19 +263,24 @@ static int file_begin(struct analysis *a, const char *path, uint32_t idx, char *
 	return 0;
 }
 
-static int file_run(struct analysis *a, const char *path, uint32_t idx, char *err, size_t errn);
+static int file_run(struct analysis *a, const char *path, uint32_t idx, bool stream_secrets, char *err,
+		    size_t errn);
 
 int analysis_file(struct analysis *a, const char *path, char *err, size_t errn)
 {
 	uint32_t idx = a->t.files;
 	if (file_begin(a, path, idx, err, errn) != 0) return -1;
-	load_dsb(a, path);
-	return file_run(a, path, idx, err, errn);
+	/* pcapng secrets blocks as the reader meets them: from there on and for
+	 * the files after it (the same by path, on stdin, compressed) */
+	return file_run(a, path, idx, true, err, errn);
 }
 
-static int file_run(struct analysis *a, const char *path, uint32_t idx, char *err, size_t errn)
+static int file_run(struct analysis *a, const char *path, uint32_t idx, bool stream_secrets, char *err,
+		    size_t errn)
 {
-	struct pipeline_input in = { path, NULL, a->o.bpf, NULL, a->o.max_packets, a->o.max_seconds, a->o.progress, NULL, NULL };
+	struct pipeline_input in = { .path = path, .filter = a->o.bpf, .max_packets = a->o.max_packets,
+				     .max_seconds = a->o.max_seconds, .progress = a->o.progress,
+				     .secrets_to = stream_secrets ? a->keys : NULL, .secrets_blocks = &a->t.dsb_blocks };
 	struct pipeline *pl = pipeline_open(&in, idx, &a->o.cap, a->tls, err, errn);
 	if (!pl) {
 		a->t.files_failed++;
@@ -344,8 +338,9 @@ int analysis_live_open(struct analysis *a, const struct cap_live_opts *lo, char 
 		snprintf(err, errn, "too many inputs");
 		return -1;
 	}
-	struct pipeline_input in = { NULL, lo, a->o.bpf, a->o.write_to, a->o.max_packets, a->o.max_seconds, NULL,
-				     flush_outputs, a };
+	struct pipeline_input in = { .live = lo, .filter = a->o.bpf, .write_to = a->o.write_to,
+				     .max_packets = a->o.max_packets, .max_seconds = a->o.max_seconds,
+				     .flush = flush_outputs, .flush_ctx = a };
 	struct pipeline *pl = pipeline_open(&in, idx, &a->o.cap, a->tls, err, errn);
 	if (!pl) return -1;
 	a->file_names[idx] = strdup(lo->iface);
@@ -419,6 +414,7 @@ int analysis_finish(struct analysis *a, char *err, size_t errn)
 	struct tls_stats ts;
 	tls_get_stats(a->tls, &ts);
 	a->t.records_decrypted = ts.records_decrypted + a->merged_records;
+	udp_totals_add_tls(&a->t.udp, &ts);
 	timeline_drain(a->tl);
 	a->t.rows = timeline_rows_written(a->tl) + a->merged_rows;
 	a->t.rows_dropped += timeline_rows_dropped_by_cap(a->tl);
@@ -488,6 +484,7 @@ static void summary(const struct analysis *a, FILE *fp)
 		fprintf(fp, "         %llu timeline rows of TLS connections dropped (over %d rows held for "
 			"connections not yet known to be TLS)\n",
 			(unsigned long long)t->rows_dropped, TIMELINE_MAX_HELD);
+	udp_summary_print(fp, &t->udp);
 	if (t->ip_fragments)
 		fprintf(fp,
 			"         IP fragments: %llu, reassembled into %llu datagrams; %llu overlapping (first copy kept), "
@@ -587,10 +584,11 @@ struct analysis *analysis_new_worker(const struct analysis_opts *o, const struct
 	return create(o, sp, err, errn);
 }
 
-int analysis_worker_file(struct analysis *w, const char *path, uint32_t idx, char *err, size_t errn)
+int analysis_worker_file(struct analysis *w, const char *path, uint32_t idx, bool stream_secrets, char *err,
+			 size_t errn)
 {
 	if (file_begin(w, path, idx, err, errn) != 0) return -1;
-	return file_run(w, path, idx, err, errn);
+	return file_run(w, path, idx, stream_secrets, err, errn);
 }
 
 int analysis_worker_end(struct analysis *w, char *err, size_t errn)
@@ -598,6 +596,7 @@ int analysis_worker_end(struct analysis *w, char *err, size_t errn)
 	struct tls_stats ts;
 	tls_get_stats(w->tls, &ts);
 	w->t.records_decrypted = ts.records_decrypted;
+	udp_totals_add_tls(&w->t.udp, &ts);
 	timeline_drain(w->tl);
 	w->t.rows = timeline_rows_written(w->tl);
 	w->t.rows_dropped = timeline_rows_dropped_by_cap(w->tl);
@@ -627,14 +626,14 @@ bool analysis_merge_conflict(const struct analysis *a, const struct analysis *w)
 	return inventory_merge_conflict(a->inv, w->inv);
 }
 
-void analysis_merge(struct analysis *a, struct analysis *w, const char *path, const char *dsb, size_t dsb_len,
-		    int dsb_blocks)
+void analysis_merge(struct analysis *a, struct analysis *w, const char *path, const char *dsb, size_t dsb_len)
 {
 	char e[300];
 	if (file_begin(a, path, a->t.files, e, sizeof e) != 0) return;
-	/* what load_dsb does: the summary counts the secrets */
+	/* the file's secrets, for the files after it that a analyses itself;
+	 * the blocks were counted as the worker met them */
 	if (dsb_len) tls_keylog_add_text(a->keys, dsb, dsb_len);
-	if (dsb_blocks > 0) a->t.dsb_blocks += (uint64_t)dsb_blocks;
+	a->t.dsb_blocks += w->t.dsb_blocks;
 	struct analysis_totals *t = &a->t;
 	const struct analysis_totals *s = &w->t;
 	t->files_failed += s->files_failed;
@@ -645,6 +644,7 @@ void analysis_merge(struct analysis *a, struct analysis *w, const char *path, co
 	t->tcp_conns += s->tcp_conns;
 	t->tls_conns += s->tls_conns;
 	t->not_tls_conns += s->not_tls_conns;
+	udp_totals_add(&t->udp, &s->udp);
 	t->handshakes_complete += s->handshakes_complete;
 	t->handshakes_failed += s->handshakes_failed;
 	t->handshakes_unknown += s->handshakes_unknown;

@@ -9,8 +9,8 @@
 
 #include "../capture/capture.h"
 #include "../dissect/tls.h"
-#include "../report/totals.h"
 #include "../report/conn_filter.h"
+#include "../report/totals.h"
 #include "../report/writers.h"
 
 #define ANALYSIS_MAX_FILES 4096    /* input files of one run */
@@ -83,8 +83,11 @@ struct analysis_spools {
 enum analysis_spool { SPOOL_TIMELINE_CSV, SPOOL_FINDINGS_CSV, SPOOL_TEXT };
 struct analysis *analysis_new_worker(const struct analysis_opts *o, const struct analysis_spools *sp, char *err,
 				     size_t errn);
-/* File idx of the run; -1 (err set) as analysis_file. */
-int analysis_worker_file(struct analysis *w, const char *path, uint32_t idx, char *err, size_t errn);
+/* File idx of the run; -1 (err set) as analysis_file.  stream_secrets:
+ * its pcapng secrets were not read ahead (compressed): take them as the
+ * reader meets them. */
+int analysis_worker_file(struct analysis *w, const char *path, uint32_t idx, bool stream_secrets, char *err,
+			 size_t errn);
 /* Spools complete and closed, connection state freed; -1 when a spool
  * could not be written. */
 int analysis_worker_end(struct analysis *w, char *err, size_t errn);
@@ -95,8 +98,7 @@ bool analysis_merge_conflict(const struct analysis *a, const struct analysis *w)
  * Decryption Secrets Blocks) and add its totals, findings and inventory.
  * Its outputs come from the spools (analysis_append_spool), in the order
  * timeline CSV, findings CSV, text. */
-void analysis_merge(struct analysis *a, struct analysis *w, const char *path, const char *dsb, size_t dsb_len,
-		    int dsb_blocks);
+void analysis_merge(struct analysis *a, struct analysis *w, const char *path, const char *dsb, size_t dsb_len);
 void analysis_append_spool(struct analysis *a, enum analysis_spool kind, int fd);
 
 #endif

@@ -80,7 +80,8 @@ static const struct job *dsb_of(struct run *r, size_t k)
 	struct job *jb = &r->jobs[k];
 	pthread_mutex_lock(&r->dsb_mu);
 	if (!jb->dsb_read) {
-		jb->dsb_blocks = cap_pcapng_tls_secrets(jb->path, &jb->dsb, &jb->dsb_len);
+		/* all of them, also of a compressed file: later files need them */
+		jb->dsb_blocks = cap_pcapng_tls_secrets(jb->path, true, &jb->dsb, &jb->dsb_len);
 		jb->dsb_read = true;
 	}
 	pthread_mutex_unlock(&r->dsb_mu);
@@ -104,8 +105,9 @@ static void analyse(struct worker *wk, size_t k)
 {
 	struct run *r = wk->r;
 	struct job *jb = &r->jobs[k];
-	/* a serial run has read the secrets blocks of files 0..k by now */
-	for (; wk->dsb_upto <= k; wk->dsb_upto++) {
+	/* a serial run has read the secrets blocks of files 0..k-1 by now;
+	 * those of file k come as it is read */
+	for (; wk->dsb_upto < k; wk->dsb_upto++) {
 		const struct job *d = dsb_of(r, wk->dsb_upto);
 		if (d->dsb_len) tls_keylog_add_text(wk->keys, d->dsb, d->dsb_len);
 	}
@@ -130,7 +132,7 @@ static void analyse(struct worker *wk, size_t k)
 	ok = ok && sp.warn;
 	struct analysis *w = ok ? analysis_new_worker(r->o, &sp, jb->err, sizeof jb->err) : NULL;
 	if (w) {
-		jb->rc = analysis_worker_file(w, jb->path, (uint32_t)k, jb->err, sizeof jb->err);
+		jb->rc = analysis_worker_file(w, jb->path, (uint32_t)k, true, jb->err, sizeof jb->err);
 		char e[512];
 		if (analysis_worker_end(w, e, sizeof e) != 0) {
 			analysis_free(w);
@@ -302,7 +304,8 @@ size_t parallel_run(struct analysis *a, const struct analysis_opts *o, const cha
 				failed++;
 			}
 		} else {
-			analysis_merge(a, jb->w, jb->path, jb->dsb, jb->dsb_len, jb->dsb_blocks);
+			const struct job *d = dsb_of(&r, k);
+			analysis_merge(a, jb->w, jb->path, d->dsb, d->dsb_len);
 			for (int s = 0; s < N_SPOOLS; s++)
 				if (jb->spool[s] >= 0) analysis_append_spool(a, (enum analysis_spool)s, jb->spool[s]);
 			if (jb->warn_len) fwrite(jb->warn, 1, jb->warn_len, stderr);

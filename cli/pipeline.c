@@ -5,14 +5,25 @@
 #include <string.h>
 
 #include "progress.h"
+#include "../dissect/udp.h"
 
 struct glue {
 	struct cap_reader *reader;
 	struct tls_ctx *tls;
 	struct progress progress;
+	struct tls_keylog *secrets_to;
+	uint64_t *secrets_blocks;
 	uint64_t tls_before;          /* TLS connections of the files before (one tls_ctx for the run) */
 	uint64_t conns_oom;           /* connections not analysed: no memory for their TLS state */
 };
+
+/* A Decryption Secrets Block: its keys apply from here on. */
+static void on_secrets(void *ctx, const uint8_t *text, size_t len)
+{
+	struct glue *g = ctx;
+	tls_keylog_add_text(g->secrets_to, (const char *)text, len);
+	if (g->secrets_blocks) (*g->secrets_blocks)++;
+}
 
 static enum cap_verdict on_open(void *ctx, struct cap_conn *c, const struct ek_pktref *p)
 {
@@ -24,8 +35,17 @@ static enum cap_verdict on_open(void *ctx, struct cap_conn *c, const struct ek_p
 		.initiator = c->initiator,
 		.syn_seen = c->initiator == 0,
 	};
-	c->user = tls_conn_new(g->tls, &tp, p);
+	c->user = c->udp ? (void *)udp_flow_new(g->tls, &tp) : (void *)tls_conn_new(g->tls, &tp, p);
 	if (!c->user) g->conns_oom++;
+	return CAP_KEEP;
+}
+
+/* UDP flows: datagrams, beside the TCP byte-stream path. */
+static enum cap_verdict on_datagram(void *ctx, struct cap_conn *c, int dir, const uint8_t *b, size_t caplen,
+				    size_t len, const struct ek_pktref *p)
+{
+	struct glue *g = ctx;
+	if (c->user && udp_flow_datagram(g->tls, c->user, dir, b, caplen, len, p) == TLS_NOT_TLS) return CAP_IGNORE;
 	return CAP_KEEP;
 }
 
@@ -57,7 +77,8 @@ static void on_end(void *ctx, struct cap_conn *c, enum cap_end why, const struct
 {
 	struct glue *g = ctx;
 	(void)why;
-	if (c->user) tls_conn_end(g->tls, c->user, p);
+	if (c->user && c->udp) udp_flow_end(g->tls, c->user, p);
+	else if (c->user) tls_conn_end(g->tls, c->user, p);
 	c->user = NULL;
 }
 
@@ -84,7 +105,7 @@ struct pipeline *pipeline_open(const struct pipeline_input *in, uint32_t file_in
 		return NULL;
 	}
 	pl->g.tls = tls;
-	struct cap_sink sink = { &pl->g, on_open, on_data, on_gap, on_flag, on_end };
+	struct cap_sink sink = { &pl->g, on_open, on_data, on_gap, on_flag, on_end, on_datagram };
 	pl->g.reader = in->live ? cap_open_live(in->live, file_index, co, &sink, eb)
 				: cap_open_file(in->path, file_index, co, &sink, eb);
 	if (!pl->g.reader ||
@@ -95,6 +116,11 @@ struct pipeline *pipeline_open(const struct pipeline_input *in, uint32_t file_in
 		return NULL;
 	}
 	cap_set_limits(pl->g.reader, in->max_packets, in->max_seconds);
+	if (in->secrets_to) {
+		pl->g.secrets_to = in->secrets_to;
+		pl->g.secrets_blocks = in->secrets_blocks;
+		cap_set_secrets(pl->g.reader, on_secrets, &pl->g);
+	}
 	if (in->live) cap_set_flush(pl->g.reader, in->flush, in->flush_ctx);
 	if (!in->live && in->progress) {
 		pl->progress = true;

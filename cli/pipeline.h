@@ -5,6 +5,7 @@
 #define EK_PIPELINE_H
 
 #include "../capture/capture.h"
+#include "../dissect/keylog.h"
 #include "../dissect/tls.h"
 
 struct pipeline_input {
@@ -16,6 +17,9 @@ struct pipeline_input {
 	struct progress_term *progress;       /* a file's progress line, NULL: none */
 	void (*flush)(void *ctx);             /* live: write out buffered rows (cap_set_flush) */
 	void *flush_ctx;
+	/* pcapng secrets met while reading go here (NULL: not wanted), and *secrets_blocks counts their blocks */
+	struct tls_keylog *secrets_to;
+	uint64_t *secrets_blocks;
 };
 
 struct pipeline;

@@ -28,6 +28,7 @@ static inline struct cur cur_make(const uint8_t *p, size_t len)
 
 static inline bool cur_ok(const struct cur *c) { return !c->err; }
 static inline size_t cur_left(const struct cur *c) { return c->err ? 0 : c->len - c->off; }
+static inline size_t cur_pos(const struct cur *c) { return c->off; }
 
 /* True (and nothing consumed) when n more bytes are available. */
 static inline bool cur_has(const struct cur *c, size_t n) { return !c->err && c->len - c->off >= n; }

@@ -14,6 +14,10 @@ static const struct tok versions[] = {
 	{ 0x0302, "TLS1.1" },
 	{ 0x0303, "TLS1.2" },
 	{ 0x0304, "TLS1.3" },
+	{ 0xfeff, "DTLS1.0" },
+	{ 0xfefd, "DTLS1.2" },
+	{ 0xfefc, "DTLS1.3" },
+	{ 0x0100, "DTLS1.0-openssl-pre" }, /* OpenSSL's DTLS1_BAD_VER (Cisco AnyConnect) */
 	{ 0x7f0e, "TLS1.3-draft14" }, { 0x7f0f, "TLS1.3-draft15" }, { 0x7f10, "TLS1.3-draft16" },
 	{ 0x7f11, "TLS1.3-draft17" }, { 0x7f12, "TLS1.3-draft18" }, { 0x7f13, "TLS1.3-draft19" },
 	{ 0x7f14, "TLS1.3-draft20" }, { 0x7f15, "TLS1.3-draft21" }, { 0x7f16, "TLS1.3-draft22" },

@@ -122,8 +122,10 @@
 
 #include <openssl/crypto.h>
 
+#include "../common/connid.h"
 #include "../common/cursor.h"
 #include "keylog.h"
+#include "openvpn.h"
 #include "tls_crypt.h"
 #include "tls_hold.h"
 #include "tls_int.h"
@@ -210,6 +212,9 @@ struct tls_conn {
 	struct ek_endpoint ep[2];
 	uint8_t client_dir;
 	bool syn_seen, tls_port, ch_offered13, v13, counted_not_tls;
+	bool dtls;           /* fed TLS records rebuilt from DTLS ones (dtls.c): DTLS versions, no decryption */
+	bool ovpn_busy;      /* inside ovpn_stream: its TLS bytes take the ordinary path */
+	struct ovpn_conn *ovpn; /* OpenVPN over TCP: the stream is OpenVPN packets (openvpn.c) */
 	uint8_t null_mac;    /* NULL-encryption suite: MAC length after the CCS */
 	enum tls_verdict verdict;
 	const struct ek_pktref *pkt; /* packet of the call being processed */
@@ -915,8 +920,10 @@ static int cert_layout(const struct tls_conn *c)
 static int cr_layout(const struct tls_conn *c)
 {
 	if (c->view.tls13) return TLS_LAYOUT_13;
-	if (!c->view.version) return TLS_LAYOUT_UNKNOWN;
-	return c->view.version >= 0x0303 ? TLS_LAYOUT_12 : TLS_LAYOUT_11;
+	uint16_t v = c->view.version;
+	if (!v) return TLS_LAYOUT_UNKNOWN;
+	if (v == 0xfeff || v == 0x0100) return TLS_LAYOUT_11; /* DTLS 1.0 is TLS 1.1's */
+	return v >= 0x0303 ? TLS_LAYOUT_12 : TLS_LAYOUT_11;
 }
 
 /* NULL-encryption suites (TLS_RSA_WITH_NULL_SHA ...): records after the
@@ -982,8 +989,8 @@ static void hs_dispatch(struct tls_ctx *t, struct tls_conn *c, int d, uint8_t ty
 		}
 		if (role_of(c, d) == TLS_ROLE_CLIENT) c->view.client_sent_hello = true;
 		if (ok && offers13) c->ch_offered13 = true;
-		if (ok && t->keys) dec_client_hello(t, c, &hs->u.ch);
-		if (ok && !sslv2) resume_client_hello(t, c, &hs->u.ch);
+		if (ok && t->keys && !c->dtls) dec_client_hello(t, c, &hs->u.ch); /* DTLS: not decrypted */
+		if (ok && !sslv2 && !c->dtls) resume_client_hello(t, c, &hs->u.ch);
 		break;
 	}
 	case TLS_HS_SERVER_HELLO:
@@ -1254,7 +1261,8 @@ static void rec_header(struct tls_ctx *t, struct tls_conn *c, int d)
 	uint8_t type = cur_u8(&h);
 	uint16_t ver = cur_u16(&h);
 	uint16_t len = cur_u16(&h);
-	bool valid = type >= REC_CCS && type <= REC_HEARTBEAT && (ver >> 8) == 3 && (ver & 0xff) <= 4 &&
+	bool valid = type >= REC_CCS && type <= REC_HEARTBEAT &&
+		     (((ver >> 8) == 3 && (ver & 0xff) <= 4) || (c->dtls && tls_version_is_dtls(ver))) &&
 		     len <= TLS_MAX_RECORD;
 	if (ds->verify_next) {
 		/* Same version as before the hole (a ClientHello record is often
@@ -1656,9 +1664,24 @@ static void scan_feed(struct tls_ctx *t, struct tls_conn *c, int d, struct cur *
 		}
 		ds->first_pending = false;
 		if (p == PAT_OPAQUE) {
-			/* A protocol that wraps TLS in its own framing: not TLS here. */
-			stop_dir(t, &c->d[0], DM_EXHAUSTED);
-			stop_dir(t, &c->d[1], DM_EXHAUSTED);
+			/* OpenVPN over TCP wraps TLS in its own packets: openvpn.c
+			 * takes the stream apart and feeds the TLS back here. */
+			uint8_t carry[WIN];
+			size_t n = ds->win_n;
+			memcpy(carry, ds->win, n);
+			ds->win_n = 0;
+			if (!(c->ovpn = ovpn_new(true))) {
+				stop_dir(t, &c->d[0], DM_EXHAUSTED);
+				stop_dir(t, &c->d[1], DM_EXHAUSTED);
+				return;
+			}
+			t->st.openvpn_conns++;
+			tls_conn_as_dtls(t, c, true);
+			c->ovpn_busy = true;
+			ovpn_stream(t, c, c->ovpn, d, carry, n, c->pkt);
+			ovpn_stream(t, c, c->ovpn, d, cur_rest(in), cur_left(in), c->pkt);
+			c->ovpn_busy = false;
+			cur_skip(in, cur_left(in));
 			return;
 		}
 		if (p == PAT_RESYNC) {
@@ -1671,6 +1694,78 @@ static void scan_feed(struct tls_ctx *t, struct tls_conn *c, int d, struct cur *
 		scan_commit(t, c, d, p);
 		return;
 	}
+}
+
+/* ---- DTLS (dtls.c), OpenVPN (openvpn.c) --------------------------------------------- */
+
+static void check_not_tls(struct tls_ctx *t, struct tls_conn *c);
+
+void tls_conn_as_dtls(struct tls_ctx *t, struct tls_conn *c, bool openvpn)
+{
+	c->dtls = !openvpn;
+	c->view.dtls = !openvpn;
+	c->view.openvpn = openvpn;
+	for (int d = 0; d < 2; d++) {
+		struct tls_dir *ds = &c->d[d];
+		if (ds->mode != DM_INIT && ds->mode != DM_SCAN) continue;
+		ds->mode = DM_RECORDS;
+		ds->rec_need = 5;
+		ds->win_n = 0;
+		ds->first_pending = false;
+		ds->midstream = true; /* application data is encrypted even without a CCS seen */
+	}
+	if (!openvpn) mark_tls(t, c); /* OpenVPN: once its first packet's layout fits */
+}
+
+void tls_conn_openvpn_found(struct tls_ctx *t, struct tls_conn *c, bool yes)
+{
+	if (yes) {
+		mark_tls(t, c);
+		return;
+	}
+	stop_dir(t, &c->d[0], DM_EXHAUSTED);
+	stop_dir(t, &c->d[1], DM_EXHAUSTED);
+	check_not_tls(t, c);
+}
+
+void tls_conn_missing(struct tls_ctx *t, struct tls_conn *c, int d, uint64_t bytes, const char *incomplete,
+		      const struct ek_pktref *pkt)
+{
+	struct tls_event ev;
+	c->pkt = pkt;
+	t->st.gaps++;
+	ev_init(&ev, c, TLS_EV_DATA_MISSING, d, c->d[d].last_ver, pkt);
+	ev.u.missing.bytes = bytes;
+	ev.u.missing.resumed = true;
+	emit(t, &ev);
+	if (incomplete) emit_incomplete(t, c, d, incomplete, pkt);
+}
+
+void tls_conn_dir_encrypted(struct tls_ctx *t, struct tls_conn *c, int d)
+{
+	struct tls_dir *ds = &c->d[d];
+	if (ds->enc || ds->enc13 || ds->mode != DM_RECORDS) return;
+	hs_reset(t, ds);
+	ds->hs_lost = false;
+	ds->enc = true;
+}
+
+void tls_conn_openvpn_crypt(struct tls_ctx *t, struct tls_conn *c, const struct ek_pktref *pkt)
+{
+	(void)pkt;
+	if (c->view.tls_crypt) return;
+	c->view.tls_crypt = true;
+	t->st.openvpn_tls_crypt++;
+}
+
+void tls_learn_client(struct tls_conn *c, int d)
+{
+	learn_client(c, d);
+}
+
+struct tls_stats *tls_ctx_stats(struct tls_ctx *t)
+{
+	return &t->st;
 }
 
 /* ---- connection API ----------------------------------------------------------------- */
@@ -1693,6 +1788,7 @@ struct tls_conn *tls_conn_new(struct tls_ctx *t, const struct tls_conn_params *p
 		return NULL;
 	}
 	c->view.id = p->id;
+	c->view.udp = (p->id & EK_CONN_UDP) != 0;
 	c->view.file_index = p->file_index;
 	c->ep[0] = p->ep[0];
 	c->ep[1] = p->ep[1];
@@ -1823,7 +1919,15 @@ enum tls_verdict tls_conn_data(struct tls_ctx *t, struct tls_conn *c, int dir, c
 {
 	if (!c || dir < 0 || dir > 1) return TLS_UNDECIDED;
 	if (c->verdict == TLS_NOT_TLS) return TLS_NOT_TLS;
-	if (c->hold && hold_call(t, c, HOLD_DATA, dir, b, n, 0, pkt)) return c->verdict;
+	/* OpenVPN: held (and replayed) as OpenVPN packets, not as the TLS inside them */
+	if (c->hold && !c->ovpn_busy && hold_call(t, c, HOLD_DATA, dir, b, n, 0, pkt)) return c->verdict;
+	if (c->ovpn && !c->ovpn_busy) {
+		c->ovpn_busy = true;
+		ovpn_stream(t, c, c->ovpn, dir, b, n, pkt);
+		c->ovpn_busy = false;
+		check_not_tls(t, c);
+		return c->verdict;
+	}
 	struct tls_dir *ds = &c->d[dir];
 	c->pkt = pkt;
 	struct cur in = cur_make(b, n);
@@ -1845,7 +1949,13 @@ enum tls_verdict tls_conn_data(struct tls_ctx *t, struct tls_conn *c, int dir, c
 void tls_conn_gap(struct tls_ctx *t, struct tls_conn *c, int dir, uint64_t missing, const struct ek_pktref *pkt)
 {
 	if (!c || dir < 0 || dir > 1 || c->verdict == TLS_NOT_TLS) return;
-	if (c->hold && hold_call(t, c, HOLD_GAP, dir, NULL, 0, missing, pkt)) return;
+	if (c->hold && !c->ovpn_busy && hold_call(t, c, HOLD_GAP, dir, NULL, 0, missing, pkt)) return;
+	if (c->ovpn && !c->ovpn_busy) {
+		c->ovpn_busy = true;
+		ovpn_stream_gap(t, c, c->ovpn, dir, pkt);
+		c->ovpn_busy = false;
+		return;
+	}
 	struct tls_dir *ds = &c->d[dir];
 	c->pkt = pkt;
 	t->st.gaps++;
@@ -1999,6 +2109,11 @@ void tls_conn_end(struct tls_ctx *t, struct tls_conn *c, const struct ek_pktref 
 static void conn_end_now(struct tls_ctx *t, struct tls_conn *c, const struct ek_pktref *pkt)
 {
 	c->pkt = pkt;
+	if (c->ovpn) {
+		c->ovpn_busy = true;
+		ovpn_end(t, c, c->ovpn, pkt);
+		c->ovpn = NULL;
+	}
 	if (c->verdict != TLS_NOT_TLS)
 		for (int d = 0; d < 2; d++) close_dir(t, c, d);
 	if (!c->view.is_tls && !c->counted_not_tls) t->st.conns_not_tls++;

@@ -57,6 +57,10 @@ struct tls_conn_view {
 				      * any application data of its sender (a server rejecting the
 				      * client's certificate): the handshake did not complete */
 	bool is_tls;             /* recognised as TLS (TLS_EV_CONN_TLS was emitted) */
+	bool udp;                /* a UDP flow (id is Wireshark's udp.stream) */
+	bool dtls;               /* DTLS over UDP (dissect/dtls.c) */
+	bool openvpn;            /* TLS inside OpenVPN's control channel (dissect/openvpn.c) */
+	bool tls_crypt;          /* OpenVPN --tls-crypt: the control channel is encrypted, no TLS visible */
 	uint64_t client_app_bytes, server_app_bytes; /* bodies of application-data records (counted, not kept);
 						      * in TLS 1.3 all type-23 records after the first
 						      * encrypted-handshake record of the direction */
@@ -224,7 +228,7 @@ struct tls_ctx *tls_ctx_new(const struct tls_opts *o, const struct tls_sink *sin
 void tls_ctx_free(struct tls_ctx *t);
 
 struct tls_conn_params {
-	uint64_t id;
+	uint64_t id;               /* EK_CONN_UDP set for a UDP flow (common/connid.h) */
 	uint32_t file_index;
 	struct ek_endpoint ep[2];  /* ep[d] sends direction d */
 	int initiator;             /* 0 when ep[0] is known to be the client (SYN), -1 unknown */
@@ -266,6 +270,14 @@ struct tls_stats {
 	uint64_t conns_keyed;          /* connections with secrets from the key log */
 	uint64_t records_decrypted;    /* records decrypted and authenticated */
 	uint64_t decrypt_failed;       /* TLS_EV_DECRYPT_FAILED events */
+	/* UDP (dissect/udp.c) */
+	uint64_t udp_flows;            /* UDP flows looked at */
+	uint64_t dtls_flows;           /* read as DTLS */
+	uint64_t openvpn_conns;        /* OpenVPN control channels (UDP and TCP) */
+	uint64_t openvpn_tls_crypt;    /* of those, --tls-crypt: encrypted, not read */
+	uint64_t quic_flows, quic_packets;       /* QUIC: seen, not analysed */
+	uint64_t udp_tls_like_flows, udp_tls_like_packets; /* other UDP with TLS-looking content */
+	uint64_t retransmissions;     /* DTLS fragments/records, OpenVPN control packets dropped as retransmissions */
 	uint64_t held, held_keyed;     /* connections held for a secret; of them, released with it */
 	uint64_t held_timeout, held_bounds; /* released without it: the wait ended; a memory bound */
 };

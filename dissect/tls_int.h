@@ -69,5 +69,32 @@ int tls_msg_cert_request(struct tls_scratch *s, const uint8_t *p, size_t n, int 
 void tls_scratch_free(struct tls_scratch *s);
 
 bool tls_version_is_13(uint16_t v);
+bool tls_version_is_dtls(uint16_t v);
+
+/* For dissect/dtls.c and dissect/openvpn.c, which feed a tls_conn the TLS
+ * records they rebuild from DTLS records or OpenVPN control packets.
+ * tls_conn_as_dtls: both directions parse records from their first byte
+ * (the caller found the protocol), DTLS record versions are valid (not
+ * for OpenVPN, which carries TLS itself), nothing is decrypted (DTLS
+ * nonces differ from TLS), and a DTLS connection is TLS from now on (an
+ * OpenVPN one after tls_conn_openvpn_found). */
+void tls_conn_as_dtls(struct tls_ctx *t, struct tls_conn *c, bool openvpn);
+/* DATA_MISSING for direction d (and RECORD_INCOMPLETE for `incomplete`
+ * when not NULL) without touching the record stream, which the caller
+ * keeps whole: a message the caller could not complete is left out. */
+void tls_conn_missing(struct tls_ctx *t, struct tls_conn *c, int d, uint64_t bytes, const char *incomplete,
+		      const struct ek_pktref *pkt);
+/* Direction d is encrypted from now on although its ChangeCipherSpec was
+ * not seen (lost datagram): what follows is not parsed as plaintext. */
+void tls_conn_dir_encrypted(struct tls_ctx *t, struct tls_conn *c, int d);
+/* OpenVPN: the first hard reset's layout fits (the connection is TLS from
+ * now on), or fits nothing (not OpenVPN, and not TLS). */
+void tls_conn_openvpn_found(struct tls_ctx *t, struct tls_conn *c, bool yes);
+/* OpenVPN --tls-crypt: the control channel is encrypted (view.tls_crypt). */
+void tls_conn_openvpn_crypt(struct tls_ctx *t, struct tls_conn *c, const struct ek_pktref *pkt);
+/* The sender of direction d is the client (its first ClientHello). */
+void tls_learn_client(struct tls_conn *c, int d);
+/* The counters, for the UDP dissectors' own. */
+struct tls_stats *tls_ctx_stats(struct tls_ctx *t);
 
 #endif

@@ -32,9 +32,14 @@ enum {
 	EXT_CERTIFICATE_AUTHORITIES = 47,
 };
 
+bool tls_version_is_dtls(uint16_t v)
+{
+	return v == 0xfeff || v == 0xfefd || v == 0xfefc || v == 0x0100; /* 0x0100: OpenSSL's DTLS1_BAD_VER */
+}
+
 bool tls_version_is_13(uint16_t v)
 {
-	return v == 0x0304 || (v & 0xff00) == 0x7f00; /* 0x7fxx: TLS 1.3 drafts */
+	return v == 0x0304 || v == 0xfefc || (v & 0xff00) == 0x7f00; /* DTLS 1.3; 0x7fxx: TLS 1.3 drafts */
 }
 
 /* A u16 list prefixed by a u16 byte length, into dst (at most cap kept). */

@@ -1,3 +1,4 @@
+#include "../common/connid.h"
 #include "export_certs.h"
 
 #include <dirent.h>
@@ -172,9 +173,11 @@ static void index_line(struct cert_export *x, const char *kind, const char *name
 		       const struct tls_event *ev, const char *file)
 {
 	char subj[1024], fn[256];
-	fprintf(x->index, "%s\t%s\t%s\t%s\t%s\t%s:%llu conn %llu %s\n", kind, name, sha, leaf->serial_hex,
+	char id[EK_CONN_ID_STRLEN];
+	ek_conn_id_str(ev->conn->id, id, sizeof id);
+	fprintf(x->index, "%s\t%s\t%s\t%s\t%s\t%s:%llu conn %s %s\n", kind, name, sha, leaf->serial_hex,
 		sanitize_str(leaf->subject, subj, sizeof subj), sanitize_str(file, fn, sizeof fn),
-		(unsigned long long)ev->pkt.frame, (unsigned long long)ev->conn->id,
+		(unsigned long long)ev->pkt.frame, id,
 		ev->sender == TLS_ROLE_CLIENT ? "client" : "server");
 }
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/connid.h"
 #include "../common/hash.h"
 #include "csv_out.h"
 #include "detail.h"
@@ -76,7 +77,7 @@ struct findings_conn {
 	uint64_t client_cert_frame;
 	struct ek_time client_cert_ts;
 	struct findings_conn *next_free;
-	/* the ladder's title, formatted when a ladder is copied: "%s conn %llu  client %s  server %s" */
+	/* the ladder's title, formatted when a ladder is copied: "%s conn %s  client %s  server %s" */
 	const char *title_file;
 	uint64_t title_conn;
 	struct ek_endpoint title_client, title_server;
@@ -103,6 +104,7 @@ struct agg {
 	char *extra;               /* NULL: none ("" and NULL key alike); else after message */
 	enum finding_code code;
 	bool has_cert;
+	bool openvpn;              /* raised on an OpenVPN connection: the remedy names its options */
 	struct agg_ep cip, server;
 	uint8_t sha256[32];
 	char message[];            /* then extra: one arena allocation */
@@ -447,8 +449,9 @@ static struct ladder *ladder_copy(const struct findings_conn *fc)
 		char c[EK_ENDPOINT_STRLEN], s[EK_ENDPOINT_STRLEN];
 		ek_endpoint_str(&fc->title_client, true, c, sizeof c);
 		ek_endpoint_str(&fc->title_server, true, s, sizeof s);
-		snprintf(title, sizeof title, "%s conn %llu  client %s  server %s", fc->title_file,
-			 (unsigned long long)fc->title_conn, c, s);
+		char cid[EK_CONN_ID_STRLEN];
+		ek_conn_id_str(fc->title_conn, cid, sizeof cid);
+		snprintf(title, sizeof title, "%s conn %s  client %s  server %s", fc->title_file, cid, c, s);
 	}
 	l->title = strdup(title);
 	size_t n = fc->n_steps;
@@ -527,7 +530,9 @@ static void raise_finding(struct findings *f, struct findings_conn *fc, enum fin
 		csv_out_field(f->csv, severity_name(d->severity));
 		csv_out_field(f->csv, w->row ? w->row->file : fc && fc->file ? fc->file : "");
 		csv_out_fieldf(f->csv, "%llu", (unsigned long long)w->ev->pkt.frame);
-		csv_out_fieldf(f->csv, "%llu", (unsigned long long)v->id);
+		char cid[EK_CONN_ID_STRLEN];
+		ek_conn_id_str(v->id, cid, sizeof cid);
+		csv_out_field(f->csv, cid);
 		csv_out_field(f->csv, client);
 		csv_out_field(f->csv, server);
 		csv_out_field(f->csv, w->role);
@@ -566,6 +571,7 @@ static void raise_finding(struct findings *f, struct findings_conn *fc, enum fin
 		}
 	}
 	a->count++;
+	if (v->openvpn) a->openvpn = true;
 }
 
 struct csv_out *findings_csv(struct findings *f) { return f->csv; }
@@ -577,6 +583,7 @@ void findings_merge(struct findings *dst, struct findings *src)
 		struct agg *d = agg_find(dst, a);
 		if (d) {
 			d->count += a->count;
+			d->openvpn |= a->openvpn;
 			free_agg(src, a);
 			continue;
 		}
@@ -761,11 +768,12 @@ static void empty_cert_elsewhere(struct findings *f, const struct tls_event *ev,
 	const struct ipcert *pc = ipcerts_get(f->ipc, addr);
 	/* another connection of the same file (on this one it is the peer's: both on one host) */
 	if (!pc || pc->file_index != ev->pkt.file_index || pc->conn == ev->conn->id) return;
-	char ser[160], eku[200];
+	char ser[160], eku[200], id[EK_CONN_ID_STRLEN];
+	ek_conn_id_str(pc->conn, id, sizeof id);
 	bool no_clientauth = (pc->eku_flags & EKU_PRESENT) && !(pc->eku_flags & EKU_CLIENT);
-	snprintf(buf, n, "; %s presented certificate %s (EKU %s) as TLS %s on conn %llu (frame %llu)%s", me,
+	snprintf(buf, n, "; %s presented certificate %s (EKU %s) as TLS %s on conn %s (frame %llu)%s", me,
 		 sanitize_str(pc->serial, ser, sizeof ser), sanitize_str(pc->eku, eku, sizeof eku),
-		 pc->client ? "client" : "server", (unsigned long long)pc->conn, (unsigned long long)pc->frame,
+		 pc->client ? "client" : "server", id, (unsigned long long)pc->frame,
 		 no_clientauth ? ": it has no clientAuth, and clients that withhold such a certificate (NSS-based "
 				 "ones among them) send an empty Certificate"
 			       : "");
@@ -1004,6 +1012,18 @@ static void on_end_signal(struct findings *f, struct findings_conn *fc, const st
 		      (unsigned long long)ev->pkt.frame, after, cause);
 }
 
+/* certs_encrypted, once per connection: "<what> between C and S<why>" */
+static void raise_encrypted(struct findings *f, struct findings_conn *fc, const struct tls_event *ev, struct row *rows,
+			    size_t n, const char *what, const char *why)
+{
+	fc->encrypted_done = true;
+	char c[EK_ENDPOINT_STRLEN], s[EK_ENDPOINT_STRLEN];
+	ek_endpoint_str(&ev->conn->client, true, c, sizeof c);
+	ek_endpoint_str(&ev->conn->server, true, s, sizeof s);
+	struct where w = { ev, n ? &rows[0] : NULL, "", NULL };
+	raise_finding(f, fc, F_CERTS_ENCRYPTED, &w, NULL, "%s between %s and %s%s", what, c, s, why);
+}
+
 /* The connection ends (end of the capture, idle, evicted) with its
  * handshake under way and nothing that ended it (no alert, FIN or RST:
  * those raise handshake_failed).  Say what is not in the file. */
@@ -1108,23 +1128,25 @@ void findings_on_event(void *ctx, struct conn_rec *cr, const struct tls_event *e
 				if ((fc->ca_names[fc->n_ca] = strdup(hs->u.cr.ca_names[i])) != NULL) fc->n_ca++;
 		}
 		if (hs->type == TLS_HS_CERTIFICATE) on_certificate(f, fc, ev, rows, n);
-		if (hs->type == TLS_HS_SERVER_HELLO && hs->u.sh.selected_version == 0x0304 && !ev->conn->keys &&
+		if (hs->type == TLS_HS_SERVER_HELLO &&
+		    (hs->u.sh.selected_version == 0x0304 || hs->u.sh.selected_version == 0xfefc) && !ev->conn->keys &&
 		    !fc->encrypted_done) {
-			fc->encrypted_done = true;
-			char c[EK_ENDPOINT_STRLEN], s[EK_ENDPOINT_STRLEN];
-			ek_endpoint_str(&ev->conn->client, true, c, sizeof c);
-			ek_endpoint_str(&ev->conn->server, true, s, sizeof s);
-			struct where w = { ev, n ? &rows[0] : NULL, "", NULL };
-			if (hs->u.sh.resumed == TLS_RESUMED_PSK)
+			if (hs->u.sh.resumed == TLS_RESUMED_PSK) {
+				fc->encrypted_done = true;
+				char c[EK_ENDPOINT_STRLEN], s[EK_ENDPOINT_STRLEN];
+				ek_endpoint_str(&ev->conn->client, true, c, sizeof c);
+				ek_endpoint_str(&ev->conn->server, true, s, sizeof s);
+				struct where w = { ev, n ? &rows[0] : NULL, "", NULL };
 				raise_finding(f, fc, F_RESUMED_NO_CERTS, &w, NULL,
 					      "TLS 1.3 between %s and %s (ServerHello frame %llu) resumed a session "
 					      "(pre_shared_key): no certificates in this handshake",
 					      c, s, (unsigned long long)ev->pkt.frame);
-			else
-				raise_finding(f, fc, F_CERTS_ENCRYPTED, &w, NULL,
-					      "TLS 1.3 between %s and %s (ServerHello frame %llu): certificates are "
-					      "encrypted and no key was given for this connection",
-					      c, s, (unsigned long long)ev->pkt.frame);
+			} else {
+				char why[128];
+				snprintf(why, sizeof why, " (ServerHello frame %llu): certificates are encrypted and no key "
+					 "was given for this connection", (unsigned long long)ev->pkt.frame);
+				raise_encrypted(f, fc, ev, rows, n, ev->conn->dtls ? "DTLS 1.3" : "TLS 1.3", why);
+			}
 		}
 		break;
 	}
@@ -1170,6 +1192,10 @@ void findings_on_event(void *ctx, struct conn_rec *cr, const struct tls_event *e
 		break;
 	case TLS_EV_CONN_END:
 		on_unfinished(f, fc, ev);
+		if (ev->conn->tls_crypt && !fc->encrypted_done) /* said per connection, nothing guessed */
+			raise_encrypted(f, fc, ev, rows, n, "OpenVPN --tls-crypt",
+					": the control channel is encrypted with the key all peers share, so the TLS "
+					"handshake and its certificates are not visible (a key log does not help)");
 		break;
 	default:
 		break;
@@ -1357,10 +1383,14 @@ void findings_print(const struct findings *f, FILE *fp)
 			if ((int)d->severity != sev || start[code + 1] == start[code]) continue;
 			fprintf(fp, "\n  %s\n", d->name);
 			print_code(f, fp, idx + start[code], start[code + 1] - start[code]);
+			bool openvpn = false;
+			for (size_t i = start[code]; i < start[code + 1]; i++) openvpn |= f->aggs[idx[i]]->openvpn;
 			fprintf(fp, "    What it means:\n");
 			wrap(fp, d->explanation, 6);
 			fprintf(fp, "    What fixes it:\n");
 			wrap(fp, d->remedy, 6);
+			const char *ov = openvpn ? findings_openvpn_remedy((enum finding_code)code) : NULL;
+			if (ov) wrap(fp, ov, 6);
 		}
 	}
 	free(idx);

@@ -35,6 +35,10 @@ struct finding_def {
 };
 
 const struct finding_def *finding_def(enum finding_code c);
+/* The remedy's OpenVPN wording, printed after the remedy when a finding
+ * of code c was raised on an OpenVPN connection (findings_openvpn.c);
+ * NULL for codes where OpenVPN changes nothing. */
+const char *findings_openvpn_remedy(enum finding_code c);
 const char *severity_name(enum severity s);
 /* "info" / "warning" / "error" -> severity; -1 when unknown. */
 int severity_parse(const char *s);

@@ -1,3 +1,4 @@
+#include "../common/connid.h"
 #include "out_conns_csv.h"
 
 #include <stdio.h>
@@ -40,7 +41,9 @@ void conns_csv_row(void *ctx, const struct conn_info *ci)
 {
 	struct csv_out *o = ctx;
 	csv_out_field(o, ci->file);
-	csv_out_fieldf(o, "%llu", (unsigned long long)ci->id);
+	char id[EK_CONN_ID_STRLEN];
+	ek_conn_id_str(ci->id, id, sizeof id);
+	csv_out_field(o, id);
 	csv_out_fieldf(o, "%llu", (unsigned long long)ci->first_frame);
 	csv_out_fieldf(o, "%llu", (unsigned long long)ci->last_frame);
 	csv_out_field(o, ci->client);

@@ -1,3 +1,4 @@
+#include "../common/connid.h"
 #include "out_html.h"
 
 #include <openssl/evp.h>
@@ -105,11 +106,13 @@ static void render_ladder(struct hbuf *b, const struct conn_info *ci, uint64_t m
 	int height = TOP + n * ROW + (ci->steps_dropped ? ROW : 10);
 	char codes[400];
 	conn_codes_str(ci->codes & ~(1u << F_HANDSHAKE_FAILED), codes, sizeof codes);
-	hb_printf(b, "<figure class=\"ladder\" data-conn=\"%llu\" data-file=\"", (unsigned long long)ci->id);
+	char id[EK_CONN_ID_STRLEN];
+	ek_conn_id_str(ci->id, id, sizeof id);
+	hb_printf(b, "<figure class=\"ladder\" data-conn=\"%s\" data-file=\"", id);
 	hb_esc(b, ci->file, 0);
 	hb_puts(b, "\"><figcaption><b>");
 	hb_esc(b, ci->file, 0);
-	hb_printf(b, " conn %llu</b>: ", (unsigned long long)ci->id);
+	hb_printf(b, " conn %s</b>: ", id);
 	hb_esc(b, ci->client, 0);
 	hb_puts(b, " &#8594; ");
 	hb_esc(b, ci->server, 0);
@@ -223,8 +226,9 @@ static void add_conn_row(struct html_report *h, const struct conn_info *ci)
 	hb_esc(b, ci->sni ? ci->sni : "", 300);
 	hb_puts(b, "\"><td>");
 	hb_esc(b, ci->file, 0);
-	hb_printf(b, "</td><td>%llu</td><td>%llu</td><td>", (unsigned long long)ci->id,
-		  (unsigned long long)ci->first_frame);
+	char id[EK_CONN_ID_STRLEN];
+	ek_conn_id_str(ci->id, id, sizeof id);
+	hb_printf(b, "</td><td>%s</td><td>%llu</td><td>", id, (unsigned long long)ci->first_frame);
 	hb_esc(b, ci->client, 0);
 	hb_puts(b, "</td><td>");
 	hb_esc(b, ci->server, 0);

@@ -1,3 +1,4 @@
+#include "../common/connid.h"
 #include "out_json.h"
 
 #include <stdlib.h>
@@ -6,6 +7,14 @@
 #include "findings_table.h"
 #include "json_out.h"
 #include "out_conns_csv.h"
+
+/* ekuscope.conn is always a string ("12", UDP "u3"): one type for the index mapping. */
+static void jw_conn(struct jw *w, uint64_t id)
+{
+	char buf[EK_CONN_ID_STRLEN];
+	ek_conn_id_str(id, buf, sizeof buf);
+	jw_str(w, "conn", buf);
+}
 
 struct json_writer {
 	FILE *fp;
@@ -220,7 +229,7 @@ void json_write_row(void *ctx, const struct row *r)
 	jw_obj(w, "ekuscope");
 	jw_str(w, "file", r->file);
 	jw_u64(w, "frame", r->frame);
-	jw_u64(w, "conn", r->conn);
+	jw_conn(w, r->conn);
 	jw_str(w, "event", r->event);
 	if (*r->sender) jw_str(w, "role", r->sender);
 	if (r->detail_len) jw_strn(w, "detail", r->detail, r->detail_len);
@@ -255,7 +264,7 @@ void json_write_finding(struct json_writer *j, const struct finding_rec *f)
 	jw_obj(w, "ekuscope");
 	jw_str(w, "file", f->file);
 	jw_u64(w, "frame", f->ev->pkt.frame);
-	jw_u64(w, "conn", v->id);
+	jw_conn(w, v->id);
 	jw_str(w, "event", "finding");
 	if (*f->role) jw_str(w, "role", f->role);
 	jw_obj(w, "finding");
@@ -288,7 +297,7 @@ void json_write_conn(struct json_writer *j, const struct conn_info *ci)
 	jw_close(w);
 	jw_obj(w, "ekuscope");
 	jw_str(w, "file", ci->file);
-	jw_u64(w, "conn", ci->id);
+	jw_conn(w, ci->id);
 	jw_str(w, "event", "connection");
 	jw_u64(w, "first_frame", ci->first_frame);
 	jw_u64(w, "last_frame", ci->last_frame);

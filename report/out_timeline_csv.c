@@ -1,5 +1,7 @@
 #include "out_timeline_csv.h"
 
+#include "../common/connid.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -213,7 +215,8 @@ static void write_row(void *ctx, const struct row *r)
 		*o++ = ',';
 		o = put_time(w, o, r->ts);
 		*o++ = ',';
-		o = ek_put_u64(o, (unsigned long long)r->conn);
+		if (r->conn & EK_CONN_UDP) *o++ = 'u'; /* a UDP flow: "u" + udp.stream */
+		o = ek_put_u64(o, (unsigned long long)(r->conn & ~EK_CONN_UDP));
 		/* "ip:port" / "[v6]:port": digits, dots, colons, brackets (ep_text.s: 64 bytes) */
 		*o++ = ',';
 		size_t client_off = (size_t)(o - start);
@@ -274,7 +277,9 @@ static void write_row_basic(void *ctx, const struct row *r)
 	csv_out_field(o, r->file);
 	field_u64(o, (unsigned long long)r->frame);
 	csv_out_field(o, ts);
-	field_u64(o, (unsigned long long)r->conn);
+	char cid[EK_CONN_ID_STRLEN];
+	ek_conn_id_str(r->conn, cid, sizeof cid);
+	csv_out_field(o, cid);
 	csv_out_field(o, r->client);
 	csv_out_field(o, r->server);
 	csv_out_field(o, r->sender);

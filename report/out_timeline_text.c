@@ -1,5 +1,7 @@
 #include "out_timeline_text.h"
 
+#include "../common/connid.h"
+
 #include <string.h>
 
 #include "../common/netaddr.h"
@@ -23,8 +25,11 @@ static void write_row(void *ctx, const struct row *r)
 			to = r->client;
 		}
 		if (tt->show_file) fprintf(fp, "%s:", sanitize_str(r->file, buf, sizeof buf));
-		fprintf(fp, "%-6llu %s c%llu %s %s %s  %-6s %s", (unsigned long long)r->frame, tod,
-			(unsigned long long)r->conn, from, *r->sender ? "->" : "--", to, r->version, r->event);
+		char cid[EK_CONN_ID_STRLEN];
+		ek_conn_id_str(r->conn, cid, sizeof cid);
+		/* "c12" for TCP connection 12, "u3" for UDP flow 3 */
+		fprintf(fp, "%-6llu %s %s%s %s %s %s  %-6s %s", (unsigned long long)r->frame, tod,
+			(r->conn & EK_CONN_UDP) ? "" : "c", cid, from, *r->sender ? "->" : "--", to, r->version, r->event);
 		if (*r->detail) fprintf(fp, "  %s", sanitize_str(r->detail, buf, sizeof buf));
 		if (r->n_findings) {
 			char fs[ROW_FINDINGS_LEN];

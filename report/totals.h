@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "udp_summary.h"
+
 struct analysis_totals {
 	uint32_t files, files_failed;
 	uint32_t files_unread;        /* could not be opened: nothing of them analysed */
@@ -19,6 +21,7 @@ struct analysis_totals {
 	uint32_t files_truncated;
 	/* decryption (--keylog, pcapng Decryption Secrets Blocks) */
 	uint64_t dsb_blocks, conns_keyed, conns_decrypt_failed, records_decrypted;
+	struct udp_totals udp;        /* DTLS, OpenVPN, QUIC and other UDP (udp_summary.h) */
 	bool have_pcap_stats;         /* live: what libpcap counted */
 	uint64_t ps_recv, ps_drop, ps_ifdrop;
 };

@@ -6,6 +6,7 @@
 #
 #     bash samples/make-samples.sh            # PKI + captures + expected.tsv
 #     bash samples/make-samples.sh --keep-pki # reuse samples/pki/*.key|*.crt
+#     bash samples/make-samples.sh --udp-only # only the DTLS/OpenVPN captures (keeps the PKI)
 #     bash samples/make-samples.sh --stacks-only  # only the GnuTLS/Go/NSS samples
 #
 # Every scenario is a real handshake between `openssl s_server` and
@@ -19,8 +20,9 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PKI=$HERE/pki
-KEEP_PKI=0 STACKS_ONLY=0
+KEEP_PKI=0 UDP_ONLY=0 STACKS_ONLY=0
 [[ ${1:-} == --keep-pki ]] && KEEP_PKI=1
+[[ ${1:-} == --udp-only ]] && KEEP_PKI=1 UDP_ONLY=1
 [[ ${1:-} == --stacks-only ]] && KEEP_PKI=1 STACKS_ONLY=1   # only make-stack-samples.sh's captures
 TIME_BASE=2026-03-24T11:54:26.106000   # packet times start here (UTC), as in the seed case
 export LC_ALL=C
@@ -38,6 +40,7 @@ command -v python3 >/dev/null || need+=(python3)
 command -v tshark  >/dev/null || need+=(tshark)
 command -v editcap >/dev/null || need+=(wireshark-common)
 command -v ss      >/dev/null || need+=(iproute2)
+command -v openvpn >/dev/null || need+=(openvpn)
 if ((${#need[@]})); then
 	log "installing ${need[*]}"
 	export DEBIAN_FRONTEND=noninteractive
@@ -213,18 +216,26 @@ capture_stop() {
 	TCPDUMP_PID=
 }
 
-server_start() { # PORT s_server-args...
-	local port=$1 i
-	shift
-	openssl s_server -accept "127.0.0.1:$port" -naccept 1 "$@" <&9 >"$WORK/server.$port.log" 2>&1 &
+# run_server PROTO(t|u) PORT command...: start it (stdin on the FIFO) and
+# wait until it listens on PORT.
+run_server() {
+	local proto=$1 port=$2 i
+	shift 2
+	"$@" <&9 >"$WORK/server.$port.log" 2>&1 &
 	SERVER_PID=$!
 	for i in $(seq 250); do
-		[[ -n $(ss -Hltn "sport = :$port") ]] && return 0
+		[[ -n $(ss -Hl"$proto"n "sport = :$port") ]] && return 0
 		kill -0 "$SERVER_PID" 2>/dev/null || break
 		sleep 0.02
 	done
 	cat "$WORK/server.$port.log" >&2
-	die "s_server on port $port did not start"
+	die "server on port $port ($1) did not start"
+}
+
+server_start() { # PORT s_server-args...
+	local port=$1
+	shift
+	run_server t "$port" openssl s_server -accept "127.0.0.1:$port" -naccept 1 "$@"
 }
 
 server_wait() {
@@ -281,6 +292,80 @@ scenario() {
 	verify_summary "$name"
 	python3 "$HERE/rewrite.py" "$WORK/$name.raw.pcap" "$HERE/$name.pcap" --conn "$conn" --time-base "$TIME_BASE"
 }
+
+# ------------------------------------------------------------ UDP (issue 17)
+# DTLS and OpenVPN, captured like the TCP scenarios but on UDP: the server
+# listens on a UDP port (ss -lun), tcpdump's filter is 'udp port N'.
+UDP_SAMPLES=(dtls12-reject-no-clientauth-8444 openvpn-reject-no-serverauth-1194 openvpn-tls-auth-1194)
+server_start_udp() { # PORT command...
+	run_server u "$@"
+}
+
+udp_samples() {
+	local name
+	for name in "${UDP_SAMPLES[@]}"; do rm -f "$HERE/$name.pcap"; done
+	# (p) DTLS 1.2 mutual TLS on a port no table knows (found by content):
+	# the client's serverAuth-only certificate is rejected by s_server's
+	# purpose check (-purpose sslclient -verify_return_error) with a fatal
+	# unsupported_certificate(43) alert.
+	name=dtls12-reject-no-clientauth-8444
+	log "$name"
+	capture_start "$WORK/$name.raw.pcap" "udp port 8444"
+	server_start_udp 8444 openssl s_server -dtls1_2 -accept 127.0.0.1:8444 -naccept 1 "${expe_srv[@]}" \
+		"${REQUIRE_CLIENTAUTH[@]}" -CAfile "$PUB_ROOT"
+	client 8444 "$WORK/$name.client.log" -dtls1_2 "${expc_pub[@]}" -CAfile "$PUB_ROOT"
+	server_wait
+	capture_stop
+	cp "$WORK/server.8444.log" "$WORK/$name.server.log"
+	verify_summary "$name"
+	python3 "$HERE/rewrite.py" "$WORK/$name.raw.pcap" "$HERE/$name.pcap" --conn 8444,10.106.80.61,40001,10.106.80.60 \
+		--time-base "$TIME_BASE"
+
+	# (q) OpenVPN 2.6 over UDP, TLS 1.2: (1) the server's certificate has
+	# clientAuth only, the client's --remote-cert-tls server rejects it and
+	# gives up (--tls-exit: OpenVPN sends no alert); (2) a clean session
+	# with --tls-auth (HMAC-SHA256 before the ack array) and good
+	# certificates.  --dev null: no tunnel device, only the control channel
+	# and a few data packets.
+	local ovpn=(openvpn --dev null --proto udp4 --tls-version-max 1.2 --verb 3 --ca "$CA1")
+	openvpn --genkey secret "$WORK/ta.key"
+	local srv cli sc auth_s auth_c
+	for name in openvpn-reject-no-serverauth-1194 openvpn-tls-auth-1194; do
+		if [[ $name == openvpn-reject-* ]]; then
+			sc=cucm-client-only auth_s=() auth_c=()
+		else
+			sc=expressway-c auth_s=(--tls-auth "$WORK/ta.key" 0 --auth SHA256)
+			auth_c=(--tls-auth "$WORK/ta.key" 1 --auth SHA256)
+		fi
+		log "$name"
+		capture_start "$WORK/$name.raw.pcap" "udp port 1194"
+		server_start_udp 1194 timeout 5 "${ovpn[@]}" --local 127.0.0.1 --lport 1194 --tls-server --dh none \
+			--cert "$PKI/$sc.crt" --key "$PKI/$sc.key" "${auth_s[@]}"
+		timeout 3 "${ovpn[@]}" --remote 127.0.0.1 1194 --nobind --tls-client --tls-exit --remote-cert-tls server \
+			--cert "$PKI/expressway-x8.crt" --key "$PKI/expressway-x8.key" "${auth_c[@]}" \
+			>"$WORK/$name.client.log" 2>&1 || true
+		server_wait
+		capture_stop
+		cp "$WORK/server.1194.log" "$WORK/$name.server.log"
+		log "   client: $(grep -m1 -E 'VERIFY ERROR|Initialization Sequence Completed' "$WORK/$name.client.log" |
+			cut -c21- || echo '?')"
+		python3 "$HERE/rewrite.py" "$WORK/$name.raw.pcap" "$HERE/$name.pcap" \
+			--conn 1194,10.106.80.61,40002,10.106.80.60 --time-base "$TIME_BASE"
+	done
+}
+
+T12=(-tls1_2)
+REQUIRE_CLIENTAUTH=(-Verify 1 -verify_return_error -purpose sslclient)
+if ((UDP_ONLY)); then
+	mapfile -t expe_srv < <(leaf expressway-e-server "$PUB_ISS")
+	mapfile -t expc_pub < <(leaf expressway-c-public-server "$PUB_ISS")
+	udp_samples
+	exec 9>&-
+	log "expected-udp.tsv"
+	python3 "$HERE/derive-expected-udp.py" "$HERE"
+	log "done: ${#UDP_SAMPLES[@]} UDP captures"
+	exit 0
+fi
 
 rm -f "$HERE"/*.pcap "$HERE"/*.keylog "$HERE"/*-dsb.pcapng
 
@@ -422,6 +507,7 @@ scenario self-signed-server-443 443 443,10.106.80.16,44304,10.106.80.31 \
 	-- "${T12[@]}" "${selfs[@]}" \
 	-- "${T12[@]}" -CAfile "$PUB_ROOT" -servername expressway-e.example.com
 
+udp_samples
 exec 9>&-
 
 # ===================================================== derived captures
@@ -479,4 +565,5 @@ bash "$HERE/make-stack-samples.sh"
 
 log "expected.tsv + README timelines"
 python3 "$HERE/derive-expected.py" "$HERE"
+python3 "$HERE/derive-expected-udp.py" "$HERE"
 log "done: $(ls "$HERE"/*.pcap | wc -l) captures"

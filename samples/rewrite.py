@@ -132,10 +132,11 @@ def csum(data):
 
 
 class Decoded:
-    """A TCP/IP packet taken apart so that addresses, ports and segment
-    boundaries can change; build() puts it back together."""
+    """A TCP/IP or UDP/IP packet taken apart so that addresses, ports and
+    segment boundaries can change; build() puts it back together."""
 
     def __init__(self):
+        self.proto = 6           # 6 TCP, 17 UDP (seq/ack/flags... unused)
         self.linktype = DLT_EN10MB
         self.link_prefix = b""   # Ethernet: the two MACs; NULL/SLL: header less protocol
         self.vlans = []          # 802.1Q TCIs (Ethernet only)
@@ -177,16 +178,25 @@ class Decoded:
         c = csum(pseudo + seg)
         return seg[:16] + struct.pack("!H", c) + seg[18:]
 
+    def _udp(self, src, dst):
+        seg = struct.pack("!HHHH", self.sport, self.dport, 8 + len(self.payload), 0) + self.payload
+        if self.src.version == 4:
+            pseudo = src + dst + struct.pack("!BBH", 0, 17, len(seg))
+        else:
+            pseudo = src + dst + struct.pack("!IxxxB", len(seg), 17)
+        c = csum(pseudo + seg) or 0xFFFF
+        return seg[:6] + struct.pack("!H", c) + seg[8:]
+
     def build_l3(self):
         src, dst = self.src.packed, self.dst.packed
-        seg = self._tcp(src, dst)
+        seg = self._udp(src, dst) if self.proto == 17 else self._tcp(src, dst)
         if self.src.version == 4:
             hdr = struct.pack("!BBHHHBBH4s4s", 0x45, self.tos, 20 + len(seg), self.ip_id & 0xFFFF,
-                              self.ip_flags_frag, self.ttl, 6, 0, src, dst)
+                              self.ip_flags_frag, self.ttl, self.proto, 0, src, dst)
             hdr = hdr[:10] + struct.pack("!H", csum(hdr)) + hdr[12:]
             return hdr + seg
         first = (6 << 28) | (self.tos << 20) | (self.flow & 0xFFFFF)
-        return struct.pack("!IHBB16s16s", first, len(seg), 6, self.ttl, src, dst) + seg
+        return struct.pack("!IHBB16s16s", first, len(seg), self.proto, self.ttl, src, dst) + seg
 
     def build(self):
         l3 = self.build_l3()
@@ -202,7 +212,7 @@ class Decoded:
 
 
 def decode(pk, linktype):
-    """Decoded for a complete (not snaplen-cut) IPv4/IPv6 TCP packet, else None."""
+    """Decoded for a complete (not snaplen-cut) IPv4/IPv6 TCP or UDP packet, else None."""
     b = pk.data
     if len(b) != pk.orig_len:
         return None
@@ -236,8 +246,9 @@ def decode(pk, linktype):
         return None
     ip = b[off:]
     if etype == ETH_IPV4:
-        if len(ip) < 20 or ip[0] >> 4 != 4 or ip[9] != 6:
+        if len(ip) < 20 or ip[0] >> 4 != 4 or ip[9] not in (6, 17):
             return None
+        d.proto = ip[9]
         ihl = (ip[0] & 15) * 4
         total = struct.unpack("!H", ip[2:4])[0]
         d.tos = ip[1]
@@ -252,8 +263,9 @@ def decode(pk, linktype):
         if len(ip) != total:
             return None  # trailer/padding: leave the packet alone
     elif etype == ETH_IPV6:
-        if len(ip) < 40 or ip[6] != 6:
+        if len(ip) < 40 or ip[6] not in (6, 17):
             return None
+        d.proto = ip[6]
         first = struct.unpack("!I", ip[:4])[0]
         d.tos = (first >> 20) & 0xFF
         d.flow = first & 0xFFFFF
@@ -266,6 +278,12 @@ def decode(pk, linktype):
             return None
     else:
         return None
+    if d.proto == 17:
+        if len(tcp) < 8:
+            return None
+        d.sport, d.dport = struct.unpack("!HH", tcp[:4])
+        d.payload = tcp[8:]
+        return d
     if len(tcp) < 20:
         return None
     (d.sport, d.dport, d.seq, d.ack, offb, d.flags, d.window, _c,
@@ -332,7 +350,7 @@ def op_mss(p, mss):
     out, split = [], 0
     for pk in p.packets:
         d = pk.dec
-        if d is None or len(d.payload) <= mss:
+        if d is None or d.proto != 6 or len(d.payload) <= mss:
             out.append(pk)
             continue
         split += 1

@@ -43,6 +43,11 @@ PIECE_MIN, PIECE_MAX = 1, 7
 DUP_RATE = 0.20
 WINDOW = 8
 SKIP = {"snaplen-cut-5061.pcap"}
+# UDP samples (DTLS, OpenVPN): datagrams carry no stream position, so the
+# order in the file is the order of the data; reordering them changes the
+# conversation itself (tests/unit_dissect_udp.c covers out-of-order DTLS
+# fragments and OpenVPN packet ids).
+UDP_PREFIXES = ("dtls", "openvpn")
 
 
 def read_pcap(path):
@@ -241,7 +246,7 @@ def main():
     passed = failed = 0
     with tempfile.TemporaryDirectory() as tmp:
         for pcap in sorted(glob.glob(os.path.join(samples, "*.pcap"))):
-            if os.path.basename(pcap) in SKIP:
+            if os.path.basename(pcap) in SKIP or os.path.basename(pcap).startswith(UDP_PREFIXES):
                 continue
             keylog = pcap[:-5] + ".keylog"
             keylog = keylog if os.path.exists(keylog) else None

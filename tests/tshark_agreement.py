@@ -30,8 +30,14 @@ messages keep names of their own (SSLv2:ServerHello, ...).
 
 Only handshake messages take part: ChangeCipherSpec, Alert, TCP events and
 ekuscope's EncryptedHandshake rows (tshark's "Encrypted Handshake Message",
-which has no tls.handshake.type) are ignored on both sides.  tshark's DTLS
-messages are counted and reported but not compared (ekuscope reads TCP only).
+which has no tls.handshake.type) are ignored on both sides.
+
+DTLS (UDP): conn is "u" + udp.stream (ekuscope's UDP flow ids).  A tshark
+dtls.handshake counts as a message when it is whole (fragment_offset 0,
+fragment_length = length) or when its record carries dtls.fragments (the
+fragment that completed a reassembly, where tshark puts the message); the
+other fragments are not messages.  DTLS messages are compared like TLS ones
+and also counted apart (dtls=N).
 
 tshark settings: -n -2, tcp.reassemble_out_of_order:TRUE, TLS found by
 tshark's own port table, STARTTLS support and its TLS-over-TCP heuristic
@@ -226,7 +232,7 @@ class Msg:
         return (self.frame, self.conn, self.type, self.serials)
 
 
-def cert_serials(certs_node, stats):
+def cert_serials(certs_node, stats, proto="tls"):
     """Serials of the certificates of a tls.handshake.certificates tree, in order."""
     out = []
     pending = None      # DER of the last certificate whose tree has not been seen yet
@@ -243,13 +249,13 @@ def cert_serials(certs_node, stats):
         out.append(openssl_serial(b) if b is not None else "?")
 
     for k, v in certs_node:
-        if k == "tls.handshake.certificate":
+        if k == proto + ".handshake.certificate":
             if pending is not None:
                 close(None)
             pending = hexbytes(v) if isinstance(v, str) else b""
             if pending is None:
                 pending = b""
-        elif k == "tls.handshake.certificate_tree":
+        elif k == proto + ".handshake.certificate_tree":
             if pending is None:
                 pending = b""
             close(v)
@@ -259,8 +265,8 @@ def cert_serials(certs_node, stats):
     return out
 
 
-def handshake_msg(hs, frame, conn, stats):
-    typ = first(hs, "tls.handshake.type")
+def handshake_msg(hs, frame, conn, stats, proto="tls"):
+    typ = first(hs, proto + ".handshake.type")
     if typ is None:
         return None
     try:
@@ -270,13 +276,47 @@ def handshake_msg(hs, frame, conn, stats):
     name = HANDSHAKE_NAMES.get(n, "Handshake%d" % n)
     serials = None
     if n == 2:
-        rnd = first(hs, "tls.handshake.random")
+        rnd = first(hs, proto + ".handshake.random")
         if isinstance(rnd, str) and rnd.replace(":", "").lower() == HRR_RANDOM:
             name = "HelloRetryRequest"
     elif n == 11:
-        certs = first(hs, "tls.handshake.certificates")
-        serials = cert_serials(certs, stats) if certs is not None else []
+        certs = first(hs, proto + ".handshake.certificates")
+        serials = cert_serials(certs, stats, proto) if certs is not None else []
     return Msg(frame, conn, name, serials)
+
+
+def dtls_int(hs, key):
+    v = first(hs, key)
+    try:
+        return int(v)
+    except (TypeError, ValueError):
+        return None
+
+
+def dtls_msgs(layer, frame, conn, stats):
+    """Whole DTLS handshake messages of a dtls layer: a fragment that is the
+    whole message (offset 0, fragment length = length), or the fragment of a
+    record whose dtls.fragments says it completed a reassembly."""
+    out = []
+    if conn is None or not isinstance(layer, list):
+        return out
+    for k, rec in layer:
+        if k != "dtls.record" or not isinstance(rec, list):
+            continue
+        reassembled = first(rec, "dtls.fragments") is not None
+        for k2, hs in rec:
+            if k2 != "dtls.handshake" or not isinstance(hs, list):
+                continue
+            ln = dtls_int(hs, "dtls.handshake.length")
+            off = dtls_int(hs, "dtls.handshake.fragment_offset")
+            fl = dtls_int(hs, "dtls.handshake.fragment_length")
+            whole = off == 0 and fl == ln
+            if not (whole or reassembled):
+                continue
+            m = handshake_msg(hs, frame, conn, stats, "dtls")
+            if m is not None:
+                out.append(m)
+    return out
 
 
 def parse_tshark_json(data, stats):
@@ -296,12 +336,12 @@ def parse_tshark_json(data, stats):
                 if s is not None:
                     conn = int(s)
             elif lname == "udp":
-                conn = None
+                s = first(layer, "udp.stream")
+                conn = "u%d" % int(s) if s is not None else None
             elif lname == "dtls":
-                dtls += sum(1 for k, v in (layer if isinstance(layer, list) else [])
-                            if k == "dtls.record"
-                            for k2, v2 in (v if isinstance(v, list) else [])
-                            if k2 == "dtls.handshake" and isinstance(v2, list))
+                for m in dtls_msgs(layer, frame, conn, stats):
+                    dtls += 1
+                    msgs.append(m)
             elif lname == "tls":
                 if conn is None:
                     continue
@@ -401,7 +441,8 @@ def parse_ekuscope_csv(path):
             ev = row[col["event"]]
             try:
                 frame = int(row[col["frame"]])
-                conn = int(row[col["conn"]])
+                conn = row[col["conn"]]
+                conn = conn if conn.startswith("u") else int(conn)   # "u3": UDP flow (udp.stream 3)
             except ValueError:
                 continue
             port = split_port(row[col["server"]])
@@ -469,7 +510,7 @@ def compare(tmsgs, emsgs):
             if t[:3] == e[:3] and t[3] is not None:
                 only_t.remove(t)
                 only_e.remove(e)
-                diffs.append(("serials:frame=%d:conn=%d:type=%s" % t[:3],
+                diffs.append(("serials:frame=%d:conn=%s:type=%s" % t[:3],
                               "tshark %s, ekuscope %s" % (fmt_serials(t[3]), fmt_serials(e[3]))))
                 break
     # same frame and connection, different message type
@@ -478,7 +519,7 @@ def compare(tmsgs, emsgs):
             if t[:2] == e[:2] and t[2] != e[2]:
                 only_t.remove(t)
                 only_e.remove(e)
-                diffs.append(("type:frame=%d:conn=%d:tshark=%s:ekuscope=%s" % (t[0], t[1], t[2], e[2]),
+                diffs.append(("type:frame=%d:conn=%s:tshark=%s:ekuscope=%s" % (t[0], t[1], t[2], e[2]),
                               ""))
                 break
     # same message, different frame
@@ -487,13 +528,13 @@ def compare(tmsgs, emsgs):
             if (t[1], t[2], t[3]) == (e[1], e[2], e[3]):
                 only_t.remove(t)
                 only_e.remove(e)
-                diffs.append(("frame:conn=%d:type=%s:tshark=%d:ekuscope=%d" % (t[1], t[2], t[0], e[0]),
+                diffs.append(("frame:conn=%s:type=%s:tshark=%d:ekuscope=%d" % (t[1], t[2], t[0], e[0]),
                               "serials %s" % fmt_serials(t[3]) if t[3] is not None else ""))
                 break
-    for t in sorted(only_t, key=lambda k: (k[0], k[1], k[2])):
-        diffs.append(("only-tshark:frame=%d:conn=%d:type=%s" % t[:3], fmt_serials(t[3])))
-    for e in sorted(only_e, key=lambda k: (k[0], k[1], k[2])):
-        diffs.append(("only-ekuscope:frame=%d:conn=%d:type=%s" % e[:3], fmt_serials(e[3])))
+    for t in sorted(only_t, key=lambda k: (k[0], str(k[1]), k[2])):
+        diffs.append(("only-tshark:frame=%d:conn=%s:type=%s" % t[:3], fmt_serials(t[3])))
+    for e in sorted(only_e, key=lambda k: (k[0], str(k[1]), k[2])):
+        diffs.append(("only-ekuscope:frame=%d:conn=%s:type=%s" % e[:3], fmt_serials(e[3])))
     return matched, diffs
 
 
@@ -607,7 +648,7 @@ def process(rel, corpus, tmpdir, tag, binary, keylog_mode=False, keylog=None):
             res["unknown_events"] = unknown
             econns = {m.conn for m in emsgs}
             tconns = {m.conn for m in tmsgs}
-            missing = {c for c in econns if c not in tconns and c not in tls_streams}
+            missing = {c for c in econns if isinstance(c, int) and c not in tconns and c not in tls_streams}
             ports = {eports[c] for c in missing if c in eports}
             if ports:
                 t2, _, _, _ = run_tshark(tpath, ports, res["stats"], keylog)
@@ -698,7 +739,7 @@ def main():
         tot["serial_from_der"] += r["stats"]["serial_from_der"]
         extra = ""
         if r["dtls"]:
-            extra += " dtls=%d(not compared)" % r["dtls"]
+            extra += " dtls=%d" % r["dtls"]
         if r["stats"]["serial_from_der"]:
             extra += " serials-from-DER=%d" % r["stats"]["serial_from_der"]
         if r["stream_gaps"]:
@@ -707,7 +748,7 @@ def main():
             print("%s: tshark=%d%s" % (rel, len(tm), extra))
             if a.verbose:
                 for m in tm:
-                    print("    %6d conn=%d %s %s" % (m.frame, m.conn, m.type, fmt_serials(m.serials)))
+                    print("    %6d conn=%s %s %s" % (m.frame, m.conn, m.type, fmt_serials(m.serials)))
             continue
         em = r["ek"]
         tot["ekuscope"] += len(em)
@@ -734,9 +775,9 @@ def main():
               % (rel, len(tm), len(em), matched, n_t, n_e, n_o, extra))
         if a.verbose:
             for m in tm:
-                print("    tshark   %6d conn=%d %s %s" % (m.frame, m.conn, m.type, fmt_serials(m.serials)))
+                print("    tshark   %6d conn=%s %s %s" % (m.frame, m.conn, m.type, fmt_serials(m.serials)))
             for m in em:
-                print("    ekuscope %6d conn=%d %s %s" % (m.frame, m.conn, m.type, fmt_serials(m.serials)))
+                print("    ekuscope %6d conn=%s %s %s" % (m.frame, m.conn, m.type, fmt_serials(m.serials)))
         # group the differences by the expectation explaining them
         groups = collections.OrderedDict()
         for key, desc in diffs:
@@ -775,7 +816,7 @@ def main():
                  tot["tshark"], tot["matched"], tot["differ"], tot["explained"], tot["unexplained"])
               + (" errors=%d" % hard if hard else ""))
         return 1 if (tot["unexplained"] or hard) else 0
-    print("tshark: files=%d handshake-messages=%d dtls-messages(not compared)=%d serials-from-DER=%d%s"
+    print("tshark: files=%d handshake-messages=%d of-them-dtls=%d serials-from-DER=%d%s"
           % (len(results) - hard, tot["tshark"], tot["dtls"], tot["serial_from_der"],
              (" errors=%d" % hard) if hard else ""))
     return 1 if hard else 0

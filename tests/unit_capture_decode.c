@@ -307,11 +307,17 @@ static void test_ipv4(void)
 	f.b[32] = 0xF0;
 	CHECK_EQ_U(run(101, &f), DEC_MALFORMED);
 
-	/* UDP, ICMP: IP but not TCP */
+	/* UDP: a datagram with its ports and payload; ICMP: not TCP */
 	f.n = 0;
-	ipv4(&f, 0, 17, 8, 0);
-	u16(&f, 53); u16(&f, 53); u16(&f, 8); u16(&f, 0);
-	CHECK_EQ_U(run(101, &f), DEC_NOT_TCP);
+	ipv4(&f, 0, 17, 11, 0);
+	u16(&f, 5353); u16(&f, 53); u16(&f, 11); u16(&f, 0);
+	u8(&f, 0x16); u8(&f, 0xfe); u8(&f, 0xfd);
+	CHECK_EQ_U(run(101, &f), DEC_UDP);
+	CHECK_EQ_U(t.src.port, 5353);
+	CHECK_EQ_U(t.dst.port, 53);
+	CHECK_EQ_U(t.len, 3);
+	CHECK_EQ_U(t.caplen, 3);
+	CHECK_EQ_U(t.payload[1], 0xfe);
 	f.b[9] = 1;
 	CHECK_EQ_U(run(101, &f), DEC_NOT_TCP);
 

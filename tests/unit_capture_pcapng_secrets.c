@@ -1,8 +1,8 @@
 /* capture/pcapng_secrets.c: Decryption Secrets Blocks out of pcapng files
  * written here in both byte orders; several blocks and sections; other
- * secrets types; blocks after the first packet (not read); corrupt and
+ * secrets types; blocks after the first packet (read too); corrupt and
  * truncated blocks (the walk stops quietly, what came before is kept);
- * classic pcap, a missing file, a pipe. */
+ * classic pcap, a missing file, a pipe, standard input, a compressed file. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -85,7 +85,7 @@ static int secrets_of(const struct buf *b, char **text, size_t *len)
 	if (!fp) return -1;
 	fwrite(b->p, 1, b->n, fp);
 	fclose(fp);
-	return cap_pcapng_tls_secrets(path, text, len);
+	return cap_pcapng_tls_secrets(path, false, text, len);
 }
 
 #define TLSK 0x544c534bu
@@ -104,12 +104,27 @@ static void both_orders(bool le)
 	dsb(&b, le, TLSK, L2);
 	shb(&b, !le); /* a second section in the other byte order */
 	dsb(&b, !le, TLSK, "X");
+	idb(&b, !le);
 	epb(&b, !le);
-	dsb(&b, !le, TLSK, "after the first packet: not read");
-	CHECK_EQ_U(secrets_of(&b, &t, &n), 3);
-	CHECK_EQ_U(n, strlen(L1) + 1 + strlen(L2) + 1 + 2);
-	CHECK(t && memcmp(t, L1 "\n" L2 "\nX\n", n) == 0);
+	dsb(&b, !le, TLSK, "after the first packet");
+	CHECK_EQ_U(secrets_of(&b, &t, &n), 4);
+	CHECK_EQ_U(n, strlen(L1) + 1 + strlen(L2) + 1 + 2 + strlen("after the first packet") + 1);
+	CHECK(t && memcmp(t, L1 "\n" L2 "\nX\nafter the first packet\n", n) == 0);
 	free(t);
+
+	/* the same file gzip-compressed: read only when asked to */
+	char cmd[200];
+	snprintf(cmd, sizeof cmd, "gzip -c %s > %s.gz", path, path);
+	if (system(cmd) == 0) {
+		char gzpath[80];
+		snprintf(gzpath, sizeof gzpath, "%s.gz", path);
+		CHECK(cap_pcapng_tls_secrets(gzpath, false, &t, &n) == -1);
+		CHECK(t == NULL && n == 0);
+		CHECK_EQ_U(cap_pcapng_tls_secrets(gzpath, true, &t, &n), 4);
+		CHECK(t && n == strlen(L1) + 1 + strlen(L2) + 1 + 2 + strlen("after the first packet") + 1);
+		free(t);
+		unlink(gzpath);
+	}
 
 	/* truncated in the middle of the second TLSK block: the first is kept */
 	struct buf c = { 0 };
@@ -164,14 +179,14 @@ int main(void)
 	p.n = 0;
 	CHECK_EQ_U(secrets_of(&p, &t, &n), 0);
 	unlink(path);
-	CHECK_EQ_U(cap_pcapng_tls_secrets(path, &t, &n), 0);
-	CHECK_EQ_U(cap_pcapng_tls_secrets("/tmp", &t, &n), 0);
-	CHECK_EQ_U(cap_pcapng_tls_secrets("-", &t, &n), 0);
+	CHECK_EQ_U(cap_pcapng_tls_secrets(path, false, &t, &n), 0);
+	CHECK(cap_pcapng_tls_secrets("/tmp", false, &t, &n) == -1);
+	CHECK(cap_pcapng_tls_secrets("-", false, &t, &n) == -1);
 	/* a pipe is not read (its bytes belong to the capture reader) */
 	char fifo[80];
 	snprintf(fifo, sizeof fifo, "%s.fifo", path);
 	if (mkfifo(fifo, 0600) == 0) {
-		CHECK_EQ_U(cap_pcapng_tls_secrets(fifo, &t, &n), 0);
+		CHECK(cap_pcapng_tls_secrets(fifo, false, &t, &n) == -1);
 		unlink(fifo);
 	}
 	free(p.p);
