@@ -11,7 +11,7 @@
 
 enum conn_state { CONN_UNDECIDED, CONN_TLS, CONN_NOT_TLS };
 
-struct findings_conn; /* findings.c's per-connection state */
+struct findings_conn; /* the findings' per-connection state (findings_int.h) */
 
 /* An endpoint and its "ip:port" text (ek_endpoint_str with the port). */
 struct ep_text {
@@ -29,7 +29,7 @@ struct conn_rec {
 	unsigned queued;           /* timeline rows waiting that point here */
 	unsigned rows_dropped;     /* held rows given up while undecided (TIMELINE_MAX_HELD) */
 	bool ended;                /* TLS_EV_CONN_END seen */
-	struct findings_conn *fc;  /* owned by findings.c */
+	struct findings_conn *fc;  /* owned by the findings (findings_store.c) */
 	struct conn_info *ci;      /* conn_table.c's record while the connection runs */
 	struct ep_text ept[2];     /* client, server: the first texts */
 	struct ep_text *cur[2];    /* the latest (NULL: ept[i]) */

@@ -356,7 +356,7 @@ bool inventory_merge_conflict(const struct inventory *dst, const struct inventor
 			return true;
 	}
 	/* Replay the notes twice, as the worker saw them (this file alone) and
-	 * after dst's files: same_cert_both_roles (findings.c) is raised when
+	 * after dst's files: same_cert_both_roles (rules.c) is raised when
 	 * the ip used the leaf in the other role before and the entry has not
 	 * had it yet.  Nothing to replay when dst never saw these ips' leaves. */
 	bool known = false;
