@@ -23,11 +23,11 @@ _ekuscope()
 	-Z)
 		COMPREPLY=($(compgen -u -- "$cur"))
 		return ;;
-	-f | -s | -B | -c | --duration | --tls-port | --max-memory | -j | --jobs | --conn)
+	-f | -s | -c | -B | --duration | --tls-port | --max-memory | -j | --jobs | --conn)
 		return ;;
 	esac
 	if [[ $cur == -* ]]; then
-		COMPREPLY=($(compgen -W "-r -i -f -s -p -B -w -c --duration -Z -D --tls-port --keylog --max-memory
+		COMPREPLY=($(compgen -W "-r -i -f -s -p -w -c -B --duration -Z -D --tls-port --keylog --max-memory
 			-j --jobs -o --findings --certs --conns --json --html --export-certs --conn -q --ca-file --ca-path
 			--public-roots --fail-on -h --help -V --version" -- "$cur"))
 		return

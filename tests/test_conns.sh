@@ -38,13 +38,21 @@ for r in tl:
     c['last'] = max(c['last'], int(r['frame']))
     if r['event'] == 'Certificate' and r['cert_index'] == '0':
         c['leaf'].setdefault(r['sender'], r['cert_serial'])
-if sorted(conns, key=int) != [r['conn'] for r in cs]:
-    errs.append('conns %s vs timeline %s' % ([r['conn'] for r in cs], sorted(conns, key=int)))
+# TCP ids (tcp.stream) first, then UDP flows (u<udp.stream>); the tshark
+# fields below are TLS-over-TCP ones, so they check the TCP connections.
+def conn_order(c):
+    return (c.startswith('u'), int(c.lstrip('u')))
+if sorted(conns, key=conn_order) != [r['conn'] for r in cs]:
+    errs.append('conns %s vs timeline %s' % ([r['conn'] for r in cs], sorted(conns, key=conn_order)))
 names = {'0x0303': 'TLS1.2', '0x0304': 'TLS1.3', '0x0302': 'TLS1.1', '0x0301': 'TLS1.0'}
 for r in cs:
     c = conns.get(r['conn'])
     if not c: continue
-    if int(r['first_frame']) != c['first'] or int(r['last_frame']) != c['last']:
+    # A TCP connection's first row is its TcpOpen; a UDP flow has no such
+    # row (its first datagrams can be OpenVPN resets or a DTLS cookie
+    # exchange before any TLS message), so it starts at or before its first row.
+    first_ok = int(r['first_frame']) <= c['first'] if r['conn'].startswith('u') else int(r['first_frame']) == c['first']
+    if not first_ok or int(r['last_frame']) != c['last']:
         errs.append('conn %s frames %s-%s, timeline %d-%d' % (r['conn'], r['first_frame'], r['last_frame'], c['first'], c['last']))
     for side in ('client', 'server'):
         if r[side + '_cert_serial'] != c['leaf'].get(side, ''):
