@@ -52,11 +52,8 @@ static bool cb_data(void *ctx, const uint8_t *b, size_t n, const struct ek_pktre
 {
 	struct dirctx *x = ctx;
 	if (x->c->ignored) return false;
-	if (x->r->sink.data) {
-		x->r->in_cb++;
-		x->r->sink.data(x->r->sink.ctx, &x->c->k.pub, x->dir, b, n, p);
-		x->r->in_cb--;
-	}
+	if (x->r->sink.data && x->r->sink.data(x->r->sink.ctx, &x->c->k.pub, x->dir, b, n, p) == CAP_IGNORE)
+		cap_mark_ignored(x->c);
 	return !x->c->ignored;
 }
 
@@ -66,24 +63,16 @@ static bool cb_gap(void *ctx, uint64_t missing, const struct ek_pktref *p)
 	if (x->c->ignored) return false;
 	x->r->st.gaps++;
 	x->r->st.gap_bytes += missing;
-	if (x->r->sink.gap) {
-		x->r->in_cb++;
-		x->r->sink.gap(x->r->sink.ctx, &x->c->k.pub, x->dir, missing, p);
-		x->r->in_cb--;
-	}
-	return !x->c->ignored;
+	if (x->r->sink.gap) x->r->sink.gap(x->r->sink.ctx, &x->c->k.pub, x->dir, missing, p);
+	return true;
 }
 
 static bool cb_flag(void *ctx, enum cap_flag f, const struct ek_pktref *p)
 {
 	struct dirctx *x = ctx;
 	if (x->c->ignored) return false;
-	if (x->r->sink.flag) {
-		x->r->in_cb++;
-		x->r->sink.flag(x->r->sink.ctx, &x->c->k.pub, x->dir, f, p);
-		x->r->in_cb--;
-	}
-	return !x->c->ignored;
+	if (x->r->sink.flag) x->r->sink.flag(x->r->sink.ctx, &x->c->k.pub, x->dir, f, p);
+	return true;
 }
 
 static const struct reasm_cb CB = { cb_data, cb_gap, cb_flag };
@@ -92,10 +81,7 @@ static const struct reasm_cb CB = { cb_data, cb_gap, cb_flag };
 
 /* Report the end of a tracked connection (flushing what reassembly still
  * holds unless the sink ignored it), then keep a tombstone (returned) or
- * forget it (NULL).  Either way c is recycled: pointers to it kept in
- * r->pend see state CT_NSTATES until a new connection takes it, which
- * cannot happen before end_pending runs (only tcp_packet adds entries,
- * before any sink call). */
+ * forget it (NULL).  Either way c is recycled. */
 struct ct_key *cap_end_conn(struct cap_reader *r, struct ct_conn *c, enum cap_end why, const struct ek_pktref *p,
 			    bool tomb)
 {
@@ -109,33 +95,20 @@ struct ct_key *cap_end_conn(struct cap_reader *r, struct ct_conn *c, enum cap_en
 	}
 	reasm_free(&c->rd[0], &r->pool);
 	reasm_free(&c->rd[1], &r->pool);
-	if (r->sink.conn_end) {
-		r->in_cb++;
-		r->sink.conn_end(r->sink.ctx, &c->k.pub, why, p);
-		r->in_cb--;
-	}
+	if (r->sink.conn_end) r->sink.conn_end(r->sink.ctx, &c->k.pub, why, p);
 	c->k.pub.user = NULL;
-	c->ignored = true; /* cap_ignore on an ended connection does nothing */
+	c->ignored = true;
 	if (tomb) return ct_bury(tab, c, r->now);
 	ct_del(tab, &c->k);
 	return NULL;
 }
 
-/* After a sink call: honour a cap_ignore made inside it. */
+/* After the sink's calls about c: end it if the sink said CAP_IGNORE. */
 bool cap_ended_if_ignored(struct cap_reader *r, struct ct_conn *c, const struct ek_pktref *p)
 {
 	if (!c->ignored || !ct_tracked(c->k.state)) return false;
 	cap_end_conn(r, c, CAP_END_CLOSED, p, true);
 	return true;
-}
-
-/* Connections the sink ignored while it was being told about another one. */
-void cap_end_pending(struct cap_reader *r, const struct ek_pktref *p)
-{
-	while (r->npend) {
-		struct ct_conn *c = r->pend[--r->npend];
-		cap_ended_if_ignored(r, c, p); /* no-op if it has ended meanwhile */
-	}
 }
 
 /* Idle connections, closed ones past their linger, and old tombstones. */
@@ -146,10 +119,7 @@ static void expire(struct cap_reader *r)
 	/* List heads are the least recently active entries, and an entry only
 	 * ever becomes active at now: within one second of packet time, what
 	 * did not expire at its first packet does not expire later. */
-	if (r->expired && r->expired_at == r->now) {
-		cap_end_pending(r, &r->last);
-		return;
-	}
+	if (r->expired && r->expired_at == r->now) return;
 	r->expired = true;
 	r->expired_at = r->now;
 	while ((k = ct_oldest(r->ct, CT_OPEN)) && r->now - k->last_seen > idle) {
@@ -167,7 +137,6 @@ static void expire(struct cap_reader *r)
 		struct ct_conn *c = !cb || (ca && ca->last_pkt.frame < cb->last_pkt.frame) ? ca : cb;
 		cap_end_conn(r, c, CAP_END_CLOSED, &c->last_pkt, true);
 	}
-	cap_end_pending(r, &r->last);
 	while ((k = ct_oldest(r->ct, CT_TOMB)) && r->now - k->last_seen > idle)
 		ct_del(r->ct, k);
 }
@@ -208,11 +177,7 @@ static void note_tuple(struct ct_key *k, int dir, const struct dec_tcp *t)
 void cap_conn_opened(struct cap_reader *r, struct ct_conn *c, const struct ek_pktref *p)
 {
 	if (!c->k.pub.udp) r->st.conns++;
-	if (r->sink.conn_open) {
-		r->in_cb++;
-		r->sink.conn_open(r->sink.ctx, &c->k.pub, p);
-		r->in_cb--;
-	}
+	if (r->sink.conn_open && r->sink.conn_open(r->sink.ctx, &c->k.pub, p) == CAP_IGNORE) cap_mark_ignored(c);
 }
 
 static void tcp_packet(struct cap_reader *r, const struct dec_tcp *t, const struct ek_pktref *p)
@@ -235,7 +200,7 @@ static void tcp_packet(struct cap_reader *r, const struct dec_tcp *t, const stru
 		if (k->state != CT_TOMB) k = cap_end_conn(r, ct_conn_of(k), CAP_END_REUSED, p, true);
 		c = ct_raise(r->ct, k, r->now);
 		if (!c) {
-			r->st.malformed++; /* out of memory */
+			r->st.oom++;
 			return;
 		}
 		cap_conn_opened(r, c, p);
@@ -258,7 +223,7 @@ static void tcp_packet(struct cap_reader *r, const struct dec_tcp *t, const stru
 		bool synack = syn && ack; /* its receiver is the client */
 		c = ct_add(r->ct, synack ? &t->dst : &t->src, synack ? &t->src : &t->dst, r->now);
 		if (!c) {
-			r->st.malformed++; /* out of memory: nothing sensible left to do with it */
+			r->st.oom++; /* nothing sensible left to do with it */
 			return;
 		}
 		dir = synack ? 1 : 0;
@@ -301,7 +266,6 @@ static void tcp_packet(struct cap_reader *r, const struct dec_tcp *t, const stru
 		else if (c->k.state == CT_OPEN && (c->rst_seen || (c->fin_seen[0] && c->fin_seen[1])))
 			ct_move(r->ct, c, CT_CLOSED, r->now);
 	}
-	cap_end_pending(r, p);
 }
 
 static int by_id(const void *a, const void *b)
@@ -336,7 +300,6 @@ static void end_all(struct cap_reader *r)
 {
 	end_all_in(r, r->ct);
 	end_all_in(r, r->ut);
-	r->npend = 0; /* all ended */
 }
 
 /* ---- public API ---------------------------------------------------- */
@@ -585,29 +548,6 @@ int cap_run(struct cap_reader *r, char errbuf[CAP_ERRBUF_SIZE])
 	return ret;
 }
 
-void cap_ignore(struct cap_reader *r, struct cap_conn *pub)
-{
-	struct ct_conn *c = CONN_OF(pub);
-	if (c->ignored || !ct_tracked(c->k.state)) return;
-	c->ignored = true;
-	c->k.dropped = true;
-	/* outside a sink call there is no "after it returns": end it now */
-	if (!r->in_cb) {
-		cap_end_conn(r, c, CAP_END_CLOSED, &c->last_pkt, true);
-		return;
-	}
-	/* the connection being processed is ended when its call returns;
-	 * any other one when the current packet is done */
-	if (r->npend == r->cappend) {
-		size_t n = r->cappend ? r->cappend * 2 : 16;
-		struct ct_conn **v = realloc(r->pend, n * sizeof *v);
-		if (!v) return; /* it still gets no data; conn_end comes with its next packet or its end */
-		r->pend = v;
-		r->cappend = n;
-	}
-	r->pend[r->npend++] = c;
-}
-
 const struct cap_stats *cap_get_stats(const struct cap_reader *r) { return &r->st; }
 
 const struct cap_stats *cap_live_stats(struct cap_reader *r)
@@ -635,6 +575,5 @@ void cap_close(struct cap_reader *r)
 	ct_destroy(r->ut); /* UDP flows hold no reassembly buffers */
 	ipfrag_free(r->frag);
 	src_close(r->src);
-	free(r->pend);
 	free(r);
 }

@@ -47,14 +47,20 @@ enum cap_end {
 	CAP_END_EOF,       /* end of the input */
 };
 
+/* What the sink wants of a connection after a call about it.  CAP_IGNORE:
+ * not its kind of traffic.  The connection stays in the table so its id
+ * is kept; no more data, gap or flag calls are made for it, and conn_end
+ * follows once the current packet is handled. */
+enum cap_verdict { CAP_KEEP, CAP_IGNORE };
+
 struct cap_sink {
 	void *ctx;
 	/* First packet of a new connection. */
-	void (*conn_open)(void *ctx, struct cap_conn *c, const struct ek_pktref *p);
+	enum cap_verdict (*conn_open)(void *ctx, struct cap_conn *c, const struct ek_pktref *p);
 	/* In-order bytes of direction dir.  p is the packet whose arrival made
 	 * them contiguous (the frame Wireshark reports a message in). */
-	void (*data)(void *ctx, struct cap_conn *c, int dir, const uint8_t *bytes, size_t len,
-		     const struct ek_pktref *p);
+	enum cap_verdict (*data)(void *ctx, struct cap_conn *c, int dir, const uint8_t *bytes, size_t len,
+				 const struct ek_pktref *p);
 	/* `missing` bytes of direction dir were never captured (0 = unknown
 	 * amount); the next data call for dir continues after the hole.  p is
 	 * the first packet after the hole (or the one that closed the
@@ -68,8 +74,8 @@ struct cap_sink {
 	 * bytes of a payload of len bytes (len > caplen: the snapshot length
 	 * cut it).  UDP flows get conn_open, datagram and conn_end calls only
 	 * (a flow ends at the idle timeout or the end of the input). */
-	void (*datagram)(void *ctx, struct cap_conn *c, int dir, const uint8_t *bytes, size_t caplen, size_t len,
-			 const struct ek_pktref *p);
+	enum cap_verdict (*datagram)(void *ctx, struct cap_conn *c, int dir, const uint8_t *bytes, size_t caplen,
+				     size_t len, const struct ek_pktref *p);
 };
 
 struct cap_opts {
@@ -93,6 +99,7 @@ struct cap_stats {
 	uint64_t ip_frag_dropped;    /* datagrams never completed (timeout, budget, snaplen cut, end of input) */
 	uint64_t snaplen_cut;        /* frames whose TCP payload was cut by the snapshot length */
 	uint64_t malformed;          /* frames whose headers could not be decoded */
+	uint64_t oom;                /* frames skipped: no memory for their connection */
 	uint64_t conns;              /* connections seen */
 	uint64_t conns_evicted;
 	uint64_t gaps;               /* holes reported */
@@ -118,17 +125,12 @@ struct cap_reader *cap_open_file(const char *path, uint32_t file_index, const st
  * returns. */
 int cap_run(struct cap_reader *r, char errbuf[CAP_ERRBUF_SIZE]);
 
-/* Stop tracking c's data (the sink decided it is not interesting).  The
- * connection stays in the table so its id is kept; no more data, gap or
- * flag calls are made for it, and conn_end is called right after the
- * current sink call returns (cap_ignore may be called from inside one). */
-void cap_ignore(struct cap_reader *r, struct cap_conn *c);
-
 /* Live capture on an interface ("any": all).  The kernel packs packets
  * into buffer blocks and hands each over when full or at most
  * CAP_LIVE_LATENCY_MS after its first packet.  Frames are numbered in the
  * order captured (as in the -w file). */
-#define CAP_DEFAULT_SNAPLEN 262144 /* whole packets: certificate chains span many */
+#define CAP_MAX_SNAPLEN 262144     /* libpcap's MAXIMUM_SNAPLEN */
+#define CAP_DEFAULT_SNAPLEN CAP_MAX_SNAPLEN /* whole packets: certificate chains span many */
 #define CAP_DEFAULT_BUFFER_KIB 32768 /* kernel buffer: 0.25 s of 1 Gbit/s */
 #define CAP_LIVE_LATENCY_MS 100
 struct cap_live_opts {

@@ -44,7 +44,7 @@ struct ct_key {
 	int64_t last_seen;          /* seconds, reader's monotonic clock */
 	uint32_t base_seq[2];       /* per direction, as Wireshark keeps it (stream numbering) */
 	bool base_set[2];
-	bool dropped;               /* the sink called cap_ignore: not its kind of traffic */
+	bool dropped;               /* the sink said CAP_IGNORE: not its kind of traffic */
 	bool in_conn;               /* heads a struct ct_conn (a tombstone only when out of memory) */
 	uint8_t state;              /* enum ct_state; CT_NSTATES once recycled */
 };
@@ -54,7 +54,7 @@ struct ct_conn {
 	struct ct_key k;            /* first: a tracked entry's key is its head */
 	bool fin_seen[2];
 	bool rst_seen;
-	bool ignored;               /* no more sink calls (cap_ignore, or ended) */
+	bool ignored;               /* no more sink calls (CAP_IGNORE, or ended) */
 	struct ek_pktref last_pkt;  /* the connection's latest packet */
 	struct reasm_dir rd[2];     /* per direction (dir d: sent by pub.ep[d]) */
 };

@@ -3,9 +3,11 @@
 #include <pcap/pcap.h>
 #include <stdio.h>
 
+#include "capture.h"
+
 int cap_filter_check(const char *expr, char *err, size_t errn)
 {
-	pcap_t *p = pcap_open_dead(DLT_EN10MB, 262144);
+	pcap_t *p = pcap_open_dead(DLT_EN10MB, CAP_MAX_SNAPLEN);
 	if (!p) {
 		snprintf(err, errn, "out of memory");
 		return -1;

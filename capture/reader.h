@@ -31,9 +31,6 @@ struct cap_reader {
 	bool expired;         /* ... (nothing more can expire until now changes) */
 	int64_t linger, done_linger;
 	struct ek_pktref last; /* latest packet read */
-	int in_cb;            /* sink calls in progress */
-	struct ct_conn **pend; /* ignored from inside a call about another connection */
-	size_t npend, cappend;
 	cap_progress_fn progress; /* cap_set_progress */
 	volatile sig_atomic_t stop; /* cap_stop (a signal handler) */
 	uint64_t max_packets, max_seconds; /* cap_set_limits; 0 = none */
@@ -55,7 +52,14 @@ static inline struct conntab *cap_table_of(const struct cap_reader *r, const str
 void cap_conn_opened(struct cap_reader *r, struct ct_conn *c, const struct ek_pktref *p);
 struct ct_key *cap_end_conn(struct cap_reader *r, struct ct_conn *c, enum cap_end why, const struct ek_pktref *p,
 			    bool tomb);
+/* After the sink's calls about c: end it if the sink said CAP_IGNORE. */
 bool cap_ended_if_ignored(struct cap_reader *r, struct ct_conn *c, const struct ek_pktref *p);
-void cap_end_pending(struct cap_reader *r, const struct ek_pktref *p);
+
+/* The sink said CAP_IGNORE: no more calls about c but conn_end. */
+static inline void cap_mark_ignored(struct ct_conn *c)
+{
+	c->ignored = true;
+	c->k.dropped = true;
+}
 
 #endif

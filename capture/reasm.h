@@ -89,13 +89,13 @@ void reasm_init(struct reasm_dir *d);
 /* Budgets (a direction's is capped to what ooo_bytes holds). */
 void reasm_pool_init(struct reasm_pool *pool, size_t max_dir, size_t max_total);
 
-/* A segment of this direction arrived in packet p. */
 /* Everything up to its FIN was delivered: nothing held, nothing missing. */
 static inline bool reasm_complete(const struct reasm_dir *d)
 {
 	return d->fin_done && !d->head;
 }
 
+/* A segment of this direction arrived in packet p. */
 bool reasm_segment(struct reasm_dir *d, struct reasm_pool *pool, const struct reasm_in *in,
 		   const struct ek_pktref *p, const struct reasm_cb *cb, void *ctx);
 

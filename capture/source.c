@@ -131,7 +131,7 @@ static void fast_setup(struct src *s, FILE *fp)
 	if (pcap_get_tstamp_precision(s->p) != PCAP_TSTAMP_PRECISION_NANO) return;
 	/* at most libpcap's MAXIMUM_SNAPLEN: no link type's maximum is lower */
 	int snap = pcap_snapshot(s->p);
-	if (snap <= 0 || snap > 262144) return;
+	if (snap <= 0 || snap > CAP_MAX_SNAPLEN) return;
 	f->buf = malloc(FAST_BUF);
 	if (!f->buf) return;
 	f->scale_up = !nsec;

@@ -30,7 +30,7 @@ void udp_packet(struct cap_reader *r, const struct dec_tcp *u, const struct ek_p
 		}
 		/* ended by the idle timeout: the same stream, a new conversation */
 		if (!(c = ct_raise(r->ut, k, r->now))) {
-			r->st.malformed++; /* out of memory */
+			r->st.oom++;
 			return;
 		}
 		cap_conn_opened(r, c, p);
@@ -40,7 +40,7 @@ void udp_packet(struct cap_reader *r, const struct dec_tcp *u, const struct ek_p
 	} else {
 		while (ct_size(r->ut) >= r->o.max_conns) flow_evict(r, p);
 		if (!(c = ct_add(r->ut, &u->src, &u->dst, r->now))) {
-			r->st.malformed++;
+			r->st.oom++;
 			return;
 		}
 		c->k.pub.id = r->next_udp_id++;
@@ -52,13 +52,10 @@ void udp_packet(struct cap_reader *r, const struct dec_tcp *u, const struct ek_p
 	}
 	c->last_pkt = *p;
 	if (cap_ended_if_ignored(r, c, p)) return;
-	if (r->sink.datagram) {
-		r->in_cb++;
-		r->sink.datagram(r->sink.ctx, &c->k.pub, dir, u->payload, u->caplen, u->len, p);
-		r->in_cb--;
-	}
+	if (r->sink.datagram &&
+	    r->sink.datagram(r->sink.ctx, &c->k.pub, dir, u->payload, u->caplen, u->len, p) == CAP_IGNORE)
+		cap_mark_ignored(c);
 	cap_ended_if_ignored(r, c, p);
-	cap_end_pending(r, p);
 }
 
 void udp_expire(struct cap_reader *r)

@@ -83,12 +83,6 @@ static inline uint8_t cur_peek_u8(const struct cur *c, size_t at)
 	return cur_has(c, at + 1) ? c->base[c->off + at] : 0;
 }
 
-static inline uint16_t cur_peek_u16(const struct cur *c, size_t at)
-{
-	return cur_has(c, at + 2) ?
-		(uint16_t)((unsigned)c->base[c->off + at] << 8 | c->base[c->off + at + 1]) : 0;
-}
-
 static inline bool cur_skip(struct cur *c, size_t n)
 {
 	if (!cur_has(c, n)) return cur_fail(c);

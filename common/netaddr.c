@@ -5,6 +5,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "decimal.h"
+
 /* "0" .. "255": three characters (NUL-padded), the length in the fourth. */
 static const char octet_dec[256][5] = {
 	"0\0\0\1", "1\0\0\1", "2\0\0\1", "3\0\0\1", "4\0\0\1", "5\0\0\1", "6\0\0\1", "7\0\0\1",
@@ -41,19 +43,6 @@ static const char octet_dec[256][5] = {
 	"248\3", "249\3", "250\3", "251\3", "252\3", "253\3", "254\3", "255\3",
 };
 
-/* Decimal digits of v at p; returns the end. */
-static char *put_dec(char *p, unsigned v)
-{
-	char t[10];
-	int k = 0;
-	do {
-		t[k++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	while (k) *p++ = t[--k];
-	return p;
-}
-
 void ek_endpoint_str(const struct ek_endpoint *e, bool with_port, char *buf, size_t n)
 {
 	if (e->addr.family != 6) {
@@ -70,7 +59,7 @@ void ek_endpoint_str(const struct ek_endpoint *e, bool with_port, char *buf, siz
 		}
 		if (with_port) {
 			*p++ = ':';
-			p = put_dec(p, e->port);
+			p = ek_put_u64(p, e->port);
 		}
 		size_t len = (size_t)(p - t);
 		if (len < n) {
@@ -87,16 +76,6 @@ void ek_endpoint_str(const struct ek_endpoint *e, bool with_port, char *buf, siz
 		snprintf(buf, n, "[%s]:%u", a, e->port);
 	else
 		snprintf(buf, n, "%s:%u", a, e->port);
-}
-
-bool ek_addr_eq(const struct ek_addr *a, const struct ek_addr *b)
-{
-	return a->family == b->family && memcmp(a->a, b->a, a->family == 6 ? 16 : 4) == 0;
-}
-
-bool ek_endpoint_eq(const struct ek_endpoint *a, const struct ek_endpoint *b)
-{
-	return a->port == b->port && ek_addr_eq(&a->addr, &b->addr);
 }
 
 /* The last few seconds formatted by ek_unix_str / ek_time_str: rows of
@@ -173,12 +152,9 @@ void ek_time_str(struct ek_time t, char *buf, size_t n)
 			memcpy(buf, c->s, len);
 			char *p = buf + len;
 			*p++ = '.';
-			for (int i = 5; i >= 0; i--) {
-				p[i] = (char)('0' + us % 10);
-				us /= 10;
-			}
-			p[6] = 'Z';
-			p[7] = '\0';
+			p = ek_put_6digits(p, (uint32_t)us);
+			p[0] = 'Z';
+			p[1] = '\0';
 			return;
 		}
 	}

@@ -33,8 +33,6 @@ struct ek_pktref {
 /* "10.0.0.1:443" or "[2001:db8::1]:443"; with_port=false gives the bare address. */
 #define EK_ENDPOINT_STRLEN 64
 void ek_endpoint_str(const struct ek_endpoint *e, bool with_port, char *buf, size_t n);
-bool ek_addr_eq(const struct ek_addr *a, const struct ek_addr *b);
-bool ek_endpoint_eq(const struct ek_endpoint *a, const struct ek_endpoint *b);
 
 /* ISO 8601 UTC with microseconds: 2026-03-24T11:54:26.106123Z */
 #define EK_TIME_STRLEN 40

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../common/cursor.h"
+#include "../common/hash.h"
 
 #define KEYLOG_DEFAULT_MAX 1000000u
 #define KEYLOG_MAX_LINE 1024u
@@ -89,10 +90,7 @@ void tls_keylog_free(struct tls_keylog *k)
 
 static uint64_t hash_random(const uint8_t *r)
 {
-	struct cur c = cur_make(r, 32);
-	uint64_t h = 0xcbf29ce484222325ULL;
-	while (cur_left(&c)) h = (h ^ cur_u8(&c)) * 0x100000001b3ULL;
-	return h ^ (h >> 29);
+	return ek_hash_bytes(r, 32, 0);
 }
 
 static size_t find_slot(const struct tls_keylog *k, const uint8_t *random)

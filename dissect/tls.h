@@ -64,13 +64,17 @@ struct tls_conn_view {
 	uint64_t client_app_bytes, server_app_bytes; /* bodies of application-data records (counted, not kept);
 						      * in TLS 1.3 all type-23 records after the first
 						      * encrypted-handshake record of the direction */
-	void *consumer;          /* the event consumer's own pointer (tls_view_set_consumer): the
-				  * dissector never reads it; NULL until set */
+	void *consumer;          /* the event consumer's own pointer (set through
+				  * tls_event.consumer): the dissector never reads it; NULL until set */
 };
 
-/* Attach the consumer's per-connection state to a view it was given in
- * an event, so it need not look it up again for every event. */
-void tls_view_set_consumer(const struct tls_conn_view *v, void *p);
+/* The handshake completed: both Finished seen and not rejected right after
+ * (aborted_after_finished).  The one definition the summary and the
+ * findings share. */
+static inline bool tls_handshake_complete(const struct tls_conn_view *v)
+{
+	return v->client_finished && v->server_finished && !v->aborted_after_finished;
+}
 
 enum tls_event_kind {
 	TLS_EV_CONN_TLS,      /* the connection was recognised as TLS (first event of a TLS connection) */
@@ -167,6 +171,9 @@ struct tls_missing {
 struct tls_event {
 	enum tls_event_kind kind;
 	const struct tls_conn_view *conn;
+	/* conn->consumer, writable: the consumer attaches its per-connection
+	 * state here so it need not look it up again for every event */
+	void **consumer;
 	enum tls_role sender;  /* NONE for events that have no sender */
 	uint16_t version;      /* negotiated once known, else the carrying record's version */
 	/* The packet of the chunk that completed the record carrying the

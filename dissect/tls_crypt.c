@@ -271,7 +271,7 @@ static int open13(struct tls_crypto *x, struct tls_rkey *k, uint8_t type, uint16
 		  uint8_t *out, size_t *out_len)
 {
 	struct cur b = cur_make(body, n);
-	if (n < (size_t)k->s.tag_len + 1u || n > 16384u + 256u) return -1;
+	if (n < (size_t)k->s.tag_len + 1u || n > TLS13_MAX_CIPHERTEXT) return -1;
 	size_t ct_len = n - k->s.tag_len;
 	const uint8_t *ct = cur_bytes(&b, ct_len);
 	const uint8_t *tag = cur_bytes(&b, k->s.tag_len);

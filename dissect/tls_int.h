@@ -15,6 +15,11 @@
 #include "tls.h"
 #include "x509.h"
 
+/* Record size limits (the length field of a record header). */
+#define TLS_MAX_PLAINTEXT 16384u                      /* 2^14: RFC 8446 5.1, RFC 5246 6.2.1 */
+#define TLS_MAX_RECORD (TLS_MAX_PLAINTEXT + 2048u)    /* TLSCiphertext up to TLS 1.2: RFC 5246 6.2.3 */
+#define TLS13_MAX_CIPHERTEXT (TLS_MAX_PLAINTEXT + 256u) /* TLS 1.3: RFC 8446 5.2 */
+
 #define TLS_SCRATCH_VERSIONS 32
 #define TLS_SCRATCH_SIGALGS 128
 #define TLS_SCRATCH_SNI 256

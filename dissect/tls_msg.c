@@ -10,6 +10,7 @@
 #include <openssl/x509.h>
 
 #include "../common/cursor.h"
+#include "../common/hash.h"
 #include "dn_text.h"
 #include "tls_int.h"
 
@@ -383,8 +384,7 @@ static void add_dn_openssl(struct tls_scratch *s, const uint8_t *der, size_t len
 /* add_dn_openssl through s->dn_memo: the text it appends, by DER. */
 static void add_dn(struct tls_scratch *s, const uint8_t *der, size_t len)
 {
-	uint64_t h = 0xcbf29ce484222325ULL ^ len;
-	for (size_t i = 0; i < len; i++) h = (h ^ der[i]) * 0x100000001b3ULL;
+	uint64_t h = ek_hash_bytes(der, len, 0);
 	struct tls_dn_memo *m = &s->dn_memo[(h ^ (h >> 32)) % (sizeof s->dn_memo / sizeof s->dn_memo[0])];
 	if (m->der && m->hash == h && m->der_len == len && memcmp(m->der, der, len) == 0) {
 		names_append(s, m->txt, m->txt_len);

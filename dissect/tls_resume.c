@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/hash.h"
+
 struct resume_entry {
 	uint64_t id;               /* 0: empty */
 	uint64_t origin;
@@ -24,32 +26,14 @@ void tls_resume_free(struct tls_resume *r)
 	free(r);
 }
 
-/* 64-bit mix of 8-byte words (splitmix64's finaliser): called for every
- * ClientHello and ServerHello, so no cryptographic digest.  A collision
+/* The common byte hash (common/hash.h): called for every ClientHello and
+ * ServerHello, so no cryptographic digest.  A collision
  * only links the wrong session: its master secret then fails to
  * authenticate the first record, which is reported (decrypt_failed). */
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ull;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebull;
-	return x ^ x >> 31;
-}
-
 uint64_t tls_resume_digest(const uint8_t *p, size_t n)
 {
 	if (!p || !n) return 0;
-	uint64_t h = mix64(0x9e3779b97f4a7c15ull ^ n);
-	size_t i = 0;
-	for (; i + 8 <= n; i += 8) {
-		uint64_t w;
-		memcpy(&w, p + i, 8);
-		h = mix64(h ^ w);
-	}
-	uint64_t w = 0;
-	memcpy(&w, p + i, n - i);
-	h = mix64(h ^ w ^ (uint64_t)(n - i) << 56);
+	uint64_t h = ek_hash_bytes(p, n, 0);
 	return h ? h : 1;
 }
 

@@ -27,6 +27,7 @@
 #include "x509.h"
 
 #include "../common/hash.h"
+#include "../common/strbuf.h"
 
 #include <arpa/inet.h>
 #include <stdlib.h>
@@ -112,35 +113,6 @@ struct x509_cache {
 #define SLOT_OVERHEAD 64u
 #define FULL_BYTES(len) (4 * (len) + 4096) /* an X509 with its key, roughly */
 
-/* ---- hashing ----------------------------------------------------------- */
-
-static uint64_t mix64(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
-	return h;
-}
-
-/* Every byte counts (entries are compared in full anyway: the hash only
- * has to spread them); two independent lanes of 16 bytes so the
- * multiplies overlap. */
-static uint64_t der_hash(const uint8_t *der, size_t len)
-{
-	uint64_t a = 0x9e3779b97f4a7c15ULL ^ (uint64_t)len, b = 0xc2b2ae3d27d4eb4fULL;
-	size_t i = 0;
-	for (; i + 32 <= len; i += 32) {
-		a = ek_mum(ek_rd64(der + i) ^ EK_HASH_K0, ek_rd64(der + i + 8) ^ a);
-		b = ek_mum(ek_rd64(der + i + 16) ^ EK_HASH_K1, ek_rd64(der + i + 24) ^ b);
-	}
-	for (; i + 8 <= len; i += 8) a = ek_mum(ek_rd64(der + i) ^ EK_HASH_K2, a);
-	uint64_t t = 0;
-	for (; i < len; i++) t = t << 8 | der[i];
-	return mix64(ek_mum(a ^ EK_HASH_K3, b ^ t));
-}
-
 /* ---- field extraction --------------------------------------------------- */
 
 /* Contents of a memory BIO as a malloc'd string (NULL on failure). */
@@ -180,37 +152,15 @@ static char *serial_hex(X509 *x)
 	return s;
 }
 
-/* Growable string for joined lists. */
-struct sb {
-	char *s;
-	size_t len, cap;
-	bool oom;
-};
-
-static void sb_add(struct sb *b, const char *sep, const char *str, size_t n)
+/* Joined lists (common/strbuf.h); sep goes between items. */
+static void sb_add(struct ek_str *b, const char *sep, const char *str, size_t n)
 {
-	if (b->oom) return;
-	size_t seplen = b->len && sep ? strlen(sep) : 0;
-	size_t need = b->len + seplen + n + 1;
-	if (need > b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 64;
-		while (cap < need) cap *= 2;
-		char *p = realloc(b->s, cap);
-		if (!p) {
-			b->oom = true;
-			return;
-		}
-		b->s = p;
-		b->cap = cap;
-	}
-	if (seplen) memcpy(b->s + b->len, sep, seplen);
-	b->len += seplen;
-	if (n) memcpy(b->s + b->len, str, n);
-	b->len += n;
-	b->s[b->len] = '\0';
+	if (b->len && sep) ek_str_puts(b, sep);
+	ek_str_put(b, str, n);
 }
 
-static char *sb_take(struct sb *b)
+/* The list, "" when empty, NULL when out of memory. */
+static char *sb_take(struct ek_str *b)
 {
 	if (b->oom) {
 		free(b->s);
@@ -220,7 +170,7 @@ static char *sb_take(struct sb *b)
 	return b->s;
 }
 
-static void add_san_string(struct sb *b, const char *prefix, const ASN1_STRING *s)
+static void add_san_string(struct ek_str *b, const char *prefix, const ASN1_STRING *s)
 {
 	const unsigned char *d = ASN1_STRING_get0_data(s);
 	int n = ASN1_STRING_length(s);
@@ -233,7 +183,7 @@ static void add_san_string(struct sb *b, const char *prefix, const ASN1_STRING *
  * client certificates commonly carry. */
 static char *san_list(X509 *x)
 {
-	struct sb b = { 0 };
+	struct ek_str b = { 0 };
 	GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
 	if (!gens) return sb_take(&b);
 	int n = sk_GENERAL_NAME_num(gens);
@@ -266,7 +216,7 @@ static char *san_list(X509 *x)
 
 static char *eku_list(X509 *x, unsigned *flags)
 {
-	struct sb b = { 0 };
+	struct ek_str b = { 0 };
 	int crit = -1;
 	EXTENDED_KEY_USAGE *eku = X509_get_ext_d2i(x, NID_ext_key_usage, &crit, NULL);
 	*flags = 0;
@@ -304,7 +254,7 @@ static char *key_usage_list(X509 *x)
 		"digitalSignature", "nonRepudiation", "keyEncipherment", "dataEncipherment", "keyAgreement",
 		"keyCertSign",      "cRLSign",        "encipherOnly",    "decipherOnly",
 	};
-	struct sb b = { 0 };
+	struct ek_str b = { 0 };
 	ASN1_BIT_STRING *ku = X509_get_ext_d2i(x, NID_key_usage, NULL, NULL);
 	if (!ku) return sb_take(&b);
 	for (int i = 0; i < (int)(sizeof names / sizeof names[0]); i++)
@@ -381,7 +331,7 @@ static const char *intern(struct x509_cache *c, const char *s)
 {
 	if (!s) return NULL;
 	size_t len = strlen(s);
-	uint64_t h = der_hash((const uint8_t *)s, len);
+	uint64_t h = ek_hash_bytes((const uint8_t *)s, len, 0);
 	if (c->strs) {
 		for (struct istr *i = c->strs[h & (c->nstrs_b - 1)]; i; i = i->next) {
 			if (i->hash == h && i->len == len && memcmp(i->s, s, len) == 0) {
@@ -468,7 +418,7 @@ static const char *name_text(struct x509_cache *c, const X509_NAME *nm)
 	const unsigned char *der = NULL;
 	size_t len = 0;
 	if (!X509_NAME_get0_der(nm, &der, &len) || !der) return intern_take(c, dn_text(nm));
-	uint64_t h = der_hash(der, len);
+	uint64_t h = ek_hash_bytes(der, len, 0);
 	struct name_memo *m = &c->names[h % (sizeof c->names / sizeof c->names[0])];
 	if (m->text && m->hash == h && m->len == len && memcmp(m->der, der, len) == 0) {
 		istr_of(m->text)->refs++;
@@ -774,7 +724,7 @@ struct x509_info *x509_get(struct x509_cache *c, const uint8_t *der, size_t len)
 {
 	if (!c || (!der && len)) return NULL;
 	c->st.lookups++;
-	uint64_t h = der_hash(der, len);
+	uint64_t h = ek_hash_bytes(der, len, 0);
 	if (c->slots) {
 		for (struct der_slot *s = c->slots[h & (c->nslots_b - 1)]; s; s = s->next) {
 			if (s->hash == h && s->len == len && (len == 0 || memcmp(s->der, der, len) == 0)) {

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/hash.h"
+
 #define REC_POOL_MAX 16384
 
 struct connmap {
@@ -14,8 +16,7 @@ struct connmap {
 
 static size_t slot_of(const struct connmap *m, uint32_t f, uint64_t id)
 {
-	uint64_t h = (id ^ ((uint64_t)f << 48)) * 0x9e3779b97f4a7c15ull;
-	return (size_t)(h >> 20) & (m->nslots - 1);
+	return (size_t)ek_hash_word(id, (uint64_t)f << 48) & (m->nslots - 1);
 }
 
 struct connmap *connmap_new(void)
@@ -123,11 +124,6 @@ void connmap_release(struct connmap *m, struct conn_rec *r, void (*free_fc)(stru
 			return;
 		}
 	}
-}
-
-size_t connmap_size(const struct connmap *m)
-{
-	return m->count;
 }
 
 void connmap_free(struct connmap *m, void (*free_fc)(struct findings_conn *))

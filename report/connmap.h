@@ -11,7 +11,7 @@
 
 enum conn_state { CONN_UNDECIDED, CONN_TLS, CONN_NOT_TLS };
 
-struct findings_conn; /* findings.c's per-connection state */
+struct findings_conn; /* the findings' per-connection state (findings_int.h) */
 
 /* An endpoint and its "ip:port" text (ek_endpoint_str with the port). */
 struct ep_text {
@@ -27,8 +27,9 @@ struct conn_rec {
 	uint64_t id;
 	enum conn_state state;
 	unsigned queued;           /* timeline rows waiting that point here */
+	unsigned rows_dropped;     /* held rows given up while undecided (TIMELINE_MAX_HELD) */
 	bool ended;                /* TLS_EV_CONN_END seen */
-	struct findings_conn *fc;  /* owned by findings.c */
+	struct findings_conn *fc;  /* owned by the findings (findings_store.c) */
 	struct conn_info *ci;      /* conn_table.c's record while the connection runs */
 	struct ep_text ept[2];     /* client, server: the first texts */
 	struct ep_text *cur[2];    /* the latest (NULL: ept[i]) */
@@ -45,7 +46,6 @@ void connmap_free(struct connmap *m, void (*free_fc)(struct findings_conn *));
 struct conn_rec *connmap_get(struct connmap *m, uint32_t file_index, uint64_t id);
 /* Remove and free r once nothing refers to it (ended and nothing queued). */
 void connmap_release(struct connmap *m, struct conn_rec *r, void (*free_fc)(struct findings_conn *));
-size_t connmap_size(const struct connmap *m);
 /* The text of endpoint e in role slot i (0 client, 1 server), formatted
  * once per connection.  The text stays valid while the record lives: a
  * role change while rows are queued (cr->queued) keeps the old text. */

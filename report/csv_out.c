@@ -243,29 +243,6 @@ void csv_out_plain(struct csv_out *c, const char *s, size_t n)
 	c->len = (size_t)(o + n - c->buf);
 }
 
-void csv_out_raw(struct csv_out *c, const char *s, size_t n)
-{
-	char *o = out_reserve(c, n);
-	if (!o) return;
-	memcpy(o, s, n);
-	c->len += n;
-	c->row_started = true;
-}
-
-char *csv_out_field_begin(struct csv_out *c, size_t max)
-{
-	char *o = out_reserve(c, max + 1);
-	if (!o) return NULL;
-	if (c->row_started) *o++ = ',';
-	c->row_started = true;
-	return o;
-}
-
-void csv_out_field_end(struct csv_out *c, char *end)
-{
-	c->len = (size_t)(end - c->buf);
-}
-
 char *csv_escape_field(const char *s, size_t *len)
 {
 	if (!s) s = "";

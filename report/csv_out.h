@@ -28,15 +28,6 @@ void csv_out_field_n(struct csv_out *c, const char *s, size_t n);
  * (printable ASCII without ',' or '"', not starting with = + - @ or a
  * space, not ending with a space: numbers, times, addresses, codes). */
 void csv_out_plain(struct csv_out *c, const char *s, size_t n);
-/* Bytes appended as they are: a prepared piece of a row (escaped fields
- * with their separating commas, see csv_escape_field).  The row counts as
- * started afterwards. */
-void csv_out_raw(struct csv_out *c, const char *s, size_t n);
-/* A plain field (as csv_out_plain) formatted in place: returns where to
- * write at most max bytes (NULL on failure), csv_out_field_end(end)
- * finishes it. */
-char *csv_out_field_begin(struct csv_out *c, size_t max);
-void csv_out_field_end(struct csv_out *c, char *end);
 /* A whole row formatted in place: room for max bytes at the returned
  * pointer (NULL on failure); csv_out_row_commit(end) takes the bytes up
  * to end (the row with its separators and final newline). */
@@ -57,7 +48,7 @@ void csv_out_flush(struct csv_out *c);
 /* Writer state that lives as long as c: free_fn(p) runs on close. */
 void csv_out_attach(struct csv_out *c, void *p, void (*free_fn)(void *));
 /* Everything so far handed to the file; its descriptor, for bytes that
- * go there directly (report/parallel.c's spools).  -1 on a write error. */
+ * go there directly (the -j spools).  -1 on a write error. */
 int csv_out_fd(struct csv_out *c);
 /* Closes; commit=false discards a file.  Returns 0, or -1 with err set. */
 int csv_out_close(struct csv_out *c, bool commit, char *err, size_t errn);

@@ -5,153 +5,92 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A growable string; on allocation failure it keeps what it has. */
-struct sbuf {
-	char *s;
-	size_t len, cap;
-};
+#include "../common/strbuf.h"
 
-static bool sb_room(struct sbuf *b, size_t n)
+static void sb_sep(struct ek_str *b)
 {
-	if (b->s && b->cap - b->len > n) return true;
-	size_t nc = b->cap ? b->cap : 128;
-	while (nc - b->len <= n) nc *= 2;
-	char *ns = realloc(b->s, nc);
-	if (!ns) return false;
-	if (!b->s) ns[0] = '\0';
-	b->s = ns;
-	b->cap = nc;
-	return true;
+	if (b->len) ek_str_put(b, " ", 1);
 }
 
-/* Appends without printf (the common details are built for every row). */
-static void sb_put(struct sbuf *b, const char *s, size_t n)
-{
-	if (!sb_room(b, n)) return;
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-}
-
-static void sb_puts(struct sbuf *b, const char *s)
-{
-	sb_put(b, s, strlen(s));
-}
-
-static void sb_putu(struct sbuf *b, unsigned long long v)
-{
-	char t[24], *p = t + sizeof t;
-	do {
-		*--p = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	sb_put(b, p, (size_t)(t + sizeof t - p));
-}
-
-static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(struct sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	if (!b->s && !sb_room(b, 0)) return;
-	for (int tries = 0; tries < 2; tries++) {
-		size_t room = b->cap - b->len;
-		va_start(ap, fmt);
-		int n = vsnprintf(b->s + b->len, room, fmt, ap);
-		va_end(ap);
-		if (n < 0) return;
-		if ((size_t)n < room) {
-			b->len += (size_t)n;
-			return;
-		}
-		b->s[b->len] = '\0';
-		if (!sb_room(b, (size_t)n)) return;
-	}
-}
-
-static void sb_sep(struct sbuf *b)
-{
-	if (b->len) sb_put(b, " ", 1);
-}
-
-static void version_list(struct sbuf *b, const uint16_t *v, size_t n)
+static void version_list(struct ek_str *b, const uint16_t *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		const char *name = tls_version_name(v[i]);
-		if (i) sb_put(b, ",", 1);
+		if (i) ek_str_put(b, ",", 1);
 		if (name)
-			sb_puts(b, name);
+			ek_str_puts(b, name);
 		else
-			sb_printf(b, "0x%04x", v[i]);
+			ek_str_printf(b, "0x%04x", v[i]);
 	}
 }
 
-static void client_hello(struct sbuf *b, const struct tls_client_hello *ch)
+static void client_hello(struct ek_str *b, const struct tls_client_hello *ch)
 {
-	if (ch->sslv2) sb_puts(b, "sslv2-format");
-	if (ch->sni) { sb_sep(b); sb_put(b, "sni=", 4); sb_puts(b, ch->sni); }
-	if (ch->alpn) { sb_sep(b); sb_put(b, "alpn=", 5); sb_puts(b, ch->alpn); }
+	if (ch->sslv2) ek_str_puts(b, "sslv2-format");
+	if (ch->sni) { sb_sep(b); ek_str_put(b, "sni=", 4); ek_str_puts(b, ch->sni); }
+	if (ch->alpn) { sb_sep(b); ek_str_put(b, "alpn=", 5); ek_str_puts(b, ch->alpn); }
 	if (ch->n_versions) {
 		sb_sep(b);
-		sb_put(b, "versions=", 9);
+		ek_str_put(b, "versions=", 9);
 		version_list(b, ch->versions, ch->n_versions);
 	} else {
 		const char *v = tls_version_name(ch->legacy_version);
 		sb_sep(b);
-		if (v) { sb_put(b, "max=", 4); sb_puts(b, v); }
-		else sb_printf(b, "max=0x%04x", ch->legacy_version);
+		if (v) { ek_str_put(b, "max=", 4); ek_str_puts(b, v); }
+		else ek_str_printf(b, "max=0x%04x", ch->legacy_version);
 	}
 	sb_sep(b);
-	sb_put(b, "ciphers=", 8);
-	sb_putu(b, ch->n_ciphers);
+	ek_str_put(b, "ciphers=", 8);
+	ek_str_putu(b, ch->n_ciphers);
 }
 
-static void server_hello(struct sbuf *b, const struct tls_server_hello *sh)
+static void server_hello(struct ek_str *b, const struct tls_server_hello *sh)
 {
 	const char *c = tls_cipher_name(sh->cipher);
-	if (c) sb_puts(b, c);
-	else sb_printf(b, "cipher=0x%04x", sh->cipher);
+	if (c) ek_str_puts(b, c);
+	else ek_str_printf(b, "cipher=0x%04x", sh->cipher);
 	if (sh->selected_version != sh->legacy_version || sh->hello_retry) {
 		const char *v = tls_version_name(sh->selected_version);
-		sb_put(b, " version=", 9);
-		sb_puts(b, v ? v : "?");
+		ek_str_put(b, " version=", 9);
+		ek_str_puts(b, v ? v : "?");
 	}
 	if (sh->resumed) {
 		static const char *const by[] = { "", "session ID", "session ticket", "PSK" };
-		sb_printf(b, " resumed (%s): ", by[sh->resumed <= TLS_RESUMED_PSK ? sh->resumed : 0]);
+		ek_str_printf(b, " resumed (%s): ", by[sh->resumed <= TLS_RESUMED_PSK ? sh->resumed : 0]);
 		if (sh->resumed_from)
-			sb_printf(b, "certificates as in conn %llu", (unsigned long long)(sh->resumed_from - 1));
+			ek_str_printf(b, "certificates as in conn %llu", (unsigned long long)(sh->resumed_from - 1));
 		else
-			sb_puts(b, "no certificates in this handshake; the connection that issued the session is "
+			ek_str_puts(b, "no certificates in this handshake; the connection that issued the session is "
 				   "not known (not in this file, or its ticket was encrypted)");
 	}
 }
 
-static void cert_request(struct sbuf *b, const struct tls_cert_request *cr)
+static void cert_request(struct ek_str *b, const struct tls_cert_request *cr)
 {
 	if (cr->n_cert_types) {
-		sb_put(b, "types=", 6);
+		ek_str_put(b, "types=", 6);
 		for (size_t i = 0; i < cr->n_cert_types; i++) {
 			const char *t = tls_cert_type_name(cr->cert_types[i]);
-			if (i) sb_put(b, ",", 1);
-			if (t) sb_puts(b, t);
-			else sb_putu(b, cr->cert_types[i]);
+			if (i) ek_str_put(b, ",", 1);
+			if (t) ek_str_puts(b, t);
+			else ek_str_putu(b, cr->cert_types[i]);
 		}
 	}
 	/* The signature list is long and rarely the problem: count it. */
 	if (cr->n_sigalgs) {
 		sb_sep(b);
-		sb_put(b, "sigalgs=", 8);
-		sb_putu(b, cr->n_sigalgs);
+		ek_str_put(b, "sigalgs=", 8);
+		ek_str_putu(b, cr->n_sigalgs);
 	}
 	sb_sep(b);
 	if (!cr->n_ca_names) {
-		sb_puts(b, "cas=(any)");
+		ek_str_puts(b, "cas=(any)");
 		return;
 	}
-	sb_put(b, "cas=", 4);
+	ek_str_put(b, "cas=", 4);
 	for (size_t i = 0; i < cr->n_ca_names; i++) {
-		if (i) sb_put(b, " | ", 3);
-		sb_puts(b, cr->ca_names[i]);
+		if (i) ek_str_put(b, " | ", 3);
+		ek_str_puts(b, cr->ca_names[i]);
 	}
 }
 
@@ -177,10 +116,7 @@ static size_t alert_text(const struct tls_alert *a, char *t)
 	memcpy(p, d, dl);
 	p += dl;
 	*p++ = '(';
-	unsigned v = a->desc;
-	if (v >= 100) *p++ = (char)('0' + v / 100);
-	if (v >= 10) *p++ = (char)('0' + v / 10 % 10);
-	*p++ = (char)('0' + v % 10);
+	p = ek_put_u64(p, a->desc);
 	*p++ = ')';
 	*p = '\0';
 	return (size_t)(p - t);
@@ -221,18 +157,18 @@ const char *detail_event_name(const struct tls_event *ev)
 
 size_t detail_write(const struct tls_event *ev, char **buf, size_t *cap)
 {
-	struct sbuf b = { *buf, 0, *buf ? *cap : 0 };
+	struct ek_str b = { *buf, 0, *buf ? *cap : 0, false };
 	if (b.s) b.s[0] = '\0';
 	switch (ev->kind) {
 	case TLS_EV_HANDSHAKE: {
 		const struct tls_handshake *hs = &ev->u.hs;
 		if (hs->too_large) {
-			sb_printf(&b, "%u bytes: over the %u KiB handshake message cap, not parsed", hs->length,
+			ek_str_printf(&b, "%u bytes: over the %u KiB handshake message cap, not parsed", hs->length,
 				  TLS_DEFAULT_MAX_HANDSHAKE / 1024u);
 			break;
 		}
 		if (hs->malformed) {
-			sb_printf(&b, "malformed (%u bytes)", hs->length);
+			ek_str_printf(&b, "malformed (%u bytes)", hs->length);
 			break;
 		}
 		switch (hs->type) {
@@ -241,14 +177,14 @@ size_t detail_write(const struct tls_event *ev, char **buf, size_t *cap)
 		case TLS_HS_HELLO_RETRY_REQUEST: server_hello(&b, &hs->u.sh); break;
 		case TLS_HS_CERTIFICATE:
 			if (hs->u.cert.n_total == 0) {
-				sb_puts(&b, "empty: no certificate");
+				ek_str_puts(&b, "empty: no certificate");
 			} else {
-				sb_putu(&b, hs->u.cert.n_total);
-				sb_puts(&b, hs->u.cert.n_total == 1 ? " certificate" : " certificates");
+				ek_str_putu(&b, hs->u.cert.n_total);
+				ek_str_puts(&b, hs->u.cert.n_total == 1 ? " certificate" : " certificates");
 			}
 			if (hs->u.cert.n_total > hs->u.cert.n_certs)
-				sb_printf(&b, " (first %zu kept: chain cap)", hs->u.cert.n_certs);
-			if (hs->u.cert.truncated) sb_puts(&b, " (list truncated)");
+				ek_str_printf(&b, " (first %zu kept: chain cap)", hs->u.cert.n_certs);
+			if (hs->u.cert.truncated) ek_str_puts(&b, " (list truncated)");
 			break;
 		case TLS_HS_CERTIFICATE_REQUEST: cert_request(&b, &hs->u.cr); break;
 		default: break;
@@ -257,23 +193,23 @@ size_t detail_write(const struct tls_event *ev, char **buf, size_t *cap)
 	}
 	case TLS_EV_ALERT: {
 		char a[96];
-		sb_put(&b, a, alert_text(&ev->u.alert, a));
+		ek_str_put(&b, a, alert_text(&ev->u.alert, a));
 		break;
 	}
 	case TLS_EV_DATA_MISSING:
 		if (ev->u.missing.bytes)
-			sb_printf(&b, "%llu bytes not captured", (unsigned long long)ev->u.missing.bytes);
+			ek_str_printf(&b, "%llu bytes not captured", (unsigned long long)ev->u.missing.bytes);
 		else
-			sb_printf(&b, "bytes not captured");
+			ek_str_printf(&b, "bytes not captured");
 		if (ev->u.missing.in_record)
-			sb_printf(&b, ev->u.missing.resumed ? "; inside a record, parsing resumes at the next record"
+			ek_str_printf(&b, ev->u.missing.resumed ? "; inside a record, parsing resumes at the next record"
 							    : "; inside a record, rest of this direction not parsed");
 		break;
 	case TLS_EV_RECORD_INCOMPLETE:
-		sb_printf(&b, "%s incomplete: bytes missing", ev->u.incomplete ? ev->u.incomplete : "record");
+		ek_str_printf(&b, "%s incomplete: bytes missing", ev->u.incomplete ? ev->u.incomplete : "record");
 		break;
 	case TLS_EV_DECRYPT_FAILED:
-		sb_printf(&b, "%s; this direction is not decrypted further",
+		ek_str_printf(&b, "%s; this direction is not decrypted further",
 			  ev->u.decrypt.reason ? ev->u.decrypt.reason : "not decrypted");
 		break;
 	default:
@@ -282,13 +218,4 @@ size_t detail_write(const struct tls_event *ev, char **buf, size_t *cap)
 	*buf = b.s;
 	*cap = b.cap;
 	return b.s ? b.len : 0;
-}
-
-char *detail_for_event(const struct tls_event *ev)
-{
-	char *s = NULL;
-	size_t cap = 0;
-	detail_write(ev, &s, &cap);
-	if (!s) return strdup("");
-	return s;
 }

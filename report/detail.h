@@ -6,11 +6,9 @@
 
 /* Timeline event name of ev ("ClientHello", "Alert", ...). */
 const char *detail_event_name(const struct tls_event *ev);
-/* Heap string (never NULL unless out of memory); raw text: writers sanitise. */
-char *detail_for_event(const struct tls_event *ev);
-/* The same text into *buf (a heap buffer of *cap bytes, or NULL: grown
- * with realloc, kept for the next call); its length.  *buf may stay NULL
- * when the text is empty. */
+/* Its detail text (raw: writers sanitise) into *buf (a heap buffer of
+ * *cap bytes, or NULL: grown with realloc, kept for the next call); its
+ * length.  *buf may stay NULL when the text is empty. */
 size_t detail_write(const struct tls_event *ev, char **buf, size_t *cap);
 /* "fatal unsupported_certificate(43)" into buf. */
 void detail_alert(const struct tls_alert *a, char *buf, size_t n);

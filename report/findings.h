@@ -63,6 +63,7 @@ int findings_close(struct findings *f, char *err, size_t errn);
 
 /* Highest severity seen, -1 when there is no finding. */
 int findings_max_severity(const struct findings *f);
+/* Findings of severity s so far (the live status line). */
 uint64_t findings_count(const struct findings *f, enum severity s);
 
 /* -j (parallel.c).  The findings CSV (NULL without --findings). */

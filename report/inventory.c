@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/hash.h"
 #include "csv_out.h"
 #include "sanitize.h"
 
@@ -72,11 +73,8 @@ static uint64_t ikey_hash(const struct ikey *k)
 	memcpy(&x, k->a, 8);
 	memcpy(&y, k->a + 8, 8);
 	memcpy(&z, k->sha256, 8);
-	uint64_t h = (x * 0x9E3779B97F4A7C15ULL) ^ (y * 0xC2B2AE3D27D4EB4FULL) ^ z ^
-		     ((uint64_t)k->port << 16 | (uint64_t)k->v6 << 8 | k->client) * 0x165667B19E3779F9ULL;
-	h ^= h >> 32;
-	h *= 0xD6E8FEB86659FD93ULL;
-	return h ^ (h >> 32);
+	return ek_hash_word(ek_mum(x ^ EK_HASH_K0, y ^ EK_HASH_K1),
+			    z ^ ((uint64_t)k->port << 16 | (uint64_t)k->v6 << 8 | k->client));
 }
 
 static struct islot *itab_slot(const struct itab *t, const struct ikey *k, uint64_t h)
@@ -358,7 +356,7 @@ bool inventory_merge_conflict(const struct inventory *dst, const struct inventor
 			return true;
 	}
 	/* Replay the notes twice, as the worker saw them (this file alone) and
-	 * after dst's files: same_cert_both_roles (findings.c) is raised when
+	 * after dst's files: same_cert_both_roles (rules.c) is raised when
 	 * the ip used the leaf in the other role before and the entry has not
 	 * had it yet.  Nothing to replay when dst never saw these ips' leaves. */
 	bool known = false;

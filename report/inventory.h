@@ -57,6 +57,7 @@ bool inventory_merge_conflict(const struct inventory *dst, const struct inventor
  * cache.  src keeps no entry. */
 void inventory_merge(struct inventory *dst, struct inventory *src);
 
+/* The entries in order of first sight (the HTML report's table). */
 size_t inventory_count(const struct inventory *inv);
 const struct inv_entry *inventory_at(const struct inventory *inv, size_t i);
 

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/hash.h"
+
 /* Open addressing, twice IPCERTS_MAX slots (at most half used), made on
  * first use. */
 #define NSLOTS (2 * (size_t)IPCERTS_MAX)
@@ -23,10 +25,7 @@ void ipcerts_free(struct ipcerts *t)
 
 static size_t slot_of(const struct ek_addr *a)
 {
-	uint64_t h = 1469598103934665603ull ^ a->family;
-	size_t n = a->family == 6 ? 16 : 4;
-	for (size_t i = 0; i < n; i++) h = (h ^ a->a[i]) * 1099511628211ull;
-	return (size_t)(h ^ h >> 29) % NSLOTS;
+	return (size_t)(ek_hash_bytes(a->a, a->family == 6 ? 16 : 4, a->family) % NSLOTS);
 }
 
 static bool same(const struct ek_addr *a, const struct ek_addr *b)

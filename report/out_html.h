@@ -9,7 +9,7 @@
 
 #include <stdio.h>
 
-#include "analysis.h"
+#include "totals.h"
 #include "conn_table.h"
 #include "findings.h"
 #include "inventory.h"

@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "analysis.h"
+#include "totals.h"
 #include "conn_table.h"
 #include "findings.h"
 #include "row.h"

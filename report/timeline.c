@@ -218,7 +218,7 @@ static void queue_row(struct timeline *t, struct conn_rec *cr, struct row *r)
 		struct conn_rec *victim = q_head(t)->cr;
 		struct held *x;
 		while ((x = q_head(t)) && x->cr == victim) {
-			t->dropped_cap++;
+			victim->rows_dropped++;
 			pop_head(t);
 		}
 		flush(t);
@@ -232,6 +232,7 @@ void timeline_event(struct timeline *t, struct conn_rec *cr, const struct tls_ev
 	switch (ev->kind) {
 	case TLS_EV_CONN_TLS:
 		cr->state = CONN_TLS;
+		t->dropped_cap += cr->rows_dropped; /* lost rows of a TLS connection */
 		break;
 	case TLS_EV_CONN_END:
 		if (cr->state == CONN_UNDECIDED && !ev->conn->is_tls) cr->state = CONN_NOT_TLS;

@@ -31,6 +31,7 @@ void timeline_event(struct timeline *t, struct conn_rec *cr, const struct tls_ev
 /* Write or drop everything still held (end of input). */
 void timeline_drain(struct timeline *t);
 uint64_t timeline_rows_written(const struct timeline *t);
+/* Rows of TLS connections given up while held past TIMELINE_MAX_HELD. */
 uint64_t timeline_rows_dropped_by_cap(const struct timeline *t);
 void timeline_free(struct timeline *t);
 

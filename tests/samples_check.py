@@ -20,7 +20,7 @@ TRUST = ["--public-roots", os.path.join(SAMPLES, "pki/public-root-ca.crt"),
          "--ca-file", os.path.join(SAMPLES, "pki/all-roots.pem")]
 PARTIAL = {"snaplen-cut-5061.pcap"}
 # raised when the connection ends, which has no timeline row of its own
-# (report/findings.c on_unfinished: where.row is NULL)
+# (report/rules.c on_unfinished: where.row is NULL)
 ROWLESS = {"handshake_unfinished"}
 
 

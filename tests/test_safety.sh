@@ -164,7 +164,7 @@ run 0 "standard input" -q -o - -r - <in.pcap
 run 0 "single file keeps its base name" -q -o t3.csv "$T/node1/capture.pcap"
 [[ $(sed -n 2p t3.csv | cut -d, -f1) == "capture.pcap" ]] && ok || bad "single file label: $(sed -n 2p t3.csv | cut -d, -f1)"
 
-# ---- the same under -j 2 (report/parallel.c): byte for byte what -j 1 writes
+# ---- the same under -j 2 (cli/parallel.c): byte for byte what -j 1 writes
 for j in 1 2; do
 	"$EK" -j $j --findings f$j.csv -o t$j.csv "$T/nonexistent.pcap" node1/capture.pcap d node2/capture.pcap >r$j.txt 2>e$j.txt
 done

@@ -1,5 +1,5 @@
 /* libFuzzer target: a whole capture file through capture -> dissect ->
- * report, the code path of the CLI (report/main.c): analysis_new,
+ * report, the code path of the CLI (cli/main.c): analysis_new,
  * analysis_file, analysis_finish, analysis_report.
  *
  * The input is written to a memfd and opened by path (/proc/self/fd/N),
@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "fuzz_common.h"
-#include "report/analysis.h"
+#include "cli/analysis.h"
 
 #ifndef EK_FUZZ_SRC_DIR
 #define EK_FUZZ_SRC_DIR "."

@@ -1,6 +1,6 @@
 /* libFuzzer target: the TLS record/handshake layer (dissect/tls.c) fed
  * the two byte streams of one connection through the tls_conn_* API, the
- * way report/pipeline.c drives it.
+ * way cli/pipeline.c drives it.
  *
  * Input format (tests/fuzz/make_seeds.py writes seeds from samples/):
  *

@@ -1,4 +1,4 @@
-#include "timeline_text.h"
+#include "out_timeline_text.h"
 
 #include "../common/connid.h"
 

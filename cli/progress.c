@@ -4,15 +4,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "sanitize.h"
-
-static bool enabled;
-/* The file whose line is on the terminal: with -j several are read at
- * once, one line shows one of them (the first to need it) until it ends. */
-static _Atomic(struct progress *) owner;
-
-void progress_enable(bool on) { enabled = on; }
-bool progress_enabled(void) { return enabled; }
+#include "../report/sanitize.h"
 
 static double now(void)
 {
@@ -21,10 +13,11 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-void progress_start(struct progress *p, const char *name)
+void progress_start(struct progress *p, struct progress_term *term, const char *name)
 {
 	memset(p, 0, sizeof *p);
-	p->fp = stderr;
+	p->term = term;
+	p->fp = term->fp;
 	const char *slash = strrchr(name, '/');
 	sanitize_str(slash ? slash + 1 : name, p->name, sizeof p->name);
 	p->t0 = p->last = now();
@@ -32,11 +25,13 @@ void progress_start(struct progress *p, const char *name)
 
 void progress_update(struct progress *p, uint64_t done, uint64_t total, uint64_t tls_conns)
 {
-	if (!enabled || !total || total < PROGRESS_MIN_BYTES || done > total) return;
+	if (!total || total < PROGRESS_MIN_BYTES || done > total) return;
 	double t = now();
 	if (t - p->last < 0.5 || t - p->t0 < 0.5) return;
 	struct progress *none = NULL;
-	if (atomic_load(&owner) != p && !atomic_compare_exchange_strong(&owner, &none, p)) return;
+	/* with -j several files are read at once: one line shows one of them
+	 * (the first to need it) until it ends */
+	if (atomic_load(&p->term->owner) != p && !atomic_compare_exchange_strong(&p->term->owner, &none, p)) return;
 	p->last = t;
 	double el = t - p->t0, rate = (double)done / el; /* bytes/s */
 	double left = rate > 0 ? (double)(total - done) / rate : 0;
@@ -53,11 +48,11 @@ void progress_update(struct progress *p, uint64_t done, uint64_t total, uint64_t
 
 void progress_end(struct progress *p)
 {
-	if (atomic_load(&owner) != p) return;
+	if (atomic_load(&p->term->owner) != p) return;
 	if (p->shown) {
 		fputs("\r\033[K", p->fp);
 		fflush(p->fp);
 		p->shown = false;
 	}
-	atomic_store(&owner, NULL);
+	atomic_store(&p->term->owner, NULL);
 }

@@ -11,19 +11,18 @@
 
 #include "../capture/pcapng_secrets.h"
 #include "../dissect/keylog.h"
-#include "connmap.h"
-#include "csv_out.h"
-#include "findings.h"
-#include "inventory.h"
+#include "../report/connmap.h"
+#include "../report/csv_out.h"
+#include "../report/findings.h"
+#include "../report/inventory.h"
+#include "../report/out_timeline_csv.h"
+#include "../report/out_timeline_text.h"
+#include "../report/sanitize.h"
+#include "../report/timeline.h"
+#include "../report/trust.h"
 #include "live_status.h"
 #include "outputs.h"
 #include "pipeline.h"
-#include "progress.h"
-#include "sanitize.h"
-#include "timeline.h"
-#include "timeline_csv.h"
-#include "timeline_text.h"
-#include "trust.h"
 
 #define MAX_FILES ANALYSIS_MAX_FILES
 
@@ -112,7 +111,7 @@ static void on_event(void *ctx, const struct tls_event *ev)
 	if (!cr) {
 		if (a->o.conn_filter && !conn_filter_match(a->o.conn_filter, file, v->id)) return;
 		if (!(cr = connmap_get(a->conns, v->file_index, v->id))) return;
-		tls_view_set_consumer(v, cr);
+		*ev->consumer = cr;
 	}
 	if (a->ev_names) file = evidence_name(a, ev->pkt.file_index); /* live -w: the evidence file of the packet */
 	timeline_event(a->tl, cr, ev, file);
@@ -122,7 +121,7 @@ static void on_event(void *ctx, const struct tls_event *ev)
 			a->t.tls_conns++;
 			if (v->keys) a->t.conns_keyed++;
 			if (v->decrypt_failed) a->t.conns_decrypt_failed++;
-			if (v->client_finished && v->server_finished && !v->aborted_after_finished)
+			if (tls_handshake_complete(v))
 				a->t.handshakes_complete++;
 			else if (v->tls13 && (!v->keys || v->decrypt_failed))
 				a->t.handshakes_unknown++; /* Finished is encrypted: outcome not visible without keys */
@@ -330,8 +329,8 @@ static int file_run(struct analysis *a, const char *path, uint32_t idx, bool str
 		    size_t errn)
 {
 	struct pipeline_input in = { .path = path, .filter = a->o.bpf, .max_packets = a->o.max_packets,
-				     .max_seconds = a->o.max_seconds, .secrets_to = stream_secrets ? a->keys : NULL,
-				     .secrets_blocks = &a->t.dsb_blocks };
+				     .max_seconds = a->o.max_seconds, .progress = a->o.progress,
+				     .secrets_to = stream_secrets ? a->keys : NULL, .secrets_blocks = &a->t.dsb_blocks };
 	struct pipeline *pl = pipeline_open(&in, idx, &a->o.cap, a->tls, err, errn);
 	if (!pl) {
 		a->t.files_failed++;
@@ -358,6 +357,7 @@ static void add_stats(struct analysis *a, const struct cap_stats *st)
 	a->t.ip_frag_dropped += st->ip_frag_dropped;
 	a->t.malformed += st->malformed;
 	a->t.evicted += st->conns_evicted;
+	a->t.oom_packets += st->oom;
 	if (st->truncated) {
 		a->t.files_truncated++;
 		fprintf(a->warn, "ekuscope: warning: %s\n", st->truncated_msg);
@@ -376,6 +376,7 @@ static int run_input(struct analysis *a, struct pipeline *pl, char *err, size_t 
 	memset(&st, 0, sizeof st);
 	int rc = pipeline_run(pl, &st, err, errn);
 	if (rc != 0) a->t.files_failed++;
+	a->t.oom_conns += pipeline_conns_oom(pl);
 	add_stats(a, &st);
 	return rc;
 }
@@ -402,7 +403,7 @@ int analysis_live_open(struct analysis *a, const struct cap_live_opts *lo, char 
 	a->text.show_file = a->o.write_max_bytes || a->o.write_seconds; /* rows name their evidence file */
 	a->iface = lo->iface;
 	a->status.fp = stderr;
-	a->status_on = progress_enabled(); /* stderr is a terminal, and not taken by the timeline */
+	a->status_on = a->o.progress != NULL; /* stderr is a terminal, and not taken by the timeline */
 	fprintf(stderr, "ekuscope: listening on %s, link-type %s, snapshot length %d bytes\n", lo->iface,
 		pipeline_linktype(pl), lo->snaplen > 0 ? lo->snaplen : CAP_DEFAULT_SNAPLEN);
 	return 0;
@@ -471,6 +472,7 @@ int analysis_finish(struct analysis *a, char *err, size_t errn)
 	udp_totals_add_tls(&a->t.udp, &ts);
 	timeline_drain(a->tl);
 	a->t.rows = timeline_rows_written(a->tl) + a->merged_rows;
+	a->t.rows_dropped += timeline_rows_dropped_by_cap(a->tl);
 	fflush(stdout);
 	if (!analysis_analysed(a)) return keep_outputs(a, err, errn);
 	int rc = 0;
@@ -534,6 +536,10 @@ static void summary(const struct analysis *a, FILE *fp)
 		fprintf(fp, "         missing data: %llu holes (%llu bytes), %llu packets cut by snaplen\n",
 			(unsigned long long)t->gaps, (unsigned long long)t->gap_bytes,
 			(unsigned long long)t->snaplen_cut);
+	if (t->rows_dropped)
+		fprintf(fp, "         %llu timeline rows of TLS connections dropped (over %d rows held for "
+			"connections not yet known to be TLS)\n",
+			(unsigned long long)t->rows_dropped, TIMELINE_MAX_HELD);
 	udp_summary_print(fp, &t->udp);
 	if (t->ip_fragments)
 		fprintf(fp,
@@ -543,6 +549,9 @@ static void summary(const struct analysis *a, FILE *fp)
 			(unsigned long long)t->ip_frag_overlaps, (unsigned long long)t->ip_frag_dropped);
 	if (t->malformed)
 		fprintf(fp, "         %llu malformed packets skipped\n", (unsigned long long)t->malformed);
+	if (t->oom_packets || t->oom_conns)
+		fprintf(fp, "         out of memory: %llu packets skipped, %llu connections not analysed\n",
+			(unsigned long long)t->oom_packets, (unsigned long long)t->oom_conns);
 	if (t->evicted)
 		fprintf(fp, "         %llu connections evicted (connection table full: see --max-memory)\n",
 			(unsigned long long)t->evicted);
@@ -651,6 +660,7 @@ int analysis_worker_end(struct analysis *w, char *err, size_t errn)
 	udp_totals_add_tls(&w->t.udp, &ts);
 	timeline_drain(w->tl);
 	w->t.rows = timeline_rows_written(w->tl);
+	w->t.rows_dropped = timeline_rows_dropped_by_cap(w->tl);
 	int rc = 0;
 	if (w->csv) {
 		rc = csv_out_close(w->csv, true, err, errn);
@@ -708,10 +718,13 @@ void analysis_merge(struct analysis *a, struct analysis *w, const char *path, co
 	t->ip_frag_dropped += s->ip_frag_dropped;
 	t->malformed += s->malformed;
 	t->evicted += s->evicted;
+	t->oom_packets += s->oom_packets;
+	t->oom_conns += s->oom_conns;
 	t->files_truncated += s->files_truncated;
 	t->conns_keyed += s->conns_keyed;
 	t->conns_decrypt_failed += s->conns_decrypt_failed;
 	a->merged_rows += s->rows;
+	t->rows_dropped += s->rows_dropped;
 	a->merged_records += s->records_decrypted;
 	findings_merge(a->findings, w->findings);
 	inventory_merge(a->inv, w->inv);

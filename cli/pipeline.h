@@ -14,6 +14,7 @@ struct pipeline_input {
 	const char *filter;                   /* BPF expression or NULL */
 	const struct cap_evidence *evidence;  /* -w: save packets, or NULL */
 	uint64_t max_packets, max_seconds;    /* -c, --duration (0: none) */
+	struct progress_term *progress;       /* a file's progress line, NULL: none */
 	void (*flush)(void *ctx);             /* live: write out buffered rows (cap_set_flush) */
 	void *flush_ctx;
 	/* pcapng secrets met while reading go here (NULL: not wanted), and *secrets_blocks counts their blocks */
@@ -22,6 +23,7 @@ struct pipeline_input {
 };
 
 struct pipeline;
+struct progress_term;
 
 /* Open the input (a live capture needs its privileges only for this).
  * NULL with a one-line reason in err. */
@@ -33,6 +35,8 @@ int pipeline_run(struct pipeline *pl, struct cap_stats *stats, char *err, size_t
 /* Ask pipeline_run to finish soon: async-signal-safe. */
 void pipeline_stop(struct pipeline *pl);
 const char *pipeline_linktype(const struct pipeline *pl);
+/* Connections left out because their TLS state could not be allocated. */
+uint64_t pipeline_conns_oom(const struct pipeline *pl);
 /* Live: the capture's counters so far (libpcap's included). */
 const struct cap_stats *pipeline_live_stats(struct pipeline *pl);
 void pipeline_close(struct pipeline *pl);

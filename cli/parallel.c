@@ -10,7 +10,7 @@
 
 #include "../capture/pcapng_secrets.h"
 #include "../dissect/keylog.h"
-#include "trust.h"
+#include "../report/trust.h"
 
 enum { N_SPOOLS = 3 }; /* enum analysis_spool */
 

@@ -1,8 +1,8 @@
-/* The `file` label rule (report/labels.h) and the output sanitizer's
+/* The `file` label rule (cli/labels.h) and the output sanitizer's
  * UTF-8 rules (report/sanitize.h). */
 #include <stdlib.h>
 
-#include "../report/labels.h"
+#include "../cli/labels.h"
 #include "../report/sanitize.h"
 #include "check.h"
 

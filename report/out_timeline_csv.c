@@ -1,10 +1,11 @@
-#include "timeline_csv.h"
+#include "out_timeline_csv.h"
 
 #include "../common/connid.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/decimal.h"
 #include "../common/netaddr.h"
 #include "findings_table.h"
 
@@ -66,12 +67,6 @@ static void tcsv_free(void *p)
 	free(w);
 }
 
-static const char digits2[201] =
-	"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
-	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
-	"8081828384858687888990919293949596979899";
-
-/* Decimal v at o; the end. */
 /* n bytes of s at o, n <= 64 or s with n + 64 readable bytes; o with 64
  * bytes of room past n. */
 static inline char *copy64(char *o, const char *s, size_t n)
@@ -84,47 +79,11 @@ static inline char *copy64(char *o, const char *s, size_t n)
 	return o + n;
 }
 
-static inline char *put_u64(char *o, unsigned long long v)
-{
-	static const unsigned long long pow10[] = {
-		10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull, 10000000ull, 100000000ull, 1000000000ull,
-		10000000000ull, 100000000000ull, 1000000000000ull, 10000000000000ull, 100000000000000ull,
-		1000000000000000ull, 10000000000000000ull, 100000000000000000ull, 1000000000000000000ull,
-		10000000000000000000ull,
-	};
-	/* digits from the bit length: log10(2) ~ 1233/4096, then one compare */
-	unsigned bits = 64u - (unsigned)__builtin_clzll(v | 1);
-	size_t t = bits * 1233u >> 12;
-	size_t n = t + 1 - (t > 0 && v < pow10[t - 1]);
-	char *e = o + n, *p = e;
-	while (v >= 4294967296ull) {
-		unsigned k = (unsigned)(v % 100);
-		v /= 100;
-		p -= 2;
-		memcpy(p, digits2 + 2 * k, 2);
-	}
-	uint32_t x = (uint32_t)v; /* 32-bit divisions from here */
-	while (x >= 100) {
-		unsigned k = x % 100;
-		x /= 100;
-		p -= 2;
-		memcpy(p, digits2 + 2 * k, 2);
-	}
-	v = x;
-	if (v >= 10) {
-		p -= 2;
-		memcpy(p, digits2 + 2 * v, 2);
-	} else {
-		p[-1] = (char)('0' + v);
-	}
-	return e;
-}
-
 /* Decimal v as a field. */
 static void field_u64(struct csv_out *o, unsigned long long v)
 {
 	char t[24];
-	csv_out_plain(o, t, (size_t)(put_u64(t, v) - t));
+	csv_out_plain(o, t, (size_t)(ek_put_u64(t, v) - t));
 }
 
 /* The time column at o (room for 8 * EK_TIME_STRLEN bytes). */
@@ -148,11 +107,9 @@ static char *put_time(struct tcsv *w, char *o, struct ek_time ts)
 	 * digits first, nothing to escape */
 	o = copy64(o, w->ts_prefix, w->ts_plen);
 	*o++ = '.';
-	memcpy(o, digits2 + 2 * (us / 10000), 2);
-	memcpy(o + 2, digits2 + 2 * (us / 100 % 100), 2);
-	memcpy(o + 4, digits2 + 2 * (us % 100), 2);
-	o[6] = 'Z';
-	return o + 7;
+	o = ek_put_6digits(o, us);
+	*o = 'Z';
+	return o + 1;
 }
 
 __attribute__((noinline)) static const struct str_memo *str_memo_new(struct str_memo *m, const char *s)
@@ -254,12 +211,12 @@ static void write_row(void *ctx, const struct row *r)
 		char *start = o;
 		o = copy64(o, w->file_esc, w->file_len);
 		*o++ = ',';
-		o = put_u64(o, (unsigned long long)r->frame);
+		o = ek_put_u64(o, (unsigned long long)r->frame);
 		*o++ = ',';
 		o = put_time(w, o, r->ts);
 		*o++ = ',';
 		if (r->conn & EK_CONN_UDP) *o++ = 'u'; /* a UDP flow: "u" + udp.stream */
-		o = put_u64(o, (unsigned long long)(r->conn & ~EK_CONN_UDP));
+		o = ek_put_u64(o, (unsigned long long)(r->conn & ~EK_CONN_UDP));
 		/* "ip:port" / "[v6]:port": digits, dots, colons, brackets (ep_text.s: 64 bytes) */
 		*o++ = ',';
 		size_t client_off = (size_t)(o - start);
@@ -291,7 +248,7 @@ static void write_row(void *ctx, const struct row *r)
 	o = csv_escape_to(o, r->detail, r->detail_len);
 	*o++ = ',';
 	if (f) {
-		o = put_u64(o, (unsigned long long)r->cert_index); /* >= 0 here */
+		o = ek_put_u64(o, (unsigned long long)r->cert_index); /* >= 0 here */
 		memcpy(o, f->text, f->len);
 		o += f->len;
 	} else {

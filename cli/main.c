@@ -13,7 +13,7 @@
 
 #include "../capture/filter_check.h"
 #include "analysis.h"
-#include "findings_table.h"
+#include "../report/findings_table.h"
 #include "heap.h"
 #include "evidence_opts.h"
 #include "labels.h"
@@ -340,7 +340,7 @@ int main(int argc, char **argv)
 		case 'B':
 		case OPT_DURATION: {
 			unsigned long long v;
-			if (parse_count(optarg, &v) != 0 || (ch == 's' && (v < 64 || v > 262144)) ||
+			if (parse_count(optarg, &v) != 0 || (ch == 's' && (v < 64 || v > CAP_MAX_SNAPLEN)) ||
 			    (ch == 'B' && v > 2097152)) {
 				fprintf(stderr, "ekuscope: -%s: not a valid number: %s\n",
 					ch == OPT_DURATION ? "-duration" : ch == 's' ? "s" : ch == 'B' ? "B" : "c", optarg);
@@ -528,7 +528,8 @@ int main(int argc, char **argv)
 	ao.text_timeline = !ao.timeline_csv && !ao.quiet && !csv_on_stdout;
 	/* progress line on a terminal (also with -q: it is on stderr), unless
 	 * the timeline is printing there */
-	progress_enable(isatty(STDERR_FILENO) && !(ao.text_timeline && isatty(STDOUT_FILENO)));
+	struct progress_term term = PROGRESS_TERM_INIT(stderr);
+	if (isatty(STDERR_FILENO) && !(ao.text_timeline && isatty(STDOUT_FILENO))) ao.progress = &term;
 
 	struct analysis *a = analysis_new(&ao, err, sizeof err);
 	if (!a) {

@@ -14,6 +14,7 @@ struct glue {
 	struct tls_keylog *secrets_to;
 	uint64_t *secrets_blocks;
 	uint64_t tls_before;          /* TLS connections of the files before (one tls_ctx for the run) */
+	uint64_t conns_oom;           /* connections not analysed: no memory for their TLS state */
 };
 
 /* A Decryption Secrets Block: its keys apply from here on. */
@@ -24,7 +25,7 @@ static void on_secrets(void *ctx, const uint8_t *text, size_t len)
 	if (g->secrets_blocks) (*g->secrets_blocks)++;
 }
 
-static void on_open(void *ctx, struct cap_conn *c, const struct ek_pktref *p)
+static enum cap_verdict on_open(void *ctx, struct cap_conn *c, const struct ek_pktref *p)
 {
 	struct glue *g = ctx;
 	struct tls_conn_params tp = {
@@ -35,22 +36,25 @@ static void on_open(void *ctx, struct cap_conn *c, const struct ek_pktref *p)
 		.syn_seen = c->initiator == 0,
 	};
 	c->user = c->udp ? (void *)udp_flow_new(g->tls, &tp) : (void *)tls_conn_new(g->tls, &tp, p);
+	if (!c->user) g->conns_oom++;
+	return CAP_KEEP;
 }
 
 /* UDP flows: datagrams, beside the TCP byte-stream path. */
-static void on_datagram(void *ctx, struct cap_conn *c, int dir, const uint8_t *b, size_t caplen, size_t len,
-			const struct ek_pktref *p)
+static enum cap_verdict on_datagram(void *ctx, struct cap_conn *c, int dir, const uint8_t *b, size_t caplen,
+				    size_t len, const struct ek_pktref *p)
 {
 	struct glue *g = ctx;
-	if (c->user && udp_flow_datagram(g->tls, c->user, dir, b, caplen, len, p) == TLS_NOT_TLS)
-		cap_ignore(g->reader, c);
+	if (c->user && udp_flow_datagram(g->tls, c->user, dir, b, caplen, len, p) == TLS_NOT_TLS) return CAP_IGNORE;
+	return CAP_KEEP;
 }
 
-static void on_data(void *ctx, struct cap_conn *c, int dir, const uint8_t *b, size_t n, const struct ek_pktref *p)
+static enum cap_verdict on_data(void *ctx, struct cap_conn *c, int dir, const uint8_t *b, size_t n,
+				const struct ek_pktref *p)
 {
 	struct glue *g = ctx;
-	if (c->user && tls_conn_data(g->tls, c->user, dir, b, n, p) == TLS_NOT_TLS)
-		cap_ignore(g->reader, c);
+	if (c->user && tls_conn_data(g->tls, c->user, dir, b, n, p) == TLS_NOT_TLS) return CAP_IGNORE;
+	return CAP_KEEP;
 }
 
 static void on_gap(void *ctx, struct cap_conn *c, int dir, uint64_t missing, const struct ek_pktref *p)
@@ -118,12 +122,12 @@ struct pipeline *pipeline_open(const struct pipeline_input *in, uint32_t file_in
 		cap_set_secrets(pl->g.reader, on_secrets, &pl->g);
 	}
 	if (in->live) cap_set_flush(pl->g.reader, in->flush, in->flush_ctx);
-	if (!in->live && progress_enabled()) {
+	if (!in->live && in->progress) {
 		pl->progress = true;
 		struct tls_stats ts;
 		tls_get_stats(tls, &ts);
 		pl->g.tls_before = ts.conns_tls;
-		progress_start(&pl->g.progress, in->path);
+		progress_start(&pl->g.progress, in->progress, in->path);
 		cap_set_progress(pl->g.reader, on_progress, &pl->g, 0);
 	}
 	return pl;
@@ -142,6 +146,11 @@ int pipeline_run(struct pipeline *pl, struct cap_stats *stats, char *err, size_t
 void pipeline_stop(struct pipeline *pl)
 {
 	if (pl && pl->g.reader) cap_stop(pl->g.reader);
+}
+
+uint64_t pipeline_conns_oom(const struct pipeline *pl)
+{
+	return pl->g.conns_oom;
 }
 
 const struct cap_stats *pipeline_live_stats(struct pipeline *pl)

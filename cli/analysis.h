@@ -9,9 +9,9 @@
 
 #include "../capture/capture.h"
 #include "../dissect/tls.h"
-#include "conn_filter.h"
-#include "udp_summary.h"
-#include "writers.h"
+#include "../report/conn_filter.h"
+#include "../report/totals.h"
+#include "../report/writers.h"
 
 #define ANALYSIS_MAX_FILES 4096    /* input files of one run */
 
@@ -34,6 +34,7 @@ struct analysis_opts {
 	uint64_t write_max_bytes;     /* -C (bytes) */
 	uint32_t write_ring, write_seconds; /* -W, -G */
 	const struct io_guard *write_guard; /* files a rotated -w name must not be (outputs.h) */
+	struct progress_term *progress; /* progress lines for big files, NULL: none */
 	uint64_t max_packets, max_seconds; /* -c, --duration */
 	/* the capture files of the run and their `file` labels (labels.h) */
 	const char *const *inputs;
@@ -41,22 +42,6 @@ struct analysis_opts {
 	size_t n_inputs;
 	struct writers_opts out;      /* --conns, --json, --export-certs (not with -j workers) */
 	const struct conn_filter *conn_filter; /* --conn: only these connections, NULL all */
-};
-
-struct analysis_totals {
-	uint32_t files, files_failed;
-	uint32_t files_unread;        /* could not be opened: nothing of them analysed */
-	uint64_t packets, bytes, tcp_conns, tls_conns, not_tls_conns;
-	uint64_t handshakes_complete, handshakes_failed, handshakes_unknown;
-	uint64_t rows;
-	uint64_t gaps, gap_bytes, snaplen_cut, ip_fragments, malformed, evicted;
-	uint64_t ip_datagrams, ip_frag_overlaps, ip_frag_dropped;
-	uint32_t files_truncated;
-	/* decryption (--keylog, pcapng Decryption Secrets Blocks) */
-	uint64_t dsb_blocks, conns_keyed, conns_decrypt_failed, records_decrypted;
-	struct udp_totals udp;        /* DTLS, OpenVPN, QUIC and other UDP (udp_summary.h) */
-	bool have_pcap_stats;         /* live: what libpcap counted */
-	uint64_t ps_recv, ps_drop, ps_ifdrop;
 };
 
 struct analysis;

@@ -1,0 +1,78 @@
+/* The one growable string: appended to without printf where it is hot,
+ * always NUL-terminated once it holds anything.  On allocation failure
+ * it keeps what it has and remembers the failure (oom), so a caller can
+ * keep the partial text or drop it. */
+#ifndef EK_STRBUF_H
+#define EK_STRBUF_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "decimal.h"
+
+struct ek_str {
+	char *s;               /* NULL until something is added */
+	size_t len, cap;
+	bool oom;              /* an append failed: s lacks something */
+};
+
+/* Room for n more bytes and the NUL. */
+static inline bool ek_str_room(struct ek_str *b, size_t n)
+{
+	if (b->s && b->cap - b->len > n) return true;
+	size_t nc = b->cap ? b->cap : 64;
+	while (nc - b->len <= n) nc *= 2;
+	char *ns = realloc(b->s, nc);
+	if (!ns) {
+		b->oom = true;
+		return false;
+	}
+	if (!b->s) ns[0] = '\0';
+	b->s = ns;
+	b->cap = nc;
+	return true;
+}
+
+static inline void ek_str_put(struct ek_str *b, const char *s, size_t n)
+{
+	if (!ek_str_room(b, n)) return;
+	if (n) memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+}
+
+static inline void ek_str_puts(struct ek_str *b, const char *s)
+{
+	ek_str_put(b, s, strlen(s));
+}
+
+static inline void ek_str_putu(struct ek_str *b, unsigned long long v)
+{
+	char t[EK_U64_DIGITS];
+	ek_str_put(b, t, (size_t)(ek_put_u64(t, v) - t));
+}
+
+static inline void ek_str_printf(struct ek_str *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static inline void ek_str_printf(struct ek_str *b, const char *fmt, ...)
+{
+	va_list ap;
+	if (!b->s && !ek_str_room(b, 0)) return;
+	for (int tries = 0; tries < 2; tries++) {
+		size_t room = b->cap - b->len;
+		va_start(ap, fmt);
+		int n = vsnprintf(b->s + b->len, room, fmt, ap);
+		va_end(ap);
+		if (n < 0) return;
+		if ((size_t)n < room) {
+			b->len += (size_t)n;
+			return;
+		}
+		b->s[b->len] = '\0';
+		if (!ek_str_room(b, (size_t)n)) return;
+	}
+}
+
+#endif
