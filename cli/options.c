@@ -368,27 +368,16 @@ static int take_stdout(struct options *op)
 
 int options_parse(struct options *op, int argc, char **argv)
 {
+#define ARG(name, val) { name, required_argument, NULL, val }
 	static const struct option longopts[] = {
-		{ "findings", required_argument, NULL, OPT_FINDINGS },
-		{ "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
-		{ "duration", required_argument, NULL, OPT_DURATION },
-		{ "jobs", required_argument, NULL, 'j' },
-		{ "certs", required_argument, NULL, OPT_CERTS },
-		{ "ca-file", required_argument, NULL, OPT_CA_FILE },
-		{ "ca-path", required_argument, NULL, OPT_CA_PATH },
-		{ "public-roots", required_argument, NULL, OPT_PUBLIC_ROOTS },
-		{ "fail-on", required_argument, NULL, OPT_FAIL_ON },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "tls-port", required_argument, NULL, OPT_TLS_PORT },
-		{ "keylog", required_argument, NULL, OPT_KEYLOG },
-		{ "conns", required_argument, NULL, OPT_CONNS },
-		{ "json", required_argument, NULL, OPT_JSON },
-		{ "export-certs", required_argument, NULL, OPT_EXPORT_CERTS },
-		{ "conn", required_argument, NULL, OPT_CONN },
-		{ "html", required_argument, NULL, OPT_HTML },
-		{ NULL, 0, NULL, 0 },
+		ARG("findings", OPT_FINDINGS), ARG("max-memory", OPT_MAX_MEMORY), ARG("duration", OPT_DURATION),
+		ARG("jobs", 'j'), ARG("certs", OPT_CERTS), ARG("ca-file", OPT_CA_FILE), ARG("ca-path", OPT_CA_PATH),
+		ARG("public-roots", OPT_PUBLIC_ROOTS), ARG("fail-on", OPT_FAIL_ON), ARG("tls-port", OPT_TLS_PORT),
+		ARG("keylog", OPT_KEYLOG), ARG("conns", OPT_CONNS), ARG("json", OPT_JSON),
+		ARG("export-certs", OPT_EXPORT_CERTS), ARG("conn", OPT_CONN), ARG("html", OPT_HTML),
+		{ "help", no_argument, NULL, 'h' }, { "version", no_argument, NULL, 'V' }, { NULL, 0, NULL, 0 },
 	};
+#undef ARG
 	/* getopt's own messages name the program by argv[0]: "ekuscope:" */
 	static char prog[] = "ekuscope";
 	argv[0] = prog;
