@@ -486,13 +486,15 @@ static bool hold(struct heldpkt *hp, struct rawpkt *pk)
  * its own too.  Only the next packet tells: the jump is real unless that
  * one is back within the idle timeout of the old time (the end of the
  * file confirms it).  So such a packet is held and the next one read
- * ahead (*ahead, *ahead_rc); false: the packet is an outlier, it does not
- * move the clock (its connection counts it as active now). */
+ * ahead (*ahead, *ahead_rc, *have_ahead); false: the packet is an
+ * outlier, it does not move the clock (its connection counts it as active
+ * now). */
 static bool clock_jump_real(struct cap_reader *r, uint64_t *seen, struct rawpkt *pk, struct heldpkt *hp,
-			    struct rawpkt *ahead, enum src_rc *ahead_rc, char errbuf[CAP_ERRBUF_SIZE])
+			    struct rawpkt *ahead, enum src_rc *ahead_rc, bool *have_ahead, char errbuf[CAP_ERRBUF_SIZE])
 {
 	if (!hold(hp, pk)) return true; /* out of memory: take the time as it is */
 	*ahead_rc = read_packet(r, seen, ahead, errbuf);
+	*have_ahead = true;
 	return *ahead_rc != SRC_PACKET || (int64_t)ahead->h->ts.tv_sec > r->now + r->o.idle_timeout_sec;
 }
 
@@ -552,10 +554,8 @@ int cap_run(struct cap_reader *r, char errbuf[CAP_ERRBUF_SIZE])
 		 * moves them to the held copy */
 		int64_t ts = (int64_t)pk.h->ts.tv_sec;
 		bool tick = first || ts > r->now;
-		if (tick && !first && !live && ts - r->now > r->o.idle_timeout_sec) {
-			have_ahead = true;
-			tick = clock_jump_real(r, &seen, &pk, &held, &ahead, &ahead_rc, errbuf);
-		}
+		if (tick && !first && !live && ts - r->now > r->o.idle_timeout_sec)
+			tick = clock_jump_real(r, &seen, &pk, &held, &ahead, &ahead_rc, &have_ahead, errbuf);
 		const struct pcap_pkthdr *h = pk.h;
 		const uint8_t *data = pk.data;
 		r->st.packets++;
