@@ -559,19 +559,24 @@ def compare(tmsgs, emsgs):
     return matched, diffs
 
 
-def load_expectations(path):
-    exp = []
+def tsv_lines(path):
+    """(line number, fields) of a TSV file's lines; '#' comments, blank
+    lines and a missing file give none."""
     if not path or not os.path.exists(path):
-        return exp
+        return
     with open(path, encoding="utf-8") as f:
         for ln, line in enumerate(f, 1):
             line = line.rstrip("\n")
-            if not line.strip() or line.lstrip().startswith("#"):
-                continue
-            parts = line.split("\t")
-            if len(parts) < 3 or not parts[2].strip():
-                raise HardError("%s:%d: want file<TAB>kind<TAB>reason" % (path, ln))
-            exp.append({"file": parts[0], "kind": parts[1], "reason": parts[2], "line": ln, "used": 0})
+            if line.strip() and not line.lstrip().startswith("#"):
+                yield ln, line.split("\t")
+
+
+def load_expectations(path):
+    exp = []
+    for ln, parts in tsv_lines(path):
+        if len(parts) < 3 or not parts[2].strip():
+            raise HardError("%s:%d: want file<TAB>kind<TAB>reason" % (path, ln))
+        exp.append({"file": parts[0], "kind": parts[1], "reason": parts[2], "line": ln, "used": 0})
     return exp
 
 
@@ -590,23 +595,16 @@ def load_corrections(path):
     """tshark_corrections.tsv: file, conn, type, tshark (frame=F or none),
     bytes (frame=F), check (a tshark_bytes.CHECKS name), reason."""
     out = []
-    if not path or not os.path.exists(path):
-        return out
-    with open(path, encoding="utf-8") as f:
-        for ln, line in enumerate(f, 1):
-            line = line.rstrip("\n")
-            if not line.strip() or line.lstrip().startswith("#"):
-                continue
-            p = line.split("\t")
-            ok = len(p) == 7 and p[6].strip() and re.fullmatch(r"frame=\d+|none", p[3]) \
-                and re.fullmatch(r"frame=\d+", p[4]) and p[5] in tshark_bytes.CHECKS
-            if not ok:
-                raise HardError("%s:%d: want file<TAB>conn<TAB>type<TAB>frame=F|none<TAB>frame=F<TAB>check<TAB>reason"
-                                % (path, ln))
-            conn = p[1] if p[1].startswith("u") else int(p[1])
-            out.append({"file": p[0], "conn": conn, "type": p[2], "line": ln, "check": p[5],
-                        "tshark": None if p[3] == "none" else int(p[3][6:]), "bytes": int(p[4][6:]),
-                        "reason": p[6]})
+    for ln, p in tsv_lines(path):
+        ok = len(p) == 7 and p[6].strip() and re.fullmatch(r"frame=\d+|none", p[3]) \
+            and re.fullmatch(r"frame=\d+", p[4]) and p[5] in tshark_bytes.CHECKS
+        if not ok:
+            raise HardError("%s:%d: want file<TAB>conn<TAB>type<TAB>frame=F|none<TAB>frame=F<TAB>check<TAB>reason"
+                            % (path, ln))
+        conn = p[1] if p[1].startswith("u") else int(p[1])
+        out.append({"file": p[0], "conn": conn, "type": p[2], "line": ln, "check": p[5],
+                    "tshark": None if p[3] == "none" else int(p[3][6:]), "bytes": int(p[4][6:]),
+                    "reason": p[6]})
     return out
 
 
