@@ -445,7 +445,8 @@ struct rawpkt {
 
 /* The next record that is a packet (pcapng records without one only take
  * a frame number); any other status as src_next gave it. */
-static inline enum src_rc read_packet(struct cap_reader *r, uint64_t *seen, struct rawpkt *pk, char errbuf[CAP_ERRBUF_SIZE])
+static inline enum src_rc read_packet(struct cap_reader *r, uint64_t *seen, struct rawpkt *pk,
+				      char errbuf[CAP_ERRBUF_SIZE])
 {
 	enum src_rc rc;
 	while ((rc = src_next(r->src, &pk->h, &pk->data, errbuf)) == SRC_RECORD && !r->stop) ++*seen;

@@ -599,8 +599,8 @@ def load_corrections(path):
         ok = len(p) == 7 and p[6].strip() and re.fullmatch(r"frame=\d+|none", p[3]) \
             and re.fullmatch(r"frame=\d+", p[4]) and p[5] in tshark_bytes.CHECKS
         if not ok:
-            raise HardError("%s:%d: want file<TAB>conn<TAB>type<TAB>frame=F|none<TAB>frame=F<TAB>check<TAB>reason"
-                            % (path, ln))
+            raise HardError("%s:%d: want file<TAB>conn<TAB>type<TAB>frame=F|none<TAB>frame=F<TAB>check"
+                            "<TAB>reason" % (path, ln))
         conn = p[1] if p[1].startswith("u") else int(p[1])
         out.append({"file": p[0], "conn": conn, "type": p[2], "line": ln, "check": p[5],
                     "tshark": None if p[3] == "none" else int(p[3][6:]), "bytes": int(p[4][6:]),
