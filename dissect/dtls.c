@@ -19,6 +19,7 @@ struct msg {
 	uint8_t type;
 	uint16_t seq;
 	uint16_t ver;          /* record version of its first fragment */
+	bool decrypted;        /* from records of epoch > 0 (key log) */
 	uint32_t len, have;    /* body length, bytes of it received */
 	uint8_t *body, *map;   /* body and one bit per body byte received */
 	struct ek_pktref pkt;  /* the datagram that brought its last new byte */
@@ -119,7 +120,15 @@ static void hand_over(struct tls_ctx *t, struct tls_conn *tc, int d, struct msg 
 	}
 	size_t total = 4 + len, nrec = total / TLS_REC_MAX + 1;
 	uint8_t *out = malloc(total + 5 * nrec);
-	if (out) {
+	if (out && m->decrypted) {
+		/* after the ChangeCipherSpec: plaintext the TLS side cannot get as records */
+		out[0] = m->type;
+		out[1] = (uint8_t)(len >> 16);
+		out[2] = (uint8_t)(len >> 8);
+		out[3] = (uint8_t)len;
+		if (len) memcpy(out + 4, body, len);
+		tls_conn_dtls_plain(t, tc, d, R_HS, m->ver, out, total, &m->pkt);
+	} else if (out) {
 		uint8_t *o = out;
 		size_t done = 0;
 		while (done < total) {
@@ -187,9 +196,9 @@ static void dir_encrypted(struct tls_ctx *t, struct tls_conn *tc, int d, struct 
 	ds->enc = true;
 }
 
-/* One handshake fragment of an epoch-0 record. */
-static void fragment(struct tls_ctx *t, struct tls_conn *tc, int d, struct ddir *ds, uint16_t ver, struct cur *c,
-		     const struct ek_pktref *pkt)
+/* One handshake fragment of an epoch-0 record, or of a decrypted one. */
+static void fragment(struct tls_ctx *t, struct tls_conn *tc, int d, struct ddir *ds, uint16_t ver, bool decrypted,
+		     struct cur *c, const struct ek_pktref *pkt)
 {
 	uint8_t type = cur_u8(c);
 	uint32_t len = cur_u24(c);
@@ -222,6 +231,7 @@ static void fragment(struct tls_ctx *t, struct tls_conn *tc, int d, struct ddir 
 		m->type = type;
 		m->len = len;
 		m->ver = ver;
+		m->decrypted = decrypted;
 		m->pkt = *pkt;
 	} else if (m->type != type || m->len != len) {
 		return; /* inconsistent with what was seen: keep the first */
@@ -266,6 +276,21 @@ static bool replayed(struct ddir *ds, uint16_t epoch, uint64_t seq)
 	return false;
 }
 
+/* An epoch > 0 record decrypted with the key log and handed over as
+ * plaintext; false: fed as it is (no keys, or it did not authenticate). */
+static bool decrypted(struct tls_ctx *t, struct tls_conn *tc, struct ddir *ds, int d, uint8_t type, uint16_t ver,
+		      uint64_t seq, const uint8_t *body, size_t n, const struct ek_pktref *pkt)
+{
+	const uint8_t *pt;
+	size_t len;
+	if (tls_conn_dtls_open(t, tc, d, type, ver, seq, body, n, pkt, &pt, &len) <= 0) return false;
+	struct cur p = cur_make(pt, len);
+	if (type == R_ALERT) tls_conn_dtls_plain(t, tc, d, type, ver, pt, len, pkt);
+	else
+		while (cur_left(&p)) fragment(t, tc, d, ds, ver, true, &p, pkt);
+	return true;
+}
+
 void dtls_datagram(struct tls_ctx *t, struct tls_conn *tc, struct dtls_conn *x, int d, const uint8_t *b, size_t n,
 		   bool cut, const struct ek_pktref *pkt)
 {
@@ -299,11 +324,12 @@ void dtls_datagram(struct tls_ctx *t, struct tls_conn *tc, struct dtls_conn *x, 
 			tls_ctx_stats(t)->retransmissions++;
 			continue;
 		}
+		if (epoch > 0 && decrypted(t, tc, ds, d, type, ver, (uint64_t)epoch << 48 | seq, body, len, pkt)) continue;
 		switch (type) {
 		case R_HS:
 			if (epoch == 0 && !ds->enc) {
 				struct cur f = cur_make(body, len);
-				while (cur_left(&f)) fragment(t, tc, d, ds, ver, &f, pkt);
+				while (cur_left(&f)) fragment(t, tc, d, ds, ver, false, &f, pkt);
 			} else {
 				dir_encrypted(t, tc, d, ds, pkt);
 				feed_record(t, tc, d, R_HS, ver, body, len, pkt);
