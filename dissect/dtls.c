@@ -28,6 +28,7 @@ struct msg {
 struct ddir {
 	bool started;          /* a handshake fragment was seen: next_seq is known */
 	bool enc;              /* the TLS side was told this direction is encrypted */
+	bool finished;         /* its Finished was handed over: a new first message starts a renegotiation */
 	uint16_t next_seq;     /* next message_seq to hand over */
 	uint16_t ver;          /* last record version */
 	uint64_t ccs_epochs;   /* bit e: a ChangeCipherSpec sent in epoch e was handed over */
@@ -163,6 +164,7 @@ static void deliver(struct tls_ctx *t, struct tls_conn *tc, int d, struct ddir *
 	for (;;) {
 		struct msg *m = &ds->m[ds->next_seq % WINDOW];
 		if (m->used && m->seq == ds->next_seq && m->have == m->len) {
+			if (m->type == TLS_HS_FINISHED) ds->finished = true;
 			hand_over(t, tc, d, m);
 			msg_free(m);
 			ds->next_seq++;
@@ -213,6 +215,14 @@ static void fragment(struct tls_ctx *t, struct tls_conn *tc, int d, struct ddir 
 	if (!ds->started) {
 		ds->started = true;
 		ds->next_seq = seq;
+	}
+	if (decrypted && ds->finished && seq == 0 && off == 0 &&
+	    (type == TLS_HS_HELLO_REQUEST || type == TLS_HS_CLIENT_HELLO || type == TLS_HS_SERVER_HELLO)) {
+		/* a renegotiation: each side's first message of a handshake has
+		 * message_seq 0 (RFC 6347 4.2.2) */
+		for (int i = 0; i < WINDOW; i++) msg_free(&ds->m[i]);
+		ds->next_seq = 0;
+		ds->finished = false;
 	}
 	if ((uint16_t)(seq - ds->next_seq) >= WINDOW) { /* before next_seq: a retransmission */
 		tls_ctx_stats(t)->retransmissions++;
