@@ -36,6 +36,12 @@ struct ddir {
 	uint64_t rp_top, rp_bits;
 	bool rp_set;
 	struct msg m[WINDOW];
+	struct {               /* messages handed over, by message_seq % WINDOW: where they were reported */
+		bool set;
+		uint8_t type;
+		uint16_t seq;
+		uint64_t frame;
+	} done[WINDOW];
 };
 
 struct dtls_conn {
@@ -165,6 +171,10 @@ static void deliver(struct tls_ctx *t, struct tls_conn *tc, int d, struct ddir *
 		struct msg *m = &ds->m[ds->next_seq % WINDOW];
 		if (m->used && m->seq == ds->next_seq && m->have == m->len) {
 			if (m->type == TLS_HS_FINISHED) ds->finished = true;
+			ds->done[m->seq % WINDOW].set = true;
+			ds->done[m->seq % WINDOW].type = m->type;
+			ds->done[m->seq % WINDOW].seq = m->seq;
+			ds->done[m->seq % WINDOW].frame = m->pkt.frame;
 			hand_over(t, tc, d, m);
 			msg_free(m);
 			ds->next_seq++;
@@ -221,11 +231,17 @@ static void fragment(struct tls_ctx *t, struct tls_conn *tc, int d, struct ddir 
 		/* a renegotiation: each side's first message of a handshake has
 		 * message_seq 0 (RFC 6347 4.2.2) */
 		for (int i = 0; i < WINDOW; i++) msg_free(&ds->m[i]);
+		memset(ds->done, 0, sizeof ds->done);
 		ds->next_seq = 0;
 		ds->finished = false;
 	}
 	if ((uint16_t)(seq - ds->next_seq) >= WINDOW) { /* before next_seq: a retransmission */
 		tls_ctx_stats(t)->retransmissions++;
+		/* a message reported before, sent again (its first fragment): the
+		 * peer's answer had not come; a timeline row, nothing else */
+		if (off == 0 && ds->done[seq % WINDOW].set && ds->done[seq % WINDOW].seq == seq &&
+		    ds->done[seq % WINDOW].type == type)
+			tls_conn_retransmission(t, tc, d, type, ds->done[seq % WINDOW].frame, pkt);
 		return;
 	}
 	struct msg *m = &ds->m[seq % WINDOW];

@@ -325,6 +325,17 @@ void tls_conn_dtls_plain(struct tls_ctx *t, struct tls_conn *c, int d, uint8_t t
 	else if (type == REC_ALERT) alert_feed(t, c, d, &p, false);
 }
 
+void tls_conn_retransmission(struct tls_ctx *t, struct tls_conn *c, int d, uint8_t type, uint64_t of_frame,
+			     const struct ek_pktref *pkt)
+{
+	struct tls_event ev;
+	c->pkt = pkt;
+	ev_init(&ev, c, TLS_EV_RETRANSMISSION, d, c->d[d].last_ver, pkt);
+	ev.u.retrans.type = type;
+	ev.u.retrans.of_frame = of_frame;
+	emit(t, &ev);
+}
+
 void tls_conn_dir_encrypted(struct tls_ctx *t, struct tls_conn *c, int d)
 {
 	struct tls_dir *ds = &c->d[d];

@@ -95,6 +95,10 @@ int tls_conn_dtls_open(struct tls_ctx *t, struct tls_conn *c, int d, uint8_t typ
  * 4-byte headers, or alerts) of direction d, after its ChangeCipherSpec. */
 void tls_conn_dtls_plain(struct tls_ctx *t, struct tls_conn *c, int d, uint8_t type, uint16_t ver, const uint8_t *b,
 			 size_t n, const struct ek_pktref *pkt);
+/* A handshake message of type `type` that direction d sent again
+ * (reported at of_frame, 0 unknown): TLS_EV_RETRANSMISSION. */
+void tls_conn_retransmission(struct tls_ctx *t, struct tls_conn *c, int d, uint8_t type, uint64_t of_frame,
+			     const struct ek_pktref *pkt);
 /* Direction d is encrypted from now on although its ChangeCipherSpec was
  * not seen (lost datagram): what follows is not parsed as plaintext. */
 void tls_conn_dir_encrypted(struct tls_ctx *t, struct tls_conn *c, int d);
