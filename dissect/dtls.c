@@ -19,7 +19,8 @@ struct msg {
 	uint8_t type;
 	uint16_t seq;
 	uint16_t ver;          /* record version of its first fragment */
-	bool decrypted;        /* from records of epoch > 0 (key log) */
+	bool post_ccs;         /* after its sender's ChangeCipherSpec (decrypted with the key log, or a
+				* retransmission in epoch 0): handed over as plaintext, not as a record */
 	uint32_t len, have;    /* body length, bytes of it received */
 	uint8_t *body, *map;   /* body and one bit per body byte received */
 	struct ek_pktref pkt;  /* the datagram that brought its last new byte */
@@ -127,7 +128,7 @@ static void hand_over(struct tls_ctx *t, struct tls_conn *tc, int d, struct msg 
 	}
 	size_t total = 4 + len, nrec = total / TLS_REC_MAX + 1;
 	uint8_t *out = malloc(total + 5 * nrec);
-	if (out && m->decrypted) {
+	if (out && m->post_ccs) {
 		/* after the ChangeCipherSpec: plaintext the TLS side cannot get as records */
 		out[0] = m->type;
 		out[1] = (uint8_t)(len >> 16);
@@ -209,7 +210,7 @@ static void dir_encrypted(struct tls_ctx *t, struct tls_conn *tc, int d, struct 
 }
 
 /* One handshake fragment of an epoch-0 record, or of a decrypted one. */
-static void fragment(struct tls_ctx *t, struct tls_conn *tc, int d, struct ddir *ds, uint16_t ver, bool decrypted,
+static void fragment(struct tls_ctx *t, struct tls_conn *tc, int d, struct ddir *ds, uint16_t ver, bool post_ccs,
 		     struct cur *c, const struct ek_pktref *pkt)
 {
 	uint8_t type = cur_u8(c);
@@ -226,7 +227,7 @@ static void fragment(struct tls_ctx *t, struct tls_conn *tc, int d, struct ddir 
 		ds->started = true;
 		ds->next_seq = seq;
 	}
-	if (decrypted && ds->finished && seq == 0 && off == 0 &&
+	if (post_ccs && ds->finished && seq == 0 && off == 0 &&
 	    (type == TLS_HS_HELLO_REQUEST || type == TLS_HS_CLIENT_HELLO || type == TLS_HS_SERVER_HELLO)) {
 		/* a renegotiation: each side's first message of a handshake has
 		 * message_seq 0 (RFC 6347 4.2.2) */
@@ -257,7 +258,7 @@ static void fragment(struct tls_ctx *t, struct tls_conn *tc, int d, struct ddir 
 		m->type = type;
 		m->len = len;
 		m->ver = ver;
-		m->decrypted = decrypted;
+		m->post_ccs = post_ccs;
 		m->pkt = *pkt;
 	} else if (m->type != type || m->len != len) {
 		return; /* inconsistent with what was seen: keep the first */
@@ -353,9 +354,10 @@ void dtls_datagram(struct tls_ctx *t, struct tls_conn *tc, struct dtls_conn *x, 
 		if (epoch > 0 && decrypted(t, tc, ds, d, type, ver, (uint64_t)epoch << 48 | seq, body, len, pkt)) continue;
 		switch (type) {
 		case R_HS:
-			if (epoch == 0 && !ds->enc) {
+			if (epoch == 0) {
+				/* plaintext, also after the ChangeCipherSpec (a flight sent again) */
 				struct cur f = cur_make(body, len);
-				while (cur_left(&f)) fragment(t, tc, d, ds, ver, false, &f, pkt);
+				while (cur_left(&f)) fragment(t, tc, d, ds, ver, ds->enc, &f, pkt);
 			} else {
 				dir_encrypted(t, tc, d, ds, pkt);
 				feed_record(t, tc, d, R_HS, ver, body, len, pkt);
