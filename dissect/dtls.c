@@ -156,8 +156,8 @@ static void hand_over(struct tls_ctx *t, struct tls_conn *tc, int d, struct msg 
 			}
 		}
 		tls_conn_data(t, tc, d, out, (size_t)(o - out), &m->pkt);
-		free(out);
 	}
+	free(out);
 	free(tmp);
 }
 
