@@ -102,7 +102,8 @@ struct tls_conn {
 	struct ek_endpoint ep[2];
 	uint8_t client_dir;
 	bool syn_seen, tls_port, ch_offered13, v13, counted_not_tls;
-	bool dtls;           /* fed TLS records rebuilt from DTLS ones (dtls.c): DTLS versions, no decryption */
+	bool dtls;           /* fed TLS records rebuilt from DTLS ones (dtls.c): DTLS versions; dtls.c decrypts
+			      * epoch > 0 (tls_conn_dtls_open) and hands back plaintext */
 	bool ovpn_busy;      /* inside ovpn_stream: its TLS bytes take the ordinary path */
 	struct ovpn_conn *ovpn; /* OpenVPN over TCP: the stream is OpenVPN packets (openvpn.c) */
 	uint8_t null_mac;    /* NULL-encryption suite: MAC length after the CCS */
@@ -118,6 +119,17 @@ struct tls_conn {
 	uint16_t cipher;             /* the ServerHello's */
 	struct tls_dir d[2];
 };
+
+/* Events carry c->pkt.  A parse on behalf of another packet than the
+ * call's (rbuf_flush: a record cut short is reported in the frame of the
+ * chunk that brought its last byte) sets it with conn_pkt_as and puts the
+ * call's back with the value returned. */
+static inline const struct ek_pktref *conn_pkt_as(struct tls_conn *c, const struct ek_pktref *p)
+{
+	const struct ek_pktref *call = c->pkt;
+	c->pkt = p;
+	return call;
+}
 
 struct tls_ctx {
 	struct tls_sink sink;
