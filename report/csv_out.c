@@ -9,7 +9,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../common/strbuf.h"
 #include "sanitize.h"
 
 /* Rows are formatted straight into one output buffer that goes to stdio
@@ -236,6 +235,15 @@ void csv_out_plain(struct csv_out *c, const char *s, size_t n)
 	ek_str_commit(&c->buf, o + n);
 }
 
+void csv_append_field(struct ek_str *b, const char *s)
+{
+	size_t n = strlen(s);
+	char *o = ek_str_reserve(b, 8 * n + 9);
+	if (!o) return;
+	*o++ = ',';
+	ek_str_commit(b, csv_escape_to(o, s, n));
+}
+
 char *csv_escape_field(const char *s, size_t *len)
 {
 	if (!s) s = "";
@@ -298,6 +306,8 @@ void csv_out_row(struct csv_out *c, const char *const *fields, size_t n)
 		csv_out_field(c, fields[i]);
 	csv_out_end_row(c);
 }
+
+void csv_out_fail(struct csv_out *c) { c->failed = true; }
 
 void csv_out_attach(struct csv_out *c, void *p, void (*free_fn)(void *))
 {

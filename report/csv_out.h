@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "../common/strbuf.h"
+
 struct csv_out;
 
 /* path "-" is stdout.  atomic: write to a temporary name, rename on
@@ -36,6 +38,9 @@ void csv_out_row_commit(struct csv_out *c, char *end);
 /* What csv_out_field writes for s[0..n) (without the separator), at o
  * (room for 8 * n + 8 bytes); returns the end. */
 char *csv_escape_to(char *o, const char *s, size_t n);
+/* ',' and what csv_out_field writes for s, appended to b (out of memory:
+ * b->oom). */
+void csv_append_field(struct ek_str *b, const char *s);
 /* What csv_out_field writes for s (without the separator), as a malloc'd
  * NUL-terminated string of *len bytes; NULL when out of memory. */
 char *csv_escape_field(const char *s, size_t *len);
@@ -45,6 +50,9 @@ void csv_out_empty(struct csv_out *c, size_t n);
 void csv_out_end_row(struct csv_out *c);
 void csv_out_row(struct csv_out *c, const char *const *fields, size_t n);
 void csv_out_flush(struct csv_out *c);
+/* Something meant for c could not be written (out of memory): closing
+ * reports the file as failed. */
+void csv_out_fail(struct csv_out *c);
 /* Writer state that lives as long as c: free_fn(p) runs on close. */
 void csv_out_attach(struct csv_out *c, void *p, void (*free_fn)(void *));
 /* Everything so far handed to the file; its descriptor, for bytes that

@@ -406,11 +406,13 @@ static void inventory_section(struct ek_str *b, const struct inventory *inv)
 	ek_str_puts(b, "<table id=\"inventory\"><thead><tr><th>endpoint</th><th>role</th><th>serial</th><th>EKU</th>"
 		   "<th>subject</th><th>issuer</th><th>valid</th><th>connections</th></tr></thead><tbody>\n");
 	for (size_t i = 0; i < n; i++) {
-		/* inventory_public_ca fills in a cached answer: the entry is the inventory's */
-		struct inv_entry *e = (struct inv_entry *)inventory_at(inv, i);
+		/* inventory_public_ca fills in a cached answer */
+		struct inv_entry *e = inventory_at(inv, i);
 		const struct x509_info *x = e->leaf;
+		char ep[EK_ENDPOINT_STRLEN];
+		inventory_endpoint(e, ep);
 		ek_str_puts(b, "<tr><td>");
-		hb_esc(b, e->endpoint, 0);
+		hb_esc(b, ep, 0);
 		hb_printf(b, "</td><td>%s</td><td class=\"mono serial\">", e->client ? "client" : "server");
 		hb_esc(b, x->serial_hex, 0);
 		ek_str_puts(b, "</td><td>");
