@@ -210,29 +210,15 @@ char *csv_escape_to(char *o, const char *s, size_t n)
 	return o;
 }
 
-void csv_out_field_n(struct csv_out *c, const char *s, size_t n)
+void csv_out_field(struct csv_out *c, const char *s)
 {
+	if (!s) s = "";
+	size_t n = strlen(s);
 	char *o = out_reserve(c, 8 * n + 9);
 	if (!o) return;
 	if (c->row_started) *o++ = ',';
 	c->row_started = true;
 	ek_str_commit(&c->buf, csv_escape_to(o, s, n));
-}
-
-void csv_out_field(struct csv_out *c, const char *s)
-{
-	if (!s) s = "";
-	csv_out_field_n(c, s, strlen(s));
-}
-
-void csv_out_plain(struct csv_out *c, const char *s, size_t n)
-{
-	char *o = out_reserve(c, n + 1);
-	if (!o) return;
-	if (c->row_started) *o++ = ',';
-	c->row_started = true;
-	memcpy(o, s, n);
-	ek_str_commit(&c->buf, o + n);
 }
 
 void csv_append_field(struct ek_str *b, const char *s)
@@ -244,18 +230,6 @@ void csv_append_field(struct ek_str *b, const char *s)
 	ek_str_commit(b, csv_escape_to(o, s, n));
 }
 
-char *csv_escape_field(const char *s, size_t *len)
-{
-	if (!s) s = "";
-	size_t n = strlen(s);
-	char *out = malloc(8 * n + 9);
-	if (!out) return NULL;
-	char *e = csv_escape_to(out, s, n);
-	*e = '\0';
-	*len = (size_t)(e - out);
-	return out;
-}
-
 char *csv_out_row_reserve(struct csv_out *c, size_t max)
 {
 	return out_reserve(c, max);
@@ -265,17 +239,6 @@ void csv_out_row_commit(struct csv_out *c, char *end)
 {
 	ek_str_commit(&c->buf, end);
 	c->row_started = false;
-}
-
-void csv_out_empty(struct csv_out *c, size_t n)
-{
-	if (!n) return;
-	char *o = out_reserve(c, n);
-	if (!o) return;
-	size_t k = c->row_started ? n : n - 1;
-	memset(o, ',', k);
-	ek_str_commit(&c->buf, o + k);
-	c->row_started = true;
 }
 
 void csv_out_fieldf(struct csv_out *c, const char *fmt, ...)
