@@ -129,14 +129,19 @@ static inline const struct str_memo *str_memo(struct tcsv *w, int col, const cha
 
 /* Escaped text of a static string: its memo, or NULL (then escaped in
  * place: strings of 32 bytes or more). */
-static size_t static_max(const struct str_memo *m, const char *s)
+static inline size_t static_max(const struct str_memo *m, const char *s)
 {
-	return m ? m->len : 8 * strlen(s) + 8;
+	return __builtin_expect(m != NULL, 1) ? m->len : 8 * strlen(s) + 8;
 }
 
-static char *put_static(char *o, const struct str_memo *m, const char *s)
+__attribute__((noinline)) static char *escape_static(char *o, const char *s)
 {
-	return m ? copy64(o, m->esc, m->len) : csv_escape_to(o, s, strlen(s));
+	return csv_escape_to(o, s, strlen(s));
+}
+
+static inline char *put_static(char *o, const struct str_memo *m, const char *s)
+{
+	return __builtin_expect(m != NULL, 1) ? copy64(o, m->esc, m->len) : escape_static(o, s);
 }
 
 static const struct cert_frag *cert_frag(struct tcsv *w, const struct x509_info *c)
