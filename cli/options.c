@@ -302,8 +302,8 @@ static int take_operands(struct options *op, int argc, char **argv)
 	if ((op->live.iface || op->n_files) && optind < argc) {
 		if (op->ao.bpf) return usage_error("give the filter either with -f or as trailing arguments");
 		op->ao.bpf = op->filter_words = join_args(argc - optind, argv + optind);
-		if (op->filter_words && filter_names_file(op->filter_words, argc - optind, argv + optind) != 0)
-			return EK_EXIT_USAGE;
+		if (!op->filter_words) return usage_error("out of memory"); /* not a run without the filter */
+		if (filter_names_file(op->filter_words, argc - optind, argv + optind) != 0) return EK_EXIT_USAGE;
 	} else {
 		for (int i = optind; i < argc; i++) op->files[op->n_files++] = argv[i];
 	}

@@ -58,11 +58,22 @@ static inline uint32_t cur_u24(struct cur *c)
 	return v;
 }
 
+/* The 4 bytes at the cursor as one load, in the host's order (callers
+ * have checked the bounds); cur_u32 and cur_u32le put them in order. */
+static inline uint32_t cur_load32_host(const struct cur *c)
+{
+	uint32_t v;
+	memcpy(&v, c->base + c->off, 4);
+	return v;
+}
+
 static inline uint32_t cur_u32(struct cur *c)
 {
 	if (!cur_has(c, 4)) { cur_fail(c); return 0; }
-	uint32_t v = (uint32_t)c->base[c->off] << 24 | (uint32_t)c->base[c->off + 1] << 16 |
-		     (uint32_t)c->base[c->off + 2] << 8 | c->base[c->off + 3];
+	uint32_t v = cur_load32_host(c);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = __builtin_bswap32(v);
+#endif
 	c->off += 4;
 	return v;
 }
@@ -71,8 +82,10 @@ static inline uint32_t cur_u32(struct cur *c)
 static inline uint32_t cur_u32le(struct cur *c)
 {
 	if (!cur_has(c, 4)) { cur_fail(c); return 0; }
-	uint32_t v = (uint32_t)c->base[c->off + 3] << 24 | (uint32_t)c->base[c->off + 2] << 16 |
-		     (uint32_t)c->base[c->off + 1] << 8 | c->base[c->off];
+	uint32_t v = cur_load32_host(c);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	v = __builtin_bswap32(v);
+#endif
 	c->off += 4;
 	return v;
 }
