@@ -77,6 +77,7 @@ struct x509_cache {
 	OSSL_LIB_CTX *keyless;         /* only the null provider */
 	OSSL_PROVIDER *null_prov;
 	EVP_MD *sha256;
+	struct x509_shared *shared;    /* -j: the run's store (x509_shared.h), NULL none */
 	struct x509_cache_stats st;
 };
 
@@ -117,5 +118,15 @@ X509 *x509_decode_keyless(struct x509_cache *c, const uint8_t *der, size_t len);
 /* Fills i's fields from the DER (strings interned); *obj: the key-less
  * object (NULL: not parsed).  false on allocation failure. */
 bool x509_parse_info(struct x509_cache *c, struct x509_info *i, const uint8_t *der, size_t len, X509 **obj);
+
+/* ---- x509_shared.c ---------------------------------------------------------- */
+
+/* x509_parse_info, or, with a store attached, the record another thread
+ * parsed (*obj NULL then).  A record is its x509_info and its N_STRINGS
+ * strings: that is what is shared and copied. */
+bool x509_parse_shared(struct x509_cache *c, struct x509_info *i, const uint8_t *der, size_t len, X509 **obj);
+/* dst's fields from src (another cache's, or a stored image), strings
+ * interned in c, dst's reference count kept; false on allocation failure. */
+bool x509_rec_copy(struct x509_cache *c, struct x509_info *dst, const struct x509_info *src);
 
 #endif
