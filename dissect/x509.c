@@ -47,13 +47,22 @@ int x509_check_host(struct x509_cache *c, const struct x509_info *x, const char 
 	/* names only: the certificate without its key is enough; usually it
 	 * was just parsed */
 	X509 *obj = e->full, *tmp = NULL;
-	for (size_t k = 0; !obj && k < sizeof c->recent / sizeof c->recent[0]; k++)
-		if (c->recent[k].e == e) obj = c->recent[k].obj;
+	EK_X509 *dec = NULL, *dtmp = NULL;
+	for (size_t k = 0; !obj && !dec && k < sizeof c->recent / sizeof c->recent[0]; k++)
+		if (c->recent[k].e == e) dec = c->recent[k].obj;
 	/* with -j, another thread may have the answer */
-	int r = !obj && c->shared ? x509_shared_host(c->shared, e->info.sha256, e->info.der_len, name)
-				  : X509_SHARED_UNKNOWN;
+	int r = !obj && !dec && c->shared ? x509_shared_host(c->shared, e->info.sha256, e->info.der_len, name)
+					  : X509_SHARED_UNKNOWN;
 	if (r == X509_SHARED_UNKNOWN) {
-		if (!obj && e->slot) obj = tmp = x509_decode_keyless(c, e->slot->der, e->slot->len);
+		if (!obj && !dec && e->slot) {
+			struct x509_name *nm[2];
+			bool oom;
+			dec = dtmp = x509_decode(c, e->slot->der, e->slot->len, nm, &oom);
+			x509_name_put(c, nm[0]);
+			x509_name_put(c, nm[1]);
+		}
+		if (!obj && dec) obj = tmp = x509_host_object(c, dec);
+		ek_x509_free(dtmp);
 		if (!obj) return -2;
 		r = X509_check_host(obj, name, strlen(name), 0, NULL);
 		X509_free(tmp);

@@ -132,19 +132,27 @@ static void recent_forget(struct x509_cache *c, struct x509_entry *e)
 {
 	for (size_t k = 0; k < sizeof c->recent / sizeof c->recent[0]; k++) {
 		if (c->recent[k].e == e) {
-			X509_free(c->recent[k].obj);
+			ek_x509_free(c->recent[k].obj);
 			c->recent[k].e = NULL;
 			c->recent[k].obj = NULL;
 		}
 	}
 }
 
+void x509_info_release(struct x509_cache *c, struct x509_info *i)
+{
+	const char **f[N_STRINGS];
+	x509_rec_strings(i, f);
+	for (size_t k = 0; k < N_STRINGS; k++) {
+		x509_unintern(c, *f[k]);
+		*f[k] = NULL;
+	}
+}
+
 void x509_rec_free(struct x509_cache *c, struct x509_entry *e)
 {
 	recent_forget(c, e);
-	const char **f[N_STRINGS];
-	x509_rec_strings(&e->info, f);
-	for (size_t k = 0; k < N_STRINGS; k++) x509_unintern(c, *f[k]);
+	x509_info_release(c, &e->info);
 	x509_unintern(c, e->host_name);
 	X509_free(e->full);
 	c->rec_bytes -= sizeof *e;
@@ -194,15 +202,15 @@ static struct x509_entry *rec_new(struct x509_cache *c, const struct x509_info *
 	memcpy(e->info.sha256_hex, digest->sha256_hex, sizeof e->info.sha256_hex);
 	e->info.der_len = len;
 	e->info.refs = 1;
-	X509 *obj = NULL;
+	EK_X509 *obj = NULL;
 	if (!x509_parse_shared(c, &e->info, der, len, &obj)) {
-		X509_free(obj);
+		ek_x509_free(obj);
 		x509_rec_free(c, e);
 		return NULL;
 	}
 	if (obj) {
 		struct recent *r = &c->recent[c->recent_at++ % (sizeof c->recent / sizeof c->recent[0])];
-		X509_free(r->obj);
+		ek_x509_free(r->obj);
 		r->e = e;
 		r->obj = obj;
 	}
@@ -325,12 +333,6 @@ struct x509_cache *x509_cache_new(size_t max_bytes)
 	if (!c) return NULL;
 	c->max_bytes = max_bytes ? max_bytes : X509_DEFAULT_MAX_BYTES;
 	c->rnd = 0x9e3779b97f4a7c15ULL;
-	c->keyless = OSSL_LIB_CTX_new();
-	c->null_prov = c->keyless ? OSSL_PROVIDER_load(c->keyless, "null") : NULL;
-	if (c->keyless && !c->null_prov) {
-		OSSL_LIB_CTX_free(c->keyless);
-		c->keyless = NULL;
-	}
 	c->sha256 = EVP_MD_fetch(NULL, "SHA2-256", NULL);
 	ERR_clear_error();
 	if (!c->sha256) {
@@ -343,8 +345,8 @@ struct x509_cache *x509_cache_new(size_t max_bytes)
 void x509_cache_free(struct x509_cache *c)
 {
 	if (!c) return;
-	for (size_t k = 0; k < sizeof c->recent / sizeof c->recent[0]; k++) X509_free(c->recent[k].obj);
-	for (size_t k = 0; k < sizeof c->names / sizeof c->names[0]; k++) free(c->names[k].der);
+	for (size_t k = 0; k < sizeof c->recent / sizeof c->recent[0]; k++) ek_x509_free(c->recent[k].obj);
+	x509_names_clear(c); /* before the strings */
 	for (size_t b = 0; b < c->nslots_b; b++) {
 		for (struct der_slot *s = c->slots[b], *next; s; s = next) {
 			next = s->next;
@@ -369,8 +371,6 @@ void x509_cache_free(struct x509_cache *c)
 	free(c->recs);
 	free(c->strs);
 	EVP_MD_free(c->sha256);
-	if (c->null_prov) OSSL_PROVIDER_unload(c->null_prov);
-	OSSL_LIB_CTX_free(c->keyless);
 	free(c);
 }
 

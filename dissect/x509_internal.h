@@ -1,6 +1,8 @@
 /* The certificate cache's private parts, shared by dissect/x509*.c only
  * (the contract for everyone else is x509.h).
  *
+ * x509_template.c: the certificate's template (no key decoding).
+ * x509_names.c: issuer and subject Names, decoded and printed once each.
  * x509_parse.c: DER -> the record's fields (OpenSSL's ASN.1 engine).
  * x509_cache.c: records, interned strings, DER slots, x509_get.
  * x509.c:       what the outputs ask of a record later (objects, pins,
@@ -12,8 +14,64 @@
 
 #include <stddef.h>
 
-#include <openssl/provider.h>
 #include <openssl/x509.h>
+
+/* ---- x509_template.c: the certificate without key decoding -------------- */
+
+typedef struct {
+	X509_ALGOR *algor;
+	ASN1_BIT_STRING *public_key;
+} EK_X509_SPKI;
+
+typedef struct {
+	ASN1_INTEGER *version, *serial;
+	X509_ALGOR *signature;
+	/* the names: their encodings (x509_names.c decodes them), or, from
+	 * the second template (EK_X509.named), decoded in place */
+	ASN1_STRING *issuer_enc, *subject_enc;
+	X509_NAME *issuer_name, *subject_name;
+	X509_VAL *validity;
+	EK_X509_SPKI *key;
+	ASN1_BIT_STRING *issuer_uid, *subject_uid;
+	STACK_OF(X509_EXTENSION) *extensions;
+} EK_X509_TBS;
+
+typedef struct {
+	EK_X509_TBS *tbs;
+	X509_ALGOR *sig_alg;
+	ASN1_BIT_STRING *signature;
+	bool named;                /* decoded by EK_X509_NAMED (x509_template.c) */
+} EK_X509;
+
+/* The certificate, NULL where d2i_X509 would reject it, the names aside:
+ * ek_x509_d2i keeps their encodings (checked by x509_name_get, see
+ * x509_decode), ek_x509_d2i_named decodes them in place. */
+EK_X509 *ek_x509_d2i(const uint8_t *der, size_t len);
+EK_X509 *ek_x509_d2i_named(const uint8_t *der, size_t len);
+void ek_x509_free(EK_X509 *x);
+
+/* ---- x509_names.c ----------------------------------------------------------- */
+
+/* A distinct Name, by its encoding. */
+struct x509_name {
+	uint64_t hash, used;       /* used: the table's clock at the last lookup */
+	unsigned refs;             /* the table's, and each caller's */
+	size_t len;
+	X509_NAME *nm;             /* decoded: for X509_NAME_cmp, X509_check_host */
+	const char *text;          /* dn_text, interned */
+	uint8_t der[];
+};
+#define X509_NAME_SETS 512
+#define X509_NAME_WAYS 2
+
+/* The Name encoded as der (one reference for the caller: x509_name_put).
+ * NULL when OpenSSL rejects it, or (*oom) on allocation failure or when
+ * it cannot be printed. */
+struct x509_name *x509_name_get(struct x509_cache *c, const uint8_t *der, size_t len, bool *oom);
+void x509_name_put(struct x509_cache *c, struct x509_name *n);
+void x509_names_clear(struct x509_cache *c);
+
+/* ---- the cache ---------------------------------------------------------------- */
 
 struct der_slot;
 
@@ -59,23 +117,15 @@ struct x509_cache {
 	size_t vec_cap;
 	uint64_t rnd;
 	size_t der_bytes, max_bytes, rec_bytes;
-	/* the key-less objects of the last certificates parsed, for
+	/* the decoded certificates of the last ones parsed, for
 	 * x509_check_host on the message that brought them */
 	struct recent {
 		struct x509_entry *e;
-		X509 *obj;
+		EK_X509 *obj;
 	} recent[8];
 	unsigned recent_at;
-	/* dn_text's answers by the name's DER (direct-mapped): issuers, and
-	 * the subjects of a device certificate's renewals, recur */
-	struct name_memo {
-		uint8_t *der;
-		size_t len;
-		uint64_t hash;
-		const char *text;      /* interned, one reference */
-	} names[1024];
-	OSSL_LIB_CTX *keyless;         /* only the null provider */
-	OSSL_PROVIDER *null_prov;
+	struct x509_name *names[X509_NAME_SETS][X509_NAME_WAYS]; /* x509_names.c */
+	uint64_t name_clock;
 	EVP_MD *sha256;
 	struct x509_shared *shared;    /* -j: the run's store (x509_shared.h), NULL none */
 	struct x509_cache_stats st;
@@ -103,6 +153,8 @@ static inline void x509_intern_ref(const char *s)
 
 /* The record's string fields, for loops over all of them. */
 void x509_rec_strings(struct x509_info *i, const char **f[N_STRINGS]);
+/* Drops i's references to its strings. */
+void x509_info_release(struct x509_cache *c, struct x509_info *i);
 struct x509_entry *x509_rec_find(struct x509_cache *c, const uint8_t sha256[32], size_t len);
 void x509_rec_insert(struct x509_cache *c, struct x509_entry *e);
 void x509_rec_free(struct x509_cache *c, struct x509_entry *e);
@@ -113,18 +165,29 @@ void x509_shrink(struct x509_cache *c);
 
 /* ---- x509_parse.c ---------------------------------------------------------- */
 
-/* DER -> certificate without its public key decoded; NULL: rejected. */
-X509 *x509_decode_keyless(struct x509_cache *c, const uint8_t *der, size_t len);
-/* Fills i's fields from the DER (strings interned); *obj: the key-less
- * object (NULL: not parsed).  false on allocation failure. */
-bool x509_parse_info(struct x509_cache *c, struct x509_info *i, const uint8_t *der, size_t len, X509 **obj);
+/* The certificate as d2i_X509 decides (NULL: rejected, or *oom): the
+ * template that keeps the names' encodings, then the names decoded once
+ * each (names: the subject's and the issuer's entries, one reference
+ * each); when something there fails, the template that decodes them in
+ * place decides (names NULL). */
+EK_X509 *x509_decode(struct x509_cache *c, const uint8_t *der, size_t len, struct x509_name *names[2], bool *oom);
+/* Fills i's fields from the DER (strings interned); *obj: the decoded
+ * certificate (NULL: not parsed).  false on allocation failure. */
+bool x509_parse_info(struct x509_cache *c, struct x509_info *i, const uint8_t *der, size_t len, EK_X509 **obj);
+/* The same from d2i_X509 (key decoded, names inside the certificate):
+ * the reference the template is tested against (tests/, fuzz_x509).  i's
+ * strings are interned in c; release them with x509_info_release. */
+bool x509_parse_reference(struct x509_cache *c, struct x509_info *i, const uint8_t *der, size_t len);
+/* An X509 with x's subject and extensions only, for X509_check_host
+ * (NULL on failure). */
+X509 *x509_host_object(struct x509_cache *c, const EK_X509 *x);
 
 /* ---- x509_shared.c ---------------------------------------------------------- */
 
 /* x509_parse_info, or, with a store attached, the record another thread
  * parsed (*obj NULL then).  A record is its x509_info and its N_STRINGS
  * strings: that is what is shared and copied. */
-bool x509_parse_shared(struct x509_cache *c, struct x509_info *i, const uint8_t *der, size_t len, X509 **obj);
+bool x509_parse_shared(struct x509_cache *c, struct x509_info *i, const uint8_t *der, size_t len, EK_X509 **obj);
 /* dst's fields from src (another cache's, or a stored image), strings
  * interned in c, dst's reference count kept; false on allocation failure. */
 bool x509_rec_copy(struct x509_cache *c, struct x509_info *dst, const struct x509_info *src);

@@ -1,18 +1,18 @@
 /* DER -> the fields of a certificate's record.
  *
- * Parsing: d2i_X509 in a library context that has only OpenSSL's null
- * provider, so the public key is not decoded (OpenSSL 3 decodes it
- * "opportunistically" through the provider decoders, 80 % of d2i_X509's
- * cost, and drops any failure to: the accept/reject decision is the same).
- * The full object, key decoded, is made from the DER only when chain
- * verification asks for it (x509_object).
+ * Parsing: our own template of the certificate (x509_template.c), which
+ * accepts and rejects what d2i_X509 does without decoding the public key
+ * (OpenSSL 3 decodes it "opportunistically" through the provider
+ * decoders, 80 % of d2i_X509's cost) and leaves the names to x509_names.c
+ * (decoded and printed once per distinct name).  The full object, key
+ * decoded, is made from the DER only when chain verification asks for it
+ * (x509_object).
  *
- * Every field comes from OpenSSL (d2i_X509, X509_get_ext_d2i, ...): no
- * ASN.1 is parsed by hand here. */
+ * Every field comes from OpenSSL (its ASN.1 engine, X509V3_get_d2i, ...):
+ * no ASN.1 is parsed by hand here. */
 #include "dn_text.h"
 #include "x509_internal.h"
 
-#include "../common/hash.h"
 #include "../common/strbuf.h"
 
 #include <arpa/inet.h>
@@ -20,8 +20,8 @@
 #include <string.h>
 
 #include <openssl/asn1.h>
-#include <openssl/asn1t.h>
 #include <openssl/bio.h>
+#include <openssl/err.h>
 #include <openssl/objects.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -45,9 +45,8 @@ static char *bio_string(BIO *b)
 /* Serial as `openssl x509 -noout -serial` prints it (i2a_ASN1_INTEGER),
  * lowercased.  i2a_ASN1_INTEGER breaks very long integers with "\\\n"
  * every 35 bytes; those continuation marks are dropped. */
-static char *serial_hex(X509 *x)
+static char *serial_hex(const ASN1_INTEGER *sn)
 {
-	const ASN1_INTEGER *sn = X509_get0_serialNumber(x);
 	BIO *b = BIO_new(BIO_s_mem());
 	if (!b) return NULL;
 	char *s = NULL;
@@ -94,10 +93,10 @@ static void add_san_string(struct ek_str *b, const char *prefix, const ASN1_STRI
 
 /* subjectAltName: DNS, IP (IPv4/IPv6 text), and also URI and email, which
  * client certificates commonly carry. */
-static char *san_list(X509 *x)
+static char *san_list(const STACK_OF(X509_EXTENSION) *exts)
 {
 	struct ek_str b = { 0 };
-	GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+	GENERAL_NAMES *gens = X509V3_get_d2i(exts, NID_subject_alt_name, NULL, NULL);
 	if (!gens) return sb_take(&b);
 	int n = sk_GENERAL_NAME_num(gens);
 	for (int i = 0; i < n; i++) {
@@ -127,11 +126,11 @@ static char *san_list(X509 *x)
 	return sb_take(&b);
 }
 
-static char *eku_list(X509 *x, unsigned *flags)
+static char *eku_list(const STACK_OF(X509_EXTENSION) *exts, unsigned *flags)
 {
 	struct ek_str b = { 0 };
 	int crit = -1;
-	EXTENDED_KEY_USAGE *eku = X509_get_ext_d2i(x, NID_ext_key_usage, &crit, NULL);
+	EXTENDED_KEY_USAGE *eku = X509V3_get_d2i(exts, NID_ext_key_usage, &crit, NULL);
 	*flags = 0;
 	if (!eku) {
 		if (crit == -1) return strdup("absent");
@@ -161,14 +160,14 @@ static char *eku_list(X509 *x, unsigned *flags)
 	return sb_take(&b);
 }
 
-static char *key_usage_list(X509 *x)
+static char *key_usage_list(const STACK_OF(X509_EXTENSION) *exts)
 {
 	static const char *const names[] = {
 		"digitalSignature", "nonRepudiation", "keyEncipherment", "dataEncipherment", "keyAgreement",
 		"keyCertSign",      "cRLSign",        "encipherOnly",    "decipherOnly",
 	};
 	struct ek_str b = { 0 };
-	ASN1_BIT_STRING *ku = X509_get_ext_d2i(x, NID_key_usage, NULL, NULL);
+	ASN1_BIT_STRING *ku = X509V3_get_d2i(exts, NID_key_usage, NULL, NULL);
 	if (!ku) return sb_take(&b);
 	for (int i = 0; i < (int)(sizeof names / sizeof names[0]); i++)
 		if (ASN1_BIT_STRING_get_bit(ku, i)) sb_add(&b, ";", names[i], strlen(names[i]));
@@ -176,9 +175,9 @@ static char *key_usage_list(X509 *x)
 	return sb_take(&b);
 }
 
-static bool basic_ca(X509 *x)
+static bool basic_ca(const STACK_OF(X509_EXTENSION) *exts)
 {
-	BASIC_CONSTRAINTS *bc = X509_get_ext_d2i(x, NID_basic_constraints, NULL, NULL);
+	BASIC_CONSTRAINTS *bc = X509V3_get_d2i(exts, NID_basic_constraints, NULL, NULL);
 	if (!bc) return false;
 	bool ca = bc->ca != 0;
 	BASIC_CONSTRAINTS_free(bc);
@@ -209,68 +208,35 @@ static bool asn1_time_unix(const ASN1_TIME *t, int64_t *out)
 	return true;
 }
 
-/* DER -> certificate without its public key decoded (see the top). */
-X509 *x509_decode_keyless(struct x509_cache *c, const uint8_t *der, size_t len)
-{
-	if (len == 0 || len > (size_t)0x7fffffff) return NULL;
-	const unsigned char *p = der;
-	if (!c->keyless) return d2i_X509(NULL, &p, (long)len);
-	return (X509 *)ASN1_item_d2i_ex(NULL, &p, (long)len, ASN1_ITEM_rptr(X509), c->keyless, NULL);
-}
+/* What a record is made of, from either decoder. */
+struct fields_src {
+	const ASN1_INTEGER *serial;
+	const STACK_OF(X509_EXTENSION) *exts;
+	const ASN1_TIME *not_before, *not_after;
+	const X509_NAME *subject, *issuer;
+	const char *subject_text, *issuer_text; /* interned */
+};
 
-/* dn_text(nm), interned (one reference for the caller); NULL on failure. */
-static const char *name_text(struct x509_cache *c, const X509_NAME *nm)
+/* Fills i from src (NULL: not parsed); false on allocation failure. */
+static bool fill(struct x509_cache *c, struct x509_info *i, const struct fields_src *src)
 {
-	const unsigned char *der = NULL;
-	size_t len = 0;
-	if (!X509_NAME_get0_der(nm, &der, &len) || !der) return x509_intern_take(c, dn_text(nm));
-	uint64_t h = ek_hash_bytes(der, len, 0);
-	struct name_memo *m = &c->names[h % (sizeof c->names / sizeof c->names[0])];
-	if (m->text && m->hash == h && m->len == len && memcmp(m->der, der, len) == 0) {
-		x509_intern_ref(m->text);
-		return m->text;
-	}
-	char *t = dn_text(nm);
-	if (!t) return NULL;
-	const char *r = x509_intern_take(c, t);
-	uint8_t *copy = r && len ? malloc(len) : NULL;
-	if (copy) {
-		memcpy(copy, der, len);
-		x509_unintern(c, m->text);
-		free(m->der);
-		m->der = copy;
-		m->len = len;
-		m->hash = h;
-		m->text = x509_intern(c, r); /* the memo's reference */
-	}
-	return r;
-}
-
-/* Fills i from the DER; *obj: the key-less object (NULL: not parsed). */
-bool x509_parse_info(struct x509_cache *c, struct x509_info *i, const uint8_t *der, size_t len, X509 **obj)
-{
-	X509 *x = x509_decode_keyless(c, der, len);
-	*obj = x;
 	char *serial = NULL, *san = NULL, *eku = NULL, *ku = NULL;
-	const char *subject = NULL, *issuer = NULL;
-	if (x) {
+	if (src) {
 		i->parsed = true;
-		serial = serial_hex(x);
-		subject = name_text(c, X509_get_subject_name(x));
-		issuer = name_text(c, X509_get_issuer_name(x));
-		san = san_list(x);
-		eku = eku_list(x, &i->eku_flags);
-		ku = key_usage_list(x);
-		i->is_ca = basic_ca(x);
-		i->self_issued = X509_NAME_cmp(X509_get_subject_name(x), X509_get_issuer_name(x)) == 0;
-		i->have_validity = asn1_time_unix(X509_get0_notBefore(x), &i->not_before) &&
-				   asn1_time_unix(X509_get0_notAfter(x), &i->not_after);
+		serial = serial_hex(src->serial);
+		san = san_list(src->exts);
+		eku = eku_list(src->exts, &i->eku_flags);
+		ku = key_usage_list(src->exts);
+		i->is_ca = basic_ca(src->exts);
+		i->self_issued = X509_NAME_cmp(src->subject, src->issuer) == 0;
+		i->have_validity = asn1_time_unix(src->not_before, &i->not_before) &&
+				   asn1_time_unix(src->not_after, &i->not_after);
 		if (!i->have_validity) i->not_before = i->not_after = 0;
 	}
-	bool ok = !x || (serial && subject && issuer && san && eku && ku);
+	bool ok = !src || (serial && san && eku && ku);
 	i->serial_hex = x509_intern_take(c, serial);
-	i->subject = x ? subject : x509_intern(c, "");
-	i->issuer = x ? issuer : x509_intern(c, "");
+	i->subject = x509_intern(c, src ? src->subject_text : "");
+	i->issuer = x509_intern(c, src ? src->issuer_text : "");
 	i->san = x509_intern_take(c, san);
 	i->eku = x509_intern_take(c, eku);
 	i->key_usage = x509_intern_take(c, ku);
@@ -278,4 +244,102 @@ bool x509_parse_info(struct x509_cache *c, struct x509_info *i, const uint8_t *d
 	x509_rec_strings(i, f);
 	for (size_t k = 0; k < N_STRINGS; k++) ok = ok && *f[k];
 	return ok;
+}
+
+/* The Name's entry (x509_names.c) for an issuer or subject of x. */
+static struct x509_name *name_of(struct x509_cache *c, const ASN1_STRING *enc, bool *oom)
+{
+	return x509_name_get(c, ASN1_STRING_get0_data(enc), (size_t)ASN1_STRING_length(enc), oom);
+}
+
+EK_X509 *x509_decode(struct x509_cache *c, const uint8_t *der, size_t len, struct x509_name *names[2], bool *oom)
+{
+	names[0] = names[1] = NULL;
+	*oom = false;
+	EK_X509 *x = ek_x509_d2i(der, len);
+	if (x) {
+		/* d2i_X509 decodes both names inside the certificate */
+		names[1] = name_of(c, x->tbs->issuer_enc, oom);
+		names[0] = names[1] ? name_of(c, x->tbs->subject_enc, oom) : NULL;
+		if (names[0]) return x;
+		x509_name_put(c, names[1]);
+		names[1] = NULL;
+		ek_x509_free(x);
+		if (*oom) return NULL;
+	}
+	return ek_x509_d2i_named(der, len);
+}
+
+bool x509_parse_info(struct x509_cache *c, struct x509_info *i, const uint8_t *der, size_t len, EK_X509 **obj)
+{
+	struct x509_name *nm[2];
+	bool oom;
+	EK_X509 *x = x509_decode(c, der, len, nm, &oom);
+	*obj = x;
+	const char *st = NULL, *it = NULL;
+	struct fields_src src;
+	if (x) {
+		const EK_X509_TBS *t = x->tbs;
+		src = (struct fields_src){ t->serial, t->extensions, t->validity->notBefore, t->validity->notAfter,
+					   t->subject_name, t->issuer_name, NULL, NULL };
+		if (x->named) {
+			src.subject_text = st = x509_intern_take(c, dn_text(t->subject_name));
+			src.issuer_text = it = x509_intern_take(c, dn_text(t->issuer_name));
+			oom = oom || !st || !it;
+		} else {
+			src.subject = nm[0]->nm;
+			src.issuer = nm[1]->nm;
+			src.subject_text = nm[0]->text;
+			src.issuer_text = nm[1]->text;
+		}
+	}
+	bool ok = fill(c, i, x ? &src : NULL) && !oom;
+	x509_unintern(c, st);
+	x509_unintern(c, it);
+	x509_name_put(c, nm[0]);
+	x509_name_put(c, nm[1]);
+	return ok;
+}
+
+bool x509_parse_reference(struct x509_cache *c, struct x509_info *i, const uint8_t *der, size_t len)
+{
+	const unsigned char *p = der;
+	X509 *x = len && len <= (size_t)0x7fffffff ? d2i_X509(NULL, &p, (long)len) : NULL;
+	ERR_clear_error();
+	const char *st = x ? x509_intern_take(c, dn_text(X509_get_subject_name(x))) : NULL;
+	const char *it = x ? x509_intern_take(c, dn_text(X509_get_issuer_name(x))) : NULL;
+	struct fields_src src;
+	if (x)
+		src = (struct fields_src){ X509_get0_serialNumber(x), X509_get0_extensions(x), X509_get0_notBefore(x),
+					   X509_get0_notAfter(x), X509_get_subject_name(x), X509_get_issuer_name(x),
+					   st, it };
+	bool ok = fill(c, i, x ? &src : NULL) && (!x || (st && it));
+	x509_unintern(c, st);
+	x509_unintern(c, it);
+	X509_free(x);
+	return ok;
+}
+
+/* An X509 with only what X509_check_host reads of x: the subjectAltName
+ * extensions and the subject's commonName entries (copies; the full
+ * subject and every extension cost 5 times as much).  NULL on failure. */
+X509 *x509_host_object(struct x509_cache *c, const EK_X509 *x)
+{
+	bool oom;
+	struct x509_name *sn = x->named ? NULL : name_of(c, x->tbs->subject_enc, &oom);
+	const X509_NAME *subject = x->named ? x->tbs->subject_name : sn ? sn->nm : NULL;
+	X509 *o = subject ? X509_new() : NULL;
+	bool ok = o != NULL;
+	X509_NAME *cn = ok ? X509_get_subject_name(o) : NULL;
+	for (int k = -1; ok && (k = X509_NAME_get_index_by_NID(subject, NID_commonName, k)) >= 0;)
+		ok = X509_NAME_add_entry(cn, X509_NAME_get_entry(subject, k), -1, 0);
+	const STACK_OF(X509_EXTENSION) *exts = x->tbs->extensions;
+	for (int k = -1; ok && (k = X509v3_get_ext_by_NID(exts, NID_subject_alt_name, k)) >= 0;)
+		ok = X509_add_ext(o, X509v3_get_ext(exts, k), -1);
+	x509_name_put(c, sn);
+	if (!ok) {
+		X509_free(o);
+		return NULL;
+	}
+	return o;
 }

@@ -14,8 +14,6 @@
 
 #include "../common/hash.h"
 
-#include <openssl/x509.h>
-
 #define SHARED_DEFAULT_MAX_BYTES ((size_t)8 << 20)
 
 struct sentry {
@@ -25,7 +23,6 @@ struct sentry {
 	size_t der_len;
 	void *image;               /* NULL: claimed, being parsed */
 	size_t len;
-	X509 *obj;                 /* its key-less object while in objs[] */
 	char *host;                /* x509_shared_host memo, NULL: none */
 	int host_result;
 };
@@ -36,8 +33,6 @@ struct x509_shared {
 	struct sentry **b;
 	size_t nb, n;              /* buckets (power of two), entries */
 	struct sentry *qhead, *qtail;
-	struct sentry *objs[X509_SHARED_OBJECTS]; /* the last ones put with an object */
-	unsigned objs_at;
 	size_t max_bytes;
 	struct x509_shared_stats st;
 };
@@ -64,7 +59,6 @@ void x509_shared_free(struct x509_shared *s)
 	for (size_t i = 0; i < s->nb; i++) {
 		for (struct sentry *e = s->b[i], *next; e; e = next) {
 			next = e->next;
-			X509_free(e->obj);
 			free(e->host);
 			free(e->image);
 			free(e);
@@ -111,9 +105,8 @@ static void unlink_entry(struct x509_shared *s, struct sentry *e)
 }
 
 enum x509_shared_got x509_shared_get(struct x509_shared *s, const uint8_t sha256[32], size_t der_len,
-				     void (*use)(void *ctx, const void *image, size_t len), void *ctx, X509 **obj)
+				     void (*use)(void *ctx, const void *image, size_t len), void *ctx)
 {
-	*obj = NULL;
 	pthread_mutex_lock(&s->mu);
 	bool waited = false;
 	for (;;) {
@@ -137,7 +130,6 @@ enum x509_shared_got x509_shared_get(struct x509_shared *s, const uint8_t sha256
 		}
 		if (e->image) {
 			use(ctx, e->image, e->len);
-			*obj = e->obj && X509_up_ref(e->obj) ? e->obj : NULL;
 			s->st.hits++;
 			pthread_mutex_unlock(&s->mu);
 			return X509_SHARED_HIT;
@@ -148,14 +140,7 @@ enum x509_shared_got x509_shared_get(struct x509_shared *s, const uint8_t sha256
 	}
 }
 
-static void obj_forget(struct sentry *e)
-{
-	X509_free(e->obj);
-	e->obj = NULL;
-}
-
-void x509_shared_put(struct x509_shared *s, const uint8_t sha256[32], size_t der_len, void *image, size_t len,
-		     X509 *obj)
+void x509_shared_put(struct x509_shared *s, const uint8_t sha256[32], size_t der_len, void *image, size_t len)
 {
 	pthread_mutex_lock(&s->mu);
 	struct sentry *e = *slot_of(s, sha256, der_len);
@@ -163,13 +148,6 @@ void x509_shared_put(struct x509_shared *s, const uint8_t sha256[32], size_t der
 		e->image = image;
 		e->len = len;
 		image = NULL;
-		if (obj) {
-			struct sentry **o = &s->objs[s->objs_at++ % X509_SHARED_OBJECTS];
-			if (*o) obj_forget(*o);
-			*o = e;
-			e->obj = obj;
-			obj = NULL;
-		}
 		if (s->qtail) s->qtail->qnext = e;
 		else s->qhead = e;
 		s->qtail = e;
@@ -183,9 +161,6 @@ void x509_shared_put(struct x509_shared *s, const uint8_t sha256[32], size_t der
 			s->st.entries--;
 			s->st.bytes -= sizeof *old + old->len;
 			s->st.dropped++;
-			for (size_t k = 0; old->obj && k < X509_SHARED_OBJECTS; k++)
-				if (s->objs[k] == old) s->objs[k] = NULL;
-			obj_forget(old);
 			s->st.bytes -= old->host ? strlen(old->host) + 1 : 0;
 			free(old->host);
 			free(old->image);
@@ -199,7 +174,6 @@ void x509_shared_put(struct x509_shared *s, const uint8_t sha256[32], size_t der
 	pthread_cond_broadcast(&s->ready);
 	pthread_mutex_unlock(&s->mu);
 	free(image);
-	X509_free(obj);
 }
 
 int x509_shared_host(struct x509_shared *s, const uint8_t sha256[32], size_t der_len, const char *name)
@@ -297,18 +271,18 @@ static void take_image(void *ctx, const void *image, size_t len)
 	t->ok = x509_rec_copy(t->c, t->i, &src);
 }
 
-bool x509_parse_shared(struct x509_cache *c, struct x509_info *i, const uint8_t *der, size_t len, X509 **obj)
+bool x509_parse_shared(struct x509_cache *c, struct x509_info *i, const uint8_t *der, size_t len, EK_X509 **obj)
 {
 	*obj = NULL;
 	if (!c->shared) return x509_parse_info(c, i, der, len, obj);
 	struct take t = { c, i, false };
-	enum x509_shared_got got = x509_shared_get(c->shared, i->sha256, len, take_image, &t, obj);
+	enum x509_shared_got got = x509_shared_get(c->shared, i->sha256, len, take_image, &t);
 	if (got == X509_SHARED_HIT) return t.ok;
 	bool ok = x509_parse_info(c, i, der, len, obj);
 	if (got == X509_SHARED_CLAIMED) {
 		size_t n = 0;
 		void *image = ok ? rec_image(i, &n) : NULL;
-		x509_shared_put(c->shared, i->sha256, len, image, n, image && *obj && X509_up_ref(*obj) ? *obj : NULL);
+		x509_shared_put(c->shared, i->sha256, len, image, n);
 	}
 	return ok;
 }

@@ -8,10 +8,11 @@
  * it; a thread asking for a claimed digest waits for that parse rather
  * than repeating it.
  *
- * The store keeps records as opaque images made by x509.c (the record
- * and its strings in one block), within max_bytes: beyond it the oldest
- * are dropped (the next thread that needs one parses it again).  Only a
- * miss takes the store's lock; a cache hit never does. */
+ * The store keeps records as opaque images (a record and its strings in
+ * one block, made and read back by x509_shared.c's x509_parse_shared),
+ * within max_bytes: beyond it the oldest are dropped (the next thread
+ * that needs one parses it again).  Only a miss takes the store's lock;
+ * a cache hit never does. */
 #ifndef EK_X509_SHARED_H
 #define EK_X509_SHARED_H
 
@@ -20,9 +21,6 @@
 
 struct x509_shared;
 struct x509_cache;
-typedef struct x509_st X509;
-
-#define X509_SHARED_OBJECTS 16
 
 /* max_bytes bounds the images kept (0: 8 MiB).  NULL when out of memory. */
 struct x509_shared *x509_shared_new(size_t max_bytes);
@@ -37,19 +35,14 @@ enum x509_shared_got {
 
 /* The record of the certificate with this SHA-256 and DER length.  On a
  * hit use(ctx, image, len) runs under the store's lock: it copies what it
- * needs and must not call the store; *obj is the key-less object parsed
- * with it, one reference for the caller, while it is one of the last
- * X509_SHARED_OBJECTS parsed (else NULL): read-only, for X509_check_host
- * on the message that brought it.  Waits while another thread has the
+ * needs and must not call the store.  Waits while another thread has the
  * digest claimed. */
 enum x509_shared_got x509_shared_get(struct x509_shared *s, const uint8_t sha256[32], size_t der_len,
-				     void (*use)(void *ctx, const void *image, size_t len), void *ctx, X509 **obj);
+				     void (*use)(void *ctx, const void *image, size_t len), void *ctx);
 
 /* Ends the caller's claim: image (malloc'd, taken over) is the record, or
- * NULL when there is none to share (the next asker claims it again); obj:
- * a reference to its key-less object to lend, taken over (NULL: none). */
-void x509_shared_put(struct x509_shared *s, const uint8_t sha256[32], size_t der_len, void *image, size_t len,
-		     X509 *obj);
+ * NULL when there is none to share (the next asker claims it again). */
+void x509_shared_put(struct x509_shared *s, const uint8_t sha256[32], size_t der_len, void *image, size_t len);
 
 /* X509_check_host's answer for the certificate with this SHA-256 and DER
  * length and this name, as a thread worked it out (the last name asked

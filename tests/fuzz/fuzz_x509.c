@@ -4,7 +4,8 @@
  * writes seeds from samples/pki):
  *
  *   bits 0-1  0: DER given to x509_get directly (twice: parse, then cache hit);
- *                its key-less parse must accept exactly what d2i_X509 accepts
+ *                its parse (our template) must accept exactly what d2i_X509
+ *                accepts, with the same fields (x509_parse_reference)
  *             1: the body of a CertificateRequest, as is
  *             2: one DER DistinguishedName, wrapped in a well-formed
  *                CertificateRequest (certificate_authorities)
@@ -16,6 +17,8 @@
  * Modes 1-3 go through the tls_conn_* API (server direction of a
  * connection whose SYN was seen), so the handshake layer frames them. */
 #include "fuzz_common.h"
+
+#include "dissect/x509_internal.h"
 
 #include <openssl/err.h>
 #include <openssl/x509.h>
@@ -121,6 +124,19 @@ static void direct(const uint8_t *der, size_t n)
 	FZ_CHECK((full != NULL) == a->parsed);
 	FZ_CHECK((x509_object(xc, a) != NULL) == a->parsed);
 	X509_free(full);
+	/* and the same fields as d2i_X509's object gives */
+	struct x509_info ref;
+	memset(&ref, 0, sizeof ref);
+	FZ_CHECK(x509_parse_reference(xc, &ref, der, n) && ref.parsed == a->parsed);
+	if (a->parsed) {
+		FZ_CHECK(!strcmp(ref.serial_hex, a->serial_hex) && !strcmp(ref.subject, a->subject) &&
+			 !strcmp(ref.issuer, a->issuer) && !strcmp(ref.san, a->san) && !strcmp(ref.eku, a->eku) &&
+			 !strcmp(ref.key_usage, a->key_usage));
+		FZ_CHECK(ref.eku_flags == a->eku_flags && ref.is_ca == a->is_ca && ref.self_issued == a->self_issued &&
+			 ref.have_validity == a->have_validity && ref.not_before == a->not_before &&
+			 ref.not_after == a->not_after);
+	}
+	x509_info_release(xc, &ref);
 	x509_unref(xc, a);
 	x509_unref(xc, b);
 	/* A different DER (a 1-byte budget; the last lookups are kept). */
