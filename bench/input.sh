@@ -17,10 +17,7 @@
 # issue asks for: pcapng / base-pcapng (<= 1), gz / zcat-pipe (<= 1.2).
 # Environment: EK_BUILD (default build-bench, Release).
 set -euo pipefail
-export LC_ALL=C
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$HERE/.." && pwd)
-BUILD=${EK_BUILD:-$ROOT/build-bench}
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 REPS=5 BASE="" FILE=$HERE/out/handshake-heavy.pcap
 while (($#)); do
 	case $1 in
@@ -31,10 +28,7 @@ while (($#)); do
 	esac
 	shift
 done
-if [[ ! -f $BUILD/CMakeCache.txt ]]; then
-	cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DEK_SANITIZE=OFF -DEK_BENCH=ON >/dev/null
-fi
-cmake --build "$BUILD" -j2 --target ekuscope ek_runstat >/dev/null
+bench_build ekuscope ek_runstat
 EK=$BUILD/ekuscope RS=$BUILD/bench/ek_runstat
 [[ -f $FILE ]] || "$HERE/run.sh" gen
 NG=${FILE%.pcap}.pcapng GZ=$FILE.gz

@@ -25,11 +25,7 @@
 # when missing.  The load average is printed before and after: the drops
 # depend on CPU time left to ekuscope, so compare runs at low load.
 set -euo pipefail
-export LC_ALL=C
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$HERE/.." && pwd)
-OUT=$HERE/out
-BUILD=${EK_BUILD:-$ROOT/build-bench}
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 REPS=3
 RATES="50 100 200 500 1000 top"
 while (($#)); do
@@ -42,7 +38,6 @@ while (($#)); do
 	esac
 	shift
 done
-log() { printf '== %s\n' "$*" >&2; }
 [[ $(id -u) == 0 ]] || { echo "live.sh: needs root (capture and replay on lo)" >&2; exit 2; }
 if ! command -v tcpreplay >/dev/null; then
 	log "installing tcpreplay"
@@ -50,12 +45,7 @@ if ! command -v tcpreplay >/dev/null; then
 fi
 command -v tcpdump >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y tcpdump >/dev/null
 
-if [[ ! -f $BUILD/CMakeCache.txt ]]; then
-	log "configuring $BUILD (Release)"
-	cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DEK_SANITIZE=OFF -DEK_BENCH=ON >/dev/null
-fi
-log "building ekuscope and bench/gen in $BUILD"
-cmake --build "$BUILD" -j"$(nproc)" --target ekuscope ek_bench_gen >/dev/null
+bench_build ekuscope ek_bench_gen
 EK=$BUILD/ekuscope GEN=$BUILD/bench/ek_bench_gen
 
 S=$ROOT/samples

@@ -31,11 +31,7 @@
 # Environment: EK_BUILD (build dir, default build-bench, Release, no
 # sanitizers), EK_BENCH_REPS, EK_TSHARK_REPS.
 set -euo pipefail
-export LC_ALL=C
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$HERE/.." && pwd)
-OUT=$HERE/out
-BUILD=${EK_BUILD:-$ROOT/build-bench}
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 REPS=${EK_BENCH_REPS:-5}
 TSHARK_REPS=${EK_TSHARK_REPS:-1}
 USE_TSHARK=1 USE_TCPDUMP=1 FORCE_GEN=0 GEN_ONLY=0
@@ -55,15 +51,9 @@ while (($#)); do
 	esac
 	shift
 done
-log() { printf '== %s\n' "$*" >&2; }
 
 # ---------------------------------------------------------------- build
-if [[ ! -f $BUILD/CMakeCache.txt ]]; then
-	log "configuring $BUILD (Release)"
-	cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DEK_SANITIZE=OFF -DEK_BENCH=ON >/dev/null
-fi
-log "building ekuscope and bench tools in $BUILD"
-cmake --build "$BUILD" -j"$(nproc)" --target ekuscope ek_pcap_floor ek_runstat ek_bench_gen >/dev/null
+bench_build ekuscope ek_pcap_floor ek_runstat ek_bench_gen
 EK=$BUILD/ekuscope FLOOR=$BUILD/bench/ek_pcap_floor RUNSTAT=$BUILD/bench/ek_runstat GEN=$BUILD/bench/ek_bench_gen
 
 # ------------------------------------------------------------- captures

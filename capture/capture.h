@@ -18,9 +18,10 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "../common/errbuf.h"
 #include "../common/netaddr.h"
 
-#define CAP_ERRBUF_SIZE 512
+#define CAP_ERRBUF_SIZE EK_ERRBUF_SIZE
 
 /* A TCP connection or UDP flow as the sink sees it.  Direction d means
  * packets sent by ep[d] to ep[1-d].  ep[0] is the sender of the

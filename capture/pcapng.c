@@ -132,8 +132,6 @@ static int need(struct png *r, size_t n)
 	return r->have >= n;
 }
 
-static uint32_t get32(struct cur *c, bool le);
-
 bool png_start(struct png *r, char *err, size_t errn)
 {
 	int n = need(r, 12);
@@ -149,7 +147,7 @@ bool png_start(struct png *r, char *err, size_t errn)
 		return false;
 	}
 	h = cur_make(r->buf + r->pos + 4, 4);
-	uint32_t blen = magic == 0x4D3C2B1Au ? cur_u32le(&h) : cur_u32(&h);
+	uint32_t blen = cur_u32_in(&h, magic == 0x4D3C2B1Au);
 	if (blen < 28 || blen % 4 || blen > MAX_BLOCK) {
 		snprintf(err, errn, "pcapng section header with an impossible length");
 		return false;
@@ -162,16 +160,9 @@ bool png_start(struct png *r, char *err, size_t errn)
 	return true;
 }
 
-static uint32_t get32(struct cur *c, bool le) { return le ? cur_u32le(c) : cur_u32(c); }
-static uint16_t get16(struct cur *c, bool le)
-{
-	if (!le) return cur_u16(c);
-	uint8_t a = cur_u8(c), b = cur_u8(c);
-	return (uint16_t)(a | b << 8);
-}
 static uint64_t get64(struct cur *c, bool le)
 {
-	uint64_t a = get32(c, le), b = get32(c, le);
+	uint64_t a = cur_u32_in(c, le), b = cur_u32_in(c, le);
 	return le ? b << 32 | a : a << 32 | b;
 }
 
@@ -206,12 +197,12 @@ static bool tsresol(uint8_t v, uint64_t *ups)
 static bool parse_idb(struct png *r, struct cur *b, uint64_t at, char *err, size_t errn)
 {
 	struct iface f = { 0, 0, 1000000, 0 };
-	f.linktype = get16(b, r->le);
+	f.linktype = cur_u16_in(b, r->le);
 	cur_skip(b, 2);
-	f.snaplen = get32(b, r->le);
+	f.snaplen = cur_u32_in(b, r->le);
 	if (!cur_ok(b)) return bad(err, errn, at, "interface description too short");
 	while (cur_left(b) >= 4) {
-		uint16_t code = get16(b, r->le), olen = get16(b, r->le);
+		uint16_t code = cur_u16_in(b, r->le), olen = cur_u16_in(b, r->le);
 		if (code == 0) break;
 		struct cur v = cur_sub(b, olen);
 		cur_skip(b, (4 - olen % 4) % 4);
@@ -249,15 +240,15 @@ static bool parse_packet(struct png *r, uint32_t type, struct cur *b, uint64_t a
 	uint64_t ts = 0;
 	if (type == BT_SPB) {
 		ifid = 0;
-		len = get32(b, r->le);
+		len = cur_u32_in(b, r->le);
 		caplen = (uint32_t)(cur_left(b) < len ? cur_left(b) : len);
 	} else {
-		ifid = type == BT_PB ? get16(b, r->le) : get32(b, r->le);
+		ifid = type == BT_PB ? cur_u16_in(b, r->le) : cur_u32_in(b, r->le);
 		if (type == BT_PB) cur_skip(b, 2); /* drops count */
-		uint64_t hi = get32(b, r->le), lo = get32(b, r->le);
+		uint64_t hi = cur_u32_in(b, r->le), lo = cur_u32_in(b, r->le);
 		ts = hi << 32 | lo;
-		caplen = get32(b, r->le);
-		len = get32(b, r->le);
+		caplen = cur_u32_in(b, r->le);
+		len = cur_u32_in(b, r->le);
 	}
 	if (ifid >= r->n_if) return bad(err, errn, at, "packet on an interface no Interface Description Block describes");
 	const struct iface *f = &r->ifs[ifid];
@@ -279,7 +270,7 @@ static bool parse_packet(struct png *r, uint32_t type, struct cur *b, uint64_t a
 
 static bool parse_dsb(struct png *r, struct cur *b, uint64_t at, char *err, size_t errn)
 {
-	uint32_t stype = get32(b, r->le), slen = get32(b, r->le);
+	uint32_t stype = cur_u32_in(b, r->le), slen = cur_u32_in(b, r->le);
 	const uint8_t *text = cur_bytes(b, slen);
 	if (!text) return bad(err, errn, at, "secrets run past the Decryption Secrets Block");
 	if (stype == SECRETS_TLSK && slen && r->secrets) r->secrets(r->secrets_ctx, text, slen);
@@ -314,7 +305,7 @@ enum png_rc png_next(struct png *r, struct png_pkt *p, char *err, size_t errn)
 			type = __builtin_bswap32(type);
 		}
 		h = cur_make(r->buf + r->pos + 4, 4);
-		uint32_t blen = get32(&h, r->le);
+		uint32_t blen = cur_u32_in(&h, r->le);
 		if (blen < 12 || blen % 4 || blen > MAX_BLOCK || (type == BT_SHB && blen < 28))
 			return corrupt(err, errn, at, "impossible block length");
 		n = need(r, blen);
@@ -327,12 +318,12 @@ enum png_rc png_next(struct png *r, struct png_pkt *p, char *err, size_t errn)
 		struct cur blk = cur_make(r->buf + r->pos, blen);
 		cur_skip(&blk, 8);
 		struct cur b = cur_sub(&blk, blen - 12);
-		if (get32(&blk, r->le) != blen) return corrupt(err, errn, at, "trailing block length differs");
+		if (cur_u32_in(&blk, r->le) != blen) return corrupt(err, errn, at, "trailing block length differs");
 		r->pos += blen;
 		switch (type) {
 		case BT_SHB: {
 			cur_skip(&b, 4);
-			uint16_t major = get16(&b, r->le);
+			uint16_t major = cur_u16_in(&b, r->le);
 			if (major != 1) return corrupt(err, errn, at, "unsupported pcapng major version");
 			break;
 		}

@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "../common/errbuf.h"
+
 /* Reads every block of the capture file at path (pcapng.c, through the
  * cursor; packets are skipped).  *text gets the key log text of every TLSK
  * block, each followed by a newline (malloc'd, *len bytes), NULL and 0
@@ -20,7 +22,12 @@
  * that is not a regular file (its bytes belong to the capture reader) and,
  * unless `compressed` is set, for a compressed file (a second
  * decompression costs as much as the first).  A corrupt or truncated
- * block ends the walk quietly; at most 64 MiB of text is kept. */
-int cap_pcapng_tls_secrets(const char *path, bool compressed, char **text, size_t *len);
+ * block ends the walk; at most 64 MiB of text is kept.
+ *
+ * errbuf: why *text is not all the secrets the file carries (-1, a file
+ * that cannot be opened or read, a corrupt block, text left out past
+ * 64 MiB or for lack of memory); "" when it is, or the file has none. */
+int cap_pcapng_tls_secrets(const char *path, bool compressed, char **text, size_t *len,
+			   char errbuf[EK_ERRBUF_SIZE]);
 
 #endif

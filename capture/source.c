@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../common/cursor.h"
 #include "decompress.h"
 #include "pcapng.h"
 
@@ -36,6 +37,7 @@
 struct fast {
 	bool on;
 	bool swapped, scale_up;   /* byte order; microsecond file (nanoseconds wanted) */
+	bool le;                  /* the file's byte order is little-endian */
 	int fd;
 	uint32_t snapshot;
 	uint8_t *buf;
@@ -85,12 +87,7 @@ static void say(char errbuf[CAP_ERRBUF_SIZE], const char *path, const char *what
 		if (*q == '\n' || *q == '\r') *q = ' ';
 }
 
-static uint32_t rd32(const uint8_t *p, bool swapped)
-{
-	uint32_t v;
-	memcpy(&v, p, 4);
-	return swapped ? __builtin_bswap32(v) : v;
-}
+#define HOST_LE (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
 
 /* The link type and the name messages use, once libpcap has opened it. */
 static void opened(struct src *s, const char *name)
@@ -110,20 +107,16 @@ static void fast_setup(struct src *s, FILE *fp)
 	uint8_t hdr[24];
 	off_t at = ftello(fp);
 	if (at != 24 || pread(fileno(fp), hdr, sizeof hdr, 0) != (ssize_t)sizeof hdr) return;
-	uint32_t magic;
-	memcpy(&magic, hdr, 4);
+	/* the magic as written in little-endian order tells the file's order */
+	struct cur h = cur_make(hdr, sizeof hdr);
+	uint32_t magic = cur_u32le(&h);
 	bool nsec;
 	if (magic == 0xa1b2c3d4u || magic == 0xd4c3b2a1u) nsec = false;
 	else if (magic == 0xa1b23c4du || magic == 0x4d3cb2a1u) nsec = true;
 	else return;
-	f->swapped = magic == 0xd4c3b2a1u || magic == 0x4d3cb2a1u;
-	uint16_t major, minor;
-	memcpy(&major, hdr + 4, 2);
-	memcpy(&minor, hdr + 6, 2);
-	if (f->swapped) {
-		major = __builtin_bswap16(major);
-		minor = __builtin_bswap16(minor);
-	}
+	f->le = magic == 0xa1b2c3d4u || magic == 0xa1b23c4du;
+	f->swapped = f->le != HOST_LE;
+	uint16_t major = cur_u16_in(&h, f->le), minor = cur_u16_in(&h, f->le);
 	/* 2.4 only: older minors may have caplen and len swapped */
 	if (major != 2 || minor != 4 || f->swapped != (pcap_is_swapped(s->p) == 1)) return;
 	/* byte-swapped pseudo-headers are fixed up by libpcap for some link types */
@@ -151,6 +144,24 @@ static void fast_off(struct src *s)
 	f->buf = NULL;
 }
 
+/* A record header's four words, in the file's byte order (the bounds
+ * known here: the checks fold; one branch on the order, not one a word). */
+static inline void rec_header(const uint8_t *p, bool le, uint32_t h[4])
+{
+	struct cur r = cur_make(p, 16);
+	if (le) {
+		h[0] = cur_u32le(&r);
+		h[1] = cur_u32le(&r);
+		h[2] = cur_u32le(&r);
+		h[3] = cur_u32le(&r);
+	} else {
+		h[0] = cur_u32(&r);
+		h[1] = cur_u32(&r);
+		h[2] = cur_u32(&r);
+		h[3] = cur_u32(&r);
+	}
+}
+
 /* The next record in place: 1, 0 at the end of the file, -1 when libpcap
  * must take over. */
 static int fast_next(struct src *s)
@@ -159,18 +170,19 @@ static int fast_next(struct src *s)
 	for (;;) {
 		size_t left = f->have - f->pos;
 		if (left >= 16) {
-			const uint8_t *r = f->buf + f->pos;
-			uint32_t caplen = rd32(r + 8, f->swapped);
+			/* the record header: sec, usec, caplen, len */
+			uint32_t h[4];
+			rec_header(f->buf + f->pos, f->le, h);
+			uint32_t sec = h[0], usec = h[1], caplen = h[2], len = h[3];
 			if (caplen > f->snapshot) return -1;
-			uint32_t sec = rd32(r, f->swapped), usec = rd32(r + 4, f->swapped);
 			/* times past 2038 (or negative): libpcap versions differ on the sign */
 			if ((sec | usec) & 0x80000000u) return -1;
-			if (left >= 16 + (size_t)caplen) {
+			if (left - 16 >= (size_t)caplen) {
 				f->h.ts.tv_sec = (time_t)sec;
 				f->h.ts.tv_usec = (suseconds_t)usec;
 				if (f->scale_up) f->h.ts.tv_usec = f->h.ts.tv_usec * 1000;
 				f->h.caplen = caplen;
-				f->h.len = rd32(r + 12, f->swapped);
+				f->h.len = len;
 				f->pos += 16 + (size_t)caplen;
 				return 1;
 			}
@@ -220,9 +232,11 @@ static ssize_t cookie_read(void *cookie, char *buf, size_t n)
 	return dz_read(s->dz, buf, n);
 }
 
+/* The first bytes: pcapng's Section Header Block type, the same in both orders. */
 static bool is_pcapng(const uint8_t *b, size_t n)
 {
-	return n >= 4 && b[0] == 0x0A && b[1] == 0x0D && b[2] == 0x0D && b[3] == 0x0A;
+	struct cur c = cur_make(b, n);
+	return cur_u32(&c) == 0x0A0D0D0Au && cur_ok(&c);
 }
 
 /* The first bytes of a regular file: classic pcap (or anything that is
@@ -232,9 +246,10 @@ static bool for_libpcap_file(int fd)
 	uint8_t b[4];
 	if (pread(fd, b, 4, 0) != 4) return true; /* short: libpcap's messages */
 	if (is_pcapng(b, 4)) return false;
-	if (b[0] == 0x1f && b[1] == 0x8b) return false;
-	uint32_t m;
-	memcpy(&m, b, 4);
+	struct cur c = cur_make(b, 4);
+	if (cur_u16(&c) == 0x1f8b) return false; /* gzip */
+	c = cur_make(b, 4);
+	uint32_t m = cur_u32le(&c);
 	return m != 0xfd2fb528u && m != 0x184d2204u; /* zstd, lz4 frames (little-endian magics) */
 }
 

@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#include "analysis.h"
+#include "run.h"
 #include "outputs.h"
 
 /* -C, -W or -G (ch) with its argument into o.  -1 with err. */

@@ -23,6 +23,7 @@ struct job {
 	char *dsb;
 	size_t dsb_len;
 	int dsb_blocks;
+	char dsb_err[EK_ERRBUF_SIZE]; /* why dsb is not all the file's secrets ("": it is) */
 	/* the worker's result, complete when done is set (under mu) */
 	bool done;
 	struct analysis *w;        /* NULL: the worker could not; the main thread analyses the file */
@@ -83,7 +84,7 @@ static const struct job *dsb_of(struct run *r, size_t k)
 	pthread_mutex_lock(&r->dsb_mu);
 	if (!jb->dsb_read) {
 		/* all of them, also of a compressed file: later files need them */
-		jb->dsb_blocks = cap_pcapng_tls_secrets(jb->path, true, &jb->dsb, &jb->dsb_len);
+		jb->dsb_blocks = cap_pcapng_tls_secrets(jb->path, true, &jb->dsb, &jb->dsb_len, jb->dsb_err);
 		jb->dsb_read = true;
 	}
 	pthread_mutex_unlock(&r->dsb_mu);
@@ -314,6 +315,9 @@ size_t parallel_run(struct analysis *a, const struct analysis_opts *o, const cha
 			for (int s = 0; s < N_SPOOLS; s++)
 				if (jb->spool[s] >= 0) analysis_append_spool(a, (enum analysis_spool)s, jb->spool[s]);
 			if (jb->warn_len) fwrite(jb->warn, 1, jb->warn_len, stderr);
+			/* secrets the file has but the files after it did not get (its own
+			 * reader reports a file it cannot read) */
+			if (d->dsb_blocks > 0 && d->dsb_err[0]) fprintf(stderr, "ekuscope: warning: %s\n", d->dsb_err);
 			if (jb->rc != 0) {
 				fprintf(stderr, "ekuscope: %s\n", jb->err);
 				failed++;

@@ -16,7 +16,7 @@
 
 #include <stddef.h>
 
-#include "analysis.h"
+#include "run.h"
 
 /* What `for each file: analysis_file(a, ...)`, printing "ekuscope: ERR"
  * for each failure, does, with up to jobs threads.  o: the options a was

@@ -58,24 +58,49 @@ static inline uint32_t cur_u24(struct cur *c)
 	return v;
 }
 
+/* The 4 bytes at the cursor as one load, in the host's order (callers
+ * have checked the bounds); cur_u32 and cur_u32le put them in order. */
+static inline uint32_t cur_load32_host(const struct cur *c)
+{
+	uint32_t v;
+	memcpy(&v, c->base + c->off, 4);
+	return v;
+}
+
 static inline uint32_t cur_u32(struct cur *c)
 {
 	if (!cur_has(c, 4)) { cur_fail(c); return 0; }
-	uint32_t v = (uint32_t)c->base[c->off] << 24 | (uint32_t)c->base[c->off + 1] << 16 |
-		     (uint32_t)c->base[c->off + 2] << 8 | c->base[c->off + 3];
+	uint32_t v = cur_load32_host(c);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = __builtin_bswap32(v);
+#endif
 	c->off += 4;
 	return v;
 }
 
-/* Little-endian 16/32 for the few little-endian headers (BSD NULL link). */
+/* Little-endian 32/16 for the few little-endian headers (BSD NULL link, capture files). */
 static inline uint32_t cur_u32le(struct cur *c)
 {
 	if (!cur_has(c, 4)) { cur_fail(c); return 0; }
-	uint32_t v = (uint32_t)c->base[c->off + 3] << 24 | (uint32_t)c->base[c->off + 2] << 16 |
-		     (uint32_t)c->base[c->off + 1] << 8 | c->base[c->off];
+	uint32_t v = cur_load32_host(c);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	v = __builtin_bswap32(v);
+#endif
 	c->off += 4;
 	return v;
 }
+
+static inline uint16_t cur_u16le(struct cur *c)
+{
+	if (!cur_has(c, 2)) { cur_fail(c); return 0; }
+	uint16_t v = (uint16_t)((unsigned)c->base[c->off + 1] << 8 | c->base[c->off]);
+	c->off += 2;
+	return v;
+}
+
+/* In the byte order a file declares (pcap, pcapng): little-endian or not. */
+static inline uint16_t cur_u16_in(struct cur *c, bool le) { return le ? cur_u16le(c) : cur_u16(c); }
+static inline uint32_t cur_u32_in(struct cur *c, bool le) { return le ? cur_u32le(c) : cur_u32(c); }
 
 /* Peek without consuming; 0 and no error flag when short (callers test cur_has). */
 static inline uint8_t cur_peek_u8(const struct cur *c, size_t at)

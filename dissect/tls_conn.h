@@ -119,6 +119,17 @@ struct tls_conn {
 	struct tls_dir d[2];
 };
 
+/* Events carry c->pkt.  A parse on behalf of another packet than the
+ * call's (rbuf_flush: a record cut short is reported in the frame of the
+ * chunk that brought its last byte) sets it with conn_pkt_as and puts the
+ * call's back with the value returned. */
+static inline const struct ek_pktref *conn_pkt_as(struct tls_conn *c, const struct ek_pktref *p)
+{
+	const struct ek_pktref *call = c->pkt;
+	c->pkt = p;
+	return call;
+}
+
 struct tls_ctx {
 	struct tls_sink sink;
 	struct x509_cache *cache;

@@ -102,15 +102,41 @@ static void parse_alpn(struct tls_scratch *s, struct cur *e, struct tls_client_h
 	ch->alpn = s->alpn;
 }
 
-/* The next extension of an extensions block: its type and its body.
- * 1: got one; 0: end of the block; -1: the block is malformed. */
-static int ext_next(struct cur *ext, uint16_t *type, struct cur *body)
+/* An extensions block: a u16 length, then (type, u16 length, body)
+ * entries. */
+struct ext_iter {
+	struct cur block;
+	int more;                 /* 1: an entry; 0: the end; -1: malformed */
+};
+
+/* The block at c; false when c is too short for it. */
+static bool ext_begin(struct cur *c, struct ext_iter *it)
 {
-	if (!cur_left(ext)) return 0;
+	it->block = cur_sub(c, cur_u16(c));
+	it->more = 0;
+	return cur_ok(c);
+}
+
+/* The next extension: its type and its body; false at the end of the
+ * block or at a malformed entry (ext_end_ok tells which). */
+static bool ext_next(struct ext_iter *it, uint16_t *type, struct cur *body)
+{
+	struct cur *ext = &it->block;
+	if (!cur_left(ext)) {
+		it->more = 0;
+		return false;
+	}
 	*type = cur_u16(ext);
 	uint16_t len = cur_u16(ext);
 	*body = cur_sub(ext, len);
-	return cur_ok(ext) ? 1 : -1;
+	it->more = cur_ok(ext) ? 1 : -1;
+	return it->more > 0;
+}
+
+/* The whole block read, every entry well formed. */
+static bool ext_end_ok(const struct ext_iter *it)
+{
+	return it->more == 0 && cur_ok(&it->block);
 }
 
 int tls_msg_client_hello(struct tls_scratch *s, const uint8_t *p, size_t n, struct tls_client_hello *ch,
@@ -133,13 +159,11 @@ int tls_msg_client_hello(struct tls_scratch *s, const uint8_t *p, size_t n, stru
 	/* No extensions (SSL 3.0 style); like Wireshark, a single stray byte
 	 * where the extensions length would be is ignored. */
 	if (cur_left(&c) < 2) return 0;
-	uint16_t el = cur_u16(&c);
-	struct cur ext = cur_sub(&c, el);
-	if (!cur_ok(&c)) return -1;
+	struct ext_iter ext;
+	if (!ext_begin(&c, &ext)) return -1;
 	uint16_t type;
 	struct cur e;
-	int more;
-	while ((more = ext_next(&ext, &type, &e)) > 0) {
+	while (ext_next(&ext, &type, &e)) {
 		switch (type) {
 		case EXT_SERVER_NAME:
 			if (cur_left(&e)) parse_sni(s, &e, ch);
@@ -189,7 +213,7 @@ int tls_msg_client_hello(struct tls_scratch *s, const uint8_t *p, size_t n, stru
 		}
 		if (!cur_ok(&e)) return -1;
 	}
-	if (more < 0 || !cur_ok(&ext)) return -1;
+	if (!ext_end_ok(&ext)) return -1;
 	return 0;
 }
 
@@ -230,13 +254,11 @@ int tls_msg_server_hello(const uint8_t *p, size_t n, struct tls_server_hello *sh
 	sh->hello_retry = memcmp(random, hrr_random, sizeof hrr_random) == 0;
 	sh->selected_version = sh->legacy_version;
 	if (!cur_left(&c)) return 0;
-	uint16_t el = cur_u16(&c);
-	struct cur ext = cur_sub(&c, el);
-	if (!cur_ok(&c)) return -1;
+	struct ext_iter ext;
+	if (!ext_begin(&c, &ext)) return -1;
 	uint16_t type;
 	struct cur e;
-	int more;
-	while ((more = ext_next(&ext, &type, &e)) > 0) {
+	while (ext_next(&ext, &type, &e)) {
 		if (type == EXT_SUPPORTED_VERSIONS) {
 			if (cur_left(&e) != 2) return -1;
 			sh->selected_version = cur_u16(&e);
@@ -248,7 +270,7 @@ int tls_msg_server_hello(const uint8_t *p, size_t n, struct tls_server_hello *sh
 		}
 		if (!cur_ok(&e)) return -1;
 	}
-	if (more < 0 || !cur_ok(&ext)) return -1;
+	if (!ext_end_ok(&ext)) return -1;
 	return 0;
 }
 
@@ -435,13 +457,11 @@ static int cr_parse(struct tls_scratch *s, const uint8_t *p, size_t n, int layou
 	s->names_len = 0;
 	if (layout == TLS_LAYOUT_13) {
 		cur_skip(&c, cur_u8(&c)); /* certificate_request_context */
-		uint16_t el = cur_u16(&c);
-		struct cur ext = cur_sub(&c, el);
-		if (!cur_ok(&c)) return -1;
+		struct ext_iter ext;
+		if (!ext_begin(&c, &ext)) return -1;
 		uint16_t type;
 		struct cur e;
-		int more;
-		while ((more = ext_next(&ext, &type, &e)) > 0) {
+		while (ext_next(&ext, &type, &e)) {
 			if (type == EXT_SIGNATURE_ALGORITHMS) {
 				out->n_sigalgs = read_u16_list(&e, s->sigalgs, TLS_SCRATCH_SIGALGS);
 				out->sigalgs = s->sigalgs;
@@ -450,7 +470,7 @@ static int cr_parse(struct tls_scratch *s, const uint8_t *p, size_t n, int layou
 			}
 			if (!cur_ok(&e)) return -1;
 		}
-		if (more < 0 || !cur_ok(&ext)) return -1;
+		if (!ext_end_ok(&ext)) return -1;
 	} else {
 		uint8_t nt = cur_u8(&c);
 		out->cert_types = cur_bytes(&c, nt);

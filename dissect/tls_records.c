@@ -327,13 +327,13 @@ void rbuf_flush(struct tls_ctx *t, struct tls_conn *c, int d, bool early)
 	bool spare = ds->rbuf_spare;
 	ds->rbuf = NULL;
 	ds->rbuf_have = 0;
-	const struct ek_pktref *saved = c->pkt;
-	struct ek_pktref bp = ds->rbuf_pkt;
-	if (early) c->pkt = &bp;
+	/* cut short: its events are the last chunk's, not this call's packet's */
+	struct ek_pktref last_chunk = ds->rbuf_pkt;
+	const struct ek_pktref *call = conn_pkt_as(c, early ? &last_chunk : c->pkt);
 	struct cur body = cur_make(buf, n);
 	/* a protected record is decrypted whole or not at all */
 	if (!ds->rec_damaged && ds->mode == DM_RECORDS && !(early && ds->rclass == RC_DEC)) body_feed(t, c, d, &body);
-	c->pkt = saved;
+	conn_pkt_as(c, call);
 	buf_put(t, buf, spare ? 0 : SIZE_MAX);
 }
 

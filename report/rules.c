@@ -81,179 +81,226 @@ static void empty_cert_elsewhere(struct findings *f, const struct tls_event *ev,
 			       : "");
 }
 
+/* One Certificate message as its rules see it.  The texts that name it
+ * (sender, peer, the leaf's serial) are made once, when a rule first
+ * raises a finding. */
+struct cert_msg {
+	struct findings *f;
+	struct findings_conn *fc;
+	const struct tls_event *ev;
+	const struct tls_certificate *c;
+	struct row *rows;
+	size_t n;
+	bool client;               /* sent by the client */
+	struct x509_info *leaf;    /* set once the chain has one */
+	struct inv_entry *ie;      /* the leaf's inventory entry (NULL: none) */
+	bool other_role;           /* the entry was seen in the other role too */
+	struct where w;            /* the message's first row */
+	bool named;
+	const char *serial;
+	char me[EK_ENDPOINT_STRLEN], peer[EK_ENDPOINT_STRLEN], sbuf[256];
+};
+
+static void name_msg(struct cert_msg *m)
+{
+	if (m->named) return;
+	m->named = true;
+	const struct tls_event *ev = m->ev;
+	sender_endpoint(ev, ev->sender, !m->client, m->me, sizeof m->me);
+	sender_endpoint(ev, m->client ? TLS_ROLE_SERVER : TLS_ROLE_CLIENT, m->client, m->peer, sizeof m->peer);
+	const struct x509_info *first = m->c->n_certs ? m->c->certs[0] : NULL;
+	m->serial = first ? sanitize_str(first->serial_hex, m->sbuf, sizeof m->sbuf) : "";
+}
+
+static const char *role_purpose(bool client)
+{
+	return client ? "clientAuth" : "serverAuth";
+}
+
+/* client_cert_empty: the server asked for a certificate, the client sent none. */
+static void rule_client_cert_empty(struct cert_msg *m, const struct ek_addr *my_addr)
+{
+	if (!m->client || !m->fc->cert_requested) return;
+	name_msg(m);
+	char seen[400] = "";
+	empty_cert_elsewhere(m->f, m->ev, my_addr, m->me, seen, sizeof seen);
+	raise_finding(m->f, m->fc, F_CLIENT_CERT_EMPTY, &m->w, NULL,
+		      "client %s sent an empty Certificate (frame %llu) to %s although the server "
+		      "requested one (CertificateRequest, frame %llu)%s",
+		      m->me, (unsigned long long)m->ev->pkt.frame, m->peer, (unsigned long long)m->fc->cr_frame, seen);
+}
+
+/* client_cert_no_clientauth, server_cert_no_serverauth, eku_any_only: the
+ * leaf has an EKU without the purpose of the role it was presented in
+ * (with anyExtendedKeyUsage only some implementations accept it). */
+static void rule_eku_role(struct cert_msg *m)
+{
+	unsigned e = m->leaf->eku_flags;
+	if (!(e & EKU_PRESENT) || (e & (m->client ? EKU_CLIENT : EKU_SERVER))) return;
+	const char *role = role_name(m->ev->sender), *purpose = role_purpose(m->client);
+	enum finding_code code = (e & EKU_ANY)   ? F_EKU_ANY_ONLY
+				 : m->client ? F_CLIENT_CERT_NO_CLIENTAUTH
+					     : F_SERVER_CERT_NO_SERVERAUTH;
+	name_msg(m);
+	raise_finding(m->f, m->fc, code, &m->w, NULL, "%s presented certificate %s (EKU %s) as TLS %s to %s (frame %llu): no %s%s",
+		      m->me, m->serial, m->leaf->eku, role, m->peer, (unsigned long long)m->ev->pkt.frame, purpose,
+		      code == F_EKU_ANY_ONLY ? ", relies on anyExtendedKeyUsage (Go, Java, GnuTLS accept it; NSS, "
+					       "OpenSSL reject it)"
+					     : "");
+	inventory_mark(m->ie, code);
+}
+
+/* cert_no_eku: no EKU extension, any purpose. */
+static void rule_no_eku(struct cert_msg *m)
+{
+	if (m->leaf->eku_flags & EKU_PRESENT) return;
+	name_msg(m);
+	raise_finding(m->f, m->fc, F_CERT_NO_EKU, &m->w, NULL,
+		      "%s %s presented certificate %s without an EKU extension (any purpose)", role_name(m->ev->sender),
+		      m->me, m->serial);
+	inventory_mark(m->ie, F_CERT_NO_EKU);
+}
+
+/* public_ca_clientauth: public CAs stop issuing clientAuth. */
+static void rule_public_ca_clientauth(struct cert_msg *m)
+{
+	if (!(m->leaf->eku_flags & EKU_CLIENT) || !m->ie || !inventory_public_ca(m->f->inv, m->ie)) return;
+	name_msg(m);
+	raise_finding(m->f, m->fc, F_PUBLIC_CA_CLIENTAUTH, &m->w, NULL,
+		      "%s presents certificate %s (EKU %s) from a public CA: its renewal will not carry clientAuth",
+		      m->me, m->serial, m->leaf->eku);
+	inventory_mark(m->ie, F_PUBLIC_CA_CLIENTAUTH);
+}
+
+/* sni_mismatch: the server's leaf does not match the name the client asked for. */
+static void rule_sni_mismatch(struct cert_msg *m)
+{
+	const char *sni = m->fc->sni;
+	int host;
+	if (m->client || !sni || (host = check_host(m->f, m->leaf, sni)) == 1 || host == -2) return;
+	char sni_text[300], san[400];
+	name_msg(m);
+	raise_finding(m->f, m->fc, F_SNI_MISMATCH, &m->w, sni, "server %s certificate %s (%s) does not match SNI %s",
+		      m->me, m->serial, sanitize_str(*m->leaf->san ? m->leaf->san : m->leaf->subject, san, sizeof san),
+		      sanitize_str(sni, sni_text, sizeof sni_text));
+	inventory_mark(m->ie, F_SNI_MISMATCH);
+}
+
+/* chain_untrusted: the chain does not verify against --ca-file/--ca-path. */
+static void rule_chain_untrusted(struct cert_msg *m)
+{
+	char reason[256];
+	if (trust_verify(m->f->trust, m->f->cache, m->c->certs, m->c->n_certs, m->client, m->ev->pkt.ts.sec, reason,
+			 sizeof reason) != 1)
+		return;
+	name_msg(m);
+	raise_finding(m->f, m->fc, F_CHAIN_UNTRUSTED, &m->w, reason, "%s chain of %s (leaf %s) does not verify for %s: %s",
+		      role_name(m->ev->sender), m->me, m->serial, m->client ? "sslclient" : "sslserver", reason);
+	inventory_mark(m->ie, F_CHAIN_UNTRUSTED);
+}
+
+/* same_cert_both_roles: one address presents the certificate as server and as client. */
+static void rule_same_cert_both_roles(struct cert_msg *m)
+{
+	if (!m->other_role || !m->ie || (m->ie->codes & (1u << F_SAME_CERT_BOTH_ROLES))) return;
+	char ip[EK_ENDPOINT_STRLEN];
+	sender_endpoint(m->ev, m->ev->sender, false, ip, sizeof ip);
+	name_msg(m);
+	raise_finding(m->f, m->fc, F_SAME_CERT_BOTH_ROLES, &m->w, NULL,
+		      "%s presented certificate %s both as TLS server and as TLS client (now as %s, frame %llu)", ip,
+		      m->serial, role_name(m->ev->sender), (unsigned long long)m->ev->pkt.frame);
+	inventory_mark(m->ie, F_SAME_CERT_BOTH_ROLES);
+}
+
+/* cert_expired, cert_not_yet_valid: certificate i of the chain was not
+ * valid at the packet's time; the bound it crossed, worded ("that expired
+ * <bound>, before the packet"). */
+static void raise_validity(struct cert_msg *m, size_t i, enum finding_code code, int64_t bound, const char *bound_is,
+			   const char *packet_is)
+{
+	const struct x509_info *x = m->c->certs[i];
+	struct where wi = { m->ev, &m->rows[i], role_name(m->ev->sender), x };
+	char when[32], at[32], xs[256];
+	ek_unix_str(m->ev->pkt.ts.sec, at, sizeof at);
+	ek_unix_str(bound, when, sizeof when);
+	name_msg(m);
+	raise_finding(m->f, m->fc, code, &wi, NULL,
+		      "%s %s presented certificate %s (chain position %zu) %s %s, %s the packet (%s, frame %llu)",
+		      role_name(m->ev->sender), m->me, sanitize_str(x->serial_hex, xs, sizeof xs), i, bound_is, when,
+		      packet_is, at, (unsigned long long)m->ev->pkt.frame);
+	if (i == 0) inventory_mark(m->ie, code);
+}
+
+/* Validity of every certificate of the chain, at the packet's time. */
+static void rule_validity(struct cert_msg *m)
+{
+	int64_t now = m->ev->pkt.ts.sec;
+	for (size_t i = 0; i < m->c->n_certs && i < m->n; i++) {
+		const struct x509_info *x = m->c->certs[i];
+		if (!x || !x->have_validity) continue;
+		if (now > x->not_after)
+			raise_validity(m, i, F_CERT_EXPIRED, x->not_after, "that expired", "before");
+		else if (now < x->not_before)
+			raise_validity(m, i, F_CERT_NOT_YET_VALID, x->not_before, "valid only from", "after");
+	}
+}
+
+/* issuer_not_requested: none of the CAs the server listed issued the
+ * client's chain. */
+static void rule_issuer_not_requested(struct cert_msg *m)
+{
+	const struct findings_conn *fc = m->fc;
+	if (!m->client || !fc->cert_requested || !fc->n_ca) return;
+	for (size_t i = 0; i < m->c->n_certs; i++) {
+		const struct x509_info *x = m->c->certs[i];
+		if (!x || !x->parsed) continue;
+		for (size_t k = 0; k < fc->n_ca; k++)
+			if (strcmp(x->issuer, fc->ca_names[k]) == 0 || strcmp(x->subject, fc->ca_names[k]) == 0) return;
+	}
+	if (!m->leaf->parsed) return;
+	char iss[300], listed[300];
+	name_msg(m);
+	raise_finding(m->f, m->fc, F_ISSUER_NOT_REQUESTED, &m->w, NULL,
+		      "client %s sent certificate %s issued by %s; the server %s listed %zu other CA%s (first: %s)", m->me,
+		      m->serial, sanitize_str(m->leaf->issuer, iss, sizeof iss), m->peer, fc->n_ca, fc->n_ca == 1 ? "" : "s",
+		      sanitize_str(fc->ca_names[0], listed, sizeof listed));
+	inventory_mark(m->ie, F_ISSUER_NOT_REQUESTED);
+}
+
+/* The rules on a parsed leaf, in the order their findings are raised. */
+static void (*const leaf_rules[])(struct cert_msg *) = {
+	rule_eku_role, rule_no_eku, rule_public_ca_clientauth, rule_sni_mismatch, rule_chain_untrusted,
+};
+
 static void on_certificate(struct findings *f, struct findings_conn *fc, const struct tls_event *ev, struct row *rows,
 			   size_t n)
 {
-	const struct tls_certificate *c = &ev->u.hs.u.cert;
-	bool client = ev->sender == TLS_ROLE_CLIENT;
-	/* The texts of a message, made only when a finding needs them. */
-	char me[EK_ENDPOINT_STRLEN], peer[EK_ENDPOINT_STRLEN];
-	char sbuf[256];
-	const char *serial = "";
-	bool named = false;
-	const struct x509_info *named_leaf = c->n_certs ? c->certs[0] : NULL;
-#define NAMED()                                                                                                 \
-	do {                                                                                                    \
-		if (!named) {                                                                                   \
-			named = true;                                                                           \
-			sender_endpoint(ev, ev->sender, !client, me, sizeof me);                               \
-			sender_endpoint(ev, client ? TLS_ROLE_SERVER : TLS_ROLE_CLIENT, client, peer, sizeof peer); \
-			if (named_leaf) serial = sanitize_str(named_leaf->serial_hex, sbuf, sizeof sbuf);      \
-		}                                                                                               \
-	} while (0)
-	struct where w = { ev, n ? &rows[0] : NULL, role_name(ev->sender), NULL };
-
-	if (client) {
+	struct cert_msg m = { .f = f, .fc = fc, .ev = ev, .c = &ev->u.hs.u.cert, .rows = rows, .n = n,
+			      .client = ev->sender == TLS_ROLE_CLIENT };
+	m.w = (struct where){ ev, n ? &rows[0] : NULL, role_name(ev->sender), NULL };
+	if (m.client) {
 		fc->client_cert_seen = true;
 		fc->client_cert_frame = ev->pkt.frame;
 		fc->client_cert_ts = ev->pkt.ts;
 	}
-	const struct ek_addr *my_addr = client ? &ev->conn->client.addr : &ev->conn->server.addr;
-	if (c->n_certs == 0) {
-		if (client && fc->cert_requested) {
-			NAMED();
-			char seen[400] = "";
-			empty_cert_elsewhere(f, ev, my_addr, me, seen, sizeof seen);
-			raise_finding(f, fc, F_CLIENT_CERT_EMPTY, &w, NULL,
-				      "client %s sent an empty Certificate (frame %llu) to %s although the server "
-				      "requested one (CertificateRequest, frame %llu)%s",
-				      me, (unsigned long long)ev->pkt.frame, peer, (unsigned long long)fc->cr_frame, seen);
-		}
+	const struct ek_endpoint *me = m.client ? &ev->conn->client : &ev->conn->server;
+	if (m.c->n_certs == 0) {
+		rule_client_cert_empty(&m, &me->addr);
 		return;
 	}
-	struct x509_info *leaf = c->certs[0];
-	if (!leaf) return;
-	w.cert = leaf;
-	if (leaf->parsed)
-		ipcerts_note(f->ipc, my_addr, client, &ev->pkt, ev->conn->id, leaf->serial_hex, leaf->eku,
-			     leaf->eku_flags);
-
-	bool other_role = false;
-	struct inv_entry *ie =
-		inventory_note(f->inv, client ? &ev->conn->client : &ev->conn->server, client, c->certs, c->n_certs,
-			       ev->pkt.file_index, ev->pkt.frame, &other_role);
-
-	if (leaf->parsed) {
-		unsigned e = leaf->eku_flags;
-		if (client && (e & EKU_PRESENT) && !(e & (EKU_CLIENT | EKU_ANY))) {
-			NAMED();
-			raise_finding(f, fc, F_CLIENT_CERT_NO_CLIENTAUTH, &w, NULL,
-				      "%s presented certificate %s (EKU %s) as TLS client to %s (frame %llu): no "
-				      "clientAuth",
-				      me, serial, leaf->eku, peer, (unsigned long long)ev->pkt.frame);
-			inventory_mark(ie, F_CLIENT_CERT_NO_CLIENTAUTH);
-		}
-		if (!client && (e & EKU_PRESENT) && !(e & (EKU_SERVER | EKU_ANY))) {
-			NAMED();
-			raise_finding(f, fc, F_SERVER_CERT_NO_SERVERAUTH, &w, NULL,
-				      "%s presented certificate %s (EKU %s) as TLS server to %s (frame %llu): no "
-				      "serverAuth",
-				      me, serial, leaf->eku, peer, (unsigned long long)ev->pkt.frame);
-			inventory_mark(ie, F_SERVER_CERT_NO_SERVERAUTH);
-		}
-		unsigned role_bit = client ? EKU_CLIENT : EKU_SERVER;
-		if ((e & EKU_PRESENT) && (e & EKU_ANY) && !(e & role_bit)) {
-			NAMED();
-			raise_finding(f, fc, F_EKU_ANY_ONLY, &w, NULL,
-				      "%s presented certificate %s (EKU %s) as TLS %s to %s (frame %llu): no %s, relies "
-				      "on anyExtendedKeyUsage (Go, Java, GnuTLS accept it; NSS, OpenSSL reject it)",
-				      me, serial, leaf->eku, role_name(ev->sender), peer, (unsigned long long)ev->pkt.frame,
-				      client ? "clientAuth" : "serverAuth");
-			inventory_mark(ie, F_EKU_ANY_ONLY);
-		}
-		if (!(e & EKU_PRESENT)) {
-			NAMED();
-			raise_finding(f, fc, F_CERT_NO_EKU, &w, NULL,
-				      "%s %s presented certificate %s without an EKU extension (any purpose)",
-				      role_name(ev->sender), me, serial);
-			inventory_mark(ie, F_CERT_NO_EKU);
-		}
-		if ((e & EKU_CLIENT) && ie && inventory_public_ca(f->inv, ie)) {
-			NAMED();
-			raise_finding(f, fc, F_PUBLIC_CA_CLIENTAUTH, &w, NULL,
-				      "%s presents certificate %s (EKU %s) from a public CA: its renewal will not "
-				      "carry clientAuth",
-				      me, serial, leaf->eku);
-			inventory_mark(ie, F_PUBLIC_CA_CLIENTAUTH);
-		}
-		int host;
-		if (!client && fc->sni && leaf->parsed && (host = check_host(f, leaf, fc->sni)) != 1 && host != -2) {
-			char sni[300], san[400];
-			NAMED();
-			raise_finding(f, fc, F_SNI_MISMATCH, &w, fc->sni,
-				      "server %s certificate %s (%s) does not match SNI %s", me, serial,
-				      sanitize_str(*leaf->san ? leaf->san : leaf->subject, san, sizeof san),
-				      sanitize_str(fc->sni, sni, sizeof sni));
-			inventory_mark(ie, F_SNI_MISMATCH);
-		}
-		char reason[256];
-		if (trust_verify(f->trust, f->cache, c->certs, c->n_certs, client, ev->pkt.ts.sec, reason, sizeof reason) == 1) {
-			NAMED();
-			raise_finding(f, fc, F_CHAIN_UNTRUSTED, &w, reason,
-				      "%s chain of %s (leaf %s) does not verify for %s: %s", role_name(ev->sender), me,
-				      serial, client ? "sslclient" : "sslserver", reason);
-			inventory_mark(ie, F_CHAIN_UNTRUSTED);
-		}
-	}
-	if (other_role && ie && !(ie->codes & (1u << F_SAME_CERT_BOTH_ROLES))) {
-		char ip[EK_ENDPOINT_STRLEN];
-		sender_endpoint(ev, ev->sender, false, ip, sizeof ip);
-		NAMED();
-		raise_finding(f, fc, F_SAME_CERT_BOTH_ROLES, &w, NULL,
-			      "%s presented certificate %s both as TLS server and as TLS client (now as %s, frame %llu)",
-			      ip, serial, role_name(ev->sender), (unsigned long long)ev->pkt.frame);
-		inventory_mark(ie, F_SAME_CERT_BOTH_ROLES);
-	}
-
-	/* Validity of every certificate, at the packet's time. */
-	for (size_t i = 0; i < c->n_certs && i < n; i++) {
-		const struct x509_info *x = c->certs[i];
-		if (!x || !x->have_validity) continue;
-		struct where wi = { ev, &rows[i], role_name(ev->sender), x };
-		char when[32], at[32], xs[256];
-		if (ev->pkt.ts.sec > x->not_after) {
-			ek_unix_str(ev->pkt.ts.sec, at, sizeof at);
-			ek_unix_str(x->not_after, when, sizeof when);
-			NAMED();
-			raise_finding(f, fc, F_CERT_EXPIRED, &wi, NULL,
-				      "%s %s presented certificate %s (chain position %zu) that expired %s, before the "
-				      "packet (%s, frame %llu)",
-				      role_name(ev->sender), me, sanitize_str(x->serial_hex, xs, sizeof xs), i, when, at,
-				      (unsigned long long)ev->pkt.frame);
-			if (i == 0) inventory_mark(ie, F_CERT_EXPIRED);
-		} else if (ev->pkt.ts.sec < x->not_before) {
-			ek_unix_str(ev->pkt.ts.sec, at, sizeof at);
-			ek_unix_str(x->not_before, when, sizeof when);
-			NAMED();
-			raise_finding(f, fc, F_CERT_NOT_YET_VALID, &wi, NULL,
-				      "%s %s presented certificate %s (chain position %zu) valid only from %s, after "
-				      "the packet (%s, frame %llu)",
-				      role_name(ev->sender), me, sanitize_str(x->serial_hex, xs, sizeof xs), i, when, at,
-				      (unsigned long long)ev->pkt.frame);
-			if (i == 0) inventory_mark(ie, F_CERT_NOT_YET_VALID);
-		}
-	}
-
-	/* Did one of the CAs the server listed issue the client's chain? */
-	if (client && fc->cert_requested && fc->n_ca) {
-		bool match = false;
-		for (size_t i = 0; i < c->n_certs && !match; i++) {
-			const struct x509_info *x = c->certs[i];
-			if (!x || !x->parsed) continue;
-			for (size_t k = 0; k < fc->n_ca && !match; k++)
-				match = strcmp(x->issuer, fc->ca_names[k]) == 0 || strcmp(x->subject, fc->ca_names[k]) == 0;
-		}
-		if (!match && leaf->parsed) {
-			char iss[300], listed[300];
-			NAMED();
-			raise_finding(f, fc, F_ISSUER_NOT_REQUESTED, &w, NULL,
-				      "client %s sent certificate %s issued by %s; the server %s listed %zu other CA%s "
-				      "(first: %s)",
-				      me, serial, sanitize_str(leaf->issuer, iss, sizeof iss), peer, fc->n_ca,
-				      fc->n_ca == 1 ? "" : "s", sanitize_str(fc->ca_names[0], listed, sizeof listed));
-			inventory_mark(ie, F_ISSUER_NOT_REQUESTED);
-		}
-	}
+	m.leaf = m.c->certs[0];
+	if (!m.leaf) return;
+	m.w.cert = m.leaf;
+	if (m.leaf->parsed)
+		ipcerts_note(f->ipc, &me->addr, m.client, &ev->pkt, ev->conn->id, m.leaf->serial_hex, m.leaf->eku,
+			     m.leaf->eku_flags);
+	m.ie = inventory_note(f->inv, me, m.client, m.c->certs, m.c->n_certs, ev->pkt.file_index, ev->pkt.frame,
+			      &m.other_role);
+	if (m.leaf->parsed)
+		for (size_t i = 0; i < sizeof leaf_rules / sizeof leaf_rules[0]; i++) leaf_rules[i](&m);
+	rule_same_cert_both_roles(&m);
+	rule_validity(&m);
+	rule_issuer_not_requested(&m);
 }
 
 /* An alert, reset or FIN ended the connection: was the handshake done? */
@@ -373,6 +420,97 @@ static void on_unfinished(struct findings *f, struct findings_conn *fc, const st
 		      s, (unsigned long long)ev->pkt.frame, at, missing);
 }
 
+/* What later rules need from a ClientHello: the SNI (sni_mismatch). */
+static void note_sni(struct findings *f, struct findings_conn *fc, const struct tls_client_hello *ch)
+{
+	if (!ch->sni || fc->sni) return;
+	fc->sni = str_intern(f, ch->sni, strlen(ch->sni));
+	if (!fc->sni && (fc->sni = strdup(ch->sni))) fc->sni_owned = true;
+}
+
+/* ... and from a CertificateRequest: the CAs listed (issuer_not_requested,
+ * client_cert_empty). */
+static void note_cert_request(struct findings_conn *fc, const struct tls_event *ev)
+{
+	const struct tls_cert_request *cr = &ev->u.hs.u.cr;
+	if (fc->cert_requested) return;
+	fc->cert_requested = true;
+	fc->cr_frame = ev->pkt.frame;
+	fc->ca_names = calloc(cr->n_ca_names + 1, sizeof *fc->ca_names);
+	for (size_t i = 0; fc->ca_names && i < cr->n_ca_names; i++)
+		if ((fc->ca_names[fc->n_ca] = strdup(cr->ca_names[i])) != NULL) fc->n_ca++;
+}
+
+/* resumed_no_certs, certs_encrypted: a (D)TLS 1.3 ServerHello without
+ * keys: the certificates that follow are encrypted, or there are none. */
+static void on_server_hello_13(struct findings *f, struct findings_conn *fc, const struct tls_event *ev,
+			       struct row *rows, size_t n)
+{
+	const struct tls_server_hello *sh = &ev->u.hs.u.sh;
+	if ((sh->selected_version != 0x0304 && sh->selected_version != 0xfefc) || ev->conn->keys || fc->encrypted_done)
+		return;
+	if (sh->resumed == TLS_RESUMED_PSK) {
+		fc->encrypted_done = true;
+		char c[EK_ENDPOINT_STRLEN], s[EK_ENDPOINT_STRLEN];
+		ek_endpoint_str(&ev->conn->client, true, c, sizeof c);
+		ek_endpoint_str(&ev->conn->server, true, s, sizeof s);
+		struct where w = { ev, n ? &rows[0] : NULL, "", NULL };
+		raise_finding(f, fc, F_RESUMED_NO_CERTS, &w, NULL,
+			      "TLS 1.3 between %s and %s (ServerHello frame %llu) resumed a session "
+			      "(pre_shared_key): no certificates in this handshake",
+			      c, s, (unsigned long long)ev->pkt.frame);
+	} else {
+		char why[128];
+		snprintf(why, sizeof why, " (ServerHello frame %llu): certificates are encrypted and no key "
+			 "was given for this connection", (unsigned long long)ev->pkt.frame);
+		raise_encrypted(f, fc, ev, rows, n, ev->conn->dtls ? "DTLS 1.3" : "TLS 1.3", why);
+	}
+}
+
+/* certs_encrypted: a key was given, but the TLS 1.3 handshake stays encrypted. */
+static void on_decrypt_failed(struct findings *f, struct findings_conn *fc, const struct tls_event *ev,
+			      struct row *rows, size_t n)
+{
+	if (!ev->conn->tls13 || !ev->u.decrypt.handshake || fc->encrypted_done) return;
+	fc->encrypted_done = true;
+	char c[EK_ENDPOINT_STRLEN], s[EK_ENDPOINT_STRLEN];
+	ek_endpoint_str(&ev->conn->client, true, c, sizeof c);
+	ek_endpoint_str(&ev->conn->server, true, s, sizeof s);
+	struct where w = { ev, n ? &rows[0] : NULL, role_name(ev->sender), NULL };
+	raise_finding(f, fc, F_CERTS_ENCRYPTED, &w, NULL,
+		      "TLS 1.3 between %s and %s: the key log's secrets for this connection do not "
+		      "decrypt the %s's handshake (frame %llu: %s): certificates not visible",
+		      c, s, role_name(ev->sender), (unsigned long long)ev->pkt.frame,
+		      ev->u.decrypt.reason ? ev->u.decrypt.reason : "");
+}
+
+/* data_missing: bytes of the handshake were not captured. */
+static void on_data_missing(struct findings *f, struct findings_conn *fc, const struct tls_event *ev,
+			    struct row *rows, size_t n)
+{
+	if (fc->missing_done || tls_handshake_complete(ev->conn) || (ev->conn->tls13 && fc->client_encrypted)) return;
+	fc->missing_done = true;
+	char who[EK_ENDPOINT_STRLEN], b[64] = "bytes";
+	sender_endpoint(ev, ev->sender, ev->sender == TLS_ROLE_SERVER, who, sizeof who);
+	if (ev->u.missing.bytes) snprintf(b, sizeof b, "%llu bytes", (unsigned long long)ev->u.missing.bytes);
+	struct where w = { ev, n ? &rows[0] : NULL, role_name(ev->sender), NULL };
+	raise_finding(f, fc, F_DATA_MISSING, &w, NULL,
+		      "%s of the handshake sent by %s %s were not captured (before frame %llu)", b,
+		      role_name(ev->sender), who, (unsigned long long)ev->pkt.frame);
+}
+
+/* The connection ends: handshake_unfinished, and certs_encrypted for an
+ * OpenVPN --tls-crypt control channel (said per connection, nothing guessed). */
+static void on_conn_end(struct findings *f, struct findings_conn *fc, const struct tls_event *ev, struct row *rows,
+			size_t n)
+{
+	on_unfinished(f, fc, ev);
+	if (ev->conn->tls_crypt && !fc->encrypted_done)
+		raise_encrypted(f, fc, ev, rows, n, "OpenVPN --tls-crypt",
+				": the control channel is encrypted with the key all peers share, so the TLS "
+				"handshake and its certificates are not visible (a key log does not help)");
+}
+
 void findings_on_event(void *ctx, struct conn_rec *cr, const struct tls_event *ev, struct row *rows, size_t n)
 {
 	struct findings *f = ctx;
@@ -400,38 +538,10 @@ void findings_on_event(void *ctx, struct conn_rec *cr, const struct tls_event *e
 		fc->last_frame = ev->pkt.frame;
 		fc->last_ts = ev->pkt.ts;
 		if (hs->malformed) break;
-		if (hs->type == TLS_HS_CLIENT_HELLO && hs->u.ch.sni && !fc->sni) {
-			fc->sni = str_intern(f, hs->u.ch.sni, strlen(hs->u.ch.sni));
-			if (!fc->sni && (fc->sni = strdup(hs->u.ch.sni))) fc->sni_owned = true;
-		}
-		if (hs->type == TLS_HS_CERTIFICATE_REQUEST && !fc->cert_requested) {
-			fc->cert_requested = true;
-			fc->cr_frame = ev->pkt.frame;
-			fc->ca_names = calloc(hs->u.cr.n_ca_names + 1, sizeof *fc->ca_names);
-			for (size_t i = 0; fc->ca_names && i < hs->u.cr.n_ca_names; i++)
-				if ((fc->ca_names[fc->n_ca] = strdup(hs->u.cr.ca_names[i])) != NULL) fc->n_ca++;
-		}
+		if (hs->type == TLS_HS_CLIENT_HELLO) note_sni(f, fc, &hs->u.ch);
+		if (hs->type == TLS_HS_CERTIFICATE_REQUEST) note_cert_request(fc, ev);
 		if (hs->type == TLS_HS_CERTIFICATE) on_certificate(f, fc, ev, rows, n);
-		if (hs->type == TLS_HS_SERVER_HELLO &&
-		    (hs->u.sh.selected_version == 0x0304 || hs->u.sh.selected_version == 0xfefc) && !ev->conn->keys &&
-		    !fc->encrypted_done) {
-			if (hs->u.sh.resumed == TLS_RESUMED_PSK) {
-				fc->encrypted_done = true;
-				char c[EK_ENDPOINT_STRLEN], s[EK_ENDPOINT_STRLEN];
-				ek_endpoint_str(&ev->conn->client, true, c, sizeof c);
-				ek_endpoint_str(&ev->conn->server, true, s, sizeof s);
-				struct where w = { ev, n ? &rows[0] : NULL, "", NULL };
-				raise_finding(f, fc, F_RESUMED_NO_CERTS, &w, NULL,
-					      "TLS 1.3 between %s and %s (ServerHello frame %llu) resumed a session "
-					      "(pre_shared_key): no certificates in this handshake",
-					      c, s, (unsigned long long)ev->pkt.frame);
-			} else {
-				char why[128];
-				snprintf(why, sizeof why, " (ServerHello frame %llu): certificates are encrypted and no key "
-					 "was given for this connection", (unsigned long long)ev->pkt.frame);
-				raise_encrypted(f, fc, ev, rows, n, ev->conn->dtls ? "DTLS 1.3" : "TLS 1.3", why);
-			}
-		}
+		if (hs->type == TLS_HS_SERVER_HELLO) on_server_hello_13(f, fc, ev, rows, n);
 		break;
 	}
 	case TLS_EV_ENCRYPTED_HANDSHAKE:
@@ -439,31 +549,10 @@ void findings_on_event(void *ctx, struct conn_rec *cr, const struct tls_event *e
 		else fc->server_encrypted = true;
 		break;
 	case TLS_EV_DECRYPT_FAILED:
-		/* a key was given, but the TLS 1.3 handshake stays encrypted */
-		if (ev->conn->tls13 && ev->u.decrypt.handshake && !fc->encrypted_done) {
-			fc->encrypted_done = true;
-			char c[EK_ENDPOINT_STRLEN], s[EK_ENDPOINT_STRLEN];
-			ek_endpoint_str(&ev->conn->client, true, c, sizeof c);
-			ek_endpoint_str(&ev->conn->server, true, s, sizeof s);
-			struct where w = { ev, n ? &rows[0] : NULL, role_name(ev->sender), NULL };
-			raise_finding(f, fc, F_CERTS_ENCRYPTED, &w, NULL,
-				      "TLS 1.3 between %s and %s: the key log's secrets for this connection do not "
-				      "decrypt the %s's handshake (frame %llu: %s): certificates not visible",
-				      c, s, role_name(ev->sender), (unsigned long long)ev->pkt.frame,
-				      ev->u.decrypt.reason ? ev->u.decrypt.reason : "");
-		}
+		on_decrypt_failed(f, fc, ev, rows, n);
 		break;
 	case TLS_EV_DATA_MISSING:
-		if (!fc->missing_done && !tls_handshake_complete(ev->conn) && !(ev->conn->tls13 && fc->client_encrypted)) {
-			fc->missing_done = true;
-			char who[EK_ENDPOINT_STRLEN], b[64] = "bytes";
-			sender_endpoint(ev, ev->sender, ev->sender == TLS_ROLE_SERVER, who, sizeof who);
-			if (ev->u.missing.bytes) snprintf(b, sizeof b, "%llu bytes", (unsigned long long)ev->u.missing.bytes);
-			struct where w = { ev, n ? &rows[0] : NULL, role_name(ev->sender), NULL };
-			raise_finding(f, fc, F_DATA_MISSING, &w, NULL,
-				      "%s of the handshake sent by %s %s were not captured (before frame %llu)", b,
-				      role_name(ev->sender), who, (unsigned long long)ev->pkt.frame);
-		}
+		on_data_missing(f, fc, ev, rows, n);
 		break;
 	case TLS_EV_ALERT:
 	case TLS_EV_TCP_RESET:
@@ -475,11 +564,7 @@ void findings_on_event(void *ctx, struct conn_rec *cr, const struct tls_event *e
 		fc->inc_sender = (uint8_t)ev->sender;
 		break;
 	case TLS_EV_CONN_END:
-		on_unfinished(f, fc, ev);
-		if (ev->conn->tls_crypt && !fc->encrypted_done) /* said per connection, nothing guessed */
-			raise_encrypted(f, fc, ev, rows, n, "OpenVPN --tls-crypt",
-					": the control channel is encrypted with the key all peers share, so the TLS "
-					"handshake and its certificates are not visible (a key log does not help)");
+		on_conn_end(f, fc, ev, rows, n);
 		break;
 	default:
 		break;

@@ -1,5 +1,5 @@
 /* The counts of one run that the summary, the HTML and the JSON report
- * print (cli/analysis.c fills them). */
+ * print (cli/run.c fills them). */
 #ifndef EK_TOTALS_H
 #define EK_TOTALS_H
 

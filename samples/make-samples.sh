@@ -195,26 +195,7 @@ CA2=$PKI/private-ca-2.crt
 # leaf NAME [CHAIN]: the -cert/-key/-cert_chain arguments of a certificate
 leaf() { printf '%s\n' -cert "$PKI/$1.crt" -key "$PKI/$1.key"; [[ -n ${2:-} ]] && printf '%s\n' -cert_chain "$2"; return 0; }
 
-capture_start() { # OUT FILTER
-	: >"$WORK/tcpdump.err"
-	tcpdump -i lo -s 0 -U --immediate-mode -Z root -w "$1" "$2" 2>"$WORK/tcpdump.err" &
-	TCPDUMP_PID=$!
-	local i
-	for i in $(seq 200); do
-		grep -q "listening on" "$WORK/tcpdump.err" && return 0
-		kill -0 "$TCPDUMP_PID" 2>/dev/null || break
-		sleep 0.02
-	done
-	cat "$WORK/tcpdump.err" >&2
-	die "tcpdump did not start"
-}
-
-capture_stop() {
-	sleep 0.15
-	kill -INT "$TCPDUMP_PID"
-	wait "$TCPDUMP_PID" || true
-	TCPDUMP_PID=
-}
+source "$HERE/capture.sh" # capture_start, capture_stop
 
 # run_server PROTO(t|u) PORT command...: start it (stdin on the FIFO) and
 # wait until it listens on PORT.

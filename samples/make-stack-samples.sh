@@ -72,23 +72,8 @@ nssdb() {
 	done
 }
 
-capture_start() { # OUT FILTER
-	: >"$WORK/tcpdump.err"
-	tcpdump -i lo -s 0 -U --immediate-mode -Z root -w "$1" "$2" 2>"$WORK/tcpdump.err" &
-	TCPDUMP_PID=$!
-	local i
-	for i in $(seq 200); do
-		grep -q "listening on" "$WORK/tcpdump.err" && return 0
-		sleep 0.02
-	done
-	die "tcpdump did not start"
-}
-capture_stop() {
-	sleep 0.3
-	kill -INT "$TCPDUMP_PID"
-	wait "$TCPDUMP_PID" || true
-	TCPDUMP_PID=
-}
+CAPTURE_SETTLE=0.3
+source "$HERE/capture.sh" # capture_start, capture_stop
 # bg LOG CMD...: a server in the background; waits until PORT ($PORT) listens
 bg() {
 	local lg=$1 i

@@ -78,6 +78,7 @@ static void epb(struct buf *b, bool le)
 }
 
 static char path[64];
+static char eb[EK_ERRBUF_SIZE]; /* the reason of the last call */
 
 static int secrets_of(const struct buf *b, char **text, size_t *len)
 {
@@ -85,7 +86,7 @@ static int secrets_of(const struct buf *b, char **text, size_t *len)
 	if (!fp) return -1;
 	fwrite(b->p, 1, b->n, fp);
 	fclose(fp);
-	return cap_pcapng_tls_secrets(path, false, text, len);
+	return cap_pcapng_tls_secrets(path, false, text, len, eb);
 }
 
 #define TLSK 0x544c534bu
@@ -108,6 +109,7 @@ static void both_orders(bool le)
 	epb(&b, !le);
 	dsb(&b, !le, TLSK, "after the first packet");
 	CHECK_EQ_U(secrets_of(&b, &t, &n), 4);
+	CHECK(eb[0] == 0); /* all of them */
 	CHECK_EQ_U(n, strlen(L1) + 1 + strlen(L2) + 1 + 2 + strlen("after the first packet") + 1);
 	CHECK(t && memcmp(t, L1 "\n" L2 "\nX\nafter the first packet\n", n) == 0);
 	free(t);
@@ -118,9 +120,11 @@ static void both_orders(bool le)
 	if (system(cmd) == 0) {
 		char gzpath[80];
 		snprintf(gzpath, sizeof gzpath, "%s.gz", path);
-		CHECK(cap_pcapng_tls_secrets(gzpath, false, &t, &n) == -1);
+		CHECK(cap_pcapng_tls_secrets(gzpath, false, &t, &n, eb) == -1);
+		CHECK(strstr(eb, "compressed") != NULL);
 		CHECK(t == NULL && n == 0);
-		CHECK_EQ_U(cap_pcapng_tls_secrets(gzpath, true, &t, &n), 4);
+		CHECK_EQ_U(cap_pcapng_tls_secrets(gzpath, true, &t, &n, eb), 4);
+		CHECK(eb[0] == 0);
 		CHECK(t && n == strlen(L1) + 1 + strlen(L2) + 1 + 2 + strlen("after the first packet") + 1);
 		free(t);
 		unlink(gzpath);
@@ -155,6 +159,7 @@ static void both_orders(bool le)
 		t = (char *)1;
 		CHECK_EQ_U(secrets_of(&d, &t, &n), 0);
 		CHECK(t == NULL && n == 0);
+		CHECK(strstr(eb, path) == eb && strlen(eb) > strlen(path) + 30); /* the path, and the block's fault */
 		free(d.p);
 		free(e.p);
 	}
@@ -176,17 +181,22 @@ int main(void)
 	size_t n = 1;
 	CHECK_EQ_U(secrets_of(&p, &t, &n), 0);
 	CHECK(t == NULL && n == 0);
+	CHECK(eb[0] == 0); /* none to read: no reason needed */
 	p.n = 0;
 	CHECK_EQ_U(secrets_of(&p, &t, &n), 0);
 	unlink(path);
-	CHECK_EQ_U(cap_pcapng_tls_secrets(path, false, &t, &n), 0);
-	CHECK(cap_pcapng_tls_secrets("/tmp", false, &t, &n) == -1);
-	CHECK(cap_pcapng_tls_secrets("-", false, &t, &n) == -1);
+	CHECK_EQ_U(cap_pcapng_tls_secrets(path, false, &t, &n, eb), 0);
+	CHECK(strstr(eb, "No such file") != NULL);
+	CHECK(cap_pcapng_tls_secrets("/tmp", false, &t, &n, eb) == -1);
+	CHECK(strstr(eb, "/tmp: secrets not read ahead: not a regular file") == eb);
+	CHECK(cap_pcapng_tls_secrets("-", false, &t, &n, eb) == -1);
+	CHECK(strstr(eb, "standard input") != NULL);
 	/* a pipe is not read (its bytes belong to the capture reader) */
 	char fifo[80];
 	snprintf(fifo, sizeof fifo, "%s.fifo", path);
 	if (mkfifo(fifo, 0600) == 0) {
-		CHECK(cap_pcapng_tls_secrets(fifo, false, &t, &n) == -1);
+		CHECK(cap_pcapng_tls_secrets(fifo, false, &t, &n, eb) == -1);
+		CHECK(strstr(eb, "not a regular file") != NULL);
 		unlink(fifo);
 	}
 	free(p.p);

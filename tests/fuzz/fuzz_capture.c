@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "fuzz_common.h"
-#include "cli/analysis.h"
+#include "cli/run.h"
 
 #ifndef EK_FUZZ_SRC_DIR
 #define EK_FUZZ_SRC_DIR "."

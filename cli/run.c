@@ -1,4 +1,4 @@
-#include "analysis.h"
+#include "run.h"
 
 #include <errno.h>
 #include <libgen.h>
@@ -59,7 +59,8 @@ struct analysis {
 };
 
 static void summary(const struct analysis *a, FILE *fp);
-static void add_stats(struct analysis *a, const struct cap_stats *st);
+static struct analysis_totals capture_totals(const struct cap_stats *st);
+static void totals_add(struct analysis_totals *t, const struct analysis_totals *s);
 
 /* Live with -w: the evidence file holding a packet (its ek_pktref). */
 static const char *evidence_name(const struct analysis *a, uint32_t file_index)
@@ -158,7 +159,8 @@ static void flush_outputs(void *ctx)
 		struct analysis *now = malloc(sizeof *now);
 		if (now) {
 			*now = *a;
-			add_stats(now, st);
+			struct analysis_totals s = capture_totals(st);
+			totals_add(&now->t, &s);
 			struct tls_stats ts;
 			tls_get_stats(a->tls, &ts);
 			now->t.records_decrypted = ts.records_decrypted;
@@ -344,30 +346,69 @@ static int file_run(struct analysis *a, const char *path, uint32_t idx, bool str
 	return rc;
 }
 
-static void add_stats(struct analysis *a, const struct cap_stats *st)
+/* A capture's counts as the run's totals count them. */
+static struct analysis_totals capture_totals(const struct cap_stats *st)
 {
-	a->t.packets += st->packets;
-	a->t.bytes += st->bytes;
-	a->t.tcp_conns += st->conns;
-	a->t.gaps += st->gaps;
-	a->t.gap_bytes += st->gap_bytes;
-	a->t.snaplen_cut += st->snaplen_cut;
-	a->t.ip_fragments += st->ip_fragments;
-	a->t.ip_datagrams += st->ip_datagrams;
-	a->t.ip_frag_overlaps += st->ip_frag_overlaps;
-	a->t.ip_frag_dropped += st->ip_frag_dropped;
-	a->t.malformed += st->malformed;
-	a->t.evicted += st->conns_evicted;
-	a->t.oom_packets += st->oom;
-	if (st->truncated) {
-		a->t.files_truncated++;
-		fprintf(a->warn, "ekuscope: warning: %s\n", st->truncated_msg);
-	}
-	if (st->have_pcap_stats) {
-		a->t.have_pcap_stats = true;
-		a->t.ps_recv += st->ps_recv;
-		a->t.ps_drop += st->ps_drop;
-		a->t.ps_ifdrop += st->ps_ifdrop;
+	struct analysis_totals s;
+	memset(&s, 0, sizeof s);
+	s.packets = st->packets;
+	s.bytes = st->bytes;
+	s.tcp_conns = st->conns;
+	s.gaps = st->gaps;
+	s.gap_bytes = st->gap_bytes;
+	s.snaplen_cut = st->snaplen_cut;
+	s.ip_fragments = st->ip_fragments;
+	s.ip_datagrams = st->ip_datagrams;
+	s.ip_frag_overlaps = st->ip_frag_overlaps;
+	s.ip_frag_dropped = st->ip_frag_dropped;
+	s.malformed = st->malformed;
+	s.evicted = st->conns_evicted;
+	s.oom_packets = st->oom;
+	s.files_truncated = st->truncated;
+	s.have_pcap_stats = st->have_pcap_stats;
+	s.ps_recv = st->ps_recv;
+	s.ps_drop = st->ps_drop;
+	s.ps_ifdrop = st->ps_ifdrop;
+	return s;
+}
+
+/* The one place totals are summed: an input's into the run's, a -j
+ * worker's file into the run's.  files, rows and records_decrypted are
+ * counted by the run itself (file_begin, analysis_finish). */
+static void totals_add(struct analysis_totals *t, const struct analysis_totals *s)
+{
+	t->files_failed += s->files_failed;
+	t->files_unread += s->files_unread;
+	t->packets += s->packets;
+	t->bytes += s->bytes;
+	t->tcp_conns += s->tcp_conns;
+	t->tls_conns += s->tls_conns;
+	t->not_tls_conns += s->not_tls_conns;
+	udp_totals_add(&t->udp, &s->udp);
+	t->handshakes_complete += s->handshakes_complete;
+	t->handshakes_failed += s->handshakes_failed;
+	t->handshakes_unknown += s->handshakes_unknown;
+	t->rows_dropped += s->rows_dropped;
+	t->gaps += s->gaps;
+	t->gap_bytes += s->gap_bytes;
+	t->snaplen_cut += s->snaplen_cut;
+	t->ip_fragments += s->ip_fragments;
+	t->ip_datagrams += s->ip_datagrams;
+	t->ip_frag_overlaps += s->ip_frag_overlaps;
+	t->ip_frag_dropped += s->ip_frag_dropped;
+	t->malformed += s->malformed;
+	t->evicted += s->evicted;
+	t->oom_packets += s->oom_packets;
+	t->oom_conns += s->oom_conns;
+	t->files_truncated += s->files_truncated;
+	t->dsb_blocks += s->dsb_blocks;
+	t->conns_keyed += s->conns_keyed;
+	t->conns_decrypt_failed += s->conns_decrypt_failed;
+	if (s->have_pcap_stats) {
+		t->have_pcap_stats = true;
+		t->ps_recv += s->ps_recv;
+		t->ps_drop += s->ps_drop;
+		t->ps_ifdrop += s->ps_ifdrop;
 	}
 }
 
@@ -376,9 +417,11 @@ static int run_input(struct analysis *a, struct pipeline *pl, char *err, size_t 
 	struct cap_stats st;
 	memset(&st, 0, sizeof st);
 	int rc = pipeline_run(pl, &st, err, errn);
-	if (rc != 0) a->t.files_failed++;
-	a->t.oom_conns += pipeline_conns_oom(pl);
-	add_stats(a, &st);
+	struct analysis_totals s = capture_totals(&st);
+	s.files_failed = rc != 0;
+	s.oom_conns = pipeline_conns_oom(pl);
+	if (st.truncated) fprintf(a->warn, "ekuscope: warning: %s\n", st.truncated_msg);
+	totals_add(&a->t, &s);
 	return rc;
 }
 
@@ -695,38 +738,10 @@ void analysis_merge(struct analysis *a, struct analysis *w, const char *path, co
 	/* the file's secrets, for the files after it that a analyses itself;
 	 * the blocks were counted as the worker met them */
 	if (dsb_len) tls_keylog_add_text(a->keys, dsb, dsb_len);
-	a->t.dsb_blocks += w->t.dsb_blocks;
-	struct analysis_totals *t = &a->t;
-	const struct analysis_totals *s = &w->t;
-	t->files_failed += s->files_failed;
-	t->files_unread += s->files_unread;
-	if (s->files_unread && a->t.files - 1 < MAX_FILES) a->unread[a->t.files - 1] = true;
-	t->packets += s->packets;
-	t->bytes += s->bytes;
-	t->tcp_conns += s->tcp_conns;
-	t->tls_conns += s->tls_conns;
-	t->not_tls_conns += s->not_tls_conns;
-	udp_totals_add(&t->udp, &s->udp);
-	t->handshakes_complete += s->handshakes_complete;
-	t->handshakes_failed += s->handshakes_failed;
-	t->handshakes_unknown += s->handshakes_unknown;
-	t->gaps += s->gaps;
-	t->gap_bytes += s->gap_bytes;
-	t->snaplen_cut += s->snaplen_cut;
-	t->ip_fragments += s->ip_fragments;
-	t->ip_datagrams += s->ip_datagrams;
-	t->ip_frag_overlaps += s->ip_frag_overlaps;
-	t->ip_frag_dropped += s->ip_frag_dropped;
-	t->malformed += s->malformed;
-	t->evicted += s->evicted;
-	t->oom_packets += s->oom_packets;
-	t->oom_conns += s->oom_conns;
-	t->files_truncated += s->files_truncated;
-	t->conns_keyed += s->conns_keyed;
-	t->conns_decrypt_failed += s->conns_decrypt_failed;
-	a->merged_rows += s->rows;
-	t->rows_dropped += s->rows_dropped;
-	a->merged_records += s->records_decrypted;
+	if (w->t.files_unread && a->t.files - 1 < MAX_FILES) a->unread[a->t.files - 1] = true;
+	totals_add(&a->t, &w->t);
+	a->merged_rows += w->t.rows;
+	a->merged_records += w->t.records_decrypted;
 	findings_merge(a->findings, w->findings);
 	inventory_merge(a->inv, w->inv);
 }

@@ -1,7 +1,7 @@
 /* One run of ekuscope: the inputs, the dissector, the timeline and its
  * writers, and the counts the summary prints. */
-#ifndef EK_ANALYSIS_H
-#define EK_ANALYSIS_H
+#ifndef EK_RUN_H
+#define EK_RUN_H
 
 #include <stdbool.h>
 #include <stdint.h>
