@@ -14,7 +14,7 @@
 
 #include "../common/hash.h"
 
-#define SHARED_DEFAULT_MAX_BYTES ((size_t)8 << 20)
+#define SHARED_DEFAULT_MAX_BYTES ((size_t)2 << 20)
 
 struct sentry {
 	struct sentry *next;       /* bucket chain */

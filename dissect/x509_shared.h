@@ -22,7 +22,7 @@
 struct x509_shared;
 struct x509_cache;
 
-/* max_bytes bounds the images kept (0: 8 MiB).  NULL when out of memory. */
+/* max_bytes bounds the images kept (0: 2 MiB).  NULL when out of memory. */
 struct x509_shared *x509_shared_new(size_t max_bytes);
 /* Every claim must have been ended (x509_shared_put). */
 void x509_shared_free(struct x509_shared *s);

@@ -108,7 +108,7 @@ check "filter" -c 12 -f "tcp port 5061" -- "${samples[@]}"
 # (v) the threads share distinct certificates (dissect/x509_shared.c): two
 # fleet captures whose leaf variants overlap, one of them twice (the
 # threads ask for the same certificates at the same time), with the
-# default store and with --max-memory 16 (a 512 KiB store, smaller than
+# default store and with --max-memory 16 (a 128 KiB store, smaller than
 # the ~3 000 records: the oldest are dropped and parsed again)
 GEN=${EK_BUILD:-}/bench/ek_bench_gen
 if [[ -n ${EK_BUILD:-} && -x $GEN ]]; then
