@@ -51,6 +51,7 @@ for FILE in "${FILES[@]}"; do
 	for ((i = 1; i <= N; i++)); do
 		for j in $JOBS; do
 			load=$(cut -d' ' -f1 /proc/loadavg)
+			rm -f "$W/r" # runstat appends
 			"$RUNSTAT" -o "$W/r" -- "$EK" -q "${OUT[@]}" -j "$j" "$FILE" "$COPY"
 			echo "$(cat "$W/r") load $load" >>"$W/j$j"
 		done
