@@ -50,9 +50,11 @@ int x509_check_host(struct x509_cache *c, const struct x509_info *x, const char 
 	EK_X509 *dec = NULL, *dtmp = NULL;
 	for (size_t k = 0; !obj && !dec && k < sizeof c->recent / sizeof c->recent[0]; k++)
 		if (c->recent[k].e == e) dec = c->recent[k].obj;
-	/* with -j, another thread may have the answer */
-	int r = !obj && !dec && c->shared ? x509_shared_host(c->shared, e->info.sha256, e->info.der_len, name)
-					  : X509_SHARED_UNKNOWN;
+	/* with -j, another thread may have the answer (only where the DER
+	 * is here to work it out: the same answer as -j 1, never for -2) */
+	int r = !obj && !dec && e->slot && c->shared
+			? x509_shared_host(c->shared, e->info.sha256, e->info.der_len, name)
+			: X509_SHARED_UNKNOWN;
 	if (r == X509_SHARED_UNKNOWN) {
 		if (!obj && !dec && e->slot) {
 			struct x509_name *nm[2];
