@@ -139,6 +139,7 @@ static void expire(struct cap_reader *r)
 	}
 	while ((k = ct_oldest(r->ct, CT_TOMB)) && r->now - k->last_seen > idle)
 		ct_del(r->ct, k);
+	udp_expire(r);
 }
 
 /* Table full: a tombstone goes first, else the least recently active. */
@@ -432,6 +433,72 @@ static void live_flush(struct cap_reader *r, int64_t now_ms, int64_t *flushed_ms
 	src_dump_flush(r->src);
 }
 
+/* A packet as read: the source's (valid until the next src_next) or the
+ * copy held while the packet after it is looked at. */
+struct rawpkt {
+	const struct pcap_pkthdr *h;
+	const uint8_t *data;
+	uint64_t frame; /* Wireshark's: every record counts, the filter applies after */
+	int dlt;
+	bool match;     /* passes the filter */
+};
+
+/* The next record that is a packet (pcapng records without one only take
+ * a frame number); any other status as src_next gave it. */
+static inline enum src_rc read_packet(struct cap_reader *r, uint64_t *seen, struct rawpkt *pk,
+				      char errbuf[CAP_ERRBUF_SIZE])
+{
+	enum src_rc rc;
+	while ((rc = src_next(r->src, &pk->h, &pk->data, errbuf)) == SRC_RECORD && !r->stop) ++*seen;
+	if (rc != SRC_PACKET) return rc == SRC_RECORD ? SRC_EOF : rc;
+	pk->frame = ++*seen;
+	pk->dlt = src_pkt_dlt(r->src);
+	pk->match = src_match(r->src, pk->h, pk->data);
+	return SRC_PACKET;
+}
+
+/* A copy of a packet that outlives the next src_next. */
+struct heldpkt {
+	struct pcap_pkthdr h;
+	uint8_t *buf;
+	size_t cap;
+};
+
+static bool hold(struct heldpkt *hp, struct rawpkt *pk)
+{
+	if (pk->h->caplen > hp->cap) {
+		uint8_t *b = realloc(hp->buf, pk->h->caplen);
+		if (!b) return false;
+		hp->buf = b;
+		hp->cap = pk->h->caplen;
+	}
+	hp->h = *pk->h;
+	memcpy(hp->buf, pk->data, pk->h->caplen);
+	pk->h = &hp->h;
+	pk->data = hp->buf;
+	return true;
+}
+
+/* The clock that expiry runs on follows packet time forward.  A packet of
+ * a file stamped more than the idle timeout ahead of it either starts a
+ * real quiet spell (or a second capture merged after the first), or is a
+ * lone broken timestamp: the corpus' pcapng-example.pcapng has a SYN-ACK
+ * stamped 2061 among packets of 2015, which would end every connection,
+ * its own too.  Only the next packet tells: the jump is real unless that
+ * one is back within the idle timeout of the old time (the end of the
+ * file confirms it).  So such a packet is held and the next one read
+ * ahead (*ahead, *ahead_rc, *have_ahead); false: the packet is an
+ * outlier, it does not move the clock (its connection counts it as active
+ * now). */
+static bool clock_jump_real(struct cap_reader *r, uint64_t *seen, struct rawpkt *pk, struct heldpkt *hp,
+			    struct rawpkt *ahead, enum src_rc *ahead_rc, bool *have_ahead, char errbuf[CAP_ERRBUF_SIZE])
+{
+	if (!hold(hp, pk)) return true; /* out of memory: take the time as it is */
+	*ahead_rc = read_packet(r, seen, ahead, errbuf);
+	*have_ahead = true;
+	return *ahead_rc != SRC_PACKET || (int64_t)ahead->h->ts.tv_sec > r->now + r->o.idle_timeout_sec;
+}
+
 int cap_run(struct cap_reader *r, char errbuf[CAP_ERRBUF_SIZE])
 {
 	int ret = 0;
@@ -440,6 +507,10 @@ int cap_run(struct cap_reader *r, char errbuf[CAP_ERRBUF_SIZE])
 	int64_t t0 = mono_ms(CLOCK_MONOTONIC), flushed = t0;
 	int64_t deadline = r->max_seconds ? t0 + (int64_t)r->max_seconds * 1000 : INT64_MAX;
 	uint64_t seen = 0; /* records read, before the filter */
+	struct rawpkt pk, ahead;
+	enum src_rc ahead_rc = SRC_EOF;
+	bool have_ahead = false;
+	struct heldpkt held = { 0 };
 	for (;;) {
 		if (r->stop) break;
 		if (r->max_packets && r->st.packets >= r->max_packets) break;
@@ -451,9 +522,14 @@ int cap_run(struct cap_reader *r, char errbuf[CAP_ERRBUF_SIZE])
 		} else if (r->max_seconds && mono_ms(CLOCK_MONOTONIC) >= deadline) {
 			break;
 		}
-		const struct pcap_pkthdr *h;
-		const uint8_t *data;
-		enum src_rc rc = src_next(r->src, &h, &data, errbuf);
+		enum src_rc rc;
+		if (have_ahead) {
+			have_ahead = false;
+			rc = ahead_rc;
+			pk = ahead;
+		} else {
+			rc = read_packet(r, &seen, &pk, errbuf);
+		}
 		if (rc == SRC_TIMEOUT) {
 			/* nothing waiting: the batch is done */
 			int64_t now = mono_ms(CLOCK_MONOTONIC);
@@ -465,10 +541,6 @@ int cap_run(struct cap_reader *r, char errbuf[CAP_ERRBUF_SIZE])
 			continue;
 		}
 		if (rc == SRC_EOF) break;
-		if (rc == SRC_RECORD) { /* takes a frame number (Wireshark's), nothing to decode */
-			seen++;
-			continue;
-		}
 		if (rc == SRC_TRUNCATED) {
 			r->st.truncated = true;
 			snprintf(r->st.truncated_msg, sizeof r->st.truncated_msg, "%s", errbuf);
@@ -478,10 +550,15 @@ int cap_run(struct cap_reader *r, char errbuf[CAP_ERRBUF_SIZE])
 			ret = -1;
 			break;
 		}
-		/* Frames keep Wireshark's numbers of the file: the filter applies
-		 * after counting. */
-		uint64_t frame = ++seen;
-		if (!src_match(r->src, h, data)) continue;
+		if (!pk.match) continue;
+		/* the clock, before the packet's bytes are used: reading ahead
+		 * moves them to the held copy */
+		int64_t ts = (int64_t)pk.h->ts.tv_sec;
+		bool tick = first || ts > r->now;
+		if (tick && !first && !live && ts - r->now > r->o.idle_timeout_sec)
+			tick = clock_jump_real(r, &seen, &pk, &held, &ahead, &ahead_rc, &have_ahead, errbuf);
+		const struct pcap_pkthdr *h = pk.h;
+		const uint8_t *data = pk.data;
 		r->st.packets++;
 		r->st.bytes += h->caplen;
 		int dr = src_dump(r->src, h, data, errbuf);
@@ -497,17 +574,17 @@ int cap_run(struct cap_reader *r, char errbuf[CAP_ERRBUF_SIZE])
 		/* Field by field, and used in place: a struct built on the stack
 		 * and copied whole stalls on store forwarding, every packet. */
 		struct ek_pktref *p = &r->last;
-		p->frame = !live ? frame : r->evidence ? r->ev_frames : r->st.packets;
+		p->frame = !live ? pk.frame : r->evidence ? r->ev_frames : r->st.packets;
 		p->ts.sec = (int64_t)h->ts.tv_sec;
 		p->ts.nsec = (uint32_t)h->ts.tv_usec;
 		p->file_index = r->file_index + (r->evidence ? src_dump_index(r->src) : 0);
-		if (first || p->ts.sec > r->now) r->now = p->ts.sec;
+		if (tick) r->now = p->ts.sec;
 		first = false;
 		expire(r);
 
 		struct dec_tcp t;
 		struct dec_frag fr;
-		enum dec_status ds = dec_frame_frag(src_pkt_dlt(r->src), data, h->caplen, h->len, &t, &fr);
+		enum dec_status ds = dec_frame_frag(pk.dlt, data, h->caplen, h->len, &t, &fr);
 		if (ds == DEC_FRAGMENT) {
 			r->st.ip_fragments++;
 			size_t n = 0;
@@ -535,6 +612,7 @@ int cap_run(struct cap_reader *r, char errbuf[CAP_ERRBUF_SIZE])
 	}
 	if (live)
 		r->st.have_pcap_stats = src_stats(r->src, &r->st.ps_recv, &r->st.ps_drop, &r->st.ps_ifdrop);
+	free(held.buf);
 	end_all(r);
 	r->st.ooo_overflow = r->pool.ooo_overflow;
 	if (r->frag) {

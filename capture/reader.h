@@ -26,7 +26,7 @@ struct cap_reader {
 	struct ipfrag *frag;  /* IP fragments being reassembled (NULL: out of memory, skipped) */
 	uint64_t next_id;
 	uint64_t next_udp_id; /* UDP flows are numbered apart (Wireshark's udp.stream) */
-	int64_t now;          /* latest packet second seen: time never runs backwards here */
+	int64_t now;          /* latest packet second seen: never runs backwards; a lone packet far ahead does not move it (cap_run) */
 	int64_t expired_at;   /* expire() ran fully for this value of now ... */
 	bool expired;         /* ... (nothing more can expire until now changes) */
 	int64_t linger, done_linger;

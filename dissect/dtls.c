@@ -19,6 +19,8 @@ struct msg {
 	uint8_t type;
 	uint16_t seq;
 	uint16_t ver;          /* record version of its first fragment */
+	bool post_ccs;         /* after its sender's ChangeCipherSpec (decrypted with the key log, or a
+				* retransmission in epoch 0): handed over as plaintext, not as a record */
 	uint32_t len, have;    /* body length, bytes of it received */
 	uint8_t *body, *map;   /* body and one bit per body byte received */
 	struct ek_pktref pkt;  /* the datagram that brought its last new byte */
@@ -27,6 +29,7 @@ struct msg {
 struct ddir {
 	bool started;          /* a handshake fragment was seen: next_seq is known */
 	bool enc;              /* the TLS side was told this direction is encrypted */
+	bool finished;         /* its Finished was handed over: a new first message starts a renegotiation */
 	uint16_t next_seq;     /* next message_seq to hand over */
 	uint16_t ver;          /* last record version */
 	uint64_t ccs_epochs;   /* bit e: a ChangeCipherSpec sent in epoch e was handed over */
@@ -34,6 +37,12 @@ struct ddir {
 	uint64_t rp_top, rp_bits;
 	bool rp_set;
 	struct msg m[WINDOW];
+	struct {               /* messages handed over, by message_seq % WINDOW: where they were reported */
+		bool set;
+		uint8_t type;
+		uint16_t seq;
+		uint64_t frame;
+	} done[WINDOW];
 };
 
 struct dtls_conn {
@@ -119,7 +128,15 @@ static void hand_over(struct tls_ctx *t, struct tls_conn *tc, int d, struct msg 
 	}
 	size_t total = 4 + len, nrec = total / TLS_REC_MAX + 1;
 	uint8_t *out = malloc(total + 5 * nrec);
-	if (out) {
+	if (out && m->post_ccs) {
+		/* after the ChangeCipherSpec: plaintext the TLS side cannot get as records */
+		out[0] = m->type;
+		out[1] = (uint8_t)(len >> 16);
+		out[2] = (uint8_t)(len >> 8);
+		out[3] = (uint8_t)len;
+		if (len) memcpy(out + 4, body, len);
+		tls_conn_dtls_plain(t, tc, d, R_HS, m->ver, out, total, &m->pkt);
+	} else if (out) {
 		uint8_t *o = out;
 		size_t done = 0;
 		while (done < total) {
@@ -139,8 +156,8 @@ static void hand_over(struct tls_ctx *t, struct tls_conn *tc, int d, struct msg 
 			}
 		}
 		tls_conn_data(t, tc, d, out, (size_t)(o - out), &m->pkt);
-		free(out);
 	}
+	free(out);
 	free(tmp);
 }
 
@@ -154,6 +171,11 @@ static void deliver(struct tls_ctx *t, struct tls_conn *tc, int d, struct ddir *
 	for (;;) {
 		struct msg *m = &ds->m[ds->next_seq % WINDOW];
 		if (m->used && m->seq == ds->next_seq && m->have == m->len) {
+			if (m->type == TLS_HS_FINISHED) ds->finished = true;
+			ds->done[m->seq % WINDOW].set = true;
+			ds->done[m->seq % WINDOW].type = m->type;
+			ds->done[m->seq % WINDOW].seq = m->seq;
+			ds->done[m->seq % WINDOW].frame = m->pkt.frame;
 			hand_over(t, tc, d, m);
 			msg_free(m);
 			ds->next_seq++;
@@ -187,9 +209,9 @@ static void dir_encrypted(struct tls_ctx *t, struct tls_conn *tc, int d, struct 
 	ds->enc = true;
 }
 
-/* One handshake fragment of an epoch-0 record. */
-static void fragment(struct tls_ctx *t, struct tls_conn *tc, int d, struct ddir *ds, uint16_t ver, struct cur *c,
-		     const struct ek_pktref *pkt)
+/* One handshake fragment of an epoch-0 record, or of a decrypted one. */
+static void fragment(struct tls_ctx *t, struct tls_conn *tc, int d, struct ddir *ds, uint16_t ver, bool post_ccs,
+		     struct cur *c, const struct ek_pktref *pkt)
 {
 	uint8_t type = cur_u8(c);
 	uint32_t len = cur_u24(c);
@@ -205,8 +227,22 @@ static void fragment(struct tls_ctx *t, struct tls_conn *tc, int d, struct ddir 
 		ds->started = true;
 		ds->next_seq = seq;
 	}
+	if (post_ccs && ds->finished && seq == 0 && off == 0 &&
+	    (type == TLS_HS_HELLO_REQUEST || type == TLS_HS_CLIENT_HELLO || type == TLS_HS_SERVER_HELLO)) {
+		/* a renegotiation: each side's first message of a handshake has
+		 * message_seq 0 (RFC 6347 4.2.2) */
+		for (int i = 0; i < WINDOW; i++) msg_free(&ds->m[i]);
+		memset(ds->done, 0, sizeof ds->done);
+		ds->next_seq = 0;
+		ds->finished = false;
+	}
 	if ((uint16_t)(seq - ds->next_seq) >= WINDOW) { /* before next_seq: a retransmission */
 		tls_ctx_stats(t)->retransmissions++;
+		/* a message reported before, sent again (its first fragment): the
+		 * peer's answer had not come; a timeline row, nothing else */
+		if (off == 0 && ds->done[seq % WINDOW].set && ds->done[seq % WINDOW].seq == seq &&
+		    ds->done[seq % WINDOW].type == type)
+			tls_conn_retransmission(t, tc, d, type, ds->done[seq % WINDOW].frame, pkt);
 		return;
 	}
 	struct msg *m = &ds->m[seq % WINDOW];
@@ -222,6 +258,7 @@ static void fragment(struct tls_ctx *t, struct tls_conn *tc, int d, struct ddir 
 		m->type = type;
 		m->len = len;
 		m->ver = ver;
+		m->post_ccs = post_ccs;
 		m->pkt = *pkt;
 	} else if (m->type != type || m->len != len) {
 		return; /* inconsistent with what was seen: keep the first */
@@ -266,6 +303,21 @@ static bool replayed(struct ddir *ds, uint16_t epoch, uint64_t seq)
 	return false;
 }
 
+/* An epoch > 0 record decrypted with the key log and handed over as
+ * plaintext; false: fed as it is (no keys, or it did not authenticate). */
+static bool decrypted(struct tls_ctx *t, struct tls_conn *tc, struct ddir *ds, int d, uint8_t type, uint16_t ver,
+		      uint64_t seq, const uint8_t *body, size_t n, const struct ek_pktref *pkt)
+{
+	const uint8_t *pt;
+	size_t len;
+	if (tls_conn_dtls_open(t, tc, d, type, ver, seq, body, n, pkt, &pt, &len) <= 0) return false;
+	struct cur p = cur_make(pt, len);
+	if (type == R_ALERT) tls_conn_dtls_plain(t, tc, d, type, ver, pt, len, pkt);
+	else
+		while (cur_left(&p)) fragment(t, tc, d, ds, ver, true, &p, pkt);
+	return true;
+}
+
 void dtls_datagram(struct tls_ctx *t, struct tls_conn *tc, struct dtls_conn *x, int d, const uint8_t *b, size_t n,
 		   bool cut, const struct ek_pktref *pkt)
 {
@@ -299,11 +351,13 @@ void dtls_datagram(struct tls_ctx *t, struct tls_conn *tc, struct dtls_conn *x, 
 			tls_ctx_stats(t)->retransmissions++;
 			continue;
 		}
+		if (epoch > 0 && decrypted(t, tc, ds, d, type, ver, (uint64_t)epoch << 48 | seq, body, len, pkt)) continue;
 		switch (type) {
 		case R_HS:
-			if (epoch == 0 && !ds->enc) {
+			if (epoch == 0) {
+				/* plaintext, also after the ChangeCipherSpec (a flight sent again) */
 				struct cur f = cur_make(body, len);
-				while (cur_left(&f)) fragment(t, tc, d, ds, ver, &f, pkt);
+				while (cur_left(&f)) fragment(t, tc, d, ds, ver, ds->enc, &f, pkt);
 			} else {
 				dir_encrypted(t, tc, d, ds, pkt);
 				feed_record(t, tc, d, R_HS, ver, body, len, pkt);

@@ -7,9 +7,13 @@
  * fragment_offset and handed over whole, in message_seq order, as a TLS
  * handshake record (a ClientHello without its cookie, which is where the
  * DTLS layout differs); retransmitted fragments, records and
- * ChangeCipherSpecs are dropped.  Records of epoch > 0 are encrypted
- * (nothing is decrypted: DTLS nonces are not TLS ones); DTLS 1.3 unified
- * headers are encrypted records.  A message never completed (a flight
+ * ChangeCipherSpecs are dropped.  Records of epoch > 0 are encrypted:
+ * with the key log's keys (DTLS 1.0/1.2) their handshake and alert
+ * records are decrypted with their own epoch and sequence number (the
+ * AEAD nonce and additional data, the CBC MAC), handshake fragments join
+ * the same reassembly and are handed over as plaintext; without keys they
+ * are handed over as encrypted records.  DTLS 1.3 unified headers are
+ * encrypted records (not decrypted).  A message never completed (a flight
  * lost and not retransmitted) is DATA_MISSING with the message named,
  * when the direction moves on (its ChangeCipherSpec or epoch 1) or at the
  * end of the flow. */

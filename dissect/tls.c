@@ -113,7 +113,12 @@
  * TLS 1.0 CBC keeps the last block of skipped records for the chained IV.
  * A record that does not authenticate gives one TLS_EV_DECRYPT_FAILED and
  * the direction goes on as without keys; a hole that loses whole records
- * ends decryption of that direction (sequence numbers unknown). */
+ * ends decryption of that direction (sequence numbers unknown).  DTLS 1.0
+ * and 1.2 (dtls.c): the same keys (DTLS 1.2 as TLS 1.2, 1.0 as TLS 1.1),
+ * but dtls.c decrypts the handshake and alert records of epoch > 0 itself
+ * (tls_conn_dtls_open, with the record's epoch and sequence number), puts
+ * the handshake fragments together and hands the plaintext back
+ * (tls_conn_dtls_plain).  DTLS 1.3 is not decrypted. */
 #include "tls.h"
 #include "tls_conn.h"
 
@@ -306,6 +311,29 @@ void tls_conn_missing(struct tls_ctx *t, struct tls_conn *c, int d, uint64_t byt
 	ev.u.missing.resumed = true;
 	emit(t, &ev);
 	if (incomplete) emit_incomplete(t, c, d, incomplete, pkt);
+}
+
+void tls_conn_dtls_plain(struct tls_ctx *t, struct tls_conn *c, int d, uint8_t type, uint16_t ver, const uint8_t *b,
+			 size_t n, const struct ek_pktref *pkt)
+{
+	struct tls_dir *ds = &c->d[d];
+	if (ds->mode != DM_RECORDS) return;
+	struct cur p = cur_make(b, n);
+	c->pkt = pkt;
+	ds->rec_ver = ds->last_ver = ver;
+	if (type == REC_HANDSHAKE) hs_feed(t, c, d, &p);
+	else if (type == REC_ALERT) alert_feed(t, c, d, &p, false);
+}
+
+void tls_conn_retransmission(struct tls_ctx *t, struct tls_conn *c, int d, uint8_t type, uint64_t of_frame,
+			     const struct ek_pktref *pkt)
+{
+	struct tls_event ev;
+	c->pkt = pkt;
+	ev_init(&ev, c, TLS_EV_RETRANSMISSION, d, c->d[d].last_ver, pkt);
+	ev.u.retrans.type = type;
+	ev.u.retrans.of_frame = of_frame;
+	emit(t, &ev);
 }
 
 void tls_conn_dir_encrypted(struct tls_ctx *t, struct tls_conn *c, int d)

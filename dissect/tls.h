@@ -90,6 +90,8 @@ enum tls_event_kind {
 	TLS_EV_CONN_END,      /* last event of every connection, TLS or not (view.is_tls says which) */
 	TLS_EV_DECRYPT_FAILED, /* u.decrypt: a key was given but a record of dir `sender` did not decrypt
 				* (or the suite is not supported); that direction is not decrypted any more */
+	TLS_EV_RETRANSMISSION, /* u.retrans: DTLS: a handshake message of dir `sender` sent again (reported
+				* once as TLS_EV_HANDSHAKE; this is only the timeline's note of the copy) */
 };
 
 struct tls_client_hello {
@@ -157,6 +159,11 @@ struct tls_alert {
 	bool encrypted;        /* sent after ChangeCipherSpec: level/desc unknown */
 };
 
+struct tls_retransmission {
+	uint8_t type;          /* TLS_HS_* of the message sent again */
+	uint64_t of_frame;     /* frame of its TLS_EV_HANDSHAKE, 0 when no longer known */
+};
+
 struct tls_decrypt_failed {
 	const char *reason;    /* static text: why */
 	bool handshake;        /* handshake messages stay hidden (TLS 1.3 handshake epoch) */
@@ -191,6 +198,7 @@ struct tls_event {
 		struct tls_missing missing;
 		const char *incomplete; /* TLS_EV_RECORD_INCOMPLETE: which message, e.g. "Certificate" */
 		struct tls_decrypt_failed decrypt;
+		struct tls_retransmission retrans;
 	} u;
 };
 

@@ -102,7 +102,8 @@ struct tls_conn {
 	struct ek_endpoint ep[2];
 	uint8_t client_dir;
 	bool syn_seen, tls_port, ch_offered13, v13, counted_not_tls;
-	bool dtls;           /* fed TLS records rebuilt from DTLS ones (dtls.c): DTLS versions, no decryption */
+	bool dtls;           /* fed TLS records rebuilt from DTLS ones (dtls.c): DTLS versions; dtls.c decrypts
+			      * epoch > 0 (tls_conn_dtls_open) and hands back plaintext */
 	bool ovpn_busy;      /* inside ovpn_stream: its TLS bytes take the ordinary path */
 	struct ovpn_conn *ovpn; /* OpenVPN over TCP: the stream is OpenVPN packets (openvpn.c) */
 	uint8_t null_mac;    /* NULL-encryption suite: MAC length after the CCS */

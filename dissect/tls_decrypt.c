@@ -75,6 +75,7 @@ const char *dec_server_hello(struct tls_ctx *t, struct tls_conn *c, int d, const
 	if (tls_version_is_13(v)) {
 		if (!have_secret(x, TLS_SECRET_CHTS) && !have_secret(x, TLS_SECRET_SHTS)) return NULL;
 		c->view.keys = true;
+		if (c->dtls) return "DTLS 1.3 records are not decrypted";
 		if (!tls_suite_get(sh->cipher, v, &x->suite)) return "cipher suite not supported for decryption";
 		if (!dec_ready(t)) return "out of memory";
 		for (int k = 0; k < 2; k++) {
@@ -91,6 +92,8 @@ const char *dec_server_hello(struct tls_ctx *t, struct tls_conn *c, int d, const
 	}
 	if (!have_secret(x, TLS_SECRET_MASTER) || c->null_mac) return NULL; /* NULL cipher: plaintext anyway */
 	c->view.keys = true;
+	if (c->dtls) v = v == 0xfefd ? 0x0303 : v == 0xfeff ? 0x0302 : 0; /* DTLS 1.2 is TLS 1.2's, 1.0 TLS 1.1's */
+	if (!v) return "this DTLS version is not decrypted";
 	if (v < 0x0301 || v > 0x0303) return "SSL 3.0 records are not decrypted";
 	if (!tls_suite_get(sh->cipher, v, &x->suite)) return "cipher suite not supported for decryption";
 	if (!dec_ready(t) || !sh->random) return "out of memory";
@@ -293,6 +296,36 @@ void dec_record_end(struct tls_ctx *t, struct tls_conn *c, int d, bool counted, 
 	}
 }
 
+static const char no_auth[] =
+	"record does not authenticate with the key log's secret (wrong key, or records were not captured)";
+
+/* DTLS 1.0/1.2 (dtls.c): one protected handshake or alert record of an
+ * epoch > 0.  Its sequence number is the record's own epoch and 48-bit
+ * number (RFC 6347 4.1.2.1), not a count of records: retransmitted and
+ * lost datagrams do not shift it. */
+int tls_conn_dtls_open(struct tls_ctx *t, struct tls_conn *c, int d, uint8_t type, uint16_t ver, uint64_t seq,
+		       const uint8_t *body, size_t n, const struct ek_pktref *pkt, const uint8_t **out, size_t *out_len)
+{
+	if (!dec_on(c, d) || (type != REC_HANDSHAKE && type != REC_ALERT) || c->d[d].enc13) return 0;
+	struct tls_dec_dir *dd = &c->dec->d[d];
+	size_t len = 0;
+	c->pkt = pkt;
+	c->d[d].last_ver = ver;
+	dd->cur.seq = seq;
+	if (n > TLS_MAX_RECORD || tls_crypto_open(t->crypto, &dd->cur, type, ver, body, n, t->plain, &len) != 0) {
+		dd->on = false;
+		dd->failed = true;
+		emit_decrypt_failed(t, c, d, no_auth, false);
+		return -1;
+	}
+	dd->ok_any = true;
+	c->d[d].enc_hs_seen = true; /* a record failing later is not the first encrypted one */
+	t->st.records_decrypted++;
+	*out = t->plain;
+	*out_len = len;
+	return 1;
+}
+
 /* A complete protected record body (ds->rclass RC_DEC). */
 void dec_record(struct tls_ctx *t, struct tls_conn *c, int d, struct cur *body)
 {
@@ -325,11 +358,7 @@ void dec_record(struct tls_ctx *t, struct tls_conn *c, int d, struct cur *body)
 		ds->rclass = (uint8_t)classify(t, c, d, ds->rec_type, (uint16_t)n); /* as without keys */
 		if (dd->app && !dd->cur.set) return; /* no application secret in the key log: nothing failed */
 		dd->failed = true;
-		emit_decrypt_failed(t, c, d,
-				    ct && pt ? "record does not authenticate with the key log's secret (wrong key, "
-					       "or records were not captured)" :
-					       "out of memory",
-				    hs_epoch);
+		emit_decrypt_failed(t, c, d, ct && pt ? no_auth : "out of memory", hs_epoch);
 		return;
 	}
 	dd->ok_any = true;

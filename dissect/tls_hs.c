@@ -81,8 +81,8 @@ static void hs_dispatch(struct tls_ctx *t, struct tls_conn *c, int d, uint8_t ty
 		}
 		if (role_of(c, d) == TLS_ROLE_CLIENT) c->view.client_sent_hello = true;
 		if (ok && offers13) c->ch_offered13 = true;
-		if (ok && t->keys && !c->dtls) dec_client_hello(t, c, &hs->u.ch); /* DTLS: not decrypted */
-		if (ok && !sslv2 && !c->dtls) resume_client_hello(t, c, &hs->u.ch);
+		if (ok && t->keys) dec_client_hello(t, c, &hs->u.ch);
+		if (ok && !sslv2) resume_client_hello(t, c, &hs->u.ch);
 		break;
 	}
 	case TLS_HS_SERVER_HELLO:

@@ -75,15 +75,30 @@ bool tls_version_is_dtls(uint16_t v);
  * records they rebuild from DTLS records or OpenVPN control packets.
  * tls_conn_as_dtls: both directions parse records from their first byte
  * (the caller found the protocol), DTLS record versions are valid (not
- * for OpenVPN, which carries TLS itself), nothing is decrypted (DTLS
- * nonces differ from TLS), and a DTLS connection is TLS from now on (an
- * OpenVPN one after tls_conn_openvpn_found). */
+ * for OpenVPN, which carries TLS itself), and a DTLS connection is TLS
+ * from now on (an OpenVPN one after tls_conn_openvpn_found). */
 void tls_conn_as_dtls(struct tls_ctx *t, struct tls_conn *c, bool openvpn);
 /* DATA_MISSING for direction d (and RECORD_INCOMPLETE for `incomplete`
  * when not NULL) without touching the record stream, which the caller
  * keeps whole: a message the caller could not complete is left out. */
 void tls_conn_missing(struct tls_ctx *t, struct tls_conn *c, int d, uint64_t bytes, const char *incomplete,
 		      const struct ek_pktref *pkt);
+/* DTLS 1.0/1.2: decrypt one handshake or alert record of epoch > 0 of
+ * direction d with the key log's keys; seq = epoch << 48 | sequence
+ * number.  1: out, out_len hold the plaintext (valid until the next
+ * record); 0: not decrypted here (no keys, another record type: feed it
+ * as it is); -1: it did not authenticate (DECRYPT_FAILED reported; the
+ * direction is not decrypted again: feed it as it is). */
+int tls_conn_dtls_open(struct tls_ctx *t, struct tls_conn *c, int d, uint8_t type, uint16_t ver, uint64_t seq,
+		       const uint8_t *body, size_t n, const struct ek_pktref *pkt, const uint8_t **out, size_t *out_len);
+/* Plaintext of a decrypted record (whole handshake messages with TLS's
+ * 4-byte headers, or alerts) of direction d, after its ChangeCipherSpec. */
+void tls_conn_dtls_plain(struct tls_ctx *t, struct tls_conn *c, int d, uint8_t type, uint16_t ver, const uint8_t *b,
+			 size_t n, const struct ek_pktref *pkt);
+/* A handshake message of type `type` that direction d sent again
+ * (reported at of_frame, 0 unknown): TLS_EV_RETRANSMISSION. */
+void tls_conn_retransmission(struct tls_ctx *t, struct tls_conn *c, int d, uint8_t type, uint64_t of_frame,
+			     const struct ek_pktref *pkt);
 /* Direction d is encrypted from now on although its ChangeCipherSpec was
  * not seen (lost datagram): what follows is not parsed as plaintext. */
 void tls_conn_dir_encrypted(struct tls_ctx *t, struct tls_conn *c, int d);

@@ -145,8 +145,9 @@ const char *detail_event_name(const struct tls_event *ev)
 	case TLS_EV_ENCRYPTED_HANDSHAKE: return "EncryptedHandshake";
 	case TLS_EV_RECORD_INCOMPLETE: return "record_incomplete";
 	case TLS_EV_DECRYPT_FAILED: return "decrypt_failed";
-	case TLS_EV_HANDSHAKE: {
-		const char *n = tls_handshake_name(ev->u.hs.type);
+	case TLS_EV_HANDSHAKE:
+	case TLS_EV_RETRANSMISSION: {
+		const char *n = tls_handshake_name(ev->kind == TLS_EV_HANDSHAKE ? ev->u.hs.type : ev->u.retrans.type);
 		return n ? n : "UnknownHandshake";
 	}
 	case TLS_EV_CONN_TLS:
@@ -211,6 +212,12 @@ size_t detail_write(const struct tls_event *ev, char **buf, size_t *cap)
 	case TLS_EV_DECRYPT_FAILED:
 		ek_str_printf(&b, "%s; this direction is not decrypted further",
 			  ev->u.decrypt.reason ? ev->u.decrypt.reason : "not decrypted");
+		break;
+	case TLS_EV_RETRANSMISSION:
+		if (ev->u.retrans.of_frame)
+			ek_str_printf(&b, "retransmission of frame %llu", (unsigned long long)ev->u.retrans.of_frame);
+		else
+			ek_str_puts(&b, "retransmission");
 		break;
 	default:
 		break;

@@ -27,7 +27,8 @@ void ladder_add(struct findings_conn *fc, const struct tls_event *ev, const stru
 	s->sec = ev->pkt.ts.sec;
 	s->nsec = ev->pkt.ts.nsec;
 	s->kind = (uint8_t)ev->kind;
-	s->hs_type = ev->kind == TLS_EV_HANDSHAKE ? ev->u.hs.type : 0;
+	s->hs_type = ev->kind == TLS_EV_HANDSHAKE ? ev->u.hs.type :
+		     ev->kind == TLS_EV_RETRANSMISSION ? ev->u.retrans.type : 0;
 	s->sender = (uint8_t)ev->sender;
 	s->is_cert = rows[0].cert != NULL;
 	s->u.info = NULL;
@@ -35,7 +36,7 @@ void ladder_add(struct findings_conn *fc, const struct tls_event *ev, const stru
 		s->u.cert = rows[0].cert;
 		x509_ref(s->u.cert);
 		fc->refs |= 1u << i;
-	} else if (ev->kind == TLS_EV_ALERT || ev->kind == TLS_EV_DATA_MISSING ||
+	} else if (ev->kind == TLS_EV_ALERT || ev->kind == TLS_EV_DATA_MISSING || ev->kind == TLS_EV_RETRANSMISSION ||
 		   (ev->kind == TLS_EV_HANDSHAKE && ev->u.hs.type == TLS_HS_CERTIFICATE)) {
 		const char *d = rows[0].detail ? rows[0].detail : "(null)"; /* as printf */
 		size_t dn = strnlen(d, STEP_INFO_LEN - 1);
@@ -56,7 +57,8 @@ static void step_text(const struct ladder_step *s, char event[STEP_EVENT_LEN], c
 	event[0] = info[0] = '\0';
 	/* the row's event name, from the event's kind and handshake type */
 	struct tls_event ev = { .kind = (enum tls_event_kind)s->kind };
-	ev.u.hs.type = s->hs_type;
+	if (ev.kind == TLS_EV_RETRANSMISSION) ev.u.retrans.type = s->hs_type;
+	else ev.u.hs.type = s->hs_type;
 	put_trunc(event, STEP_EVENT_LEN, &el, detail_event_name(&ev));
 	if (s->is_cert) {
 		put_trunc(info, STEP_INFO_LEN, &il, s->u.cert->serial_hex);

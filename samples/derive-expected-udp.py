@@ -7,8 +7,9 @@ DTLS (dtls*.pcap): tshark -2 -T json -d udp.port==P,dtls.  The records of
 every datagram, in order: a handshake message counts in the frame where
 tshark shows it whole (fragment_offset 0, fragment_length = length) or
 reassembled (its record carries dtls.fragments); a message_seq a sender
-already sent is a retransmission and is not counted again (ekuscope reports
-a message once); ChangeCipherSpec and Alert records; the first handshake
+already sent is a retransmission: its first fragment (offset 0) is a row of
+its own with the message's name and no serials (ekuscope: "retransmission
+of frame N"), the message is not parsed again; ChangeCipherSpec and Alert records; the first handshake
 record of epoch > 0 of a sender is EncryptedHandshake.  Client = the sender
 of the first ClientHello.
 
@@ -97,15 +98,17 @@ def derive_dtls(path, port):
                     for hs in every(rec, "dtls.handshake"):
                         typ = int(first(hs, "dtls.handshake.type"))
                         ln = int(first(hs, "dtls.handshake.length"))
-                        whole = int(first(hs, "dtls.handshake.fragment_offset")) == 0 and \
-                            int(first(hs, "dtls.handshake.fragment_length")) == ln
-                        if not (whole or reassembled):
-                            continue
-                        if typ == 1 and client is None:
+                        off0 = int(first(hs, "dtls.handshake.fragment_offset")) == 0
+                        whole = off0 and int(first(hs, "dtls.handshake.fragment_length")) == ln
+                        if typ == 1 and client is None and (whole or reassembled):
                             client = ep
                         sender = "client" if ep == client else "server"
                         key = (sender, first(hs, "dtls.handshake.message_seq"))
                         if key in seen:
+                            if off0:   # sent again: its own row, in the frame of its first fragment
+                                rows.append((frame, sender, HS_NAMES.get(typ, "Handshake%d" % typ), "-"))
+                            continue
+                        if not (whole or reassembled):
                             continue
                         seen.add(key)
                         certs = "-"

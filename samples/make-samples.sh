@@ -277,7 +277,8 @@ scenario() {
 # ------------------------------------------------------------ UDP (issue 17)
 # DTLS and OpenVPN, captured like the TCP scenarios but on UDP: the server
 # listens on a UDP port (ss -lun), tcpdump's filter is 'udp port N'.
-UDP_SAMPLES=(dtls12-reject-no-clientauth-8444 openvpn-reject-no-serverauth-1194 openvpn-tls-auth-1194)
+UDP_SAMPLES=(dtls12-reject-no-clientauth-8444 dtls12-reneg-clientauth-4740 dtls12-slow-server-retransmit-4741
+	openvpn-reject-no-serverauth-1194 openvpn-tls-auth-1194)
 server_start_udp() { # PORT command...
 	run_server u "$@"
 }
@@ -300,6 +301,49 @@ udp_samples() {
 	cp "$WORK/server.8444.log" "$WORK/$name.server.log"
 	verify_summary "$name"
 	python3 "$HERE/rewrite.py" "$WORK/$name.raw.pcap" "$HERE/$name.pcap" --conn 8444,10.106.80.61,40001,10.106.80.60 \
+		--time-base "$TIME_BASE"
+
+	# (r) DTLS 1.2 renegotiation asking for the client certificate, as
+	# tls12-reneg-clientauth-443 over TLS (s_server's "R": HelloRequest,
+	# then a handshake inside epoch 1; no ticket or cache, not resumed):
+	# the client's serverAuth-only certificate and the server's fatal
+	# unsupported_certificate(43) alert are encrypted; the key log shows
+	# them.  AES-256-GCM (the corpus's dtls12.pcapng is CBC).
+	name=dtls12-reneg-clientauth-4740
+	log "$name"
+	rm -f "$HERE/$name.keylog"
+	capture_start "$WORK/$name.raw.pcap" "udp port 4740"
+	server_start_udp 4740 openssl s_server -dtls1_2 -accept 127.0.0.1:4740 -naccept 1 -no_ticket -no_cache \
+		"${expe_srv[@]}" -CAfile "$PUB_ROOT" -verify_return_error -purpose sslclient
+	{ sleep 0.4; printf 'R\n' >&9; } &
+	{ sleep 1.5; echo Q; } | timeout 15 openssl s_client -dtls1_2 -connect 127.0.0.1:4740 -no_ign_eof \
+		"${expc_pub[@]}" -CAfile "$PUB_ROOT" -keylogfile "$HERE/$name.keylog" >"$WORK/$name.client.log" 2>&1 || true
+	server_wait
+	capture_stop
+	cp "$WORK/server.4740.log" "$WORK/$name.server.log"
+	verify_summary "$name"
+	python3 "$HERE/rewrite.py" "$WORK/$name.raw.pcap" "$HERE/$name.pcap" --conn 4740,10.106.80.61,40003,10.106.80.60 \
+		--time-base "$TIME_BASE"
+
+	# (s) DTLS 1.2 with a server that does not answer in time: s_server is
+	# stopped (SIGSTOP) while the client's first ClientHello arrives and
+	# continued 1.8 s later; the client retransmits its ClientHello after
+	# its 1 s timer, the server then answers both with a HelloVerifyRequest,
+	# and the handshake completes.
+	name=dtls12-slow-server-retransmit-4741
+	log "$name"
+	capture_start "$WORK/$name.raw.pcap" "udp port 4741"
+	server_start_udp 4741 openssl s_server -dtls1_2 -accept 127.0.0.1:4741 -naccept 1 "${expe_srv[@]}"
+	kill -STOP "$SERVER_PID"
+	{ sleep 1.8; kill -CONT "$SERVER_PID"; } &
+	{ sleep 3; echo Q; } | timeout 15 openssl s_client -dtls1_2 -connect 127.0.0.1:4741 -no_ign_eof \
+		-CAfile "$PUB_ROOT" >"$WORK/$name.client.log" 2>&1 || true
+	wait $!
+	server_wait
+	capture_stop
+	cp "$WORK/server.4741.log" "$WORK/$name.server.log"
+	verify_summary "$name"
+	python3 "$HERE/rewrite.py" "$WORK/$name.raw.pcap" "$HERE/$name.pcap" --conn 4741,10.106.80.61,40004,10.106.80.60 \
 		--time-base "$TIME_BASE"
 
 	# (q) OpenVPN 2.6 over UDP, TLS 1.2: (1) the server's certificate has

@@ -59,6 +59,23 @@ The counts are also given per cipher suite (the IANA name in ekuscope's
 ServerHello row of the connection).  Its differences are explained by
 tests/tshark_expectations_keylog.tsv.
 
+Where tshark 4.0 is wrong about the bytes, tshark_corrections.tsv corrects
+its list (--corrections; none in --keylog-mode): per line file, conn,
+message type, tshark's frame (or none: tshark shows no such message), the
+frame the bytes show, the check, and the reason with the byte evidence.
+Every correction is checked on the bytes by tshark_bytes.py, which uses
+only tshark's per-packet fields (tcp.seq and tcp.payload; OpenVPN's
+packet-ids and payloads), puts them in order and reads the TLS records
+itself -- never ekuscope.  A verified correction moves (or adds) the
+message in the corrected reference; one the bytes do not confirm is not
+applied and fails the run.  Two figures are printed: matched against
+tshark as it is, and against the corrected reference; the per-file
+only-tshark/only-ekuscope/other counts and the expectations are about the
+corrected reference.  --target P / --subset-target P fail the run below
+P% matched (the corpus / the DTLS and OpenVPN captures: tshark finds DTLS
+in them, or their path names openvpn), measured on the corrected reference
+when every correction is verified, else on tshark as it is.
+
 Differences are matched against the expectations file (TSV:
 file<TAB>kind<TAB>reason, '#' comments).  `kind` is a glob (fnmatch)
 matched against the difference keys printed by this script:
@@ -78,6 +95,7 @@ difference is matched by no expectation (or on a hard error), else 0.
 
 Usage:
   tshark_agreement.py [--ekuscope BIN] [--shared DIR] [--expectations TSV]
+                      [--corrections TSV] [--target PCT] [--subset-target PCT]
                       [--only SUBSTR] [--tshark-only] [--keylog-mode] [-v] [-j N]
 """
 
@@ -97,15 +115,18 @@ import subprocess
 import sys
 import tempfile
 
+import tshark_bytes
+
 HANDSHAKE_NAMES = {
     0: "HelloRequest", 1: "ClientHello", 2: "ServerHello", 3: "HelloVerifyRequest",
     4: "NewSessionTicket", 5: "EndOfEarlyData", 6: "HelloRetryRequest",
-    8: "EncryptedExtensions", 11: "Certificate", 12: "ServerKeyExchange",
+    8: "EncryptedExtensions", 9: "RequestConnectionId", 10: "NewConnectionId", 11: "Certificate", 12: "ServerKeyExchange",
     13: "CertificateRequest", 14: "ServerHelloDone", 15: "CertificateVerify",
     16: "ClientKeyExchange", 20: "Finished", 21: "CertificateURL",
     22: "CertificateStatus", 23: "SupplementalData", 24: "KeyUpdate",
     25: "CompressedCertificate", 254: "MessageHash",
 }
+tshark_bytes.HANDSHAKE_TYPES = HANDSHAKE_NAMES
 # SSLv2 record-layer message types (tshark puts them straight into
 # tls.record as tls.handshake.type).  Only the SSLv2-compatible ClientHello
 # maps to a TLS message; the rest keep an SSLv2 name of their own.
@@ -538,19 +559,24 @@ def compare(tmsgs, emsgs):
     return matched, diffs
 
 
-def load_expectations(path):
-    exp = []
+def tsv_lines(path):
+    """(line number, fields) of a TSV file's lines; '#' comments, blank
+    lines and a missing file give none."""
     if not path or not os.path.exists(path):
-        return exp
+        return
     with open(path, encoding="utf-8") as f:
         for ln, line in enumerate(f, 1):
             line = line.rstrip("\n")
-            if not line.strip() or line.lstrip().startswith("#"):
-                continue
-            parts = line.split("\t")
-            if len(parts) < 3 or not parts[2].strip():
-                raise HardError("%s:%d: want file<TAB>kind<TAB>reason" % (path, ln))
-            exp.append({"file": parts[0], "kind": parts[1], "reason": parts[2], "line": ln, "used": 0})
+            if line.strip() and not line.lstrip().startswith("#"):
+                yield ln, line.split("\t")
+
+
+def load_expectations(path):
+    exp = []
+    for ln, parts in tsv_lines(path):
+        if len(parts) < 3 or not parts[2].strip():
+            raise HardError("%s:%d: want file<TAB>kind<TAB>reason" % (path, ln))
+        exp.append({"file": parts[0], "kind": parts[1], "reason": parts[2], "line": ln, "used": 0})
     return exp
 
 
@@ -560,6 +586,75 @@ def explain(exp, rel, key):
             e["used"] += 1
             return e
     return None
+
+
+# ---------------------------------------------------------------------------
+# corrections: where tshark 4.0 is wrong about the bytes
+
+def load_corrections(path):
+    """tshark_corrections.tsv: file, conn, type, tshark (frame=F or none),
+    bytes (frame=F), check (a tshark_bytes.CHECKS name), reason."""
+    out = []
+    for ln, p in tsv_lines(path):
+        ok = len(p) == 7 and p[6].strip() and re.fullmatch(r"frame=\d+|none", p[3]) \
+            and re.fullmatch(r"frame=\d+", p[4]) and p[5] in tshark_bytes.CHECKS
+        if not ok:
+            raise HardError("%s:%d: want file<TAB>conn<TAB>type<TAB>frame=F|none<TAB>frame=F<TAB>check"
+                            "<TAB>reason" % (path, ln))
+        conn = p[1] if p[1].startswith("u") else int(p[1])
+        out.append({"file": p[0], "conn": conn, "type": p[2], "line": ln, "check": p[5],
+                    "tshark": None if p[3] == "none" else int(p[3][6:]), "bytes": int(p[4][6:]),
+                    "reason": p[6]})
+    return out
+
+
+def byte_serial(der):
+    s = der_serial(der)
+    return openssl_serial(s) if s else "?"
+
+
+def apply_corrections(rel, path, tmsgs, corrections):
+    """-> (corrected tshark messages, [(correction, verified, why)]).  Each
+    correction is checked on the bytes (tshark_bytes, not ekuscope): the
+    bytes must put the message in the corrected frame and not in tshark's;
+    a Certificate keeps its serials only if the bytes show the same ones."""
+    out = list(tmsgs)
+    done = []
+    seen = {}
+    for c in corrections:
+        if c["file"] != rel:
+            continue
+        key = (c["check"], c["conn"])
+        if key not in seen:
+            try:
+                seen[key] = tshark_bytes.CHECKS[c["check"]](path, c["conn"], byte_serial)
+            except Exception as e:  # noqa: reported as an unverified correction
+                seen[key] = "%s: %s" % (type(e).__name__, e)
+        found = seen[key]
+        if isinstance(found, str):
+            done.append((c, False, found))
+            continue
+        at = [m for m in found if m[1] == c["conn"] and m[2] == c["type"]]
+        new = [m for m in at if m[0] == c["bytes"]]
+        old = next((m for m in out if (m.frame, m.conn, m.type) == (c["tshark"], c["conn"], c["type"])), None)
+        why = ""
+        if not new:
+            why = "the bytes have no %s of conn %s in frame %d (they have it in %s)" % (
+                c["type"], c["conn"], c["bytes"], ",".join(str(m[0]) for m in at) or "no frame")
+        elif c["tshark"] is not None and any(m[0] == c["tshark"] for m in at):
+            why = "the bytes put a %s in tshark's frame %d too" % (c["type"], c["tshark"])
+        elif c["tshark"] is not None and old is None:
+            why = "tshark shows no %s of conn %s in frame %d" % (c["type"], c["conn"], c["tshark"])
+        elif old is not None and old.serials is not None and list(old.serials) != list(new[0][3] or []):
+            why = "the bytes show serials %s, tshark %s" % (new[0][3], list(old.serials))
+        if why:
+            done.append((c, False, why))
+            continue
+        if old is not None:
+            out.remove(old)
+        out.append(Msg(c["bytes"], c["conn"], c["type"], new[0][3]))
+        done.append((c, True, "bytes: %s in frame %d" % (c["type"], c["bytes"])))
+    return out, done
 
 
 # ---------------------------------------------------------------------------
@@ -631,8 +726,8 @@ def prepare(corpus, rel, tmpdir, tag):
     return path, tpath
 
 
-def process(rel, corpus, tmpdir, tag, binary, keylog_mode=False, keylog=None):
-    res = {"rel": rel, "stats": collections.Counter(), "error": None, "suites": {}}
+def process(rel, corpus, tmpdir, tag, binary, keylog_mode=False, keylog=None, corrections=()):
+    res = {"rel": rel, "stats": collections.Counter(), "error": None, "suites": {}, "corr": []}
     try:
         epath, tpath = prepare(corpus, rel, tmpdir, tag)
         if keylog_mode:
@@ -656,6 +751,7 @@ def process(rel, corpus, tmpdir, tag, binary, keylog_mode=False, keylog=None):
                 res["forced_ports"] = sorted(ports)
             res["ek"] = emsgs
         res["tshark"] = tmsgs
+        res["corrected"], res["corr"] = apply_corrections(rel, tpath, tmsgs, corrections)
     except HardError as e:
         res["error"] = str(e)
     except Exception as e:  # noqa: keep going, report per file
@@ -670,6 +766,13 @@ def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap.add_argument("--expectations", default=None,
                     help="default: tshark_expectations.tsv (tshark_expectations_keylog.tsv with --keylog-mode)")
+    ap.add_argument("--corrections", default=None,
+                    help="where tshark is wrong about the bytes (default: tshark_corrections.tsv; none with --keylog-mode)")
+    ap.add_argument("--target", type=float, default=None,
+                    help="fail below this %% of tshark's messages matched (the corrected reference when every "
+                         "correction is verified, else tshark's own)")
+    ap.add_argument("--subset-target", type=float, default=None,
+                    help="the same for the DTLS and OpenVPN captures (tshark finds DTLS, or the path names openvpn)")
     ap.add_argument("--keylog-mode", action="store_true",
                     help="compare the decrypted views of the captures that come with TLS secrets")
     ap.add_argument("--samples", default=None,
@@ -682,6 +785,8 @@ def main():
     if a.expectations is None:
         a.expectations = os.path.join(here, "tshark_expectations_keylog.tsv" if a.keylog_mode
                                       else "tshark_expectations.tsv")
+    if a.corrections is None and not a.keylog_mode:
+        a.corrections = os.path.join(here, "tshark_corrections.tsv")
 
     if shutil.which("tshark") is None or shutil.which("editcap") is None:
         print("FAIL: tshark/editcap not found in PATH (install tshark 4.x)", file=sys.stderr)
@@ -701,6 +806,7 @@ def main():
         keylogs = {}
         corpus, files = read_manifest(a.shared, keylogs)
         exp = load_expectations(a.expectations)
+        corrections = load_corrections(a.corrections)
     except HardError as e:
         print("FAIL: %s" % e, file=sys.stderr)
         return 1
@@ -718,15 +824,17 @@ def main():
     try:
         with concurrent.futures.ThreadPoolExecutor(max_workers=a.jobs) as ex:
             futs = [ex.submit(process, rel, corpus, tmpdir, "f%03d" % i, binary, a.keylog_mode,
-                              keylogs.get(rel) if a.keylog_mode else None)
+                              keylogs.get(rel) if a.keylog_mode else None, corrections)
                     for i, rel in enumerate(files)]
             results = [f.result() for f in futs]
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
 
     tot = collections.Counter()
+    sub = collections.Counter()     # the DTLS and OpenVPN captures (issue 17)
     by_suite = {}
     hard = 0
+    unverified = []
     for r in results:
         rel = r["rel"]
         if r["error"]:
@@ -751,8 +859,10 @@ def main():
                     print("    %6d conn=%s %s %s" % (m.frame, m.conn, m.type, fmt_serials(m.serials)))
             continue
         em = r["ek"]
+        cm = r["corrected"]
         tot["ekuscope"] += len(em)
-        matched, diffs = compare(tm, em)
+        raw_matched = compare(tm, em)[0]
+        matched, diffs = compare(cm, em)
         suites = r["suites"]
         for suite in sorted({suites.get(m.conn, "(no ServerHello)") for m in tm + em}):
             st_ = [m for m in tm if suites.get(m.conn, "(no ServerHello)") == suite]
@@ -761,24 +871,44 @@ def main():
             by_suite[suite]["compared"] += len(st_)
             by_suite[suite]["matched"] += compare(st_, se_)[0]
             by_suite[suite]["conns"] += len({m.conn for m in st_ + se_})
-        tot["matched"] += matched
+        tot["matched"] += raw_matched
+        tot["corrected"] += len(cm)
+        tot["corrected_matched"] += matched
+        if r["dtls"] or "openvpn" in rel.lower():
+            sub["tshark"] += len(tm)
+            sub["matched"] += raw_matched
+            sub["corrected"] += len(cm)
+            sub["corrected_matched"] += matched
         if r["forced_ports"]:
             extra += " forced-tls-ports=%s" % ",".join(map(str, r["forced_ports"]))
         if r["ek_rc"] != 0:
             extra += " ekuscope-exit=%d" % r["ek_rc"]
         if r["unknown_events"]:
             extra += " unknown-events=%s" % ",".join(sorted(r["unknown_events"]))
+        if r["corr"]:
+            extra += " corrected=%d/%d-verified matched-corrected=%d" % (
+                sum(1 for _, v, _ in r["corr"] if v), len(r["corr"]), matched)
         n_t = sum(1 for d in diffs if d[0].startswith("only-tshark"))
         n_e = sum(1 for d in diffs if d[0].startswith("only-ekuscope"))
         n_o = len(diffs) - n_t - n_e
         print("%s: tshark=%d ekuscope=%d matched=%d only-tshark=%d only-ekuscope=%d other=%d%s"
-              % (rel, len(tm), len(em), matched, n_t, n_e, n_o, extra))
+              % (rel, len(tm), len(em), raw_matched, n_t, n_e, n_o, extra))
         if a.verbose:
             for m in tm:
                 print("    tshark   %6d conn=%s %s %s" % (m.frame, m.conn, m.type, fmt_serials(m.serials)))
             for m in em:
                 print("    ekuscope %6d conn=%s %s %s" % (m.frame, m.conn, m.type, fmt_serials(m.serials)))
-        # group the differences by the expectation explaining them
+        for c, ok, why in r["corr"]:
+            tot["corrections"] += 1
+            tot["verified"] += ok
+            if not ok:
+                unverified.append((rel, c))
+            if a.verbose or not ok:
+                print("  %s correction line %d: conn=%s %s tshark=%s bytes=frame=%d: %s"
+                      % ("verified" if ok else "UNVERIFIED", c["line"], c["conn"], c["type"],
+                         "frame=%d" % c["tshark"] if c["tshark"] is not None else "none", c["bytes"], why))
+        # the differences from the corrected reference, grouped by the
+        # expectation explaining them
         groups = collections.OrderedDict()
         for key, desc in diffs:
             e = explain(exp, rel, key)
@@ -802,25 +932,57 @@ def main():
             if more:
                 print("      ..." + more)
 
-    if binary is not None:
-        done = [r["rel"] for r in results]
-        for e in exp:
-            if not e["used"] and any(fnmatch.fnmatchcase(f, e["file"]) for f in done):
-                print("# note: expectation line %d (%s %s) matched nothing" % (e["line"], e["file"], e["kind"]))
-        if a.keylog_mode:
-            print("by cipher suite (tshark messages compared / matched, connections):")
-            for suite, c in sorted(by_suite.items()):
-                print("  %-45s compared=%d matched=%d conns=%d" % (suite, c["compared"], c["matched"], c["conns"]))
-        print("tshark agreement%s: compared=%d matched=%d differ=%d explained=%d unexplained=%d"
-              % (" (decrypted, --keylog-mode)" if a.keylog_mode else "",
-                 tot["tshark"], tot["matched"], tot["differ"], tot["explained"], tot["unexplained"])
-              + (" errors=%d" % hard if hard else ""))
-        return 1 if (tot["unexplained"] or hard) else 0
-    print("tshark: files=%d handshake-messages=%d of-them-dtls=%d serials-from-DER=%d%s"
-          % (len(results) - hard, tot["tshark"], tot["dtls"], tot["serial_from_der"],
-             (" errors=%d" % hard) if hard else ""))
-    return 1 if hard else 0
+    if binary is None:
+        print("tshark: files=%d handshake-messages=%d of-them-dtls=%d serials-from-DER=%d%s"
+              % (len(results) - hard, tot["tshark"], tot["dtls"], tot["serial_from_der"],
+                 (" errors=%d" % hard) if hard else ""))
+        return 1 if hard else 0
 
+    done = [r["rel"] for r in results]
+    for e in exp:
+        if not e["used"] and any(fnmatch.fnmatchcase(f, e["file"]) for f in done):
+            print("# note: expectation line %d (%s %s) matched nothing" % (e["line"], e["file"], e["kind"]))
+    for c in corrections:
+        if c["file"] in done and not any(c is x for r in results for x, _, _ in r.get("corr", [])):
+            print("# note: correction line %d (%s) matched nothing" % (c["line"], c["file"]))
+    if a.keylog_mode:
+        print("by cipher suite (tshark messages compared / matched, connections):")
+        for suite, c in sorted(by_suite.items()):
+            print("  %-45s compared=%d matched=%d conns=%d" % (suite, c["compared"], c["matched"], c["conns"]))
+
+    def pct(m, n):
+        return 100.0 * m / n if n else 100.0
+
+    all_verified = tot["verified"] == tot["corrections"]
+    counts = "differ=%d explained=%d unexplained=%d" % (tot["differ"], tot["explained"], tot["unexplained"])
+    print("tshark agreement%s: compared=%d matched=%d (%.2f%%)%s"
+          % (" (decrypted, --keylog-mode)" if a.keylog_mode else "", tot["tshark"], tot["matched"],
+             pct(tot["matched"], tot["tshark"]), "" if corrections else " " + counts)
+          + (" errors=%d" % hard if hard else ""))
+    if corrections:
+        print("corrected reference (tshark with %d corrections, %d verified on the bytes): compared=%d matched=%d "
+              "(%.2f%%) %s" % (tot["corrections"], tot["verified"], tot["corrected"], tot["corrected_matched"],
+                               pct(tot["corrected_matched"], tot["corrected"]), counts))
+    if sub["tshark"]:
+        print("DTLS and OpenVPN captures: compared=%d matched=%d (%.2f%%)"
+              % (sub["tshark"], sub["matched"], pct(sub["matched"], sub["tshark"]))
+              + ("; corrected reference: compared=%d matched=%d (%.2f%%)"
+                 % (sub["corrected"], sub["corrected_matched"], pct(sub["corrected_matched"], sub["corrected"]))
+                 if corrections else ""))
+    fail = bool(tot["unexplained"] or hard or unverified)
+    if unverified:
+        print("FAIL: %d correction(s) not verified on the bytes" % len(unverified))
+    # the target holds for the corrected reference only when the bytes
+    # confirmed every correction; otherwise for tshark as it is
+    for name, target, c in (("corpus", a.target, tot), ("DTLS and OpenVPN", a.subset_target, sub)):
+        if target is None:
+            continue
+        n, m, which = ((c["corrected"], c["corrected_matched"], "corrected reference") if all_verified
+                       else (c["tshark"], c["matched"], "tshark as it is"))
+        ok = pct(m, n) >= target
+        print("target %s: %.2f%% of %s >= %.2f%%: %s" % (name, pct(m, n), which, target, "ok" if ok else "FAIL"))
+        fail |= not ok
+    return 1 if fail else 0
 
 if __name__ == "__main__":
     sys.exit(main())

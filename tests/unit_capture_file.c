@@ -343,6 +343,55 @@ static void test_lifecycle(void)
 	CHECK_EQ_U(stats.conns, 2);
 }
 
+/* A lone packet stamped far ahead (pcapng-example.pcapng: a SYN-ACK of
+ * 2061 among packets of 2015) does not move the expiry clock, so neither
+ * its own connection nor the others end; a jump that the next packet
+ * confirms (a real quiet spell) or the end of the file confirms does. */
+static void test_clock_outlier(void)
+{
+	struct frame fr[] = {
+		tcpf(100, C2, 2000, S, 443, 10, 0, S_, ""),
+		tcpf(100, S, 443, C2, 2000, 70, 11, S_ | A_, ""),
+		tcpf(100, C, 1000, S, 443, 100, 0, S_, ""),
+		tcpf(2000000000, S, 443, C, 1000, 900, 101, S_ | A_, ""), /* 4: the outlier */
+		tcpf(100, C, 1000, S, 443, 101, 901, A_, ""),
+		tcpf(101, C, 1000, S, 443, 101, 901, P_ | A_, "hello"),
+		tcpf(101, C2, 2000, S, 443, 11, 71, P_ | A_, "abc"),
+	};
+	write_pcap(tmp("outlier.pcap"), fr, 7, 0);
+	CHECK_EQ_U(run(tmp("outlier.pcap"), NULL), 0);
+	CHECK_STR(logbuf,
+		  "O0@1 10.0.0.3:2000>10.0.0.2:443 i0\n"
+		  "O1@3 10.0.0.1:1000>10.0.0.2:443 i0\n"
+		  "D1.0@6:hello\n"
+		  "D0.0@7:abc\n"
+		  "E0@7:EOF\n"
+		  "E1@7:EOF\n");
+
+	/* the same packet 12 minutes late, and the next one too: a quiet
+	 * spell, every connection idle; its own one ended before it */
+	fr[3] = tcpf(820, S, 443, C, 1000, 900, 101, S_ | A_, "");
+	fr[4] = tcpf(820, C, 1000, S, 443, 101, 901, A_, "");
+	fr[5] = tcpf(821, C, 1000, S, 443, 101, 901, P_ | A_, "hello");
+	write_pcap(tmp("quiet.pcap"), fr, 6, 0);
+	CHECK_EQ_U(run(tmp("quiet.pcap"), NULL), 0);
+	CHECK_STR(logbuf,
+		  "O0@1 10.0.0.3:2000>10.0.0.2:443 i0\n"
+		  "O1@3 10.0.0.1:1000>10.0.0.2:443 i0\n"
+		  "E0@2:IDLE\n"
+		  "E1@3:IDLE\n");
+
+	/* the jump is the last packet: the end of the file confirms it */
+	fr[3] = tcpf(820, C2, 2000, S, 443, 11, 71, P_ | A_, "late");
+	write_pcap(tmp("quiet_last.pcap"), fr, 4, 0);
+	CHECK_EQ_U(run(tmp("quiet_last.pcap"), NULL), 0);
+	CHECK_STR(logbuf,
+		  "O0@1 10.0.0.3:2000>10.0.0.2:443 i0\n"
+		  "O1@3 10.0.0.1:1000>10.0.0.2:443 i0\n"
+		  "E0@2:IDLE\n"
+		  "E1@3:IDLE\n");
+}
+
 static void test_gaps_and_ignore(void)
 {
 	struct frame fr[] = {
@@ -635,6 +684,7 @@ int main(void)
 		return 1;
 	}
 	test_lifecycle();
+	test_clock_outlier();
 	test_gaps_and_ignore();
 	test_nano_truncated();
 	test_pcapng();

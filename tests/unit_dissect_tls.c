@@ -295,6 +295,9 @@ static void on_event(void *ctx, const struct tls_event *ev)
 	case TLS_EV_RECORD_INCOMPLETE: snprintf(s, cap, "INC %c %s", c, ev->u.incomplete); break;
 	case TLS_EV_CONN_END: snprintf(s, cap, "END tls=%d", ev->conn->is_tls); break;
 	case TLS_EV_DECRYPT_FAILED: snprintf(s, cap, "DECFAIL %c", c); break;
+	case TLS_EV_RETRANSMISSION:
+		snprintf(s, cap, "RETX %c %u of=%llu", c, ev->u.retrans.type, (unsigned long long)ev->u.retrans.of_frame);
+		break;
 	case TLS_EV_HANDSHAKE: {
 		const struct tls_handshake *h = &ev->u.hs;
 		const char *name = tls_handshake_name(h->type);
