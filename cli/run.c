@@ -11,6 +11,7 @@
 
 #include "../capture/pcapng_secrets.h"
 #include "../dissect/keylog.h"
+#include "../dissect/x509_shared.h"
 #include "../report/connmap.h"
 #include "../report/csv_out.h"
 #include "../report/findings.h"
@@ -788,4 +789,9 @@ void analysis_append_spool(struct analysis *a, enum analysis_spool kind, int fd)
 		else fwrite(p, 1, (size_t)got, fp);
 	}
 	free(buf);
+}
+
+void analysis_share_certs(struct analysis *a, struct x509_shared *s)
+{
+	x509_cache_share(a->certs, s);
 }
