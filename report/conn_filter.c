@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/connid.h"
+
 struct conn_sel {
 	char *file;     /* as given, NULL: any (a single input) */
 	uint64_t id;
@@ -40,11 +42,15 @@ int conn_filter_add(struct conn_filter *f, const char *spec, char *err, size_t e
 {
 	const char *colon = strrchr(spec, ':');
 	const char *num = colon ? colon + 1 : spec;
+	/* "u3": a UDP flow (DTLS, OpenVPN over UDP), as the conn column writes it */
+	bool udp = *num == 'u';
+	if (udp) num++;
 	char *end;
 	errno = 0;
 	unsigned long long id = strtoull(num, &end, 10);
-	if (!*num || *end || errno || *num == '-' || *num == '+' || (colon && colon == spec)) {
-		snprintf(err, errn, "--conn: expected N or FILE:N (N the conn column), not '%s'", spec);
+	if (!*num || *end || errno || *num == '-' || *num == '+' || (colon && colon == spec) ||
+	    id >= EK_CONN_UDP) {
+		snprintf(err, errn, "--conn: expected N, uN or FILE:N (N the conn column), not '%s'", spec);
 		return -1;
 	}
 	if (f->n == f->cap) {
@@ -65,7 +71,7 @@ int conn_filter_add(struct conn_filter *f, const char *spec, char *err, size_t e
 			return -1;
 		}
 	}
-	f->sel[f->n++] = (struct conn_sel){ file, id };
+	f->sel[f->n++] = (struct conn_sel){ file, udp ? id | EK_CONN_UDP : id };
 	return 0;
 }
 
@@ -73,10 +79,11 @@ int conn_filter_check(const struct conn_filter *f, char *const *labels, size_t n
 {
 	for (size_t i = 0; i < f->n; i++) {
 		const struct conn_sel *s = &f->sel[i];
+		char id[EK_CONN_ID_STRLEN];
+		ek_conn_id_str(s->id, id, sizeof id);
 		if (!s->file) {
 			if (n_files > 1) {
-				snprintf(err, errn, "--conn %llu: several input files: give FILE:%llu",
-					 (unsigned long long)s->id, (unsigned long long)s->id);
+				snprintf(err, errn, "--conn %s: several input files: give FILE:%s", id, id);
 				return -1;
 			}
 			continue;
@@ -84,8 +91,8 @@ int conn_filter_check(const struct conn_filter *f, char *const *labels, size_t n
 		bool found = false;
 		for (size_t k = 0; k < n_files && !found; k++) found = names(s->file, labels[k]);
 		if (!found) {
-			snprintf(err, errn, "--conn %s:%llu: no input file of that name (give the path, or the file column's "
-				 "label)", s->file, (unsigned long long)s->id);
+			snprintf(err, errn, "--conn %s:%s: no input file of that name (give the path, or the file column's "
+				 "label)", s->file, id);
 			return -1;
 		}
 	}

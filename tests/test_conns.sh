@@ -97,7 +97,14 @@ cp samples/core-cucm-8443.pcap "$work/b.pcap"
 "$EKUSCOPE" -q --conn a.pcap:0 --conn "$work/b.pcap:0" -o "$work/t2.csv" "$work/a.pcap" "$work/b.pcap" >/dev/null
 if [ "$(tail -n +2 "$work/t2.csv" | cut -d, -f1,4 | sort -u | tr '\n' ' ')" = "a.pcap,0 b.pcap,0 " ]; then
 	pass=$((pass + 1)); else echo "FAIL FILE:N"; fail=$((fail + 1)); fi
-for bad in "--conn x" "--conn -1" "--conn :3" "--conn 0 $work/b.pcap" "--conn c.pcap:0"; do
+# A UDP flow is named as its conn column writes it: u<udp.stream>.  The
+# DTLS sample's only flow is u0; plain 0 is a TCP connection it lacks.
+d=samples/dtls12-reject-no-clientauth-8444.pcap
+"$EKUSCOPE" -q --conn u0 -o "$work/t3.csv" "$d" >/dev/null 2>&1 || true
+"$EKUSCOPE" -q --conn 0 -o "$work/t4.csv" "$d" >/dev/null 2>&1 || true
+if [ "$(tail -n +2 "$work/t3.csv" | cut -d, -f4 | sort -u)" = u0 ] && [ "$(wc -l <"$work/t4.csv")" = 1 ]; then
+	pass=$((pass + 1)); else echo "FAIL --conn u0 / 0 on a UDP flow"; fail=$((fail + 1)); fi
+for bad in "--conn x" "--conn ux" "--conn u" "--conn -1" "--conn :3" "--conn 0 $work/b.pcap" "--conn c.pcap:0"; do
 	set +e
 	# shellcheck disable=SC2086
 	msg=$("$EKUSCOPE" -q $bad "$work/a.pcap" 2>&1 >/dev/null)
