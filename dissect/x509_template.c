@@ -29,31 +29,28 @@ ASN1_SEQUENCE(EK_X509_SPKI) = {
 	ASN1_SIMPLE(EK_X509_SPKI, public_key, ASN1_BIT_STRING),
 } static_ASN1_SEQUENCE_END(EK_X509_SPKI)
 
+/* TBSCertificate's fields in X509_CINF's order, tags and options; the two
+ * templates differ only in how they take issuer and subject. */
+#define EK_TBS_FIELDS(issuer, subject, name_item) \
+	ASN1_EXP_OPT(EK_X509_TBS, version, ASN1_INTEGER, 0), \
+	ASN1_SIMPLE(EK_X509_TBS, serial, ASN1_INTEGER), \
+	ASN1_SIMPLE(EK_X509_TBS, signature, X509_ALGOR), \
+	ASN1_SIMPLE(EK_X509_TBS, issuer, name_item), \
+	ASN1_SIMPLE(EK_X509_TBS, validity, X509_VAL), \
+	ASN1_SIMPLE(EK_X509_TBS, subject, name_item), \
+	ASN1_SIMPLE(EK_X509_TBS, key, EK_X509_SPKI), \
+	ASN1_IMP_OPT(EK_X509_TBS, issuer_uid, ASN1_BIT_STRING, 1), \
+	ASN1_IMP_OPT(EK_X509_TBS, subject_uid, ASN1_BIT_STRING, 2), \
+	ASN1_EXP_SEQUENCE_OF_OPT(EK_X509_TBS, extensions, X509_EXTENSION, 3)
+
+/* Issuer and subject kept as their encodings. */
 ASN1_SEQUENCE(EK_X509_TBS) = {
-	ASN1_EXP_OPT(EK_X509_TBS, version, ASN1_INTEGER, 0),
-	ASN1_SIMPLE(EK_X509_TBS, serial, ASN1_INTEGER),
-	ASN1_SIMPLE(EK_X509_TBS, signature, X509_ALGOR),
-	ASN1_SIMPLE(EK_X509_TBS, issuer_enc, ASN1_SEQUENCE),
-	ASN1_SIMPLE(EK_X509_TBS, validity, X509_VAL),
-	ASN1_SIMPLE(EK_X509_TBS, subject_enc, ASN1_SEQUENCE),
-	ASN1_SIMPLE(EK_X509_TBS, key, EK_X509_SPKI),
-	ASN1_IMP_OPT(EK_X509_TBS, issuer_uid, ASN1_BIT_STRING, 1),
-	ASN1_IMP_OPT(EK_X509_TBS, subject_uid, ASN1_BIT_STRING, 2),
-	ASN1_EXP_SEQUENCE_OF_OPT(EK_X509_TBS, extensions, X509_EXTENSION, 3),
+	EK_TBS_FIELDS(issuer_enc, subject_enc, ASN1_SEQUENCE),
 } static_ASN1_SEQUENCE_END(EK_X509_TBS)
 
 /* The same with the names decoded in place, exactly as X509_CINF does. */
 ASN1_SEQUENCE(EK_X509_TBS_NAMED) = {
-	ASN1_EXP_OPT(EK_X509_TBS, version, ASN1_INTEGER, 0),
-	ASN1_SIMPLE(EK_X509_TBS, serial, ASN1_INTEGER),
-	ASN1_SIMPLE(EK_X509_TBS, signature, X509_ALGOR),
-	ASN1_SIMPLE(EK_X509_TBS, issuer_name, X509_NAME),
-	ASN1_SIMPLE(EK_X509_TBS, validity, X509_VAL),
-	ASN1_SIMPLE(EK_X509_TBS, subject_name, X509_NAME),
-	ASN1_SIMPLE(EK_X509_TBS, key, EK_X509_SPKI),
-	ASN1_IMP_OPT(EK_X509_TBS, issuer_uid, ASN1_BIT_STRING, 1),
-	ASN1_IMP_OPT(EK_X509_TBS, subject_uid, ASN1_BIT_STRING, 2),
-	ASN1_EXP_SEQUENCE_OF_OPT(EK_X509_TBS, extensions, X509_EXTENSION, 3),
+	EK_TBS_FIELDS(issuer_name, subject_name, X509_NAME),
 } static_ASN1_SEQUENCE_END_name(EK_X509_TBS, EK_X509_TBS_NAMED)
 
 ASN1_SEQUENCE(EK_X509) = {
