@@ -146,7 +146,7 @@ for f in "${FILES[@]}"; do
 	[[ -f $f ]] || { echo "run.sh: no such file: $f" >&2; exit 2; }
 	tag=$(basename "$f" .pcap)
 	man=${f%.pcap}.manifest
-	bytes=$(stat -c %s "$f")
+	bytes=$(stat -L -c %s "$f")
 	hs=$(manifest_get "$man" handshakes)
 	log "$tag: $((bytes / 1000000)) MB, ${hs:-?} handshakes"
 	cat "$f" >/dev/null # page cache warm

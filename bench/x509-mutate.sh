@@ -9,12 +9,7 @@
 #
 # Environment: EK_BUILD (build dir, default build-bench, Release).
 set -euo pipefail
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$HERE/.." && pwd)
-BUILD=${EK_BUILD:-$ROOT/build-bench}
-if [[ ! -f $BUILD/CMakeCache.txt ]]; then
-	cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DEK_SANITIZE=OFF -DEK_BENCH=ON >/dev/null
-fi
-cmake --build "$BUILD" -j"$(nproc)" --target unit_dissect_x509_mutate >/dev/null
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_build unit_dissect_x509_mutate
 cd "$ROOT"
 EK_X509_MUTATIONS=${1:-650000} EK_X509_SEED=${2:-} "$BUILD/tests/unit_dissect_x509_mutate"

@@ -11,10 +11,12 @@
 
 #include "../capture/pcapng_secrets.h"
 #include "../dissect/keylog.h"
+#include "../dissect/x509_shared.h"
 #include "../report/connmap.h"
 #include "../report/csv_out.h"
 #include "../report/findings.h"
 #include "../report/inventory.h"
+#include "../report/out_certs_csv.h"
 #include "../report/out_timeline_csv.h"
 #include "../report/out_timeline_text.h"
 #include "../report/sanitize.h"
@@ -276,7 +278,12 @@ static struct analysis *create(const struct analysis_opts *o, const struct analy
 			analysis_free(a);
 			return NULL;
 		}
-		struct row_writer w = timeline_csv_writer(a->csv);
+		struct row_writer w;
+		if (!timeline_csv_writer(a->csv, &w)) {
+			snprintf(err, errn, "out of memory");
+			analysis_free(a);
+			return NULL;
+		}
 		timeline_add_writer(a->tl, &w);
 	}
 	struct row_writer ow;
@@ -525,8 +532,8 @@ int analysis_finish(struct analysis *a, char *err, size_t errn)
 	}
 	if (rc == 0) rc = findings_close(a->findings, err, errn);
 	if (rc == 0 && a->o.certs_csv)
-		rc = a->ev_names ? inventory_write_csv(a->inv, a->o.certs_csv, a->ev_names, a->n_ev, err, errn)
-			     : inventory_write_csv(a->inv, a->o.certs_csv, a->file_names, a->t.files, err, errn);
+		rc = a->ev_names ? certs_csv_write(a->inv, a->o.certs_csv, a->ev_names, a->n_ev, err, errn)
+			     : certs_csv_write(a->inv, a->o.certs_csv, a->file_names, a->t.files, err, errn);
 	if (rc == 0 && a->out) rc = writers_finish(a->out, &a->t, a->inv, err, errn);
 	return rc;
 }
@@ -782,4 +789,9 @@ void analysis_append_spool(struct analysis *a, enum analysis_spool kind, int fd)
 		else fwrite(p, 1, (size_t)got, fp);
 	}
 	free(buf);
+}
+
+void analysis_share_certs(struct analysis *a, struct x509_shared *s)
+{
+	x509_cache_share(a->certs, s);
 }

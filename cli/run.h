@@ -107,5 +107,9 @@ bool analysis_merge_conflict(const struct analysis *a, const struct analysis *w)
  * timeline CSV, findings CSV, text. */
 void analysis_merge(struct analysis *a, struct analysis *w, const char *path, const char *dsb, size_t dsb_len);
 void analysis_append_spool(struct analysis *a, enum analysis_spool kind, int fd);
+/* a's certificate cache asks the run's shared store on a miss (NULL: no
+ * more): each distinct certificate is parsed by one thread only. */
+struct x509_shared;
+void analysis_share_certs(struct analysis *a, struct x509_shared *s);
 
 #endif

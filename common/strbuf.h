@@ -36,6 +36,33 @@ static inline bool ek_str_room(struct ek_str *b, size_t n)
 	return true;
 }
 
+/* Room for n more bytes at the end, to be written in place and taken
+ * with ek_str_commit; NULL when it cannot be had (oom set). */
+static inline char *ek_str_reserve(struct ek_str *b, size_t n)
+{
+	return ek_str_room(b, n) ? b->s + b->len : NULL;
+}
+
+/* Takes what was written at ek_str_reserve's pointer, up to end. */
+static inline void ek_str_commit(struct ek_str *b, char *end)
+{
+	b->len = (size_t)(end - b->s);
+	b->s[b->len] = '\0';
+}
+
+/* Empty again, keeping the memory. */
+static inline void ek_str_clear(struct ek_str *b)
+{
+	b->len = 0;
+	if (b->s) b->s[0] = '\0';
+}
+
+static inline void ek_str_free(struct ek_str *b)
+{
+	free(b->s);
+	*b = (struct ek_str){ NULL, 0, 0, false };
+}
+
 static inline void ek_str_put(struct ek_str *b, const char *s, size_t n)
 {
 	if (!ek_str_room(b, n)) return;

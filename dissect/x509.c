@@ -2,6 +2,7 @@
  * after x509_get (x509_cache.c) made it: the full object for chain
  * verification, pins, the host name check, moving between caches. */
 #include "x509_internal.h"
+#include "x509_shared.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -49,19 +50,27 @@ int x509_check_host(struct x509_cache *c, const struct x509_info *x, const char 
 	EK_X509 *dec = NULL, *dtmp = NULL;
 	for (size_t k = 0; !obj && !dec && k < sizeof c->recent / sizeof c->recent[0]; k++)
 		if (c->recent[k].e == e) dec = c->recent[k].obj;
-	if (!obj && !dec && e->slot) {
-		struct x509_name *nm[2];
-		bool oom;
-		dec = dtmp = x509_decode(c, e->slot->der, e->slot->len, nm, &oom);
-		x509_name_put(c, nm[0]);
-		x509_name_put(c, nm[1]);
+	/* with -j, another thread may have the answer (only where the DER
+	 * is here to work it out: the same answer as -j 1, never for -2) */
+	int r = !obj && !dec && e->slot && c->shared
+			? x509_shared_host(c->shared, e->info.sha256, e->info.der_len, name)
+			: X509_SHARED_UNKNOWN;
+	if (r == X509_SHARED_UNKNOWN) {
+		if (!obj && !dec && e->slot) {
+			struct x509_name *nm[2];
+			bool oom;
+			dec = dtmp = x509_decode(c, e->slot->der, e->slot->len, nm, &oom);
+			x509_name_put(c, nm[0]);
+			x509_name_put(c, nm[1]);
+		}
+		if (!obj && dec) obj = tmp = x509_host_object(c, dec);
+		ek_x509_free(dtmp);
+		if (!obj) return -2;
+		r = X509_check_host(obj, name, strlen(name), 0, NULL);
+		X509_free(tmp);
+		ERR_clear_error();
+		if (c->shared) x509_shared_host_put(c->shared, e->info.sha256, e->info.der_len, name, r);
 	}
-	if (!obj && dec) obj = tmp = x509_host_object(c, dec);
-	ek_x509_free(dtmp);
-	if (!obj) return -2;
-	int r = X509_check_host(obj, name, strlen(name), 0, NULL);
-	X509_free(tmp);
-	ERR_clear_error();
 	const char *n = x509_intern(c, name);
 	if (n) {
 		x509_unintern(c, e->host_name);
@@ -83,13 +92,8 @@ struct x509_info *x509_move(struct x509_cache *dst, struct x509_cache *src, stru
 	} else if ((d = calloc(1, sizeof *d))) {
 		/* the DER is gone: a copy of the record */
 		dst->rec_bytes += sizeof *d;
-		d->info = *x;
 		d->info.refs = 1;
-		const char **f[N_STRINGS];
-		x509_rec_strings(&d->info, f);
-		bool ok = true;
-		for (size_t k = 0; k < N_STRINGS; k++) ok = (*f[k] = x509_intern(dst, *f[k])) && ok;
-		if (ok) {
+		if (x509_rec_copy(dst, &d->info, x)) {
 			x509_rec_insert(dst, d);
 			y = &d->info;
 		} else {

@@ -203,7 +203,7 @@ static struct x509_entry *rec_new(struct x509_cache *c, const struct x509_info *
 	e->info.der_len = len;
 	e->info.refs = 1;
 	EK_X509 *obj = NULL;
-	if (!x509_parse_info(c, &e->info, der, len, &obj)) {
+	if (!x509_parse_shared(c, &e->info, der, len, &obj)) {
 		ek_x509_free(obj);
 		x509_rec_free(c, e);
 		return NULL;

@@ -127,6 +127,7 @@ struct x509_cache {
 	struct x509_name *names[X509_NAME_SETS][X509_NAME_WAYS]; /* x509_names.c */
 	uint64_t name_clock;
 	EVP_MD *sha256;
+	struct x509_shared *shared;    /* -j: the run's store (x509_shared.h), NULL none */
 	struct x509_cache_stats st;
 };
 
@@ -180,5 +181,15 @@ bool x509_parse_reference(struct x509_cache *c, struct x509_info *i, const uint8
 /* An X509 with x's subject and extensions only, for X509_check_host
  * (NULL on failure). */
 X509 *x509_host_object(struct x509_cache *c, const EK_X509 *x);
+
+/* ---- x509_shared.c ---------------------------------------------------------- */
+
+/* x509_parse_info, or, with a store attached, the record another thread
+ * parsed (*obj NULL then).  A record is its x509_info and its N_STRINGS
+ * strings: that is what is shared and copied. */
+bool x509_parse_shared(struct x509_cache *c, struct x509_info *i, const uint8_t *der, size_t len, EK_X509 **obj);
+/* dst's fields from src (another cache's, or a stored image), strings
+ * interned in c, dst's reference count kept; false on allocation failure. */
+bool x509_rec_copy(struct x509_cache *c, struct x509_info *dst, const struct x509_info *src);
 
 #endif

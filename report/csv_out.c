@@ -22,50 +22,43 @@ struct csv_out {
 	char *path, *tmp;   /* tmp NULL for stdout */
 	bool row_started;
 	bool failed;
-	char *buf;
-	size_t len, cap;
+	struct ek_str buf;            /* rows not yet handed to fp */
 	void *user;                   /* csv_out_attach */
 	void (*user_free)(void *);
 };
 
 static void out_flush(struct csv_out *c)
 {
-	if (c->len && fwrite(c->buf, 1, c->len, c->fp) != c->len) c->failed = true;
-	c->len = 0;
+	if (c->buf.len && fwrite(c->buf.s, 1, c->buf.len, c->fp) != c->buf.len) c->failed = true;
+	ek_str_clear(&c->buf);
 }
 
-/* Room for n more bytes at c->buf + c->len; NULL (and the output marked
- * failed) when a buffer that large cannot be had. */
+/* Room for n more bytes at the end of c->buf (taken with ek_str_commit);
+ * NULL (and the output marked failed) when a buffer that large cannot be
+ * had. */
 __attribute__((noinline)) static char *out_make_room(struct csv_out *c, size_t n)
 {
 	out_flush(c);
-	if (n > c->cap) {
-		char *nb = realloc(c->buf, n);
-		if (!nb) {
-			c->failed = true;
-			return NULL;
-		}
-		c->buf = nb;
-		c->cap = n;
-	}
-	return c->buf;
+	char *o = ek_str_reserve(&c->buf, n);
+	if (!o) c->failed = true;
+	return o;
 }
 
 static inline char *out_reserve(struct csv_out *c, size_t n)
 {
-	if (c->cap - c->len >= n) return c->buf + c->len;
+	if (c->buf.cap - c->buf.len > n) return c->buf.s + c->buf.len;
 	return out_make_room(c, n);
 }
 
 struct csv_out *csv_out_open(const char *path, bool atomic, char *err, size_t errn)
 {
 	struct csv_out *c = calloc(1, sizeof *c);
-	if (!c || !(c->buf = malloc(OUT_BUF))) {
+	if (!c || !ek_str_reserve(&c->buf, OUT_BUF - 1)) {
+		if (c) ek_str_free(&c->buf);
 		free(c);
 		snprintf(err, errn, "out of memory");
 		return NULL;
 	}
-	c->cap = OUT_BUF;
 	if (strcmp(path, "-") == 0) {
 		c->fp = stdout;
 		return c;
@@ -74,7 +67,7 @@ struct csv_out *csv_out_open(const char *path, bool atomic, char *err, size_t er
 	c->path = strdup(path);
 	c->tmp = malloc(n);
 	if (!c->path || !c->tmp) {
-		free(c->path); free(c->tmp); free(c->buf); free(c);
+		free(c->path); free(c->tmp); ek_str_free(&c->buf); free(c);
 		snprintf(err, errn, "out of memory");
 		return NULL;
 	}
@@ -91,7 +84,7 @@ struct csv_out *csv_out_open(const char *path, bool atomic, char *err, size_t er
 	c->fp = fopen(atomic ? c->tmp : path, "w");
 	if (!c->fp) {
 		snprintf(err, errn, "%s: cannot write: %s", path, strerror(errno));
-		free(c->path); free(c->tmp); free(c->buf); free(c);
+		free(c->path); free(c->tmp); ek_str_free(&c->buf); free(c);
 		return NULL;
 	}
 	setvbuf(c->fp, NULL, _IOFBF, 1 << 16);
@@ -217,42 +210,24 @@ char *csv_escape_to(char *o, const char *s, size_t n)
 	return o;
 }
 
-void csv_out_field_n(struct csv_out *c, const char *s, size_t n)
+void csv_out_field(struct csv_out *c, const char *s)
 {
+	if (!s) s = "";
+	size_t n = strlen(s);
 	char *o = out_reserve(c, 8 * n + 9);
 	if (!o) return;
 	if (c->row_started) *o++ = ',';
 	c->row_started = true;
-	o = csv_escape_to(o, s, n);
-	c->len = (size_t)(o - c->buf);
+	ek_str_commit(&c->buf, csv_escape_to(o, s, n));
 }
 
-void csv_out_field(struct csv_out *c, const char *s)
+void csv_append_field(struct ek_str *b, const char *s)
 {
-	if (!s) s = "";
-	csv_out_field_n(c, s, strlen(s));
-}
-
-void csv_out_plain(struct csv_out *c, const char *s, size_t n)
-{
-	char *o = out_reserve(c, n + 1);
-	if (!o) return;
-	if (c->row_started) *o++ = ',';
-	c->row_started = true;
-	memcpy(o, s, n);
-	c->len = (size_t)(o + n - c->buf);
-}
-
-char *csv_escape_field(const char *s, size_t *len)
-{
-	if (!s) s = "";
 	size_t n = strlen(s);
-	char *out = malloc(8 * n + 9);
-	if (!out) return NULL;
-	char *e = csv_escape_to(out, s, n);
-	*e = '\0';
-	*len = (size_t)(e - out);
-	return out;
+	char *o = ek_str_reserve(b, 8 * n + 9);
+	if (!o) return;
+	*o++ = ',';
+	ek_str_commit(b, csv_escape_to(o, s, n));
 }
 
 char *csv_out_row_reserve(struct csv_out *c, size_t max)
@@ -262,19 +237,8 @@ char *csv_out_row_reserve(struct csv_out *c, size_t max)
 
 void csv_out_row_commit(struct csv_out *c, char *end)
 {
-	c->len = (size_t)(end - c->buf);
+	ek_str_commit(&c->buf, end);
 	c->row_started = false;
-}
-
-void csv_out_empty(struct csv_out *c, size_t n)
-{
-	if (!n) return;
-	char *o = out_reserve(c, n);
-	if (!o) return;
-	size_t k = c->row_started ? n : n - 1;
-	memset(o, ',', k);
-	c->len += k;
-	c->row_started = true;
 }
 
 void csv_out_fieldf(struct csv_out *c, const char *fmt, ...)
@@ -294,7 +258,7 @@ void csv_out_end_row(struct csv_out *c)
 	char *o = out_reserve(c, 1);
 	if (o) {
 		*o = '\n';
-		c->len++;
+		ek_str_commit(&c->buf, o + 1);
 	}
 	c->row_started = false;
 }
@@ -305,6 +269,8 @@ void csv_out_row(struct csv_out *c, const char *const *fields, size_t n)
 		csv_out_field(c, fields[i]);
 	csv_out_end_row(c);
 }
+
+void csv_out_fail(struct csv_out *c) { c->failed = true; }
 
 void csv_out_attach(struct csv_out *c, void *p, void (*free_fn)(void *))
 {
@@ -347,7 +313,7 @@ int csv_out_close(struct csv_out *c, bool commit, char *err, size_t errn)
 	if (c->user_free) c->user_free(c->user);
 	free(c->path);
 	free(c->tmp);
-	free(c->buf);
+	ek_str_free(&c->buf);
 	free(c);
 	return rc;
 }

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "../common/strbuf.h"
+
 struct csv_out;
 
 /* path "-" is stdout.  atomic: write to a temporary name, rename on
@@ -22,12 +24,6 @@ struct csv_out;
  * err on failure. */
 struct csv_out *csv_out_open(const char *path, bool atomic, char *err, size_t errn);
 void csv_out_field(struct csv_out *c, const char *s);
-/* The same for s[0..n) (n == strlen(s)). */
-void csv_out_field_n(struct csv_out *c, const char *s, size_t n);
-/* A field the caller knows is written unchanged by csv_out_field
- * (printable ASCII without ',' or '"', not starting with = + - @ or a
- * space, not ending with a space: numbers, times, addresses, codes). */
-void csv_out_plain(struct csv_out *c, const char *s, size_t n);
 /* A whole row formatted in place: room for max bytes at the returned
  * pointer (NULL on failure); csv_out_row_commit(end) takes the bytes up
  * to end (the row with its separators and final newline). */
@@ -36,15 +32,16 @@ void csv_out_row_commit(struct csv_out *c, char *end);
 /* What csv_out_field writes for s[0..n) (without the separator), at o
  * (room for 8 * n + 8 bytes); returns the end. */
 char *csv_escape_to(char *o, const char *s, size_t n);
-/* What csv_out_field writes for s (without the separator), as a malloc'd
- * NUL-terminated string of *len bytes; NULL when out of memory. */
-char *csv_escape_field(const char *s, size_t *len);
+/* ',' and what csv_out_field writes for s, appended to b (out of memory:
+ * b->oom). */
+void csv_append_field(struct ek_str *b, const char *s);
 void csv_out_fieldf(struct csv_out *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* n empty fields: the same as n times csv_out_field(c, ""). */
-void csv_out_empty(struct csv_out *c, size_t n);
 void csv_out_end_row(struct csv_out *c);
 void csv_out_row(struct csv_out *c, const char *const *fields, size_t n);
 void csv_out_flush(struct csv_out *c);
+/* Something meant for c could not be written (out of memory): closing
+ * reports the file as failed. */
+void csv_out_fail(struct csv_out *c);
 /* Writer state that lives as long as c: free_fn(p) runs on close. */
 void csv_out_attach(struct csv_out *c, void *p, void (*free_fn)(void *));
 /* Everything so far handed to the file; its descriptor, for bytes that

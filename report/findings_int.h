@@ -111,10 +111,19 @@ struct agg {
 	enum finding_code code;
 	bool has_cert;
 	bool openvpn;              /* raised on an OpenVPN connection: the remedy names its options */
+	bool ladder_left;          /* handshake_failed past the LADDERS_SHOWN kept ladders: counted only */
 	struct agg_ep cip, server;
 	uint8_t sha256[32];
-	char message[];            /* then extra: one arena allocation */
+	char message[];            /* then extra: one arena allocation.  "" when the text report
+				    * cannot show it (agg_example) */
 };
+
+/* The text report shows the ladders of the first LADDERS_SHOWN
+ * handshake_failed aggregates (the others are counted), and the message
+ * of a code's aggregates only when it has at most REPORT_MAX_GROUPS of
+ * them or as the first at a server: only those are kept.  Both hold after
+ * a -j merge (a later file's aggregates come after). */
+#define LADDERS_SHOWN 10
 
 /* Aggregates are bump-allocated from blocks owned by struct findings and
  * freed with it: thousands of them, each with its texts, would otherwise
@@ -141,6 +150,15 @@ struct findings {
 	 * aggs + 1 (0: empty): a probe reads an aggregate only when they match */
 	uint64_t *slots;
 	size_t nslots;
+	/* what the text report can show (LADDERS_SHOWN): aggregates by code,
+	 * ladders kept, (code, server) pairs with an example */
+	uint32_t aggs_by_code[F_COUNT];
+	size_t ladders;
+	struct example_slot {
+		uint32_t code;         /* + 1; 0: empty */
+		struct agg_ep server;
+	} *examples;
+	size_t n_examples, cap_examples;
 	uint64_t by_sev[3];
 	int max_sev;
 	struct findings_conn *fc_pool; /* free per-connection states */

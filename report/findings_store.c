@@ -122,6 +122,7 @@ void findings_free(struct findings *f)
 	arena_free(f);
 	free(f->aggs);
 	free(f->slots);
+	free(f->examples);
 	ipcerts_free(f->ipc);
 	for (size_t i = 0; i < sizeof f->host_memo / sizeof f->host_memo[0]; i++) free(f->host_memo[i].sni);
 	if (f->strs.slots)
@@ -270,6 +271,60 @@ static int agg_insert(struct findings *f, struct agg *a)
 	return 0;
 }
 
+/* ---- what the text report can show (LADDERS_SHOWN) --------------------------- */
+
+static bool same_ep(const struct agg_ep *a, const struct agg_ep *b)
+{
+	return a->v6 == b->v6 && a->port == b->port && memcmp(a->a, b->a, sizeof a->a) == 0;
+}
+
+/* The slot of (code, server), or the empty one where it goes (examples
+ * allocated). */
+static struct example_slot *example_slot(const struct findings *f, enum finding_code code,
+					 const struct agg_ep *server)
+{
+	uint64_t x, y;
+	memcpy(&x, server->a, 8);
+	memcpy(&y, server->a + 8, 8);
+	uint64_t h = ek_hash_word(ek_mum(x ^ EK_HASH_K0, y ^ EK_HASH_K1),
+				  (uint64_t)code << 24 | (uint64_t)server->port << 8 | server->v6);
+	size_t mask = f->cap_examples - 1;
+	for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
+		struct example_slot *sl = &f->examples[i];
+		if (!sl->code || (sl->code == (uint32_t)code + 1 && same_ep(&sl->server, server))) return sl;
+	}
+}
+
+/* A new aggregate of code at server: would the text report show its
+ * message? */
+static bool agg_example(const struct findings *f, enum finding_code code, const struct agg_ep *server)
+{
+	return f->aggs_by_code[code] < REPORT_MAX_GROUPS || !f->cap_examples || !example_slot(f, code, server)->code;
+}
+
+/* a was added: agg_example's bookkeeping.  Out of memory, a later
+ * aggregate at a's server keeps its message too (only memory is lost). */
+static void agg_counted(struct findings *f, const struct agg *a)
+{
+	f->aggs_by_code[a->code]++;
+	if (2 * (f->n_examples + 1) > f->cap_examples) {
+		size_t nc = f->cap_examples ? f->cap_examples * 2 : 64;
+		struct example_slot *old = f->examples, *v = calloc(nc, sizeof *v);
+		if (!v) return;
+		size_t oc = f->cap_examples;
+		f->examples = v;
+		f->cap_examples = nc;
+		for (size_t i = 0; i < oc; i++)
+			if (old[i].code) *example_slot(f, (enum finding_code)(old[i].code - 1), &old[i].server) = old[i];
+		free(old);
+	}
+	struct example_slot *sl = example_slot(f, a->code, &a->server);
+	if (sl->code) return;
+	sl->code = (uint32_t)a->code + 1;
+	sl->server = a->server;
+	f->n_examples++;
+}
+
 static struct ladder *ladder_copy(const struct findings_conn *fc)
 {
 	struct ladder *l = calloc(1, sizeof *l);
@@ -344,9 +399,10 @@ void raise_finding(struct findings *f, struct findings_conn *fc, enum finding_co
 	}
 	k.hash = agg_hash(&k);
 	struct agg *a = agg_find(f, &k);
+	bool example = !a && agg_example(f, code, &k.server);
 
 	char msg[MSG_LEN];
-	if (f->csv || f->o.on_finding || !a) {
+	if (f->csv || f->o.on_finding || example) {
 		va_list ap;
 		va_start(ap, fmt);
 		vsnprintf(msg, sizeof msg, fmt, ap);
@@ -364,7 +420,8 @@ void raise_finding(struct findings *f, struct findings_conn *fc, enum finding_co
 
 	if (!a) {
 		uint32_t fi = w->ev->pkt.file_index;
-		if (f->o.n_labels > 1 && fi < f->o.n_labels) {
+		if (!example) msg[0] = '\0';
+		else if (f->o.n_labels > 1 && fi < f->o.n_labels) {
 			size_t ll = strlen(f->o.labels[fi]) + 2, ml = strlen(msg);
 			if (ll + ml >= sizeof msg) ml = ll < sizeof msg ? sizeof msg - 1 - ll : 0;
 			if (ll < sizeof msg) {
@@ -380,10 +437,11 @@ void raise_finding(struct findings *f, struct findings_conn *fc, enum finding_co
 		memcpy(a, &k, offsetof(struct agg, message));
 		memcpy(a->message, msg, ml);
 		if (k.extra) a->extra = memcpy(a->message + ml, k.extra, el);
-		if (code == F_HANDSHAKE_FAILED && fc) a->ladder = ladder_copy(fc);
-		if (agg_insert(f, a) != 0) {
-			free_agg(f, a);
-			return;
+		if (agg_insert(f, a) != 0) return;
+		agg_counted(f, a);
+		if (code == F_HANDSHAKE_FAILED && fc) {
+			if (f->ladders >= LADDERS_SHOWN) a->ladder_left = true;
+			else if ((a->ladder = ladder_copy(fc))) f->ladders++;
 		}
 	}
 	a->count++;
@@ -418,7 +476,17 @@ void findings_merge(struct findings *dst, struct findings *src)
 			s->u.cert = x;
 			s->is_cert = x != NULL;
 		}
-		if (agg_insert(dst, d) != 0) free_agg(dst, d);
+		if (agg_insert(dst, d) != 0) {
+			free_agg(dst, d);
+			continue;
+		}
+		agg_counted(dst, d);
+		if (d->ladder && dst->ladders >= LADDERS_SHOWN) {
+			free_agg(dst, d);
+			d->ladder_left = true;
+		} else if (d->ladder) {
+			dst->ladders++;
+		}
 	}
 	src->n_aggs = 0;
 	arena_free(src);

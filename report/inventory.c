@@ -3,169 +3,313 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/decimal.h"
 #include "../common/hash.h"
-#include "csv_out.h"
 #include "sanitize.h"
 
-/* One record per (address, leaf SHA-256) holds all a note touches: the
- * roles the address used the leaf in, its client entry inline and its
- * server entries (ip:port; servers are few).  A client note then reads one
- * slot and one record.  Records and server entries are allocated one by
- * one: callers keep entry pointers, so entries never move. */
-struct ikey {
-	uint8_t client;              /* 0 in records; the note log's role */
-	uint8_t v6;
-	uint8_t a[16];               /* IPv4: first 4 bytes, rest 0 */
-	uint16_t port;               /* 0 in records; the note log's server port */
-	uint8_t sha256[32];
-};
+/* Entries live in blocks (88 bytes each, no allocation of their own) and
+ * never move: callers keep entry pointers.  refs[] lists them in order of
+ * first sight.  The entries of one address and leaf (its client entry, its
+ * server ports: few) are linked from the first one, which one table finds
+ * by (address, leaf SHA-256) and which holds the roles the address used the
+ * leaf in.  Chains (serials after the leaf, the top certificate) repeat
+ * across entries and are kept once. */
 
-/* What every table's record starts with. */
-struct ihead {
-	struct ikey k;
-	unsigned roles;              /* 1 client, 2 server */
-};
+/* ---- one table kind: slots of (hash's high half, item index + 1) -------- */
 
-struct isrv {
-	uint16_t port;
-	struct inv_entry *e;
-};
-
-struct irec {
-	struct ihead h;              /* first: tables hold struct ihead pointers */
-	bool has_client;
-	struct inv_entry client;     /* when has_client */
-	struct isrv *srv;
-	size_t n_srv, cap_srv;
-};
-
-struct islot {
-	uint64_t h;                  /* the record's hash: probes skip other records unread */
-	struct ihead *r;
-};
-
+/* A probe reads an item only when the high halves match; growing
+ * recomputes the items' hashes (hash_of). */
 struct itab {
-	struct islot *slots;
+	uint64_t *slots;
 	size_t nslots, n;
 };
 
-/* An entry in order of first sight, with what finds it again. */
-struct iref {
-	struct inv_entry *e;
-	struct irec *r;
+typedef bool (*itab_eq_fn)(const void *ctx, uint32_t item, const void *key);
+typedef uint64_t (*itab_hash_fn)(const void *ctx, uint32_t item);
+
+static uint64_t *itab_slot(const struct itab *t, uint64_t h, itab_eq_fn eq, const void *ctx, const void *key)
+{
+	size_t mask = t->nslots - 1;
+	for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
+		uint64_t s = t->slots[i];
+		if (!s || ((s ^ h) >> 32 == 0 && eq(ctx, (uint32_t)s - 1, key))) return &t->slots[i];
+	}
+}
+
+/* The item with key, or -1. */
+static int64_t itab_find(const struct itab *t, uint64_t h, itab_eq_fn eq, const void *ctx, const void *key)
+{
+	if (!t->nslots) return -1;
+	uint64_t s = *itab_slot(t, h, eq, ctx, key);
+	return s ? (int64_t)(uint32_t)(s - 1) : -1;
+}
+
+static uint64_t slot_word(uint64_t h, uint32_t item) { return h >> 32 << 32 | ((uint64_t)item + 1); }
+
+/* Adds item (not in t) under h; false when out of memory. */
+static bool itab_add(struct itab *t, uint64_t h, uint32_t item, itab_hash_fn hash_of, const void *ctx)
+{
+	if (item >= UINT32_MAX - 1) return false;
+	if (2 * (t->n + 1) > t->nslots) {
+		size_t ns = t->nslots ? t->nslots * 2 : 256;
+		uint64_t *sl = calloc(ns, sizeof *sl);
+		if (!sl) return false;
+		for (size_t i = 0; i < t->nslots; i++) {
+			uint64_t s = t->slots[i];
+			if (!s) continue;
+			uint64_t hi = hash_of(ctx, (uint32_t)s - 1);
+			size_t j = (size_t)hi & (ns - 1);
+			while (sl[j]) j = (j + 1) & (ns - 1);
+			sl[j] = s;
+		}
+		free(t->slots);
+		t->slots = sl;
+		t->nslots = ns;
+	}
+	size_t mask = t->nslots - 1, j = (size_t)h & mask;
+	while (t->slots[j]) j = (j + 1) & mask;
+	t->slots[j] = slot_word(h, item);
+	t->n++;
+	return true;
+}
+
+static void itab_free(struct itab *t)
+{
+	free(t->slots);
+	*t = (struct itab){ NULL, 0, 0 };
+}
+
+/* ---- keys ------------------------------------------------------------- */
+
+/* An address and a leaf: what finds the first entry of both. */
+struct gkey {
+	bool v6;
+	uint8_t a[16];
+	const uint8_t *sha256;
+};
+
+/* A note as the -j log keeps it (52 bytes, no padding: hashed and
+ * compared as bytes). */
+struct nkey {
+	uint8_t client;
+	uint8_t v6;
+	uint8_t a[16];
 	uint16_t port;               /* servers' */
+	uint8_t sha256[32];
+};
+
+static uint64_t gkey_hash(bool v6, const uint8_t a[16], const uint8_t *sha256)
+{
+	uint64_t x, y, z;
+	memcpy(&x, a, 8);
+	memcpy(&y, a + 8, 8);
+	memcpy(&z, sha256, 8);
+	return ek_hash_word(ek_mum(x ^ EK_HASH_K0, y ^ EK_HASH_K1), z ^ (uint64_t)v6 << 8);
+}
+
+static void gkey_of(struct gkey *k, const struct ek_endpoint *ep, const uint8_t *sha256)
+{
+	memset(k, 0, sizeof *k);
+	k->v6 = ep->addr.family == 6; /* ek_endpoint_str prints 4 bytes of anything else */
+	memcpy(k->a, ep->addr.a, k->v6 ? 16 : 4);
+	k->sha256 = sha256;
+}
+
+/* ---- the inventory ------------------------------------------------------ */
+
+#define BLOCK_ENTRIES 1024
+
+struct eblock {
+	struct eblock *next;
+	size_t used;
+	struct inv_entry e[BLOCK_ENTRIES];
 };
 
 struct inventory {
 	struct x509_cache *cache;
 	struct trust *trust;
-	struct iref *refs;           /* in order of first sight */
+	struct inv_entry **refs;     /* in order of first sight */
 	size_t n, cap;
-	struct itab recs;
-	struct ikey *log;            /* inventory_log_notes: every note's entry key, in order */
+	struct eblock *blocks;       /* current first */
+	struct itab groups;          /* first entries by (address, leaf) */
+	struct itab chains;          /* chain_v[] by content */
+	struct inv_chain **chain_v;
+	size_t n_chains, cap_chains;
+	struct nkey *log;            /* inventory_log_notes: every note, in order */
 	size_t n_log, cap_log;
 	bool logging;
 };
 
-static uint64_t ikey_hash(const struct ikey *k)
+static bool group_eq(const void *ctx, uint32_t item, const void *key)
 {
-	uint64_t x, y, z;
-	memcpy(&x, k->a, 8);
-	memcpy(&y, k->a + 8, 8);
-	memcpy(&z, k->sha256, 8);
-	return ek_hash_word(ek_mum(x ^ EK_HASH_K0, y ^ EK_HASH_K1),
-			    z ^ ((uint64_t)k->port << 16 | (uint64_t)k->v6 << 8 | k->client));
+	const struct inventory *inv = ctx;
+	const struct inv_entry *e = inv->refs[item];
+	const struct gkey *k = key;
+	return e->v6 == k->v6 && memcmp(e->addr, k->a, sizeof e->addr) == 0 &&
+	       memcmp(e->leaf->sha256, k->sha256, sizeof e->leaf->sha256) == 0;
 }
 
-static struct islot *itab_slot(const struct itab *t, const struct ikey *k, uint64_t h)
+static uint64_t group_hash_of(const void *ctx, uint32_t item)
 {
-	size_t mask = t->nslots - 1;
-	for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
-		struct islot *sl = &t->slots[i];
-		if (!sl->r || (sl->h == h && memcmp(&sl->r->k, k, sizeof *k) == 0)) return sl;
-	}
+	const struct inv_entry *e = ((const struct inventory *)ctx)->refs[item];
+	return gkey_hash(e->v6, e->addr, e->leaf->sha256);
 }
 
-static struct ihead *itab_get(const struct itab *t, const struct ikey *k, uint64_t h)
+/* The first entry of k's address and leaf, or NULL. */
+static struct inv_entry *group_get(const struct inventory *inv, const struct gkey *k, uint64_t h)
 {
-	return t->nslots ? itab_slot(t, k, h)->r : NULL;
+	int64_t i = itab_find(&inv->groups, h, group_eq, inv, k);
+	return i < 0 ? NULL : inv->refs[i];
 }
 
-/* A new zeroed record of size bytes (starting with struct ihead) under k. */
-static struct ihead *itab_add(struct itab *t, const struct ikey *k, uint64_t h, size_t size)
+/* The entry of (role, port) in g's list, or NULL. */
+static struct inv_entry *group_entry(const struct inventory *inv, struct inv_entry *g, bool client, uint16_t port)
 {
-	if (2 * (t->n + 1) > t->nslots) {
-		size_t ns = t->nslots ? t->nslots * 2 : 256;
-		struct islot *sl = calloc(ns, sizeof *sl);
-		if (!sl) return NULL;
-		struct itab nt = { sl, ns, t->n };
-		for (size_t i = 0; i < t->nslots; i++)
-			if (t->slots[i].r) *itab_slot(&nt, &t->slots[i].r->k, t->slots[i].h) = t->slots[i];
-		free(t->slots);
-		*t = nt;
-	}
-	struct ihead *r = calloc(1, size);
-	if (!r) return NULL;
-	r->k = *k;
-	struct islot *sl = itab_slot(t, k, h);
-	sl->h = h;
-	sl->r = r;
-	t->n++;
-	return r;
-}
-
-static void itab_free(struct itab *t)
-{
-	for (size_t i = 0; i < t->nslots; i++) free(t->slots[i].r);
-	free(t->slots);
-	*t = (struct itab){ NULL, 0, 0 };
-}
-
-/* The records (not their entries' certificates: those go with refs). */
-static void recs_free(struct itab *t)
-{
-	for (size_t i = 0; i < t->nslots; i++)
-		if (t->slots[i].r) free(((struct irec *)t->slots[i].r)->srv);
-	itab_free(t);
-}
-
-static struct irec *rec_get(const struct inventory *inv, const struct ikey *k, uint64_t h)
-{
-	return (struct irec *)itab_get(&inv->recs, k, h);
-}
-
-static struct irec *rec_add(struct inventory *inv, const struct ikey *k, uint64_t h)
-{
-	return (struct irec *)itab_add(&inv->recs, k, h, sizeof(struct irec));
-}
-
-static struct inv_entry *rec_entry(struct irec *r, bool client, uint16_t port)
-{
-	if (client) return r->has_client ? &r->client : NULL;
-	for (size_t i = 0; i < r->n_srv; i++)
-		if (r->srv[i].port == port) return r->srv[i].e;
+	for (struct inv_entry *e = g; e; e = e->next ? inv->refs[e->next - 1] : NULL)
+		if (e->client == client && e->port == port) return e;
 	return NULL;
 }
 
-/* The entry of (record key k, role, port) in inv, or NULL. */
-static struct inv_entry *find_entry(const struct inventory *inv, const struct ikey *k, bool client, uint16_t port)
+static struct inv_entry *find_entry(const struct inventory *inv, bool v6, const uint8_t a[16], const uint8_t *sha256,
+				    bool client, uint16_t port)
 {
-	struct irec *r = rec_get(inv, k, ikey_hash(k));
-	return r ? rec_entry(r, client, port) : NULL;
+	struct gkey k = { v6, { 0 }, sha256 };
+	memcpy(k.a, a, sizeof k.a);
+	struct inv_entry *g = group_get(inv, &k, gkey_hash(v6, a, sha256));
+	return g ? group_entry(inv, g, client, port) : NULL;
 }
 
-static bool rec_add_srv(struct irec *r, uint16_t port, struct inv_entry *e)
+/* A new zeroed entry appended to refs[], linked from g (the first of its
+ * address and leaf) or, g NULL, the first (group_add once its key is set).
+ * NULL when out of memory. */
+static struct inv_entry *entry_new(struct inventory *inv, struct inv_entry *g)
 {
-	if (r->n_srv == r->cap_srv) {
-		size_t nc = r->cap_srv ? r->cap_srv * 2 : 2;
-		struct isrv *v = realloc(r->srv, nc * sizeof *v);
-		if (!v) return false;
-		r->srv = v;
-		r->cap_srv = nc;
+	if (inv->n == inv->cap) {
+		size_t nc = inv->cap ? inv->cap * 2 : 64;
+		struct inv_entry **v = realloc(inv->refs, nc * sizeof *v);
+		if (!v) return NULL;
+		inv->refs = v;
+		inv->cap = nc;
 	}
-	r->srv[r->n_srv++] = (struct isrv){ port, e };
-	return true;
+	struct eblock *b = inv->blocks;
+	if (!b || b->used == BLOCK_ENTRIES) {
+		if (!(b = malloc(sizeof *b))) return NULL;
+		b->next = inv->blocks;
+		b->used = 0;
+		inv->blocks = b;
+	}
+	struct inv_entry *e = &b->e[b->used++];
+	memset(e, 0, sizeof *e);
+	inv->refs[inv->n++] = e;
+	if (g) {
+		e->next = g->next;
+		g->next = (uint32_t)inv->n;
+	}
+	return e;
 }
+
+/* Enters the last entry made (its key set), the first of its address and
+ * leaf, in the table under h; when out of memory it is taken back. */
+static bool group_add(struct inventory *inv, uint64_t h)
+{
+	if (itab_add(&inv->groups, h, (uint32_t)(inv->n - 1), group_hash_of, inv)) return true;
+	inv->n--; /* the entry was the last one made: take it back */
+	inv->blocks->used--;
+	return false;
+}
+
+/* ---- chains ------------------------------------------------------------- */
+
+struct chain_key {
+	uint64_t hash;
+	bool has_top;
+	const uint8_t *top_sha256;
+	const char *serials;
+};
+
+static bool chain_eq(const void *ctx, uint32_t item, const void *key)
+{
+	const struct inv_chain *c = ((const struct inventory *)ctx)->chain_v[item];
+	const struct chain_key *k = key;
+	return c->hash == k->hash && c->has_top == k->has_top &&
+	       (!k->has_top || memcmp(c->top_sha256, k->top_sha256, sizeof c->top_sha256) == 0) &&
+	       strcmp(c->serials, k->serials) == 0;
+}
+
+static uint64_t chain_hash_of(const void *ctx, uint32_t item)
+{
+	return ((const struct inventory *)ctx)->chain_v[item]->hash;
+}
+
+static uint64_t chain_hash(bool has_top, const uint8_t *top_sha256, const char *serials)
+{
+	uint64_t h = ek_hash_bytes(serials, strlen(serials), has_top);
+	return has_top ? ek_hash_bytes(top_sha256, 32, h) : h;
+}
+
+/* The inventory's copy of a chain; NULL when out of memory. */
+static const struct inv_chain *chain_intern(struct inventory *inv, bool has_top, const uint8_t *top_sha256,
+					    const char *serials)
+{
+	struct chain_key k = { chain_hash(has_top, top_sha256, serials), has_top, top_sha256, serials };
+	int64_t i = itab_find(&inv->chains, k.hash, chain_eq, inv, &k);
+	if (i >= 0) return inv->chain_v[i];
+	if (inv->n_chains == inv->cap_chains) {
+		size_t nc = inv->cap_chains ? inv->cap_chains * 2 : 16;
+		struct inv_chain **v = realloc(inv->chain_v, nc * sizeof *v);
+		if (!v) return NULL;
+		inv->chain_v = v;
+		inv->cap_chains = nc;
+	}
+	size_t sl = strlen(serials) + 1;
+	struct inv_chain *c = malloc(sizeof *c + sl);
+	if (!c) return NULL;
+	c->hash = k.hash;
+	c->has_top = has_top;
+	memset(c->top_sha256, 0, sizeof c->top_sha256);
+	if (has_top) memcpy(c->top_sha256, top_sha256, sizeof c->top_sha256);
+	memcpy(c->serials, serials, sl);
+	inv->chain_v[inv->n_chains] = c;
+	if (!itab_add(&inv->chains, k.hash, (uint32_t)inv->n_chains, chain_hash_of, inv)) {
+		free(c);
+		return NULL;
+	}
+	inv->n_chains++;
+	return c;
+}
+
+/* The chain of a note: its serials after the leaf and its top parsed
+ * certificate (*top, NULL: none). */
+static const struct inv_chain *chain_of(struct inventory *inv, struct x509_info *const *chain, size_t n,
+					struct x509_info **top)
+{
+	*top = NULL;
+	for (size_t i = n; i-- > 0;) {
+		if (chain[i] && chain[i]->parsed) {
+			*top = chain[i];
+			break;
+		}
+	}
+	size_t len = 1;
+	for (size_t i = 1; i < n; i++) len += (chain[i] ? strlen(chain[i]->serial_hex) : 0) + 1;
+	char small[512];
+	char *s = len <= sizeof small ? small : malloc(len);
+	if (!s) return NULL;
+	char *o = s;
+	for (size_t i = 1; i < n; i++) {
+		if (i > 1) *o++ = ';';
+		if (!chain[i]) continue;
+		size_t l = strlen(chain[i]->serial_hex);
+		memcpy(o, chain[i]->serial_hex, l);
+		o += l;
+	}
+	*o = '\0';
+	const struct inv_chain *c = chain_intern(inv, *top != NULL, *top ? (*top)->sha256 : NULL, s);
+	if (s != small) free(s);
+	return c;
+}
+
+/* ---- notes ---------------------------------------------------------------- */
 
 struct inventory *inventory_new(struct x509_cache *cache, struct trust *trust)
 {
@@ -176,83 +320,64 @@ struct inventory *inventory_new(struct x509_cache *cache, struct trust *trust)
 	return inv;
 }
 
-/* Drop e's references; server entries are allocated alone, client ones
- * live in their record. */
-static void free_entry(struct inventory *inv, struct inv_entry *e)
+/* Drop e's references (its memory is its block's). */
+static void release_entry(struct inventory *inv, struct inv_entry *e)
 {
 	if (e->leaf) x509_unref(inv->cache, e->leaf);
 	if (e->top) {
 		x509_unpin(inv->cache, e->top);
 		x509_unref(inv->cache, e->top);
 	}
-	free(e->chain_serials);
-	if (!e->client) free(e);
+	e->leaf = e->top = NULL;
+}
+
+/* Everything but the references: blocks, tables, chains, log. */
+static void free_storage(struct inventory *inv)
+{
+	while (inv->blocks) {
+		struct eblock *b = inv->blocks;
+		inv->blocks = b->next;
+		free(b);
+	}
+	free(inv->refs);
+	inv->refs = NULL;
+	inv->n = inv->cap = 0;
+	itab_free(&inv->groups);
+	itab_free(&inv->chains);
+	for (size_t i = 0; i < inv->n_chains; i++) free(inv->chain_v[i]);
+	free(inv->chain_v);
+	inv->chain_v = NULL;
+	inv->n_chains = inv->cap_chains = 0;
+	free(inv->log);
+	inv->log = NULL;
+	inv->n_log = inv->cap_log = 0;
 }
 
 void inventory_free(struct inventory *inv)
 {
 	if (!inv) return;
-	for (size_t i = 0; i < inv->n; i++) free_entry(inv, inv->refs[i].e);
-	free(inv->refs);
-	free(inv->log);
-	recs_free(&inv->recs);
+	for (size_t i = 0; i < inv->n; i++) release_entry(inv, inv->refs[i]);
+	free_storage(inv);
 	free(inv);
 }
 
-static char *join_serials(struct x509_info *const *chain, size_t n)
+static bool log_note(struct inventory *inv, const struct gkey *k, bool client, uint16_t port)
 {
-	size_t len = 1;
-	for (size_t i = 1; i < n; i++) len += (chain[i] ? strlen(chain[i]->serial_hex) : 0) + 1;
-	char *s = malloc(len);
-	if (!s) return NULL;
-	s[0] = '\0';
-	for (size_t i = 1; i < n; i++) {
-		if (i > 1) strcat(s, ";");
-		if (chain[i]) strcat(s, chain[i]->serial_hex);
+	if (inv->n_log == inv->cap_log) {
+		size_t nc = inv->cap_log ? inv->cap_log * 2 : 256;
+		struct nkey *v = realloc(inv->log, nc * sizeof *v);
+		if (!v) return false;
+		inv->log = v;
+		inv->cap_log = nc;
 	}
-	return s;
-}
-
-static void key_of(struct ikey *k, const struct ek_endpoint *ep, bool client, bool port, const struct x509_info *leaf)
-{
-	memset(k, 0, sizeof *k);
-	k->client = client;
-	k->v6 = ep->addr.family == 6; /* ek_endpoint_str prints 4 bytes of anything else */
-	memcpy(k->a, ep->addr.a, k->v6 ? 16 : 4);
-	k->port = port ? ep->port : 0;
-	memcpy(k->sha256, leaf->sha256, sizeof k->sha256);
-}
-
-/* Room in refs[] for one more; false when out of memory. */
-static bool refs_room(struct inventory *inv)
-{
-	if (inv->n < inv->cap) return true;
-	size_t nc = inv->cap ? inv->cap * 2 : 64;
-	struct iref *v = realloc(inv->refs, nc * sizeof *v);
-	if (!v) return false;
-	inv->refs = v;
-	inv->cap = nc;
+	struct nkey *n = &inv->log[inv->n_log++];
+	memset(n, 0, sizeof *n);
+	n->client = client;
+	n->v6 = k->v6;
+	memcpy(n->a, k->a, sizeof n->a);
+	n->port = port;
+	memcpy(n->sha256, k->sha256, sizeof n->sha256);
 	return true;
-}
-
-/* A new zeroed entry in r (refs_room first), appended to refs[]; NULL when
- * out of memory. */
-static struct inv_entry *entry_new(struct inventory *inv, struct irec *r, bool client, uint16_t port)
-{
-	struct inv_entry *e = &r->client;
-	if (client) {
-		memset(e, 0, sizeof *e);
-		r->has_client = true;
-	} else {
-		e = calloc(1, sizeof *e);
-		if (!e) return NULL;
-		if (!rec_add_srv(r, port, e)) {
-			free(e);
-			return NULL;
-		}
-	}
-	inv->refs[inv->n++] = (struct iref){ e, r, port };
-	return e;
 }
 
 struct inv_entry *inventory_note(struct inventory *inv, const struct ek_endpoint *ep, bool client,
@@ -261,51 +386,41 @@ struct inv_entry *inventory_note(struct inventory *inv, const struct ek_endpoint
 {
 	*other_role = false;
 	if (!n || !chain[0]) return NULL;
-	struct ikey k;
-
-	key_of(&k, ep, false, false, chain[0]);
-	uint64_t h = ikey_hash(&k);
-	struct irec *r = rec_get(inv, &k, h);
-	unsigned mine = client ? 1u : 2u;
-	*other_role = r && (r->h.roles & (3u ^ mine));
-	if (!r && !(r = rec_add(inv, &k, h))) return NULL;
-	r->h.roles |= mine;
+	struct gkey k;
+	gkey_of(&k, ep, chain[0]->sha256);
+	uint64_t h = gkey_hash(k.v6, k.a, k.sha256);
+	struct inv_entry *g = group_get(inv, &k, h);
+	uint8_t mine = client ? 1 : 2;
+	*other_role = g && (g->roles & (3u ^ mine));
+	if (g) g->roles |= mine;
 
 	uint16_t port = client ? 0 : ep->port;
-	if (inv->logging) {
-		if (inv->n_log == inv->cap_log) {
-			size_t nc = inv->cap_log ? inv->cap_log * 2 : 256;
-			struct ikey *v = realloc(inv->log, nc * sizeof *v);
-			if (!v) return NULL;
-			inv->log = v;
-			inv->cap_log = nc;
-		}
-		k.client = client;
-		k.port = port;
-		inv->log[inv->n_log++] = k;
-	}
-	struct inv_entry *e = rec_entry(r, client, port);
+	if (inv->logging && !log_note(inv, &k, client, port)) return NULL;
+	struct inv_entry *e = g ? group_entry(inv, g, client, port) : NULL;
 	if (!e) {
-		if (!refs_room(inv) || !(e = entry_new(inv, r, client, port))) return NULL;
-		ek_endpoint_str(ep, !client, e->endpoint, sizeof e->endpoint);
-		e->client = client;
+		struct x509_info *top;
+		const struct inv_chain *c = chain_of(inv, chain, n, &top);
+		if (!c || !(e = entry_new(inv, g))) return NULL;
 		e->leaf = chain[0];
-		x509_ref(e->leaf);
-		e->chain_serials = join_serials(chain, n);
-		/* trust_is_public looks at the chain's top parsed certificate only */
-		e->public_ca = -1;
-		for (size_t i = n; i-- > 0;) {
-			if (chain[i] && chain[i]->parsed) {
-				/* its DER stays until public_ca is known */
-				e->top = chain[i];
-				x509_ref(e->top);
-				x509_pin(inv->cache, e->top);
-				e->has_top = true;
-				memcpy(e->top_sha256, e->top->sha256, sizeof e->top_sha256);
-				break;
-			}
+		memcpy(e->addr, k.a, sizeof e->addr);
+		e->v6 = k.v6;
+		e->port = port;
+		e->client = client;
+		if (!g) {
+			if (!group_add(inv, h)) return NULL;
+			g = e;
+			g->roles = mine;
 		}
-		if (!e->top) e->public_ca = 0;
+		x509_ref(e->leaf);
+		e->chain = c;
+		/* trust_is_public looks at the chain's top parsed certificate
+		 * only: its DER stays until public_ca is known */
+		e->public_ca = top ? -1 : 0;
+		if (top) {
+			e->top = top;
+			x509_ref(top);
+			x509_pin(inv->cache, top);
+		}
 		e->first_file = file_index;
 		e->first_frame = frame;
 	}
@@ -331,12 +446,74 @@ void inventory_mark(struct inv_entry *e, enum finding_code code)
 	if (e) e->codes |= 1u << code;
 }
 
+void inventory_endpoint(const struct inv_entry *e, char buf[EK_ENDPOINT_STRLEN])
+{
+	struct ek_endpoint ep;
+	memset(&ep, 0, sizeof ep);
+	ep.addr.family = e->v6 ? 6 : 4;
+	memcpy(ep.addr.a, e->addr, sizeof ep.addr.a);
+	ep.port = e->port;
+	ek_endpoint_str(&ep, !e->client, buf, EK_ENDPOINT_STRLEN);
+}
+
+size_t inventory_count(const struct inventory *inv) { return inv->n; }
+struct inv_entry *inventory_at(const struct inventory *inv, size_t i) { return i < inv->n ? inv->refs[i] : NULL; }
+
+/* ---- -j --------------------------------------------------------------------- */
+
 void inventory_log_notes(struct inventory *inv) { inv->logging = true; }
 
-/* The record key of a note's key. */
-static struct ikey ip_key(const struct ikey *k)
+/* merge_conflict's tables: notes by their bytes (with the roles seen). */
+struct nset {
+	struct nkey *v;
+	unsigned *roles;
+	size_t n, cap;
+	struct itab t;
+};
+
+static bool nset_eq(const void *ctx, uint32_t item, const void *key)
 {
-	struct ikey ip = *k;
+	return memcmp(&((const struct nset *)ctx)->v[item], key, sizeof(struct nkey)) == 0;
+}
+
+static uint64_t nkey_hash(const struct nkey *k) { return ek_hash_bytes(k, sizeof *k, 0); }
+
+static uint64_t nset_hash_of(const void *ctx, uint32_t item) { return nkey_hash(&((const struct nset *)ctx)->v[item]); }
+
+/* k's roles in s (added when missing and add is set); NULL when absent or
+ * out of memory. */
+static unsigned *nset_get(struct nset *s, const struct nkey *k, bool add)
+{
+	uint64_t h = nkey_hash(k);
+	int64_t i = itab_find(&s->t, h, nset_eq, s, k);
+	if (i >= 0) return &s->roles[i];
+	if (!add) return NULL;
+	if (s->n == s->cap) {
+		size_t nc = s->cap ? s->cap * 2 : 64;
+		struct nkey *v = realloc(s->v, nc * sizeof *v);
+		if (v) s->v = v;
+		unsigned *r = v ? realloc(s->roles, nc * sizeof *r) : NULL;
+		if (!r) return NULL;
+		s->roles = r;
+		s->cap = nc;
+	}
+	s->v[s->n] = *k;
+	s->roles[s->n] = 0;
+	if (!itab_add(&s->t, h, (uint32_t)s->n, nset_hash_of, s)) return NULL;
+	return &s->roles[s->n++];
+}
+
+static void nset_free(struct nset *s)
+{
+	free(s->v);
+	free(s->roles);
+	itab_free(&s->t);
+}
+
+/* The key of a note's address and leaf. */
+static struct nkey ip_key(const struct nkey *k)
+{
+	struct nkey ip = *k;
 	ip.client = 0;
 	ip.port = 0;
 	return ip;
@@ -346,13 +523,13 @@ bool inventory_merge_conflict(const struct inventory *dst, const struct inventor
 {
 	/* public_ca is worked out from an entry's first chain: dst's, not src's */
 	for (size_t i = 0; i < src->n; i++) {
-		const struct iref *s = &src->refs[i];
-		const struct inv_entry *e = s->e;
+		const struct inv_entry *e = src->refs[i];
 		if (!e->leaf->parsed || !(e->leaf->eku_flags & EKU_CLIENT)) continue;
-		const struct inv_entry *d = find_entry(dst, &s->r->h.k, e->client, s->port);
+		const struct inv_entry *d = find_entry(dst, e->v6, e->addr, e->leaf->sha256, e->client, e->port);
 		if (!d) continue;
-		if (d->has_top != e->has_top ||
-		    (e->has_top && memcmp(d->top_sha256, e->top_sha256, sizeof e->top_sha256) != 0))
+		if (d->chain->has_top != e->chain->has_top ||
+		    (e->chain->has_top &&
+		     memcmp(d->chain->top_sha256, e->chain->top_sha256, sizeof e->chain->top_sha256) != 0))
 			return true;
 	}
 	/* Replay the notes twice, as the worker saw them (this file alone) and
@@ -361,135 +538,107 @@ bool inventory_merge_conflict(const struct inventory *dst, const struct inventor
 	 * had it yet.  Nothing to replay when dst never saw these ips' leaves. */
 	bool known = false;
 	for (size_t i = 0; i < src->n_log && !known; i++) {
-		struct ikey ip = ip_key(&src->log[i]);
-		known = rec_get(dst, &ip, ikey_hash(&ip)) != NULL;
+		const struct nkey *k = &src->log[i];
+		struct gkey g = { k->v6, { 0 }, k->sha256 };
+		memcpy(g.a, k->a, sizeof g.a);
+		known = group_get(dst, &g, gkey_hash(g.v6, g.a, g.sha256)) != NULL;
 	}
 	if (!known) return false;
-	struct itab roles = { NULL, 0, 0 }, raised = { NULL, 0, 0 };
+	struct nset roles = { 0 }, raised = { 0 };
 	bool conflict = false;
 	for (size_t i = 0; i < src->n_log && !conflict; i++) {
-		const struct ikey *k = &src->log[i];
-		struct ikey ip = ip_key(k);
-		uint64_t hip = ikey_hash(&ip), hk = ikey_hash(k);
+		const struct nkey *k = &src->log[i];
+		struct nkey ip = ip_key(k);
 		unsigned mine = k->client ? 1u : 2u;
-		struct ihead *lr = itab_get(&roles, &ip, hip);
-		struct irec *gr = rec_get(dst, &ip, hip);
-		const struct inv_entry *ge = gr ? rec_entry(gr, k->client, k->port) : NULL;
-		unsigned local = lr ? lr->roles : 0, global = gr ? gr->h.roles : 0;
-		bool before = itab_get(&raised, k, hk) != NULL;
+		unsigned *lr = nset_get(&roles, &ip, false);
+		struct gkey gk = { k->v6, { 0 }, k->sha256 };
+		memcpy(gk.a, k->a, sizeof gk.a);
+		struct inv_entry *g = group_get(dst, &gk, gkey_hash(gk.v6, gk.a, gk.sha256));
+		const struct inv_entry *ge = g ? group_entry(dst, g, k->client, k->port) : NULL;
+		unsigned local = lr ? *lr : 0, global = g ? g->roles : 0;
+		bool before = nset_get(&raised, k, false) != NULL;
 		bool in_file = (local & (3u ^ mine)) && !before;
 		bool in_run = ((local | global) & (3u ^ mine)) && !before &&
 			      !(ge && (ge->codes & (1u << F_SAME_CERT_BOTH_ROLES)));
 		if (in_file != in_run) conflict = true;
-		if (in_file && !itab_add(&raised, k, hk, sizeof(struct ihead))) conflict = true;
-		if (!lr && !(lr = itab_add(&roles, &ip, hip, sizeof(struct ihead)))) conflict = true;
-		if (lr) lr->roles |= mine;
+		if (in_file && !nset_get(&raised, k, true)) conflict = true;
+		if (!lr && !(lr = nset_get(&roles, &ip, true))) conflict = true;
+		if (lr) *lr |= mine;
 	}
-	itab_free(&roles);
-	itab_free(&raised);
+	nset_free(&roles);
+	nset_free(&raised);
 	return conflict;
-}
-
-static struct x509_info *move_cert(struct inventory *dst, struct inventory *src, struct x509_info *x)
-{
-	return x509_move(dst->cache, src->cache, x);
 }
 
 void inventory_merge(struct inventory *dst, struct inventory *src)
 {
-	for (size_t i = 0; i < src->recs.nslots; i++) {
-		const struct ihead *s = src->recs.slots[i].r;
-		if (!s) continue;
-		uint64_t h = src->recs.slots[i].h;
-		struct irec *d = rec_get(dst, &s->k, h);
-		if (!d) d = rec_add(dst, &s->k, h);
-		if (d) d->h.roles |= s->roles;
-	}
 	for (size_t i = 0; i < src->n; i++) {
-		const struct iref *s = &src->refs[i];
-		struct inv_entry *e = s->e;
-		struct irec *dr = rec_get(dst, &s->r->h.k, ikey_hash(&s->r->h.k));
-		struct inv_entry *d = dr ? rec_entry(dr, e->client, s->port) : NULL;
+		struct inv_entry *e = src->refs[i];
+		uint8_t roles = e->roles; /* src's first entry of its address and leaf: the roles */
+		struct gkey k = { e->v6, { 0 }, e->leaf->sha256 };
+		memcpy(k.a, e->addr, sizeof k.a);
+		uint64_t h = gkey_hash(k.v6, k.a, k.sha256);
+		struct inv_entry *g = group_get(dst, &k, h);
+		struct inv_entry *d = g ? group_entry(dst, g, e->client, e->port) : NULL;
 		if (d) {
 			d->conns += e->conns;
 			d->last_file = e->last_file;
 			d->last_frame = e->last_frame;
 			d->codes |= e->codes;
-			free_entry(src, e);
+			g->roles |= roles;
+			release_entry(src, e);
 			continue;
 		}
-		e->leaf = move_cert(dst, src, e->leaf);
-		if (e->top) e->top = move_cert(dst, src, e->top);
-		if (!e->leaf || (e->has_top && e->public_ca < 0 && !e->top) || !dr || !refs_room(dst) ||
-		    !(d = entry_new(dst, dr, e->client, s->port))) {
-			free_entry(dst, e);
+		const struct inv_chain *c = e->chain;
+		c = chain_intern(dst, c->has_top, c->top_sha256, c->serials);
+		bool top = e->top != NULL;
+		e->leaf = x509_move(dst->cache, src->cache, e->leaf);
+		if (e->top) e->top = x509_move(dst->cache, src->cache, e->top);
+		if (!c || !e->leaf || (top && !e->top) || !(d = entry_new(dst, g))) {
+			release_entry(dst, e);
 			continue;
 		}
-		/* client entries live in src's record: copied, references and all */
+		uint32_t next = d->next; /* entry_new's link */
 		*d = *e;
-		if (!e->client) free(e);
+		d->chain = c;
+		d->next = next;
+		d->roles = 0;
+		if (!g) {
+			if (!group_add(dst, h)) {
+				release_entry(dst, d);
+				continue;
+			}
+			g = d;
+		}
+		g->roles |= roles;
 	}
 	src->n = 0;
-	recs_free(&src->recs);
+	free_storage(src);
 }
 
-size_t inventory_count(const struct inventory *inv) { return inv->n; }
-const struct inv_entry *inventory_at(const struct inventory *inv, size_t i) { return i < inv->n ? inv->refs[i].e : NULL; }
+/* ---- the report's endpoint section --------------------------------------- */
 
-static void frame_ref(char *buf, size_t n, char *const *names, uint32_t n_files, uint32_t f, uint64_t frame)
+void inventory_frame_ref(char *buf, size_t n, char *const *names, uint32_t n_files, uint32_t f, uint64_t frame)
 {
-	if (n_files > 1 && f < n_files && names[f])
-		snprintf(buf, n, "%s:%llu", names[f], (unsigned long long)frame);
-	else
-		snprintf(buf, n, "%llu", (unsigned long long)frame);
+	if (!n) return;
+	bool named = n_files > 1 && f < n_files && names[f];
+	char t[EK_U64_DIGITS + 1], *d = t;
+	if (named) *d++ = ':';
+	d = ek_put_u64(d, (unsigned long long)frame);
+	size_t nl = named ? strlen(names[f]) : 0, tl = (size_t)(d - t);
+	if (nl > n - 1) nl = n - 1;
+	if (tl > n - 1 - nl) tl = n - 1 - nl;
+	if (nl) memcpy(buf, names[f], nl);
+	memcpy(buf + nl, t, tl);
+	buf[nl + tl] = '\0';
 }
 
-int inventory_write_csv(const struct inventory *inv, const char *path, char *const *file_names, uint32_t n_files,
-			char *err, size_t errn)
+/* The endpoint up to its port (IPv4 servers), the address of the others. */
+static void group_text(const struct inv_entry *e, char *t)
 {
-	static const char *const cols[] = {
-		"endpoint", "role", "cert_serial", "cert_subject", "cert_issuer", "cert_san", "cert_eku",
-		"cert_key_usage", "cert_not_before", "cert_not_after", "cert_sha256", "chain_serials", "public_ca",
-		"conns", "first_frame", "last_frame", "findings",
-	};
-	struct csv_out *o = csv_out_open(path, true, err, errn);
-	if (!o) return -1;
-	csv_out_row(o, cols, sizeof cols / sizeof cols[0]);
-	for (size_t i = 0; i < inv->n; i++) {
-		struct inv_entry *e = inv->refs[i].e;
-		const struct x509_info *c = e->leaf;
-		char nb[32] = "", na[32] = "", ff[300], lf[300], codes[512] = "";
-		if (c->have_validity) {
-			ek_unix_str(c->not_before, nb, sizeof nb);
-			ek_unix_str(c->not_after, na, sizeof na);
-		}
-		frame_ref(ff, sizeof ff, file_names, n_files, e->first_file, e->first_frame);
-		frame_ref(lf, sizeof lf, file_names, n_files, e->last_file, e->last_frame);
-		for (int k = 0; k < F_COUNT; k++) {
-			if (!(e->codes & (1u << k))) continue;
-			if (codes[0]) strcat(codes, ";");
-			strcat(codes, finding_def((enum finding_code)k)->name);
-		}
-		csv_out_field(o, e->endpoint);
-		csv_out_field(o, e->client ? "client" : "server");
-		csv_out_field(o, c->serial_hex);
-		csv_out_field(o, c->parsed ? c->subject : "(unparsable certificate)");
-		csv_out_field(o, c->issuer);
-		csv_out_field(o, c->san);
-		csv_out_field(o, c->parsed ? c->eku : "");
-		csv_out_field(o, c->key_usage);
-		csv_out_field(o, nb);
-		csv_out_field(o, na);
-		csv_out_field(o, c->sha256_hex);
-		csv_out_field(o, e->chain_serials ? e->chain_serials : "");
-		csv_out_field(o, inventory_public_ca(inv, e) ? "yes" : "no");
-		csv_out_fieldf(o, "%llu", (unsigned long long)e->conns);
-		csv_out_field(o, ff);
-		csv_out_field(o, lf);
-		csv_out_field(o, codes);
-		csv_out_end_row(o);
-	}
-	return csv_out_close(o, true, err, errn);
+	inventory_endpoint(e, t);
+	char *p = strrchr(t, ':');
+	if (!e->client && p && t[0] != '[') *p = '\0';
 }
 
 static int cmp_entries(const void *a, const void *b)
@@ -497,16 +646,14 @@ static int cmp_entries(const void *a, const void *b)
 	const struct inv_entry *x = *(const struct inv_entry *const *)a, *y = *(const struct inv_entry *const *)b;
 	/* group by address (the endpoint up to its port), servers before clients */
 	char ax[EK_ENDPOINT_STRLEN], ay[EK_ENDPOINT_STRLEN];
-	snprintf(ax, sizeof ax, "%s", x->endpoint);
-	snprintf(ay, sizeof ay, "%s", y->endpoint);
-	char *p = strrchr(ax, ':');
-	if (!x->client && p && ax[0] != '[') *p = '\0';
-	p = strrchr(ay, ':');
-	if (!y->client && p && ay[0] != '[') *p = '\0';
+	group_text(x, ax);
+	group_text(y, ay);
 	int c = strcmp(ax, ay);
 	if (c) return c;
 	if (x->client != y->client) return x->client ? 1 : -1;
-	return strcmp(x->endpoint, y->endpoint);
+	inventory_endpoint(x, ax);
+	inventory_endpoint(y, ay);
+	return strcmp(ax, ay);
 }
 
 /* Most connections first (then the report's order). */
@@ -524,14 +671,14 @@ void inventory_print(const struct inventory *inv, FILE *fp, char *const *file_na
 {
 	size_t n = inv->n, shown = n;
 	if (!n) return;
-	struct inv_entry **v = malloc(n * sizeof *v);
+	struct inv_entry **v = malloc((n < REPORT_MAX_ENTRIES ? n : REPORT_MAX_ENTRIES) * sizeof *v);
 	if (!v) return;
 	if (n > REPORT_MAX_ENTRIES) {
 		/* the busiest by insertion into a short sorted list: sorting
 		 * tens of thousands of entries costs more than the report */
 		shown = 0;
 		for (size_t i = 0; i < n; i++) {
-			struct inv_entry *e = inv->refs[i].e;
+			struct inv_entry *e = inv->refs[i];
 			if (shown == REPORT_MAX_ENTRIES && cmp_busiest(&e, &v[shown - 1]) >= 0) continue;
 			size_t at = shown < REPORT_MAX_ENTRIES ? shown++ : shown - 1;
 			while (at > 0 && cmp_busiest(&e, &v[at - 1]) < 0) {
@@ -541,7 +688,7 @@ void inventory_print(const struct inventory *inv, FILE *fp, char *const *file_na
 			v[at] = e;
 		}
 	} else {
-		for (size_t i = 0; i < n; i++) v[i] = inv->refs[i].e;
+		for (size_t i = 0; i < n; i++) v[i] = inv->refs[i];
 	}
 	qsort(v, shown, sizeof *v, cmp_entries);
 	fprintf(fp, "\nENDPOINTS (what each presented%s)\n", shown < n ? ": the busiest" : "");
@@ -549,14 +696,16 @@ void inventory_print(const struct inventory *inv, FILE *fp, char *const *file_na
 	for (size_t i = 0; i < shown; i++) {
 		struct inv_entry *e = v[i];
 		const struct x509_info *c = e->leaf;
-		fprintf(fp, "\n  %s as %s, %llu connection%s\n", e->endpoint, e->client ? "client" : "server",
+		char ep[EK_ENDPOINT_STRLEN];
+		inventory_endpoint(e, ep);
+		fprintf(fp, "\n  %s as %s, %llu connection%s\n", ep, e->client ? "client" : "server",
 			(unsigned long long)e->conns, e->conns == 1 ? "" : "s");
 		/* one field a line: serials run to 40 hex digits, the report must fit 80 columns */
 		if (n_files > 1) {
 			/* several files: where the first and the last were seen */
 			char ff[300], lf[300];
-			frame_ref(ff, sizeof ff, file_names, n_files, e->first_file, e->first_frame);
-			frame_ref(lf, sizeof lf, file_names, n_files, e->last_file, e->last_frame);
+			inventory_frame_ref(ff, sizeof ff, file_names, n_files, e->first_file, e->first_frame);
+			inventory_frame_ref(lf, sizeof lf, file_names, n_files, e->last_file, e->last_frame);
 			fprintf(fp, "    frames  %s", sanitize_str(ff, buf, sizeof buf));
 			if (strcmp(ff, lf) != 0) fprintf(fp, " .. %s", sanitize_str(lf, buf, sizeof buf));
 			fputc('\n', fp);

@@ -8,29 +8,18 @@
 static bool room(struct jw *w, size_t n)
 {
 	if (w->failed) return false;
-	if (w->cap - w->len >= n) return true;
-	size_t nc = w->cap ? w->cap : 1024;
-	while (nc - w->len < n) nc *= 2;
-	char *nb = realloc(w->buf, nc);
-	if (!nb) {
-		w->failed = true;
-		return false;
-	}
-	w->buf = nb;
-	w->cap = nc;
-	return true;
+	if (!ek_str_room(&w->b, n)) w->failed = true;
+	return !w->failed;
 }
 
 static void put(struct jw *w, const char *s, size_t n)
 {
-	if (!room(w, n)) return;
-	memcpy(w->buf + w->len, s, n);
-	w->len += n;
+	if (room(w, n)) ek_str_put(&w->b, s, n);
 }
 
 void jw_free(struct jw *w)
 {
-	free(w->buf);
+	ek_str_free(&w->b);
 	memset(w, 0, sizeof *w);
 }
 
@@ -50,7 +39,7 @@ void jw_string_value(struct jw *w, const char *s, size_t n)
 		if (clean != small) free(clean);
 		return;
 	}
-	char *o = w->buf + w->len;
+	char *o = w->b.s + w->b.len;
 	*o++ = '"';
 	const unsigned char *p = (const unsigned char *)clean;
 	for (size_t i = 0; i < cl; i++) {
@@ -75,7 +64,7 @@ void jw_string_value(struct jw *w, const char *s, size_t n)
 		}
 	}
 	*o++ = '"';
-	w->len = (size_t)(o - w->buf);
+	ek_str_commit(&w->b, o);
 	if (clean != small) free(clean);
 }
 
@@ -105,7 +94,8 @@ static void open_(struct jw *w, const char *key, char c)
 
 void jw_begin(struct jw *w)
 {
-	w->len = 0;
+	ek_str_clear(&w->b);
+	w->b.oom = false;
 	w->depth = 0;
 	w->failed = false;
 	open_(w, NULL, '{');
@@ -174,5 +164,5 @@ int jw_end_line(struct jw *w, FILE *fp)
 	while (w->depth > 0) jw_close(w);
 	put(w, "\n", 1);
 	if (w->failed) return -1;
-	return fwrite(w->buf, 1, w->len, fp) == w->len ? 0 : -1;
+	return fwrite(w->b.s, 1, w->b.len, fp) == w->b.len ? 0 : -1;
 }

@@ -14,15 +14,16 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "../common/strbuf.h"
+
 #define JW_MAX_DEPTH 16
 
 struct jw {
-	char *buf;
-	size_t len, cap;
+	struct ek_str b;             /* the line so far */
 	int depth;
 	bool need_comma[JW_MAX_DEPTH];
 	char closer[JW_MAX_DEPTH];   /* '}' or ']' */
-	bool failed;                 /* out of memory: the line is dropped */
+	bool failed;                 /* out of memory or nesting too deep: the line is dropped */
 };
 
 void jw_free(struct jw *w);

@@ -93,11 +93,11 @@ void findings_print_ladders(const struct findings *f, FILE *fp)
 	size_t shown = 0, total = 0;
 	for (size_t i = 0; i < f->n_aggs; i++) {
 		const struct agg *a = f->aggs[i];
-		if (a->code == F_HANDSHAKE_FAILED && a->ladder) total++;
+		if (a->code == F_HANDSHAKE_FAILED && (a->ladder || a->ladder_left)) total++;
 	}
 	if (!total) return;
 	fprintf(fp, "\nFAILED HANDSHAKES (%zu distinct)\n", total);
-	for (size_t i = 0; i < f->n_aggs && shown < 10; i++) {
+	for (size_t i = 0; i < f->n_aggs && shown < LADDERS_SHOWN; i++) {
 		const struct agg *a = f->aggs[i];
 		if (a->code != F_HANDSHAKE_FAILED || !a->ladder) continue;
 		shown++;

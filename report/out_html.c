@@ -27,7 +27,7 @@ struct html_report {
 	struct ladder_group *groups;
 	size_t n_groups, cap_groups;
 	uint64_t groups_untracked;   /* failed handshakes past HTML_MAX_GROUPS distinct ones */
-	struct hbuf conns;           /* the connection table's rows */
+	struct ek_str conns;         /* the connection table's rows */
 	uint64_t n_conns, conns_left_out;
 	struct msg_agg *msgs[F_COUNT];
 	size_t n_msgs[F_COUNT];
@@ -78,7 +78,7 @@ void html_report_free(struct html_report *h)
 		free(h->groups[i].svg);
 	}
 	free(h->groups);
-	hb_free(&h->conns);
+	ek_str_free(&h->conns);
 	for (int c = 0; c < F_COUNT; c++) {
 		for (size_t i = 0; i < h->n_msgs[c]; i++) free(h->msgs[c][i].msg);
 		free(h->msgs[c]);
@@ -99,7 +99,7 @@ static double ms_since(struct ek_time a, struct ek_time b)
 }
 
 /* The ladder figure of one connection. */
-static void render_ladder(struct hbuf *b, const struct conn_info *ci, uint64_t more)
+static void render_ladder(struct ek_str *b, const struct conn_info *ci, uint64_t more)
 {
 	enum { W = 980, XC = 250, XS = 880, ROW = 36, TOP = 56 };
 	int n = ci->n_steps;
@@ -110,18 +110,18 @@ static void render_ladder(struct hbuf *b, const struct conn_info *ci, uint64_t m
 	ek_conn_id_str(ci->id, id, sizeof id);
 	hb_printf(b, "<figure class=\"ladder\" data-conn=\"%s\" data-file=\"", id);
 	hb_esc(b, ci->file, 0);
-	hb_puts(b, "\"><figcaption><b>");
+	ek_str_puts(b, "\"><figcaption><b>");
 	hb_esc(b, ci->file, 0);
 	hb_printf(b, " conn %s</b>: ", id);
 	hb_esc(b, ci->client, 0);
-	hb_puts(b, " &#8594; ");
+	ek_str_puts(b, " &#8594; ");
 	hb_esc(b, ci->server, 0);
 	if (ci->sni) {
-		hb_puts(b, " (SNI ");
+		ek_str_puts(b, " (SNI ");
 		hb_esc(b, ci->sni, 200);
-		hb_puts(b, ")");
+		ek_str_puts(b, ")");
 	}
-	hb_puts(b, "<br>");
+	ek_str_puts(b, "<br>");
 	hb_esc(b, ci->outcome_detail, 0);
 	if (more) hb_printf(b, " <i>(and %llu more like it)</i>", (unsigned long long)more);
 	hb_printf(b, "</figcaption><svg class=\"ladder\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
@@ -149,68 +149,68 @@ static void render_ladder(struct hbuf *b, const struct conn_info *ci, uint64_t m
 			  (XC + XS) / 2, y - 5);
 		hb_esc(b, s->name, 0);
 		if (s->fatal && *codes) {
-			hb_puts(b, " &#8594; ");
+			ek_str_puts(b, " &#8594; ");
 			hb_esc(b, codes, 0);
 		}
-		hb_puts(b, "</text>");
+		ek_str_puts(b, "</text>");
 		if (s->info) {
 			hb_printf(b, "<text class=\"info%s\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">", s->fatal ? " fatal" : "",
 				  (XC + XS) / 2, y + 13);
 			hb_esc(b, s->info, 96);
-			hb_puts(b, "</text>");
+			ek_str_puts(b, "</text>");
 		}
-		hb_puts(b, "</g>");
+		ek_str_puts(b, "</g>");
 	}
 	if (ci->steps_dropped)
 		hb_printf(b, "<text class=\"info\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">... %u more messages</text>",
 			  (XC + XS) / 2, TOP + n * ROW, ci->steps_dropped);
-	hb_puts(b, "</svg></figure>\n");
+	ek_str_puts(b, "</svg></figure>\n");
 }
 
 static void add_ladder(struct html_report *h, const struct conn_info *ci)
 {
-	struct hbuf k = { 0 };
+	struct ek_str k = { 0 };
 	/* the client by address: its port changes with every attempt */
 	char cip[EK_ENDPOINT_STRLEN];
 	ek_endpoint_str(&ci->client_ep, false, cip, sizeof cip);
-	hb_puts(&k, cip);
-	hb_puts(&k, "|");
-	hb_puts(&k, ci->server);
+	ek_str_puts(&k, cip);
+	ek_str_puts(&k, "|");
+	ek_str_puts(&k, ci->server);
 	for (uint16_t i = 0; i < ci->n_steps; i++) {
 		const struct conn_step *s = &ci->steps[i];
 		hb_printf(&k, "|%d%s %s", (int)s->sender, s->name, s->info ? s->info : "");
 	}
-	if (k.failed || !k.p) {
-		hb_free(&k);
+	if (k.oom || !k.s) {
+		ek_str_free(&k);
 		return;
 	}
-	uint64_t hash = fnv(k.p);
+	uint64_t hash = fnv(k.s);
 	for (size_t i = 0; i < h->n_groups; i++) {
 		struct ladder_group *g = &h->groups[i];
-		if (g->hash == hash && !strcmp(g->key, k.p)) {
+		if (g->hash == hash && !strcmp(g->key, k.s)) {
 			g->count++;
-			hb_free(&k);
+			ek_str_free(&k);
 			return;
 		}
 	}
 	if (h->n_groups == HTML_MAX_GROUPS) {
 		h->groups_untracked++;
-		hb_free(&k);
+		ek_str_free(&k);
 		return;
 	}
 	if (h->n_groups == h->cap_groups) {
 		size_t nc = h->cap_groups ? h->cap_groups * 2 : 64;
 		struct ladder_group *ng = realloc(h->groups, nc * sizeof *ng);
 		if (!ng) {
-			hb_free(&k);
+			ek_str_free(&k);
 			return;
 		}
 		h->groups = ng;
 		h->cap_groups = nc;
 	}
-	struct hbuf svg = { 0 };
+	struct ek_str svg = { 0 };
 	render_ladder(&svg, ci, 0);
-	h->groups[h->n_groups++] = (struct ladder_group){ k.p, hash, 1, svg.p };
+	h->groups[h->n_groups++] = (struct ladder_group){ k.s, hash, 1, svg.s };
 }
 
 static void add_conn_row(struct html_report *h, const struct conn_info *ci)
@@ -220,33 +220,33 @@ static void add_conn_row(struct html_report *h, const struct conn_info *ci)
 		return;
 	}
 	h->n_conns++;
-	struct hbuf *b = &h->conns;
+	struct ek_str *b = &h->conns;
 	hb_printf(b, "<tr data-port=\"%u\" data-outcome=\"%s\" data-sni=\"", ci->server_ep.port,
 		  conn_outcome_name(ci->outcome));
 	hb_esc(b, ci->sni ? ci->sni : "", 300);
-	hb_puts(b, "\"><td>");
+	ek_str_puts(b, "\"><td>");
 	hb_esc(b, ci->file, 0);
 	char id[EK_CONN_ID_STRLEN];
 	ek_conn_id_str(ci->id, id, sizeof id);
 	hb_printf(b, "</td><td>%s</td><td>%llu</td><td>", id, (unsigned long long)ci->first_frame);
 	hb_esc(b, ci->client, 0);
-	hb_puts(b, "</td><td>");
+	ek_str_puts(b, "</td><td>");
 	hb_esc(b, ci->server, 0);
-	hb_puts(b, "</td><td class=\"mono\">");
+	ek_str_puts(b, "</td><td class=\"mono\">");
 	hb_esc(b, ci->sni ? ci->sni : "", 300);
-	hb_puts(b, "</td><td>");
+	ek_str_puts(b, "</td><td>");
 	hb_esc(b, ci->version, 0);
-	hb_puts(b, "</td><td class=\"mono\">");
+	ek_str_puts(b, "</td><td class=\"mono\">");
 	hb_esc(b, ci->cipher, 0);
 	for (int i = 0; i < 2; i++) {
-		hb_puts(b, "</td><td class=\"mono serial\">");
+		ek_str_puts(b, "</td><td class=\"mono serial\">");
 		if (ci->leaf[i]) hb_esc(b, ci->leaf[i]->serial_hex, 0);
 	}
 	hb_printf(b, "</td><td>%s</td><td class=\"mono\">", conn_outcome_name(ci->outcome));
 	char codes[400];
 	conn_codes_str(ci->codes, codes, sizeof codes);
 	hb_esc(b, codes, 0);
-	hb_puts(b, "</td></tr>\n");
+	ek_str_puts(b, "</td></tr>\n");
 }
 
 void html_report_conn(struct html_report *h, const struct conn_info *ci)
@@ -285,9 +285,9 @@ static void csp_hash(const char *s, char out[64])
 	snprintf(out, 64, "'sha256-%s'", b64);
 }
 
-static void summary(struct hbuf *b, const struct analysis_totals *t, const struct html_report *h)
+static void summary(struct ek_str *b, const struct analysis_totals *t, const struct html_report *h)
 {
-	hb_puts(b, "<h2 id=\"summary\">Summary</h2><table class=\"summary\">");
+	ek_str_puts(b, "<h2 id=\"summary\">Summary</h2><table class=\"summary\">");
 	hb_printf(b, "<tr><th>files</th><td>%u</td></tr><tr><th>packets</th><td>%llu</td></tr>"
 		     "<tr><th>TCP connections</th><td>%llu</td></tr><tr><th>TLS connections</th><td>%llu</td></tr>",
 		  t->files, (unsigned long long)t->packets, (unsigned long long)t->tcp_conns,
@@ -313,14 +313,14 @@ static void summary(struct hbuf *b, const struct analysis_totals *t, const struc
 			     "</td></tr>",
 			  (unsigned long long)t->conns_keyed, (unsigned long long)t->records_decrypted,
 			  (unsigned long long)t->conns_decrypt_failed);
-	hb_puts(b, "</table>\n");
+	ek_str_puts(b, "</table>\n");
 }
 
-static void findings_section(struct hbuf *b, const struct html_report *h)
+static void findings_section(struct ek_str *b, const struct html_report *h)
 {
 	static const char *const titles[] = { "Info", "Warnings", "Errors" };
 	static const char *const cls[] = { "info", "warning", "error" };
-	hb_puts(b, "<h2 id=\"findings\">Findings</h2>\n");
+	ek_str_puts(b, "<h2 id=\"findings\">Findings</h2>\n");
 	bool any = false;
 	for (int sev = SEV_ERROR; sev >= SEV_INFO; sev--) {
 		uint64_t n = 0;
@@ -334,22 +334,22 @@ static void findings_section(struct hbuf *b, const struct html_report *h)
 			if ((int)d->severity != sev || !h->by_code[c]) continue;
 			hb_printf(b, "<div class=\"code\" data-code=\"%s\"><h4>%s</h4><ul>", d->name, d->name);
 			for (size_t i = 0; i < h->n_msgs[c]; i++) {
-				hb_puts(b, "<li class=\"finding\">");
+				ek_str_puts(b, "<li class=\"finding\">");
 				hb_esc(b, h->msgs[c][i].msg, 0);
 				if (h->msgs[c][i].count > 1) hb_printf(b, " (x%llu)", (unsigned long long)h->msgs[c][i].count);
-				hb_puts(b, "</li>");
+				ek_str_puts(b, "</li>");
 			}
 			if (h->msgs_more[c])
 				hb_printf(b, "<li class=\"note\">%llu more (see --findings)</li>", (unsigned long long)h->msgs_more[c]);
-			hb_puts(b, "</ul><p class=\"why\"><b>What it means:</b> ");
+			ek_str_puts(b, "</ul><p class=\"why\"><b>What it means:</b> ");
 			hb_esc(b, d->explanation, 0);
-			hb_puts(b, "</p><p class=\"why\"><b>What fixes it:</b> ");
+			ek_str_puts(b, "</p><p class=\"why\"><b>What fixes it:</b> ");
 			hb_esc(b, d->remedy, 0);
-			hb_puts(b, "</p></div>\n");
+			ek_str_puts(b, "</p></div>\n");
 		}
-		hb_puts(b, "</section>\n");
+		ek_str_puts(b, "</section>\n");
 	}
-	if (!any) hb_puts(b, "<p>No findings.</p>\n");
+	if (!any) ek_str_puts(b, "<p>No findings.</p>\n");
 }
 
 static int by_count(const void *a, const void *b)
@@ -358,11 +358,11 @@ static int by_count(const void *a, const void *b)
 	return x->count > y->count ? -1 : x->count < y->count;
 }
 
-static void ladders_section(struct hbuf *b, struct html_report *h)
+static void ladders_section(struct ek_str *b, struct html_report *h)
 {
-	hb_puts(b, "<h2 id=\"ladders\">Handshake ladders</h2>\n");
+	ek_str_puts(b, "<h2 id=\"ladders\">Handshake ladders</h2>\n");
 	if (!h->n_groups) {
-		hb_puts(b, "<p>No failed handshakes.</p>\n");
+		ek_str_puts(b, "<p>No failed handshakes.</p>\n");
 		return;
 	}
 	/* stable: equal counts keep capture order */
@@ -381,7 +381,7 @@ static void ladders_section(struct hbuf *b, struct html_report *h)
 	for (size_t i = 0; i < shown; i++) {
 		struct ladder_group *g = &h->groups[i];
 		if (g->count > 1) hb_printf(b, "<p class=\"note\">%llu connections like the next one:</p>", (unsigned long long)g->count);
-		if (g->svg) hb_puts(b, g->svg);
+		if (g->svg) ek_str_puts(b, g->svg);
 	}
 	uint64_t left = h->n_groups - shown + h->groups_untracked;
 	if (left)
@@ -390,30 +390,32 @@ static void ladders_section(struct hbuf *b, struct html_report *h)
 			  (unsigned long long)left);
 }
 
-static void badge(struct hbuf *b, const char *cls, const char *text)
+static void badge(struct ek_str *b, const char *cls, const char *text)
 {
 	hb_printf(b, "<span class=\"badge %s\">%s</span>", cls, text);
 }
 
-static void inventory_section(struct hbuf *b, const struct inventory *inv)
+static void inventory_section(struct ek_str *b, const struct inventory *inv)
 {
-	hb_puts(b, "<h2 id=\"endpoints\">Endpoints: what each presented</h2>\n");
+	ek_str_puts(b, "<h2 id=\"endpoints\">Endpoints: what each presented</h2>\n");
 	size_t n = inv ? inventory_count(inv) : 0;
 	if (!n) {
-		hb_puts(b, "<p>No certificates seen.</p>\n");
+		ek_str_puts(b, "<p>No certificates seen.</p>\n");
 		return;
 	}
-	hb_puts(b, "<table id=\"inventory\"><thead><tr><th>endpoint</th><th>role</th><th>serial</th><th>EKU</th>"
+	ek_str_puts(b, "<table id=\"inventory\"><thead><tr><th>endpoint</th><th>role</th><th>serial</th><th>EKU</th>"
 		   "<th>subject</th><th>issuer</th><th>valid</th><th>connections</th></tr></thead><tbody>\n");
 	for (size_t i = 0; i < n; i++) {
-		/* inventory_public_ca fills in a cached answer: the entry is the inventory's */
-		struct inv_entry *e = (struct inv_entry *)inventory_at(inv, i);
+		/* inventory_public_ca fills in a cached answer */
+		struct inv_entry *e = inventory_at(inv, i);
 		const struct x509_info *x = e->leaf;
-		hb_puts(b, "<tr><td>");
-		hb_esc(b, e->endpoint, 0);
+		char ep[EK_ENDPOINT_STRLEN];
+		inventory_endpoint(e, ep);
+		ek_str_puts(b, "<tr><td>");
+		hb_esc(b, ep, 0);
 		hb_printf(b, "</td><td>%s</td><td class=\"mono serial\">", e->client ? "client" : "server");
 		hb_esc(b, x->serial_hex, 0);
-		hb_puts(b, "</td><td>");
+		ek_str_puts(b, "</td><td>");
 		if (x->parsed) {
 			bool absent = !strcmp(x->eku, "absent");
 			bool ca = absent || strstr(x->eku, "clientAuth") || strstr(x->eku, "anyExtendedKeyUsage");
@@ -423,13 +425,13 @@ static void inventory_section(struct hbuf *b, const struct inventory *inv)
 			bool pub = inventory_public_ca(inv, e);
 			badge(b, pub ? "pub" : "priv", pub ? "public CA" : "private CA");
 			if (pub && ca && !absent) badge(b, "sunset", "clientAuth sunset: renewal loses it");
-			hb_puts(b, "<div class=\"mono\">");
+			ek_str_puts(b, "<div class=\"mono\">");
 			hb_esc(b, x->eku, 0);
-			hb_puts(b, "</div></td><td class=\"mono\">");
+			ek_str_puts(b, "</div></td><td class=\"mono\">");
 			hb_esc(b, x->subject, 0);
-			hb_puts(b, "</td><td class=\"mono\">");
+			ek_str_puts(b, "</td><td class=\"mono\">");
 			hb_esc(b, x->issuer, 0);
-			hb_puts(b, "</td><td>");
+			ek_str_puts(b, "</td><td>");
 			if (x->have_validity) {
 				char nb[32], na[32];
 				ek_unix_str(x->not_before, nb, sizeof nb);
@@ -437,21 +439,21 @@ static void inventory_section(struct hbuf *b, const struct inventory *inv)
 				hb_printf(b, "%s .. %s", nb, na);
 			}
 		} else {
-			hb_puts(b, "(unparsable)</td><td></td><td></td><td>");
+			ek_str_puts(b, "(unparsable)</td><td></td><td></td><td>");
 		}
 		hb_printf(b, "</td><td>%llu</td></tr>\n", (unsigned long long)e->conns);
 	}
-	hb_puts(b, "</tbody></table>\n");
+	ek_str_puts(b, "</tbody></table>\n");
 }
 
-static void conns_section(struct hbuf *b, const struct html_report *h)
+static void conns_section(struct ek_str *b, const struct html_report *h)
 {
-	hb_puts(b, "<h2 id=\"connections\">Connections</h2>\n");
+	ek_str_puts(b, "<h2 id=\"connections\">Connections</h2>\n");
 	if (!h->n_conns) {
-		hb_puts(b, "<p>No TLS connections.</p>\n");
+		ek_str_puts(b, "<p>No TLS connections.</p>\n");
 		return;
 	}
-	hb_puts(b, "<p class=\"filters\"><label>server port <input id=\"f-port\" size=\"6\"></label>"
+	ek_str_puts(b, "<p class=\"filters\"><label>server port <input id=\"f-port\" size=\"6\"></label>"
 		   "<label>SNI <input id=\"f-sni\" size=\"24\"></label><label>outcome <select id=\"f-outcome\">"
 		   "<option value=\"\">any</option><option>completed</option><option>failed</option>"
 		   "<option>unfinished</option><option>not_visible</option></select></label> "
@@ -459,8 +461,8 @@ static void conns_section(struct hbuf *b, const struct html_report *h)
 		   "<table id=\"conns\"><thead><tr><th>file</th><th data-type=\"num\">conn</th><th data-type=\"num\">"
 		   "frame</th><th>client</th><th>server</th><th>SNI</th><th>version</th><th>cipher</th>"
 		   "<th>client cert</th><th>server cert</th><th>outcome</th><th>findings</th></tr></thead><tbody>\n");
-	if (h->conns.p) hb_put(b, h->conns.p, h->conns.len);
-	hb_puts(b, "</tbody></table>\n");
+	if (h->conns.s) ek_str_put(b, h->conns.s, h->conns.len);
+	ek_str_puts(b, "</tbody></table>\n");
 	if (h->conns_left_out)
 		hb_printf(b, "<p class=\"note\">%llu more connections left out (see --conns).</p>\n",
 			  (unsigned long long)h->conns_left_out);
@@ -468,19 +470,19 @@ static void conns_section(struct hbuf *b, const struct html_report *h)
 
 int html_report_write(struct html_report *h, FILE *fp, const struct analysis_totals *t, const struct inventory *inv)
 {
-	struct hbuf b = { 0 };
+	struct ek_str b = { 0 };
 	char sh[64], ch[64];
 	csp_hash(script, sh);
 	csp_hash(css, ch);
-	hb_puts(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n");
+	ek_str_puts(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n");
 	/* nothing outside this file: no fetch, image, font, frame or form;
 	 * only the one style and script below run */
 	hb_printf(&b, "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src %s; "
 		      "script-src %s; img-src 'none'; base-uri 'none'; form-action 'none'\">\n", ch, sh);
-	hb_puts(&b, "<meta name=\"viewport\" content=\"width=device-width\"><meta name=\"referrer\" content=\"no-referrer\">\n"
+	ek_str_puts(&b, "<meta name=\"viewport\" content=\"width=device-width\"><meta name=\"referrer\" content=\"no-referrer\">\n"
 		    "<title>ekuscope report</title><style>");
-	hb_puts(&b, css);
-	hb_puts(&b, "</style></head><body>\n<h1>ekuscope report</h1>\n"
+	ek_str_puts(&b, css);
+	ek_str_puts(&b, "</style></head><body>\n<h1>ekuscope report</h1>\n"
 		    "<p class=\"note\">Which certificate each side of every TLS connection presented, and why handshakes "
 		    "failed. Frame numbers are Wireshark's.</p>\n"
 		    "<svg class=\"defs\" width=\"0\" height=\"0\" aria-hidden=\"true\"><defs>"
@@ -495,7 +497,7 @@ int html_report_write(struct html_report *h, FILE *fp, const struct analysis_tot
 	conns_section(&b, h);
 	hb_printf(&b, "<script>%s</script>\n</body></html>\n", script);
 	int rc = -1;
-	if (!b.failed && b.p && fwrite(b.p, 1, b.len, fp) == b.len) rc = 0;
-	hb_free(&b);
+	if (!b.oom && b.s && fwrite(b.s, 1, b.len, fp) == b.len) rc = 0;
+	ek_str_free(&b);
 	return rc;
 }

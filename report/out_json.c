@@ -104,22 +104,25 @@ static void endpoint_text(struct jw *w, const char *key, const char *s, size_t n
 	jw_close(w);
 }
 
-static void endpoints(struct jw *w, const char *client, size_t cl, const char *server, size_t sl)
+/* The transport follows the conn id: UDP flows (DTLS, OpenVPN over UDP) are "u<N>". */
+static void endpoints(struct jw *w, uint64_t id, const char *client, size_t cl, const char *server,
+		      size_t sl)
 {
 	endpoint_text(w, "source", client, cl);
 	endpoint_text(w, "destination", server, sl);
 	jw_obj(w, "network");
-	jw_str(w, "transport", "tcp");
+	jw_str(w, "transport", (id & EK_CONN_UDP) ? "udp" : "tcp");
 	jw_str(w, "protocol", "tls");
 	jw_close(w);
 }
 
-static void endpoints_ep(struct jw *w, const struct ek_endpoint *c, const struct ek_endpoint *s)
+static void endpoints_ep(struct jw *w, uint64_t id, const struct ek_endpoint *c,
+			 const struct ek_endpoint *s)
 {
 	char ct[EK_ENDPOINT_STRLEN], st[EK_ENDPOINT_STRLEN];
 	ek_endpoint_str(c, true, ct, sizeof ct);
 	ek_endpoint_str(s, true, st, sizeof st);
-	endpoints(w, ct, strlen(ct), st, strlen(st));
+	endpoints(w, id, ct, strlen(ct), st, strlen(st));
 }
 
 /* tls.version "1.2" and tls.version_protocol "tls" from "TLS1.2" (also
@@ -218,7 +221,7 @@ void json_write_row(void *ctx, const struct row *r)
 	jw_begin(w);
 	timestamp(j, r->ts);
 	event_obj(w, "event", "timeline", r->event);
-	endpoints(w, r->client, r->client_len, r->server, r->server_len);
+	endpoints(w, r->conn, r->client, r->client_len, r->server, r->server_len);
 	bool cert = r->cert_index >= 0 && r->cert && (!strcmp(r->sender, "client") || !strcmp(r->sender, "server"));
 	if (*r->version || cert) {
 		jw_obj(w, "tls");
@@ -254,7 +257,7 @@ void json_write_finding(struct json_writer *j, const struct finding_rec *f)
 	timestamp(j, f->ev->pkt.ts);
 	event_obj(w, "alert", "finding", d->name);
 	jw_str(w, "message", f->message);
-	endpoints_ep(w, &v->client, &v->server);
+	endpoints_ep(w, v->id, &v->client, &v->server);
 	bool role = f->cert && (!strcmp(f->role, "client") || !strcmp(f->role, "server"));
 	if (role) {
 		jw_obj(w, "tls");
@@ -282,7 +285,7 @@ void json_write_conn(struct json_writer *j, const struct conn_info *ci)
 	jw_begin(w);
 	timestamp(j, ci->first_ts);
 	event_obj(w, "state", "connection", conn_outcome_name(ci->outcome));
-	endpoints_ep(w, &ci->client_ep, &ci->server_ep);
+	endpoints_ep(w, ci->id, &ci->client_ep, &ci->server_ep);
 	jw_obj(w, "tls");
 	tls_version(w, ci->version);
 	if (ci->cipher[0]) jw_str(w, "cipher", ci->cipher);

@@ -7,6 +7,7 @@
 
 #include "../common/decimal.h"
 #include "../common/netaddr.h"
+#include "cert_columns.h"
 #include "findings_table.h"
 
 static const char *const columns[] = {
@@ -17,12 +18,13 @@ static const char *const columns[] = {
 
 /* The certificate columns (serial ... sha256) of a certificate, escaped
  * once: the same few certificates fill most certificate rows.  Keyed by
- * the SHA-256 of the DER, which decides every one of those columns. */
+ * the SHA-256 of the DER, which decides every one of those columns; a
+ * slot keeps its buffer for the next certificate. */
 #define CERT_SLOTS 256
 struct cert_frag {
 	uint8_t sha256[32];
-	char *text;     /* ",serial,subject,issuer,eku,not_before,not_after,sha256" escaped */
-	size_t len;
+	bool set;
+	struct ek_str text;     /* ",serial,subject,issuer,eku,not_before,not_after,sha256" (cert_columns) */
 };
 
 /* Escaped texts of the short static strings of a row (sender, version,
@@ -38,7 +40,7 @@ struct str_memo {
 struct tcsv {
 	struct csv_out *o;
 	const char *file;           /* the last file name and its escaped field */
-	char *file_esc;
+	char *file_esc;             /* with 64 bytes to spare: copied 64 bytes at a time */
 	size_t file_len;
 	int64_t ts_sec;             /* the last time's text up to the '.' */
 	bool ts_ok;
@@ -63,7 +65,7 @@ static void tcsv_free(void *p)
 {
 	struct tcsv *w = p;
 	free(w->file_esc);
-	for (size_t i = 0; i < CERT_SLOTS; i++) free(w->certs[i].text);
+	for (size_t i = 0; i < CERT_SLOTS; i++) ek_str_free(&w->certs[i].text);
 	free(w);
 }
 
@@ -77,13 +79,6 @@ static inline char *copy64(char *o, const char *s, size_t n)
 		i += 64;
 	} while (i < n);
 	return o + n;
-}
-
-/* Decimal v as a field. */
-static void field_u64(struct csv_out *o, unsigned long long v)
-{
-	char t[24];
-	csv_out_plain(o, t, (size_t)(ek_put_u64(t, v) - t));
 }
 
 /* The time column at o (room for 8 * EK_TIME_STRLEN bytes). */
@@ -132,72 +127,64 @@ static inline const struct str_memo *str_memo(struct tcsv *w, int col, const cha
 	return str_memo_new(m, s);
 }
 
-static char *join(char *o, const char *s)
+/* Escaped text of a static string: its memo, or NULL (then escaped in
+ * place: strings of 32 bytes or more). */
+static inline size_t static_max(const struct str_memo *m, const char *s)
 {
-	size_t n;
-	char *e = csv_escape_field(s, &n);
-	*o++ = ',';
-	if (e) {
-		memcpy(o, e, n);
-		o += n;
-		free(e);
-	}
-	return o;
+	return __builtin_expect(m != NULL, 1) ? m->len : 8 * strlen(s) + 8;
+}
+
+__attribute__((noinline)) static char *escape_static(char *o, const char *s)
+{
+	return csv_escape_to(o, s, strlen(s));
+}
+
+static inline char *put_static(char *o, const struct str_memo *m, const char *s)
+{
+	return __builtin_expect(m != NULL, 1) ? copy64(o, m->esc, m->len) : escape_static(o, s);
 }
 
 static const struct cert_frag *cert_frag(struct tcsv *w, const struct x509_info *c)
 {
 	struct cert_frag *f = &w->certs[(c->sha256[0] | (unsigned)c->sha256[1] << 8) % CERT_SLOTS];
-	if (f->text && memcmp(f->sha256, c->sha256, sizeof f->sha256) == 0) return f;
-	char nb[32] = "", na[32] = "";
-	if (c->have_validity) {
-		ek_unix_str(c->not_before, nb, sizeof nb);
-		ek_unix_str(c->not_after, na, sizeof na);
-	}
-	const char *v[7] = {
-		c->serial_hex, c->parsed ? c->subject : "(unparsable certificate)", c->issuer, c->parsed ? c->eku : "",
-		nb, na, c->sha256_hex,
-	};
-	size_t max = 0;
-	for (int i = 0; i < 7; i++) max += 8 * strlen(v[i] ? v[i] : "") + 9;
-	char *t = malloc(max + 1);
-	if (!t) return NULL;
-	char *o = t;
-	for (int i = 0; i < 7; i++) o = join(o, v[i]);
-	free(f->text);
-	f->text = t;
-	f->len = (size_t)(o - t);
+	if (f->set && memcmp(f->sha256, c->sha256, sizeof f->sha256) == 0) return f;
+	ek_str_clear(&f->text);
+	f->text.oom = false;
+	cert_columns(&f->text, c, CERT_COLS_TIMELINE);
+	f->set = !f->text.oom && f->text.s;
+	if (!f->set) return NULL;
 	memcpy(f->sha256, c->sha256, sizeof f->sha256);
 	return f;
 }
 
-static void write_row_basic(void *ctx, const struct row *r);
+/* The escaped file name, kept while rows name the same file. */
+static bool file_field(struct tcsv *w, const char *file)
+{
+	if (file == w->file && w->file_esc) return true;
+	free(w->file_esc);
+	size_t n = strlen(file);
+	w->file = file;
+	w->file_esc = malloc(8 * n + 8 + 64);
+	if (!w->file_esc) return false;
+	w->file_len = (size_t)(csv_escape_to(w->file_esc, file, n) - w->file_esc);
+	return true;
+}
 
 /* The row formatted in one piece in the output buffer. */
 static void write_row(void *ctx, const struct row *r)
 {
 	struct tcsv *w = ctx;
-	if (r->file != w->file || !w->file_esc) {
-		free(w->file_esc);
-		size_t n;
-		char *e = csv_escape_field(r->file, &n);
-		/* padded: copied 64 bytes at a time */
-		w->file_esc = e ? malloc(n + 64) : NULL;
-		if (w->file_esc) memcpy(w->file_esc, e, n);
-		w->file_len = n;
-		free(e);
-		w->file = r->file;
-	}
 	const struct str_memo *ms = str_memo(w, 0, r->sender), *mv = str_memo(w, 1, r->version),
 			      *me = str_memo(w, 2, r->event);
 	bool cert = r->cert_index >= 0 && r->cert;
 	const struct cert_frag *f = cert ? cert_frag(w, r->cert) : NULL;
-	if (!w->file_esc || !ms || !mv || !me || (cert && !f)) {
-		write_row_basic(w->o, r);
+	if (!file_field(w, r->file) || (cert && !f)) {
+		csv_out_fail(w->o); /* out of memory: the file is reported as not written */
 		return;
 	}
-	size_t max = w->file_len + 8 * EK_TIME_STRLEN + 3 * 24 + r->client_len + r->server_len + ms->len + mv->len +
-		     me->len + 8 * (size_t)r->detail_len + 8 + (f ? f->len : 0) + ROW_FINDINGS_LEN + 32 + 64;
+	size_t max = w->file_len + 8 * EK_TIME_STRLEN + 3 * 24 + r->client_len + r->server_len +
+		     static_max(ms, r->sender) + static_max(mv, r->version) + static_max(me, r->event) +
+		     8 * (size_t)r->detail_len + 8 + (f ? f->text.len : 0) + ROW_FINDINGS_LEN + 32 + 64;
 	char *o = csv_out_row_reserve(w->o, max);
 	if (!o) return;
 	/* Short pieces are copied 64 bytes at a time from buffers that have
@@ -239,18 +226,18 @@ static void write_row(void *ctx, const struct row *r)
 			w->pre_server_off = server_off;
 		}
 	}
-	o = copy64(o, ms->esc, ms->len);
+	o = put_static(o, ms, r->sender);
 	*o++ = ',';
-	o = copy64(o, mv->esc, mv->len);
+	o = put_static(o, mv, r->version);
 	*o++ = ',';
-	o = copy64(o, me->esc, me->len);
+	o = put_static(o, me, r->event);
 	*o++ = ',';
 	o = csv_escape_to(o, r->detail, r->detail_len);
 	*o++ = ',';
 	if (f) {
 		o = ek_put_u64(o, (unsigned long long)r->cert_index); /* >= 0 here */
-		memcpy(o, f->text, f->len);
-		o += f->len;
+		memcpy(o, f->text.s, f->text.len);
+		o += f->text.len;
 	} else {
 		memset(o, ',', 7);
 		o += 7;
@@ -268,57 +255,13 @@ static void write_row(void *ctx, const struct row *r)
 	csv_out_row_commit(w->o, o);
 }
 
-/* Without memory for struct tcsv: every field through csv_out_field. */
-static void write_row_basic(void *ctx, const struct row *r)
+bool timeline_csv_writer(struct csv_out *out, struct row_writer *rw)
 {
-	struct csv_out *o = ctx;
-	char ts[EK_TIME_STRLEN], fs[ROW_FINDINGS_LEN];
-	ek_time_str(r->ts, ts, sizeof ts);
-	csv_out_field(o, r->file);
-	field_u64(o, (unsigned long long)r->frame);
-	csv_out_field(o, ts);
-	char cid[EK_CONN_ID_STRLEN];
-	ek_conn_id_str(r->conn, cid, sizeof cid);
-	csv_out_field(o, cid);
-	csv_out_field(o, r->client);
-	csv_out_field(o, r->server);
-	csv_out_field(o, r->sender);
-	csv_out_field(o, r->version);
-	csv_out_field(o, r->event);
-	csv_out_field(o, r->detail);
-	if (r->cert_index >= 0 && r->cert) {
-		const struct x509_info *c = r->cert;
-		char nb[32] = "", na[32] = "";
-		if (c->have_validity) {
-			ek_unix_str(c->not_before, nb, sizeof nb);
-			ek_unix_str(c->not_after, na, sizeof na);
-		}
-		field_u64(o, (unsigned long long)r->cert_index);
-		csv_out_field(o, c->serial_hex);
-		csv_out_field(o, c->parsed ? c->subject : "(unparsable certificate)");
-		csv_out_field(o, c->issuer);
-		csv_out_field(o, c->parsed ? c->eku : "");
-		csv_out_field(o, nb);
-		csv_out_field(o, na);
-		csv_out_field(o, c->sha256_hex);
-	} else {
-		csv_out_empty(o, 8);
-	}
-	row_findings_str(r, fs);
-	csv_out_field(o, fs);
-	csv_out_end_row(o);
-}
-
-struct row_writer timeline_csv_writer(struct csv_out *out)
-{
-	csv_out_row(out, columns, sizeof columns / sizeof columns[0]);
 	struct tcsv *w = calloc(1, sizeof *w);
-	if (!w) {
-		struct row_writer basic = { out, write_row_basic };
-		return basic;
-	}
+	if (!w) return false;
+	csv_out_row(out, columns, sizeof columns / sizeof columns[0]);
 	w->o = out;
 	csv_out_attach(out, w, tcsv_free);
-	struct row_writer rw = { w, write_row };
-	return rw;
+	*rw = (struct row_writer){ w, write_row };
+	return true;
 }

@@ -5,7 +5,8 @@
 #include "csv_out.h"
 #include "row.h"
 
-/* Writes the header and returns a writer whose ctx is out. */
-struct row_writer timeline_csv_writer(struct csv_out *out);
+/* Writes the header and sets *rw to the writer of out's rows; false when
+ * out of memory. */
+bool timeline_csv_writer(struct csv_out *out, struct row_writer *rw);
 
 #endif

@@ -4,8 +4,9 @@
 # stderr and the exit code, byte for byte, with -j 2 and -j 4.  Cases: all
 # samples in one run, the public corpus (if present), files that depend on
 # earlier ones (same_cert_both_roles across files, pcapng secrets blocks
-# used by a later file), failing and truncated files among good ones.
-# Env (set by ctest): EKUSCOPE, EK_SRC, EK_SHARED.
+# used by a later file), failing and truncated files among good ones,
+# generated captures whose threads share certificates.
+# Env (set by ctest): EKUSCOPE, EK_SRC, EK_SHARED, EK_BUILD.
 set -uo pipefail
 EK=${EKUSCOPE:?} S=${EK_SRC:?}/samples
 CORPUS=${EK_SHARED:-$EK_SRC/../shared}/corpus/public
@@ -103,6 +104,25 @@ head -c 3000 "$S/webex-mtls-5061.pcap" >"$T/cut.pcap"
 check "bad files" "$S/webex-mtls-5061.pcap" "$T/nope.pcap" "$T/cut.pcap" "$T/junk.pcap" "$S/traversal-7001-no-clientauth.pcap" "$T/cut.pcap"
 # a filter and -c apply per file
 check "filter" -c 12 -f "tcp port 5061" -- "${samples[@]}"
+
+# (v) the threads share distinct certificates (dissect/x509_shared.c): two
+# fleet captures whose leaf variants overlap, one of them twice (the
+# threads ask for the same certificates at the same time), with the
+# default store and with --max-memory 16 (a 128 KiB store, smaller than
+# the ~3 000 records: the oldest are dropped and parsed again)
+GEN=${EK_BUILD:-}/bench/ek_bench_gen
+if [[ -n ${EK_BUILD:-} && -x $GEN ]]; then
+	for seed in 1 2; do
+		"$GEN" -s "$seed" -n 2500 -c 100 --req 100 --resp 200 --leaf-variants 1500 -o "$T/fleet$seed.pcap" \
+			"$S/webex-mtls-5061.pcap:1" "$S/sni-mismatch-443.pcap:2" "$S/expired-server-cert-443.pcap:1" \
+			"$S/tls13-mtls-5061.pcap:1" 2>/dev/null || bad "generator"
+	done
+	check "fleet captures sharing certificates" "$T/fleet1.pcap" "$T/fleet2.pcap" "$T/fleet1.pcap"
+	check "fleet captures, small store" --max-memory 16 -- "$T/fleet1.pcap" "$T/fleet2.pcap" "$T/fleet1.pcap" \
+		"$S/sni-mismatch-443.pcap"
+else
+	echo "note: no ek_bench_gen (EK_BENCH=OFF); fleet cases skipped"
+fi
 
 # inputs -j cannot split (standard input) run serially
 "$EK" -j 1 -q -o "$T/a.csv" - "$S/webex-mtls-5061.pcap" <"$S/neighbor-zone-5061.pcap" >"$T/a.txt" 2>&1

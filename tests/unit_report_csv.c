@@ -63,12 +63,13 @@ static void fields(void)
 	CHECK_STR(ESC("caf\xc3\xa9, bar"), "\"caf\xc3\xa9, bar\"");
 	CHECK_STR(ESC("=caf\xc3\xa9"), "'=caf\xc3\xa9");
 	CHECK_STR(ESC("\xff"), "\\xff");
-	/* csv_escape_field: the same, allocated */
-	size_t len = 0;
-	char *f = csv_escape_field("a,\"b\"", &len);
-	CHECK(f && len == strlen(f));
-	CHECK_STR(f, "\"a,\"\"b\"\"\"");
-	free(f);
+	/* csv_append_field: the same after a ',', appended to a string */
+	struct ek_str b = { 0 };
+	csv_append_field(&b, "a,\"b\"");
+	csv_append_field(&b, "=1");
+	CHECK(b.s && !b.oom && b.len == strlen(b.s));
+	CHECK_STR(b.s, ",\"a,\"\"b\"\"\",'=1");
+	ek_str_free(&b);
 }
 
 static const char *slurp(const char *path)
@@ -94,7 +95,8 @@ static void files(void)
 	csv_out_end_row(c);
 	csv_out_fieldf(c, "%d", 7);
 	csv_out_field(c, "O=\"Acme, Inc\"");
-	csv_out_empty(c, 2);
+	csv_out_field(c, "");
+	csv_out_field(c, NULL);
 	csv_out_end_row(c);
 	const char *row[] = { "-1", "a\nb" };
 	csv_out_row(c, row, 2);

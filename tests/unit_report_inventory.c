@@ -9,6 +9,7 @@
 #include "check.h"
 #include "pki_cert.h"
 #include "report/inventory.h"
+#include "report/out_certs_csv.h"
 
 
 static struct ek_endpoint ep(uint8_t host, uint16_t port)
@@ -36,7 +37,7 @@ static const char *certs_csv(const struct inventory *inv, char *const *names, ui
 	static char buf[8192];
 	char path[64], err[256];
 	snprintf(path, sizeof path, "/tmp/ek-unit-inv.%ld.csv", (long)getpid());
-	CHECK(inventory_write_csv(inv, path, names, n, err, sizeof err) == 0);
+	CHECK(certs_csv_write(inv, path, names, n, err, sizeof err) == 0);
 	FILE *fp = fopen(path, "r");
 	size_t got = fp ? fread(buf, 1, sizeof buf - 1, fp) : 0;
 	if (fp) fclose(fp);
