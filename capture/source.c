@@ -395,7 +395,7 @@ static int filter_for(struct src *s, int dlt, char errbuf[CAP_ERRBUF_SIZE])
 		return -1;
 	}
 	s->progs = v;
-	pcap_t *d = pcap_open_dead(dlt, 262144);
+	pcap_t *d = pcap_open_dead(dlt, CAP_MAX_SNAPLEN);
 	if (!d || pcap_compile(d, &v[s->n_progs].prog, s->filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
 		const char *n = pcap_datalink_val_to_name(dlt);
 		char dn[32], more[300];
@@ -587,7 +587,7 @@ int src_set_filter(struct src *s, const char *expr, char errbuf[CAP_ERRBUF_SIZE]
 			say(errbuf, "filter", "out of memory", NULL);
 			return -1;
 		}
-		pcap_t *d = pcap_open_dead(DLT_EN10MB, 262144);
+		pcap_t *d = pcap_open_dead(DLT_EN10MB, CAP_MAX_SNAPLEN);
 		int rc = d ? pcap_compile(d, &prog, expr, 1, PCAP_NETMASK_UNKNOWN) : -1;
 		if (rc == 0) pcap_freecode(&prog);
 		else say(errbuf, "filter", d ? pcap_geterr(d) : "out of memory", NULL);
