@@ -13,21 +13,14 @@ if [[ $(id -u) != 0 ]]; then
 fi
 command -v openssl >/dev/null || { echo "test_live: openssl missing" >&2; exit 1; }
 
-T=$(mktemp -d)
+# shellcheck source=tests/live_lib.sh
+. "$SRC/tests/live_lib.sh"
 chmod 755 "$T"  # ekuscope drops to nobody once the interface is open
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$T"
-}
-trap cleanup EXIT
 
 fail() { echo "FAIL: $*" >&2; echo "--- stderr"; cat "$T/ek.err" >&2 || true; echo "--- stdout"; cat "$T/ek.out" >&2 || true; exit 1; }
 
 # a free port, not one of the default TLS ports: found by content
-PORT=$((20000 + RANDOM % 20000))
-while ss -Hltn "sport = :$PORT" | grep -q .; do PORT=$((PORT + 1)); done
+PORT=$(free_port)
 
 CLIENT_SERIAL=$(openssl x509 -in "$PKI/expressway-e-dual.crt" -noout -serial | cut -d= -f2 | tr A-F a-f)
 SERVER_SERIAL=$(openssl x509 -in "$PKI/webex.crt" -noout -serial | cut -d= -f2 | tr A-F a-f)

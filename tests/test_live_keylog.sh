@@ -14,19 +14,12 @@ PKI=$SRC/samples/pki
 [[ $(id -u) == 0 ]] || { echo "test_live_keylog: needs root to capture on lo" >&2; exit 1; }
 command -v openssl >/dev/null || { echo "test_live_keylog: openssl missing" >&2; exit 1; }
 
-T=$(mktemp -d)
+# shellcheck source=tests/live_lib.sh
+. "$SRC/tests/live_lib.sh"
 chmod 755 "$T" # ekuscope runs as nobody once lo is open: K must stay readable
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$T"
-}
-trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; echo "--- stderr"; cat "$T/ek.err" >&2 || true; echo "--- csv"; cat "$T/live.csv" >&2 || true; exit 1; }
 
-PORT=$((20000 + RANDOM % 20000))
-while ss -Hltn "sport = :$PORT" | grep -q .; do PORT=$((PORT + 1)); done
+PORT=$(free_port)
 serial() { openssl x509 -in "$1" -noout -serial | cut -d= -f2 | tr A-F a-f; }
 CLIENT_SERIAL=$(serial "$PKI/expressway-e-dual.crt")
 SERVER_SERIAL=$(serial "$PKI/webex.crt")

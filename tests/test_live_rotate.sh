@@ -17,25 +17,14 @@ if [[ $(id -u) != 0 ]]; then
 fi
 for c in openssl tshark ss python3; do command -v $c >/dev/null || { echo "test_live_rotate: $c missing" >&2; exit 1; }; done
 
-T=$(mktemp -d)
+# shellcheck source=tests/live_lib.sh
+. "$SRC/tests/live_lib.sh"
 chmod 777 "$T"  # --certs is written at the end, as nobody
 mkdir -m 777 "$T/ev"  # ekuscope runs as nobody once the interface is open: it makes the next files there
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$T"
-}
-trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; echo "--- stderr" >&2; cat "$T/ek.err" >&2 || true; exit 1; }
 passed=0
 ok() { echo "$1: ok"; passed=$((passed + 1)); }
 
-free_port() {
-	local p=$((20000 + RANDOM % 20000))
-	while ss -Hltn "sport = :$p" | grep -q .; do p=$((p + 1)); done
-	echo "$p"
-}
 PORT=$(free_port)
 head -c 3000000 /dev/urandom >"$T/3mb"
 head -c 5000000 /dev/urandom >"$T/5mb"
