@@ -473,7 +473,8 @@ static bool hold(struct heldpkt *hp, struct rawpkt *pk)
 		hp->cap = pk->h->caplen;
 	}
 	hp->h = *pk->h;
-	memcpy(hp->buf, pk->data, pk->h->caplen);
+	/* a zero-length packet leaves buf NULL, and memcpy(NULL, .., 0) is UB */
+	if (pk->h->caplen) memcpy(hp->buf, pk->data, pk->h->caplen);
 	pk->h = &hp->h;
 	pk->data = hp->buf;
 	return true;
