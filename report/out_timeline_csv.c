@@ -40,12 +40,12 @@ struct str_memo {
 struct tcsv {
 	struct csv_out *o;
 	const char *file;           /* the last file name and its escaped field */
-	char *file_esc;             /* with 64 bytes to spare: copied 64 bytes at a time */
+	char *file_esc;             /* with 64 bytes to spare (copy32) */
 	size_t file_len;
 	int64_t ts_sec;             /* the last time's text up to the '.' */
 	bool ts_ok;
 	size_t ts_plen;
-	char ts_prefix[64];         /* copied 64 bytes at a time */
+	char ts_prefix[64];         /* 64 bytes: copy32 reads past the text */
 	struct cert_frag certs[CERT_SLOTS];
 	struct str_memo strs[3][STR_SLOTS];  /* sender, version, event */
 	/* The last row's columns file .. server as written, and what they
@@ -58,7 +58,7 @@ struct tcsv {
 	uint8_t pre_client_len, pre_server_len;
 	size_t pre_client_off, pre_server_off; /* where their texts are in pre */
 	size_t pre_len;
-	char pre[PRE_MAX + 64];     /* copied 64 bytes at a time */
+	char pre[PRE_MAX + 64];     /* 64 bytes: copy32 reads past the text */
 };
 
 static void tcsv_free(void *p)
@@ -69,14 +69,15 @@ static void tcsv_free(void *p)
 	free(w);
 }
 
-/* n bytes of s at o, n <= 64 or s with n + 64 readable bytes; o with 64
- * bytes of room past n. */
-static inline char *copy64(char *o, const char *s, size_t n)
+/* n bytes of s at o, 32 at a time (most pieces are under 32 bytes: one
+ * step): s with n rounded up to 32 readable bytes (the buffers here keep
+ * 64 to spare), o with 32 bytes of room past n. */
+static inline char *copy32(char *o, const char *s, size_t n)
 {
 	size_t i = 0;
 	do {
-		memcpy(o + i, s + i, 64);
-		i += 64;
+		memcpy(o + i, s + i, 32);
+		i += 32;
 	} while (i < n);
 	return o + n;
 }
@@ -100,7 +101,7 @@ static char *put_time(struct tcsv *w, char *o, struct ek_time ts)
 	}
 	/* ek_time_str's text for another microsecond of the same second:
 	 * digits first, nothing to escape */
-	o = copy64(o, w->ts_prefix, w->ts_plen);
+	o = copy32(o, w->ts_prefix, w->ts_plen);
 	*o++ = '.';
 	o = ek_put_6digits(o, us);
 	*o = 'Z';
@@ -141,7 +142,7 @@ __attribute__((noinline)) static char *escape_static(char *o, const char *s)
 
 static inline char *put_static(char *o, const struct str_memo *m, const char *s)
 {
-	return __builtin_expect(m != NULL, 1) ? copy64(o, m->esc, m->len) : escape_static(o, s);
+	return __builtin_expect(m != NULL, 1) ? copy32(o, m->esc, m->len) : escape_static(o, s);
 }
 
 static const struct cert_frag *cert_frag(struct tcsv *w, const struct x509_info *c)
@@ -187,16 +188,16 @@ static void write_row(void *ctx, const struct row *r)
 		     8 * (size_t)r->detail_len + 8 + (f ? f->text.len : 0) + ROW_FINDINGS_LEN + 32 + 64;
 	char *o = csv_out_row_reserve(w->o, max);
 	if (!o) return;
-	/* Short pieces are copied 64 bytes at a time from buffers that have
+	/* Short pieces are copied 32 bytes at a time from buffers that have
 	 * them (the reserve has room for the overshoot): no calls. */
 	if (w->pre_ok && r->frame == w->pre_frame && r->conn == w->pre_conn && r->file == w->pre_file &&
 	    r->ts.sec == w->pre_ts.sec && r->ts.nsec == w->pre_ts.nsec && r->client_len == w->pre_client_len &&
 	    r->server_len == w->pre_server_len && memcmp(r->client, w->pre + w->pre_client_off, r->client_len) == 0 &&
 	    memcmp(r->server, w->pre + w->pre_server_off, r->server_len) == 0) {
-		o = copy64(o, w->pre, w->pre_len);
+		o = copy32(o, w->pre, w->pre_len);
 	} else {
 		char *start = o;
-		o = copy64(o, w->file_esc, w->file_len);
+		o = copy32(o, w->file_esc, w->file_len);
 		*o++ = ',';
 		o = ek_put_u64(o, (unsigned long long)r->frame);
 		*o++ = ',';
@@ -207,15 +208,15 @@ static void write_row(void *ctx, const struct row *r)
 		/* "ip:port" / "[v6]:port": digits, dots, colons, brackets (ep_text.s: 64 bytes) */
 		*o++ = ',';
 		size_t client_off = (size_t)(o - start);
-		o = copy64(o, r->client, r->client_len);
+		o = copy32(o, r->client, r->client_len);
 		*o++ = ',';
 		size_t server_off = (size_t)(o - start);
-		o = copy64(o, r->server, r->server_len);
+		o = copy32(o, r->server, r->server_len);
 		*o++ = ',';
 		w->pre_len = (size_t)(o - start);
 		w->pre_ok = w->pre_len <= PRE_MAX;
 		if (w->pre_ok) {
-			copy64(w->pre, start, w->pre_len); /* the reserve is readable past o */
+			copy32(w->pre, start, w->pre_len); /* the reserve is readable past o */
 			w->pre_file = r->file;
 			w->pre_frame = r->frame;
 			w->pre_conn = r->conn;

@@ -9,6 +9,7 @@
 
 #include "check.h"
 #include "report/csv_out.h"
+#include "report/sanitize.h"
 
 /* What csv_out writes for s[0..n), NUL-terminated, in a static buffer. */
 static const char *esc(const char *s, size_t n)
@@ -72,6 +73,58 @@ static void fields(void)
 	ek_str_free(&b);
 }
 
+/* The rule csv_out.h documents, written out plainly: sanitised, the
+ * formula apostrophe, libcsv's quoting when the field needs it.  The
+ * fast path (whole words and 16-byte blocks) must agree with it for
+ * every length and every position of a byte that matters. */
+static const char *reference(const char *s, size_t n)
+{
+	static char out[2048];
+	char clean[1024];
+	sanitize_text(s, n, clean + 1, sizeof clean - 1);
+	char *f = clean + 1;
+	if (f[0] && strchr("=+-@\t\r", f[0])) *--f = '\'';
+	size_t fl = strlen(f);
+	bool quote = fl && (f[0] == ' ' || f[fl - 1] == ' ' || strpbrk(f, ",\"\r\n"));
+	size_t k = quote ? csv_write(out, sizeof out - 1, f, fl) : fl;
+	if (!quote) memcpy(out, f, fl);
+	out[k] = '\0';
+	return out;
+}
+
+static void fast_path_agrees(void)
+{
+	static const char hits[] = { ',', '"', ' ', '=', '-', '\n', '\r', '\t', 0x7f, (char)0x80, (char)0xc3, (char)0xff, '\0' };
+	char s[80];
+	int bad = 0;
+	/* one byte that matters at each position of fields of 0..79 bytes */
+	for (size_t n = 0; n < sizeof s; n++) {
+		for (size_t p = 0; p <= n; p++) {
+			for (size_t h = 0; h < sizeof hits; h++) {
+				memset(s, 'a', n);
+				if (p < n) s[p] = hits[h];
+				if (strcmp(esc(s, n), reference(s, n)) != 0 && bad++ < 5)
+					fprintf(stderr, "length %zu, byte 0x%02x at %zu: \"%s\" != \"%s\"\n", n,
+						(unsigned char)hits[h], p, esc(s, n), reference(s, n));
+			}
+		}
+	}
+	/* random mixes, a fixed seed */
+	unsigned x = 12345;
+	for (int i = 0; i < 20000; i++) {
+		x = x * 1103515245u + 12345u;
+		size_t n = (x >> 16) % sizeof s;
+		for (size_t k = 0; k < n; k++) {
+			x = x * 1103515245u + 12345u;
+			unsigned r = (x >> 16) % 64;
+			s[k] = r < sizeof hits ? hits[r] : (char)('!' + (x >> 8) % 94);
+		}
+		if (strcmp(esc(s, n), reference(s, n)) != 0 && bad++ < 5)
+			fprintf(stderr, "random field %d differs: \"%s\" != \"%s\"\n", i, esc(s, n), reference(s, n));
+	}
+	CHECK(bad == 0);
+}
+
 static const char *slurp(const char *path)
 {
 	static char buf[4096];
@@ -124,6 +177,7 @@ static void files(void)
 int main(void)
 {
 	fields();
+	fast_path_agrees();
 	files();
 	return check_summary();
 }
