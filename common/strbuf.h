@@ -76,10 +76,11 @@ static inline void ek_str_puts(struct ek_str *b, const char *s)
 	ek_str_put(b, s, strlen(s));
 }
 
+/* The digits go straight into the string (no copy through a buffer). */
 static inline void ek_str_putu(struct ek_str *b, unsigned long long v)
 {
-	char t[EK_U64_DIGITS];
-	ek_str_put(b, t, (size_t)(ek_put_u64(t, v) - t));
+	char *o = ek_str_reserve(b, EK_U64_DIGITS);
+	if (o) ek_str_commit(b, ek_put_u64(o, v));
 }
 
 static inline void ek_str_printf(struct ek_str *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -27,14 +27,16 @@ struct cert_frag {
 	struct ek_str text;     /* ",serial,subject,issuer,eku,not_before,not_after,sha256" (cert_columns) */
 };
 
-/* Escaped texts of the short static strings of a row (sender, version,
- * event: row.h says they are static), by address. */
-#define STR_SLOTS 128
+/* The escaped "sender,version,event," of a row, by the three static
+ * strings' addresses (row.h says they are static): a few dozen
+ * combinations fill a file, so one look-up a row. */
+#define KIND_SLOTS 128
+#define KIND_MAX 128
 #define PRE_MAX 256
-struct str_memo {
-	const char *p;
-	char esc[64];
+struct kind_memo {
+	const char *sender, *version, *event;
 	size_t len;
+	char text[KIND_MAX + 32];   /* copy32 reads past the text */
 };
 
 struct tcsv {
@@ -47,7 +49,7 @@ struct tcsv {
 	size_t ts_plen;
 	char ts_prefix[64];         /* 64 bytes: copy32 reads past the text */
 	struct cert_frag certs[CERT_SLOTS];
-	struct str_memo strs[3][STR_SLOTS];  /* sender, version, event */
+	struct kind_memo kinds[KIND_SLOTS];
 	/* The last row's columns file .. server as written, and what they
 	 * were made from: half the rows repeat them (several messages, or a
 	 * chain's certificates, in one packet). */
@@ -108,41 +110,63 @@ static char *put_time(struct tcsv *w, char *o, struct ek_time ts)
 	return o + 1;
 }
 
-__attribute__((noinline)) static const struct str_memo *str_memo_new(struct str_memo *m, const char *s)
+__attribute__((noinline)) static const struct kind_memo *kind_memo_new(struct kind_memo *m, const struct row *r)
 {
-	size_t n = strlen(s);
-	if (n >= 32) return NULL;
-	char t[8 * 32 + 8];
-	size_t el = (size_t)(csv_escape_to(t, s, n) - t);
-	if (el > sizeof m->esc) return NULL;
-	memcpy(m->esc, t, el);
-	m->len = el;
-	m->p = s;
+	const char *f[3] = { r->sender, r->version, r->event };
+	char t[3 * (8 * 32 + 9)], *o = t;
+	for (int i = 0; i < 3; i++) {
+		size_t n = strlen(f[i]);
+		if (n >= 32) return NULL;
+		o = csv_escape_to(o, f[i], n);
+		*o++ = ',';
+	}
+	size_t len = (size_t)(o - t);
+	if (len > KIND_MAX) return NULL;
+	memcpy(m->text, t, len);
+	m->len = len;
+	m->sender = r->sender;
+	m->version = r->version;
+	m->event = r->event;
 	return m;
 }
 
-static inline const struct str_memo *str_memo(struct tcsv *w, int col, const char *s)
+/* The row's memo, or NULL for a name of 32 bytes or more (then escaped
+ * in place).  A combination looks in 4 neighbouring slots (two that
+ * share a slot would otherwise push each other out row after row). */
+static inline const struct kind_memo *kind_memo(struct tcsv *w, const struct row *r)
 {
-	struct str_memo *m = &w->strs[col][((uintptr_t)s * 0x9E3779B97F4A7C15ull) >> 57]; /* 128 slots */
-	if (m->p == s) return m;
-	return str_memo_new(m, s);
+	uint64_t h = (uint64_t)(uintptr_t)r->sender * 0x9E3779B97F4A7C15ull ^
+		     (uint64_t)(uintptr_t)r->version * 0xC2B2AE3D27D4EB4Full ^
+		     (uint64_t)(uintptr_t)r->event * 0x165667B19E3779F9ull;
+	size_t i = (size_t)(h >> 57); /* 128 slots */
+	for (size_t k = 0; k < 4; k++) {
+		struct kind_memo *m = &w->kinds[(i + k) % KIND_SLOTS];
+		if (m->event == r->event && m->sender == r->sender && m->version == r->version) return m;
+		if (!m->event) return kind_memo_new(m, r);
+	}
+	return kind_memo_new(&w->kinds[i], r);
 }
 
-/* Escaped text of a static string: its memo, or NULL (then escaped in
- * place: strings of 32 bytes or more). */
-static inline size_t static_max(const struct str_memo *m, const char *s)
+static inline size_t kind_max(const struct kind_memo *m, const struct row *r)
 {
-	return __builtin_expect(m != NULL, 1) ? m->len : 8 * strlen(s) + 8;
+	if (__builtin_expect(m != NULL, 1)) return m->len;
+	return 8 * (strlen(r->sender) + strlen(r->version) + strlen(r->event)) + 27;
 }
 
-__attribute__((noinline)) static char *escape_static(char *o, const char *s)
+__attribute__((noinline)) static char *put_kind_slow(char *o, const struct row *r)
 {
-	return csv_escape_to(o, s, strlen(s));
+	o = csv_escape_to(o, r->sender, strlen(r->sender));
+	*o++ = ',';
+	o = csv_escape_to(o, r->version, strlen(r->version));
+	*o++ = ',';
+	o = csv_escape_to(o, r->event, strlen(r->event));
+	*o++ = ',';
+	return o;
 }
 
-static inline char *put_static(char *o, const struct str_memo *m, const char *s)
+static inline char *put_kind(char *o, const struct kind_memo *m, const struct row *r)
 {
-	return __builtin_expect(m != NULL, 1) ? copy32(o, m->esc, m->len) : escape_static(o, s);
+	return __builtin_expect(m != NULL, 1) ? copy32(o, m->text, m->len) : put_kind_slow(o, r);
 }
 
 static const struct cert_frag *cert_frag(struct tcsv *w, const struct x509_info *c)
@@ -175,8 +199,7 @@ static bool file_field(struct tcsv *w, const char *file)
 static void write_row(void *ctx, const struct row *r)
 {
 	struct tcsv *w = ctx;
-	const struct str_memo *ms = str_memo(w, 0, r->sender), *mv = str_memo(w, 1, r->version),
-			      *me = str_memo(w, 2, r->event);
+	const struct kind_memo *k = kind_memo(w, r);
 	bool cert = r->cert_index >= 0 && r->cert;
 	const struct cert_frag *f = cert ? cert_frag(w, r->cert) : NULL;
 	if (!file_field(w, r->file) || (cert && !f)) {
@@ -184,7 +207,7 @@ static void write_row(void *ctx, const struct row *r)
 		return;
 	}
 	size_t max = w->file_len + 8 * EK_TIME_STRLEN + 3 * 24 + r->client_len + r->server_len +
-		     static_max(ms, r->sender) + static_max(mv, r->version) + static_max(me, r->event) +
+		     kind_max(k, r) +
 		     8 * (size_t)r->detail_len + 8 + (f ? f->text.len : 0) + ROW_FINDINGS_LEN + 32 + 64;
 	char *o = csv_out_row_reserve(w->o, max);
 	if (!o) return;
@@ -227,13 +250,8 @@ static void write_row(void *ctx, const struct row *r)
 			w->pre_server_off = server_off;
 		}
 	}
-	o = put_static(o, ms, r->sender);
-	*o++ = ',';
-	o = put_static(o, mv, r->version);
-	*o++ = ',';
-	o = put_static(o, me, r->event);
-	*o++ = ',';
-	o = csv_escape_to(o, r->detail, r->detail_len);
+	o = put_kind(o, k, r);
+	if (r->detail_len) o = csv_escape_to(o, r->detail, r->detail_len); /* most rows have none */
 	*o++ = ',';
 	if (f) {
 		o = ek_put_u64(o, (unsigned long long)r->cert_index); /* >= 0 here */
