@@ -33,8 +33,10 @@ __attribute__((always_inline)) static inline char *ek_put_u64_8(char *o, uint32_
 }
 #endif
 
-/* Decimal v of any size at o (room for EK_U64_DIGITS bytes); the end. */
-static inline char *ek_put_u64_any(char *o, unsigned long long v)
+/* Decimal v of any size at o (room for EK_U64_DIGITS bytes); the end.
+ * Out of line: values of 10^8 and more are rare, and callers such as
+ * ek_str_putu stay small enough to be inlined. */
+__attribute__((noinline, unused)) static char *ek_put_u64_any(char *o, unsigned long long v)
 {
 	static const unsigned long long pow10[] = {
 		10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull, 10000000ull, 100000000ull, 1000000000ull,
