@@ -105,7 +105,9 @@ static size_t alert_text(const struct tls_alert *a, char *t)
 	const char *d = tls_alert_name(a->desc);
 	if (!d) d = "unknown";
 	size_t ll = strlen(lvl), dl = strlen(d);
-	if (ll + dl + 8 > 96) {
+	/* "level name(" + the number (ek_put_u64 may write EK_U64_DIGITS
+	 * bytes) + ")" and the NUL must fit the 96 bytes */
+	if (ll + dl + 4 + EK_U64_DIGITS > 96) {
 		int k = snprintf(t, 96, "%s %s(%u)", lvl, d, a->desc);
 		return k < 0 ? 0 : k > 95 ? 95 : (size_t)k;
 	}
