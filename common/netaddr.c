@@ -78,8 +78,8 @@ void ek_endpoint_str(const struct ek_endpoint *e, bool with_port, char *buf, siz
 		snprintf(buf, n, "%s:%u", a, e->port);
 }
 
-/* The last few seconds formatted by ek_unix_str / ek_time_str: rows of
- * one capture share their seconds, certificates their validity dates.
+/* The last few seconds formatted by ek_time_str: rows of one capture
+ * share their seconds.
  * Per thread, so files may be analysed in parallel. */
 #define TCACHE 32 /* power of two */
 struct tcache_ent {
@@ -87,11 +87,11 @@ struct tcache_ent {
 	bool valid;
 	char s[32];
 };
-static _Thread_local struct tcache_ent unix_cache[TCACHE], time_cache[TCACHE];
+static _Thread_local struct tcache_ent time_cache[TCACHE];
 
 static struct tcache_ent *tcache_slot(struct tcache_ent *c, int64_t sec)
 {
-	/* hashed: validity dates are often midnights, multiples of 86400 */
+	/* hashed: any run of seconds spreads over the slots */
 	return &c[(((uint64_t)sec * 0x9E3779B97F4A7C15ULL) >> 32) % TCACHE];
 }
 
@@ -106,17 +106,58 @@ static void ek_unix_str_slow(int64_t sec, char *buf, size_t n)
 	strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* Years 1000-9999, where gmtime_r + strftime("%Y-%m-%dT%H:%M:%S") give
+ * exactly 19 characters: certificate validity is always in it (UTCTime
+ * 1950-2049; GeneralizedTime four digits). */
+#define CIVIL_MIN (-30610224000LL) /* 1000-01-01T00:00:00Z */
+#define CIVIL_MAX 253402300799LL   /* 9999-12-31T23:59:59Z */
+
+/* sec as "YYYY-MM-DDTHH:MM:SS" at o (19 bytes, no NUL) when it is in
+ * [CIVIL_MIN, CIVIL_MAX]; false otherwise.  Days to a proleptic Gregorian
+ * date by H. Hinnant's days_from_civil inverse (eras of 400 years): the
+ * certificate columns print two dates a row, and gmtime_r + strftime cost
+ * ~230 instructions each. */
+static bool civil_put(int64_t sec, char *o)
+{
+	if (sec < CIVIL_MIN || sec > CIVIL_MAX) return false;
+	int64_t days = sec / 86400, rem = sec % 86400;
+	if (rem < 0) {
+		rem += 86400;
+		days--;
+	}
+	int64_t z = days + 719468;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	uint32_t doe = (uint32_t)(z - era * 146097);                         /* [0, 146096] */
+	uint32_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
+	uint32_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);               /* [0, 365] */
+	uint32_t mp = (5 * doy + 2) / 153;                                    /* [0, 11], from March */
+	uint32_t day = doy - (153 * mp + 2) / 5 + 1;
+	uint32_t month = mp < 10 ? mp + 3 : mp - 9;
+	uint32_t year = (uint32_t)(yoe + era * 400 + (month <= 2));
+	uint32_t hms = (uint32_t)rem;
+	memcpy(o, ek_digits2 + 2 * (year / 100), 2);
+	memcpy(o + 2, ek_digits2 + 2 * (year % 100), 2);
+	o[4] = '-';
+	memcpy(o + 5, ek_digits2 + 2 * month, 2);
+	o[7] = '-';
+	memcpy(o + 8, ek_digits2 + 2 * day, 2);
+	o[10] = 'T';
+	memcpy(o + 11, ek_digits2 + 2 * (hms / 3600), 2);
+	o[13] = ':';
+	memcpy(o + 14, ek_digits2 + 2 * (hms / 60 % 60), 2);
+	o[16] = ':';
+	memcpy(o + 17, ek_digits2 + 2 * (hms % 60), 2);
+	return true;
+}
+
 void ek_unix_str(int64_t sec, char *buf, size_t n)
 {
-	struct tcache_ent *c = tcache_slot(unix_cache, sec);
-	if (!c->valid || c->sec != sec) {
-		ek_unix_str_slow(sec, c->s, sizeof c->s);
-		c->sec = sec;
-		c->valid = true;
+	if (n >= 21 && civil_put(sec, buf)) {
+		buf[19] = 'Z';
+		buf[20] = '\0';
+		return;
 	}
-	size_t len = strlen(c->s);
-	if (len < n) memcpy(buf, c->s, len + 1);
-	else ek_unix_str_slow(sec, buf, n);
+	ek_unix_str_slow(sec, buf, n);
 }
 
 static void ek_time_str_slow(struct ek_time t, char *buf, size_t n)
@@ -139,13 +180,9 @@ void ek_time_str(struct ek_time t, char *buf, size_t n)
 	if (us <= 999999u) {
 		if (!c->valid || c->sec != t.sec) {
 			/* the seconds part, as the slow path prints it */
-			struct tm tm;
-			time_t s = (time_t)t.sec;
-			c->valid = false;
-			if (gmtime_r(&s, &tm) && strftime(c->s, sizeof c->s, "%Y-%m-%dT%H:%M:%S", &tm) > 0) {
-				c->sec = t.sec;
-				c->valid = true;
-			}
+			c->valid = civil_put(t.sec, c->s);
+			c->s[19] = '\0';
+			c->sec = t.sec;
 		}
 		size_t len = c->valid ? strlen(c->s) : 0;
 		if (c->valid && len + 9 < n) {
