@@ -88,8 +88,8 @@ struct gkey {
 	const uint8_t *sha256;
 };
 
-/* A note as the -j log keeps it (52 bytes, no padding: hashed and
- * compared as bytes). */
+/* A note's key, as the -j replay compares them (52 bytes, no padding:
+ * hashed and compared as bytes); the log keeps the note's entry. */
 struct nkey {
 	uint8_t client;
 	uint8_t v6;
@@ -135,7 +135,7 @@ struct inventory {
 	struct itab chains;          /* chain_v[] by content */
 	struct inv_chain **chain_v;
 	size_t n_chains, cap_chains;
-	struct nkey *log;            /* inventory_log_notes: every note, in order */
+	const struct inv_entry **log; /* inventory_log_notes: every note's entry, in order */
 	size_t n_log, cap_log;
 	bool logging;
 };
@@ -361,23 +361,29 @@ void inventory_free(struct inventory *inv)
 	free(inv);
 }
 
-static bool log_note(struct inventory *inv, const struct gkey *k, bool client, uint16_t port)
+/* Room in the log for one more note; false when out of memory. */
+static bool log_room(struct inventory *inv)
 {
-	if (inv->n_log == inv->cap_log) {
-		size_t nc = inv->cap_log ? inv->cap_log * 2 : 256;
-		struct nkey *v = realloc(inv->log, nc * sizeof *v);
-		if (!v) return false;
-		inv->log = v;
-		inv->cap_log = nc;
-	}
-	struct nkey *n = &inv->log[inv->n_log++];
-	memset(n, 0, sizeof *n);
-	n->client = client;
-	n->v6 = k->v6;
-	memcpy(n->a, k->a, sizeof n->a);
-	n->port = port;
-	memcpy(n->sha256, k->sha256, sizeof n->sha256);
+	if (inv->n_log < inv->cap_log) return true;
+	size_t nc = inv->cap_log ? inv->cap_log * 2 : 256;
+	const struct inv_entry **v = realloc(inv->log, nc * sizeof *v);
+	if (!v) return false;
+	inv->log = v;
+	inv->cap_log = nc;
 	return true;
+}
+
+/* A note's key (its entry's): what the -j log replays. */
+static struct nkey nkey_of(const struct inv_entry *e)
+{
+	struct nkey k;
+	memset(&k, 0, sizeof k);
+	k.client = e->client;
+	k.v6 = e->v6;
+	memcpy(k.a, e->addr, sizeof k.a);
+	k.port = e->port;
+	memcpy(k.sha256, e->leaf->sha256, sizeof k.sha256);
+	return k;
 }
 
 struct inv_entry *inventory_note(struct inventory *inv, const struct ek_endpoint *ep, bool client,
@@ -395,7 +401,7 @@ struct inv_entry *inventory_note(struct inventory *inv, const struct ek_endpoint
 	if (g) g->roles |= mine;
 
 	uint16_t port = client ? 0 : ep->port;
-	if (inv->logging && !log_note(inv, &k, client, port)) return NULL;
+	if (inv->logging && !log_room(inv)) return NULL;
 	struct inv_entry *e = g ? group_entry(inv, g, client, port) : NULL;
 	if (!e) {
 		struct x509_info *top;
@@ -424,6 +430,7 @@ struct inv_entry *inventory_note(struct inventory *inv, const struct ek_endpoint
 		e->first_file = file_index;
 		e->first_frame = frame;
 	}
+	if (inv->logging) inv->log[inv->n_log++] = e;
 	e->conns++;
 	e->last_file = file_index;
 	e->last_frame = frame;
@@ -538,16 +545,16 @@ bool inventory_merge_conflict(const struct inventory *dst, const struct inventor
 	 * had it yet.  Nothing to replay when dst never saw these ips' leaves. */
 	bool known = false;
 	for (size_t i = 0; i < src->n_log && !known; i++) {
-		const struct nkey *k = &src->log[i];
-		struct gkey g = { k->v6, { 0 }, k->sha256 };
-		memcpy(g.a, k->a, sizeof g.a);
+		const struct inv_entry *e = src->log[i];
+		struct gkey g = { e->v6, { 0 }, e->leaf->sha256 };
+		memcpy(g.a, e->addr, sizeof g.a);
 		known = group_get(dst, &g, gkey_hash(g.v6, g.a, g.sha256)) != NULL;
 	}
 	if (!known) return false;
 	struct nset roles = { 0 }, raised = { 0 };
 	bool conflict = false;
 	for (size_t i = 0; i < src->n_log && !conflict; i++) {
-		const struct nkey *k = &src->log[i];
+		const struct nkey note = nkey_of(src->log[i]), *k = &note;
 		struct nkey ip = ip_key(k);
 		unsigned mine = k->client ? 1u : 2u;
 		unsigned *lr = nset_get(&roles, &ip, false);
