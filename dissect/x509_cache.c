@@ -119,16 +119,20 @@ void x509_rec_strings(struct x509_info *i, const char **f[N_STRINGS])
 	f[5] = &i->key_usage;
 }
 
+void x509_sha256_hex(const struct x509_info *x, char out[65])
+{
+	for (size_t k = 0; k < 32; k++) {
+		out[2 * k] = hexd[x->sha256[k] >> 4];
+		out[2 * k + 1] = hexd[x->sha256[k] & 15];
+	}
+	out[64] = '\0';
+}
+
 static void set_digest(struct x509_cache *c, struct x509_info *i, const uint8_t *der, size_t len)
 {
 	unsigned int mdlen = 0;
 	if (!c->sha256 || !EVP_Digest(der, len, i->sha256, &mdlen, c->sha256, NULL))
 		memset(i->sha256, 0, sizeof i->sha256);
-	for (size_t k = 0; k < 32; k++) {
-		i->sha256_hex[2 * k] = hexd[i->sha256[k] >> 4];
-		i->sha256_hex[2 * k + 1] = hexd[i->sha256[k] & 15];
-	}
-	i->sha256_hex[64] = '\0';
 	i->der_len = len;
 }
 
@@ -203,7 +207,6 @@ static struct x509_entry *rec_new(struct x509_cache *c, const struct x509_info *
 	if (!e) return NULL;
 	c->rec_bytes += sizeof *e;
 	memcpy(e->info.sha256, digest->sha256, sizeof e->info.sha256);
-	memcpy(e->info.sha256_hex, digest->sha256_hex, sizeof e->info.sha256_hex);
 	e->info.der_len = len;
 	e->info.refs = 1;
 	EK_X509 *obj = NULL;
