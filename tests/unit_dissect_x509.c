@@ -269,6 +269,22 @@ static void test_cache(void)
 	x509_cache_free(c);
 }
 
+/* n leaves of a phone fleet, serials from `first`, issued by "Fleet CA";
+ * the bytes of all of them. */
+static size_t make_fleet(int count, int first, uint8_t **der, size_t *n)
+{
+	size_t total = 0;
+	for (int i = 0; i < count; i++) {
+		char serial[16], cn[32];
+		snprintf(serial, sizeof serial, "%X", first + i);
+		snprintf(cn, sizeof cn, "phone%d.example", i);
+		struct certspec s = { .serial_hex = serial, .subject_cn = cn, .issuer_cn = "Fleet CA" };
+		der[i] = make_cert(&s, &n[i]);
+		total += n[i];
+	}
+	return total;
+}
+
 /* A DER budget smaller than the working set, certificates seen in a cycle
  * (the worst case for LRU): the hit rate falls about as budget / working
  * set, not to zero, from the second time round (past a quarter of the
@@ -279,15 +295,7 @@ static void test_small_cache(void)
 {
 	enum { N = 1200, ROUNDS = 4 };
 	uint8_t *der[N];
-	size_t n[N], total = 0;
-	for (int i = 0; i < N; i++) {
-		char serial[16], cn[32];
-		snprintf(serial, sizeof serial, "%X", 0x1000 + i);
-		snprintf(cn, sizeof cn, "phone%d.example", i);
-		struct certspec s = { .serial_hex = serial, .subject_cn = cn, .issuer_cn = "Fleet CA" };
-		der[i] = make_cert(&s, &n[i]);
-		total += n[i];
-	}
+	size_t n[N], total = make_fleet(N, 0x1000, der, n);
 	size_t budget = total / 2; /* about half of the DER (with overheads: less) */
 	for (int held = 0; held < 2; held++) {
 		struct x509_cache *c = x509_cache_new(budget);
@@ -342,15 +350,7 @@ static void test_seen_once(void)
 	struct certspec cs = { .serial_hex = "CA01", .subject_cn = "Fleet CA" };
 	uint8_t *ca = make_cert(&cs, &nca);
 	uint8_t *der[N];
-	size_t n[N], total = 0;
-	for (int i = 0; i < N; i++) {
-		char serial[16], cn[32];
-		snprintf(serial, sizeof serial, "%X", 0x2000 + i);
-		snprintf(cn, sizeof cn, "phone%d.example", i);
-		struct certspec s = { .serial_hex = serial, .subject_cn = cn, .issuer_cn = "Fleet CA" };
-		der[i] = make_cert(&s, &n[i]);
-		total += n[i];
-	}
+	size_t n[N], total = make_fleet(N, 0x2000, der, n);
 	size_t budget = total / 2;
 	struct x509_cache *c = x509_cache_new(budget);
 	struct x509_info *keep[N];
