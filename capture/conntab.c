@@ -7,11 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SLAB_ENTRIES 4096
 #define MIN_BUCKETS 1024
 
 /* Fixed-size entries carved from blocks, recycled through a free list
- * (linked by ct_key.next). */
+ * (linked by ct_key.next).  Blocks of 48 KiB or so: a capture holds far
+ * fewer open connections than tombstones, and a block's untouched rest
+ * is resident too where the heap has huge pages (cli/heap.c). */
+#define SLAB_BYTES ((size_t)48 << 10)
 struct slab {
 	struct slab *next;
 	_Alignas(16) unsigned char mem[];
@@ -19,6 +21,7 @@ struct slab {
 
 struct ct_pool {
 	size_t size;            /* of an entry */
+	size_t per_slab;        /* entries */
 	struct slab *slabs;
 	size_t used;            /* entries handed out of slabs->mem */
 	struct ct_key *free;
@@ -61,8 +64,8 @@ static void *pool_get(struct ct_pool *p)
 		p->free = k->next;
 		return k;
 	}
-	if (!p->slabs || p->used == SLAB_ENTRIES) {
-		struct slab *s = malloc(sizeof *s + SLAB_ENTRIES * p->size);
+	if (!p->slabs || p->used == p->per_slab) {
+		struct slab *s = malloc(sizeof *s + p->per_slab * p->size);
 		if (!s) return NULL;
 		s->next = p->slabs;
 		p->slabs = s;
@@ -127,6 +130,8 @@ struct conntab *ct_new(void)
 	}
 	t->conns.size = sizeof(struct ct_conn);
 	t->tombs.size = sizeof(struct ct_key);
+	t->conns.per_slab = SLAB_BYTES / t->conns.size;
+	t->tombs.per_slab = SLAB_BYTES / t->tombs.size;
 	return t;
 }
 

@@ -254,10 +254,10 @@ size_t parallel_run(struct analysis *a, const struct analysis_opts *o, const cha
 		r.jobs[i].path = files[i];
 		for (int s = 0; s < N_SPOOLS; s++) r.jobs[i].spool[s] = -1;
 	}
-	/* a quarter of a cache's budget: the threads' files meet a certificate
-	 * at about the same time (unique-certs x2: 1 MiB shared every record);
-	 * NULL: each parses its own */
-	r.certs = x509_shared_new(o->cert_cache_bytes / 4);
+	/* an eighth of a cache's budget (1 MiB by default): the threads'
+	 * files meet a certificate at about the same time (unique-certs x2:
+	 * 1 MiB shared every record); NULL: each parses its own */
+	r.certs = x509_shared_new(o->cert_cache_bytes / 8);
 	analysis_share_certs(a, r.certs);
 	pthread_mutex_init(&r.mu, NULL);
 	pthread_mutex_init(&r.dsb_mu, NULL);

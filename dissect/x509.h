@@ -26,8 +26,7 @@ enum {
  * records: the variants of one device certificate differ in the serial
  * only). */
 struct x509_info {
-	uint8_t sha256[32];
-	char sha256_hex[65];
+	uint8_t sha256[32];     /* in hex: x509_sha256_hex */
 	bool parsed;            /* false: OpenSSL could not parse it; only size + digest are set */
 	bool is_ca;
 	bool self_issued;       /* subject == issuer */
@@ -45,6 +44,10 @@ struct x509_info {
 	int64_t not_before, not_after; /* Unix seconds, UTC */
 	unsigned refs;          /* cache bookkeeping */
 };
+
+/* x's SHA-256 in lowercase hex (64 digits and a NUL): not kept in the
+ * record, 65 bytes per distinct certificate. */
+void x509_sha256_hex(const struct x509_info *x, char out[65]);
 
 struct x509_cache;
 

@@ -5,14 +5,18 @@
  * (a copy of the DER, keyed by a fast 64-bit hash, a hit confirmed by
  * comparing the DER itself) let a recurring certificate be recognised
  * without SHA-256; a record lives while referenced or while it has a slot.
- * Slots are kept within a byte budget.  Once it is full a new slot is
- * admitted (replacing one picked at random) with probability 1/16 only,
- * the others are dropped after a grace of X509_PROTECT lookups: least
- * recently used eviction would make a working set just above the budget,
- * seen in a cycle, miss on every lookup; this keeps a stable share of it,
- * so the hit rate falls smoothly, about budget / working set.  A lookup
- * whose slot was dropped costs a SHA-256, and a parse only if nobody holds
- * the record any more. */
+ * Slots are kept within a byte budget.  Its first quarter admits any
+ * DER; past that a slot is admitted only for a DER seen before (a
+ * fingerprint table of the DER hashes looked up, or its record still
+ * there), or hit again while on probation: certificates seen once (a
+ * phone fleet's leaves) do not fill the budget.  Once it is full a slot
+ * is admitted (replacing one picked at random) with probability 1/16
+ * only.  Slots not admitted are dropped after a grace of X509_PROTECT
+ * lookups: least recently used eviction would make a working set just
+ * above the budget, seen in a cycle, miss on every lookup; this keeps a
+ * stable share of it, so the hit rate falls smoothly, about budget /
+ * working set.  A lookup whose slot was dropped costs a SHA-256, and a
+ * parse only if nobody holds the record any more. */
 #include "x509_internal.h"
 
 #include "../common/hash.h"
@@ -115,16 +119,20 @@ void x509_rec_strings(struct x509_info *i, const char **f[N_STRINGS])
 	f[5] = &i->key_usage;
 }
 
+void x509_sha256_hex(const struct x509_info *x, char out[65])
+{
+	for (size_t k = 0; k < 32; k++) {
+		out[2 * k] = hexd[x->sha256[k] >> 4];
+		out[2 * k + 1] = hexd[x->sha256[k] & 15];
+	}
+	out[64] = '\0';
+}
+
 static void set_digest(struct x509_cache *c, struct x509_info *i, const uint8_t *der, size_t len)
 {
 	unsigned int mdlen = 0;
 	if (!c->sha256 || !EVP_Digest(der, len, i->sha256, &mdlen, c->sha256, NULL))
 		memset(i->sha256, 0, sizeof i->sha256);
-	for (size_t k = 0; k < 32; k++) {
-		i->sha256_hex[2 * k] = hexd[i->sha256[k] >> 4];
-		i->sha256_hex[2 * k + 1] = hexd[i->sha256[k] & 15];
-	}
-	i->sha256_hex[64] = '\0';
 	i->der_len = len;
 }
 
@@ -199,7 +207,6 @@ static struct x509_entry *rec_new(struct x509_cache *c, const struct x509_info *
 	if (!e) return NULL;
 	c->rec_bytes += sizeof *e;
 	memcpy(e->info.sha256, digest->sha256, sizeof e->info.sha256);
-	memcpy(e->info.sha256_hex, digest->sha256_hex, sizeof e->info.sha256_hex);
 	e->info.der_len = len;
 	e->info.refs = 1;
 	EK_X509 *obj = NULL;
@@ -265,13 +272,13 @@ static uint64_t next_rnd(struct x509_cache *c)
 	return c->rnd;
 }
 
-/* While over the budget: drop slots on probation whose grace is over,
- * then admitted ones picked at random (a few tries).  The certificates of
- * the last X509_PROTECT lookups (the message being analysed) and pinned
- * ones stay: the budget is exceeded by them until later. */
+/* Drops slots on probation whose grace is over, then, while over the
+ * budget, admitted ones picked at random (a few tries).  The certificates
+ * of the last X509_PROTECT lookups (the message being analysed) and
+ * pinned ones stay: the budget is exceeded by them until later. */
 void x509_shrink(struct x509_cache *c)
 {
-	while (c->der_bytes > c->max_bytes && c->prob_head) {
+	while (c->prob_head) {
 		struct der_slot *s = c->prob_head;
 		if (s->stamp + X509_PROTECT > c->st.lookups) break;
 		slot_drop(c, s);
@@ -287,7 +294,46 @@ void x509_shrink(struct x509_cache *c)
 	}
 }
 
-static void slot_add(struct x509_cache *c, struct x509_entry *e, uint64_t h, const uint8_t *der, size_t len)
+/* s goes on probation, at the tail (its grace starts at its stamp). */
+static void prob_push(struct x509_cache *c, struct der_slot *s)
+{
+	s->probation = true;
+	c->prob_bytes += SLOT_OVERHEAD + s->len;
+	s->pnext = NULL;
+	s->pprev = c->prob_tail;
+	if (c->prob_tail) c->prob_tail->pnext = s;
+	else c->prob_head = s;
+	c->prob_tail = s;
+}
+
+/* Whether a new slot of `bytes` is admitted (see the top of the file). */
+static bool slot_admit(struct x509_cache *c, size_t bytes, bool seen)
+{
+	size_t admitted = c->der_bytes - c->prob_bytes + bytes;
+	if (admitted <= c->max_bytes / X509_FREE_SHARE) return true;
+	if (!seen) return false;
+	return admitted <= c->max_bytes || (next_rnd(c) & 15) == 0;
+}
+
+/* A hit on a slot on probation: a DER seen twice within its grace. */
+static void prob_hit(struct x509_cache *c, struct der_slot *s)
+{
+	x509_prob_unlink(c, s);
+	if (!slot_admit(c, SLOT_OVERHEAD + s->len, true)) prob_push(c, s);
+}
+
+/* Whether h was looked up before (maybe: a fingerprint); notes it. */
+static bool seen_note(struct x509_cache *c, uint64_t h)
+{
+	if (!c->seen) return false;
+	uint32_t fp = (uint32_t)(h >> 32) | 1u, *at = &c->seen[h & (c->nseen - 1)];
+	bool was = *at == fp;
+	*at = fp;
+	return was;
+}
+
+static void slot_add(struct x509_cache *c, struct x509_entry *e, uint64_t h, const uint8_t *der, size_t len,
+		     bool seen)
 {
 	table_grow((void ***)&c->slots, &c->nslots_b, c->n_slots, offsetof(struct der_slot, next),
 		   offsetof(struct der_slot, hash));
@@ -309,14 +355,7 @@ static void slot_add(struct x509_cache *c, struct x509_entry *e, uint64_t h, con
 	e->slot = s;
 	s->probation = false;
 	s->pnext = s->pprev = NULL;
-	if (c->der_bytes - c->prob_bytes + SLOT_OVERHEAD + len > c->max_bytes && e->pins == 0 && (next_rnd(c) & 15) != 0) {
-		s->probation = true; /* the budget is full: admitted 1 time in 16 */
-		c->prob_bytes += SLOT_OVERHEAD + len;
-		s->pprev = c->prob_tail;
-		if (c->prob_tail) c->prob_tail->pnext = s;
-		else c->prob_head = s;
-		c->prob_tail = s;
-	}
+	if (e->pins == 0 && !slot_admit(c, SLOT_OVERHEAD + len, seen)) prob_push(c, s);
 	size_t at = h & (c->nslots_b - 1);
 	s->next = c->slots[at];
 	c->slots[at] = s;
@@ -333,9 +372,13 @@ struct x509_cache *x509_cache_new(size_t max_bytes)
 	if (!c) return NULL;
 	c->max_bytes = max_bytes ? max_bytes : X509_DEFAULT_MAX_BYTES;
 	c->rnd = 0x9e3779b97f4a7c15ULL;
+	/* a fingerprint per 256 bytes of budget: more than the certificates
+	 * it holds (4 KiB to 1 MiB) */
+	for (c->nseen = 1024; c->nseen < c->max_bytes / 256 && c->nseen < ((size_t)1 << 18);) c->nseen *= 2;
+	c->seen = calloc(c->nseen, sizeof *c->seen);
 	c->sha256 = EVP_MD_fetch(NULL, "SHA2-256", NULL);
 	ERR_clear_error();
-	if (!c->sha256) {
+	if (!c->sha256 || !c->seen) {
 		x509_cache_free(c);
 		return NULL;
 	}
@@ -370,6 +413,7 @@ void x509_cache_free(struct x509_cache *c)
 	free(c->vec);
 	free(c->recs);
 	free(c->strs);
+	free(c->seen);
 	EVP_MD_free(c->sha256);
 	free(c);
 }
@@ -383,6 +427,7 @@ struct x509_info *x509_get(struct x509_cache *c, const uint8_t *der, size_t len)
 		for (struct der_slot *s = c->slots[h & (c->nslots_b - 1)]; s; s = s->next) {
 			if (s->hash == h && s->len == len && (len == 0 || memcmp(s->der, der, len) == 0)) {
 				s->stamp = c->st.lookups;
+				if (s->probation) prob_hit(c, s);
 				s->rec->info.refs++;
 				return &s->rec->info;
 			}
@@ -391,10 +436,16 @@ struct x509_info *x509_get(struct x509_cache *c, const uint8_t *der, size_t len)
 	c->st.der_misses++;
 	struct x509_info digest;
 	set_digest(c, &digest, der, len);
+	/* seen before: its fingerprint, or its record still here */
+	bool seen = seen_note(c, h);
 	struct x509_entry *e = x509_rec_find(c, digest.sha256, len);
-	if (e) e->info.refs++;
-	else if (!(e = rec_new(c, &digest, der, len))) return NULL;
-	if (!e->slot) slot_add(c, e, h, der, len);
+	if (e) {
+		e->info.refs++;
+		seen = true;
+	} else if (!(e = rec_new(c, &digest, der, len))) {
+		return NULL;
+	}
+	if (!e->slot) slot_add(c, e, h, der, len, seen);
 	x509_shrink(c);
 	return &e->info;
 }

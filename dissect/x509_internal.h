@@ -117,6 +117,10 @@ struct x509_cache {
 	size_t vec_cap;
 	uint64_t rnd;
 	size_t der_bytes, max_bytes, rec_bytes;
+	/* DER hashes looked up (32-bit fingerprints, direct-mapped): a DER
+	 * seen before may take a slot past X509_FREE_SHARE of the budget */
+	uint32_t *seen;
+	size_t nseen;                  /* power of two */
 	/* the decoded certificates of the last ones parsed, for
 	 * x509_check_host on the message that brought them */
 	struct recent {
@@ -133,6 +137,7 @@ struct x509_cache {
 
 #define X509_DEFAULT_MAX_BYTES ((size_t)8 << 20)
 #define X509_PROTECT 256u           /* slots of the last 256 lookups stay */
+#define X509_FREE_SHARE 4u          /* the first 1/4 of the budget admits any DER */
 #define SLOT_OVERHEAD 64u
 #define FULL_BYTES(len) (4 * (len) + 4096) /* an X509 with its key, roughly */
 #define N_STRINGS 6

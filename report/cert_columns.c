@@ -11,6 +11,8 @@ void cert_columns(struct ek_str *b, const struct x509_info *c, enum cert_cols wh
 		ek_unix_str(c->not_after, na, sizeof na);
 	}
 	bool inv = which == CERT_COLS_INVENTORY;
+	char hex[65];
+	x509_sha256_hex(c, hex);
 	const char *v[9];
 	size_t n = 0;
 	v[n++] = c->serial_hex;
@@ -21,6 +23,6 @@ void cert_columns(struct ek_str *b, const struct x509_info *c, enum cert_cols wh
 	if (inv) v[n++] = c->key_usage;
 	v[n++] = nb;
 	v[n++] = na;
-	v[n++] = c->sha256_hex;
+	v[n++] = hex;
 	for (size_t i = 0; i < n; i++) csv_append_field(b, v[i] ? v[i] : "");
 }

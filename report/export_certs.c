@@ -198,9 +198,10 @@ void cert_export_event(struct cert_export *x, const struct tls_event *ev, const 
 		}
 		usable++;
 		if (!set_add(&x->certs, ci->sha256)) continue;
-		char name[128], serial[48];
+		char name[128], serial[48], hex[65];
 		serial_part(ci->serial_hex, serial, sizeof serial);
-		snprintf(name, sizeof name, "cert-%.16s-%s.pem", ci->sha256_hex, serial);
+		x509_sha256_hex(ci, hex);
+		snprintf(name, sizeof name, "cert-%.16s-%s.pem", hex, serial);
 		int rc = write_pem(x, name, &ci, 1);
 		if (rc < 0) {
 			x->failed = true;
@@ -208,7 +209,7 @@ void cert_export_event(struct cert_export *x, const struct tls_event *ev, const 
 		}
 		if (rc == 0) {
 			x->written_certs++;
-			index_line(x, "cert", name, ci->sha256_hex, ci, ev, file);
+			index_line(x, "cert", name, hex, ci, ev, file);
 		}
 	}
 	if (!usable || !c->certs[0] || !c->certs[0]->parsed) return;

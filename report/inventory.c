@@ -8,8 +8,9 @@
 #include "sanitize.h"
 
 /* Entries live in blocks (88 bytes each, no allocation of their own) and
- * never move: callers keep entry pointers.  refs[] lists them in order of
- * first sight.  The entries of one address and leaf (its client entry, its
+ * never move: callers keep entry pointers.  Entry i (in order of first
+ * sight) is entry i % BLOCK_ENTRIES of block i / BLOCK_ENTRIES: no array
+ * of pointers (8 bytes an entry).  The entries of one address and leaf (its client entry, its
  * server ports: few) are linked from the first one, which one table finds
  * by (address, leaf SHA-256) and which holds the roles the address used the
  * leaf in.  Chains (serials after the leaf, the top certificate) repeat
@@ -88,8 +89,8 @@ struct gkey {
 	const uint8_t *sha256;
 };
 
-/* A note as the -j log keeps it (52 bytes, no padding: hashed and
- * compared as bytes). */
+/* A note's key, as the -j replay compares them (52 bytes, no padding:
+ * hashed and compared as bytes); the log keeps the note's entry. */
 struct nkey {
 	uint8_t client;
 	uint8_t v6;
@@ -120,30 +121,34 @@ static void gkey_of(struct gkey *k, const struct ek_endpoint *ep, const uint8_t 
 #define BLOCK_ENTRIES 1024
 
 struct eblock {
-	struct eblock *next;
-	size_t used;
 	struct inv_entry e[BLOCK_ENTRIES];
 };
 
 struct inventory {
 	struct x509_cache *cache;
 	struct trust *trust;
-	struct inv_entry **refs;     /* in order of first sight */
-	size_t n, cap;
-	struct eblock *blocks;       /* current first */
+	size_t n;                    /* entries */
+	struct eblock **blocks;      /* all full but the last */
+	size_t n_blocks, cap_blocks;
 	struct itab groups;          /* first entries by (address, leaf) */
 	struct itab chains;          /* chain_v[] by content */
 	struct inv_chain **chain_v;
 	size_t n_chains, cap_chains;
-	struct nkey *log;            /* inventory_log_notes: every note, in order */
+	const struct inv_entry **log; /* inventory_log_notes: every note's entry, in order */
 	size_t n_log, cap_log;
 	bool logging;
 };
 
+/* Entry i, in order of first sight. */
+static inline struct inv_entry *ent(const struct inventory *inv, size_t i)
+{
+	return &inv->blocks[i / BLOCK_ENTRIES]->e[i % BLOCK_ENTRIES];
+}
+
 static bool group_eq(const void *ctx, uint32_t item, const void *key)
 {
 	const struct inventory *inv = ctx;
-	const struct inv_entry *e = inv->refs[item];
+	const struct inv_entry *e = ent(inv, item);
 	const struct gkey *k = key;
 	return e->v6 == k->v6 && memcmp(e->addr, k->a, sizeof e->addr) == 0 &&
 	       memcmp(e->leaf->sha256, k->sha256, sizeof e->leaf->sha256) == 0;
@@ -151,7 +156,7 @@ static bool group_eq(const void *ctx, uint32_t item, const void *key)
 
 static uint64_t group_hash_of(const void *ctx, uint32_t item)
 {
-	const struct inv_entry *e = ((const struct inventory *)ctx)->refs[item];
+	const struct inv_entry *e = ent(ctx, item);
 	return gkey_hash(e->v6, e->addr, e->leaf->sha256);
 }
 
@@ -159,13 +164,13 @@ static uint64_t group_hash_of(const void *ctx, uint32_t item)
 static struct inv_entry *group_get(const struct inventory *inv, const struct gkey *k, uint64_t h)
 {
 	int64_t i = itab_find(&inv->groups, h, group_eq, inv, k);
-	return i < 0 ? NULL : inv->refs[i];
+	return i < 0 ? NULL : ent(inv, (size_t)i);
 }
 
 /* The entry of (role, port) in g's list, or NULL. */
 static struct inv_entry *group_entry(const struct inventory *inv, struct inv_entry *g, bool client, uint16_t port)
 {
-	for (struct inv_entry *e = g; e; e = e->next ? inv->refs[e->next - 1] : NULL)
+	for (struct inv_entry *e = g; e; e = e->next ? ent(inv, e->next - 1) : NULL)
 		if (e->client == client && e->port == port) return e;
 	return NULL;
 }
@@ -179,28 +184,24 @@ static struct inv_entry *find_entry(const struct inventory *inv, bool v6, const 
 	return g ? group_entry(inv, g, client, port) : NULL;
 }
 
-/* A new zeroed entry appended to refs[], linked from g (the first of its
+/* A new zeroed entry, the last, linked from g (the first of its
  * address and leaf) or, g NULL, the first (group_add once its key is set).
  * NULL when out of memory. */
 static struct inv_entry *entry_new(struct inventory *inv, struct inv_entry *g)
 {
-	if (inv->n == inv->cap) {
-		size_t nc = inv->cap ? inv->cap * 2 : 64;
-		struct inv_entry **v = realloc(inv->refs, nc * sizeof *v);
-		if (!v) return NULL;
-		inv->refs = v;
-		inv->cap = nc;
+	if (inv->n == inv->n_blocks * BLOCK_ENTRIES) {
+		if (inv->n_blocks == inv->cap_blocks) {
+			size_t nc = inv->cap_blocks ? inv->cap_blocks * 2 : 16;
+			struct eblock **v = realloc(inv->blocks, nc * sizeof *v);
+			if (!v) return NULL;
+			inv->blocks = v;
+			inv->cap_blocks = nc;
+		}
+		if (!(inv->blocks[inv->n_blocks] = malloc(sizeof(struct eblock)))) return NULL;
+		inv->n_blocks++;
 	}
-	struct eblock *b = inv->blocks;
-	if (!b || b->used == BLOCK_ENTRIES) {
-		if (!(b = malloc(sizeof *b))) return NULL;
-		b->next = inv->blocks;
-		b->used = 0;
-		inv->blocks = b;
-	}
-	struct inv_entry *e = &b->e[b->used++];
+	struct inv_entry *e = ent(inv, inv->n++);
 	memset(e, 0, sizeof *e);
-	inv->refs[inv->n++] = e;
 	if (g) {
 		e->next = g->next;
 		g->next = (uint32_t)inv->n;
@@ -214,7 +215,6 @@ static bool group_add(struct inventory *inv, uint64_t h)
 {
 	if (itab_add(&inv->groups, h, (uint32_t)(inv->n - 1), group_hash_of, inv)) return true;
 	inv->n--; /* the entry was the last one made: take it back */
-	inv->blocks->used--;
 	return false;
 }
 
@@ -334,14 +334,10 @@ static void release_entry(struct inventory *inv, struct inv_entry *e)
 /* Everything but the references: blocks, tables, chains, log. */
 static void free_storage(struct inventory *inv)
 {
-	while (inv->blocks) {
-		struct eblock *b = inv->blocks;
-		inv->blocks = b->next;
-		free(b);
-	}
-	free(inv->refs);
-	inv->refs = NULL;
-	inv->n = inv->cap = 0;
+	for (size_t i = 0; i < inv->n_blocks; i++) free(inv->blocks[i]);
+	free(inv->blocks);
+	inv->blocks = NULL;
+	inv->n = inv->n_blocks = inv->cap_blocks = 0;
 	itab_free(&inv->groups);
 	itab_free(&inv->chains);
 	for (size_t i = 0; i < inv->n_chains; i++) free(inv->chain_v[i]);
@@ -356,28 +352,34 @@ static void free_storage(struct inventory *inv)
 void inventory_free(struct inventory *inv)
 {
 	if (!inv) return;
-	for (size_t i = 0; i < inv->n; i++) release_entry(inv, inv->refs[i]);
+	for (size_t i = 0; i < inv->n; i++) release_entry(inv, ent(inv, i));
 	free_storage(inv);
 	free(inv);
 }
 
-static bool log_note(struct inventory *inv, const struct gkey *k, bool client, uint16_t port)
+/* Room in the log for one more note; false when out of memory. */
+static bool log_room(struct inventory *inv)
 {
-	if (inv->n_log == inv->cap_log) {
-		size_t nc = inv->cap_log ? inv->cap_log * 2 : 256;
-		struct nkey *v = realloc(inv->log, nc * sizeof *v);
-		if (!v) return false;
-		inv->log = v;
-		inv->cap_log = nc;
-	}
-	struct nkey *n = &inv->log[inv->n_log++];
-	memset(n, 0, sizeof *n);
-	n->client = client;
-	n->v6 = k->v6;
-	memcpy(n->a, k->a, sizeof n->a);
-	n->port = port;
-	memcpy(n->sha256, k->sha256, sizeof n->sha256);
+	if (inv->n_log < inv->cap_log) return true;
+	size_t nc = inv->cap_log ? inv->cap_log * 2 : 256;
+	const struct inv_entry **v = realloc(inv->log, nc * sizeof *v);
+	if (!v) return false;
+	inv->log = v;
+	inv->cap_log = nc;
 	return true;
+}
+
+/* A note's key (its entry's): what the -j log replays. */
+static struct nkey nkey_of(const struct inv_entry *e)
+{
+	struct nkey k;
+	memset(&k, 0, sizeof k);
+	k.client = e->client;
+	k.v6 = e->v6;
+	memcpy(k.a, e->addr, sizeof k.a);
+	k.port = e->port;
+	memcpy(k.sha256, e->leaf->sha256, sizeof k.sha256);
+	return k;
 }
 
 struct inv_entry *inventory_note(struct inventory *inv, const struct ek_endpoint *ep, bool client,
@@ -395,7 +397,7 @@ struct inv_entry *inventory_note(struct inventory *inv, const struct ek_endpoint
 	if (g) g->roles |= mine;
 
 	uint16_t port = client ? 0 : ep->port;
-	if (inv->logging && !log_note(inv, &k, client, port)) return NULL;
+	if (inv->logging && !log_room(inv)) return NULL;
 	struct inv_entry *e = g ? group_entry(inv, g, client, port) : NULL;
 	if (!e) {
 		struct x509_info *top;
@@ -424,6 +426,7 @@ struct inv_entry *inventory_note(struct inventory *inv, const struct ek_endpoint
 		e->first_file = file_index;
 		e->first_frame = frame;
 	}
+	if (inv->logging) inv->log[inv->n_log++] = e;
 	e->conns++;
 	e->last_file = file_index;
 	e->last_frame = frame;
@@ -457,7 +460,7 @@ void inventory_endpoint(const struct inv_entry *e, char buf[EK_ENDPOINT_STRLEN])
 }
 
 size_t inventory_count(const struct inventory *inv) { return inv->n; }
-struct inv_entry *inventory_at(const struct inventory *inv, size_t i) { return i < inv->n ? inv->refs[i] : NULL; }
+struct inv_entry *inventory_at(const struct inventory *inv, size_t i) { return i < inv->n ? ent(inv, i) : NULL; }
 
 /* ---- -j --------------------------------------------------------------------- */
 
@@ -523,7 +526,7 @@ bool inventory_merge_conflict(const struct inventory *dst, const struct inventor
 {
 	/* public_ca is worked out from an entry's first chain: dst's, not src's */
 	for (size_t i = 0; i < src->n; i++) {
-		const struct inv_entry *e = src->refs[i];
+		const struct inv_entry *e = ent(src, i);
 		if (!e->leaf->parsed || !(e->leaf->eku_flags & EKU_CLIENT)) continue;
 		const struct inv_entry *d = find_entry(dst, e->v6, e->addr, e->leaf->sha256, e->client, e->port);
 		if (!d) continue;
@@ -538,16 +541,16 @@ bool inventory_merge_conflict(const struct inventory *dst, const struct inventor
 	 * had it yet.  Nothing to replay when dst never saw these ips' leaves. */
 	bool known = false;
 	for (size_t i = 0; i < src->n_log && !known; i++) {
-		const struct nkey *k = &src->log[i];
-		struct gkey g = { k->v6, { 0 }, k->sha256 };
-		memcpy(g.a, k->a, sizeof g.a);
+		const struct inv_entry *e = src->log[i];
+		struct gkey g = { e->v6, { 0 }, e->leaf->sha256 };
+		memcpy(g.a, e->addr, sizeof g.a);
 		known = group_get(dst, &g, gkey_hash(g.v6, g.a, g.sha256)) != NULL;
 	}
 	if (!known) return false;
 	struct nset roles = { 0 }, raised = { 0 };
 	bool conflict = false;
 	for (size_t i = 0; i < src->n_log && !conflict; i++) {
-		const struct nkey *k = &src->log[i];
+		const struct nkey note = nkey_of(src->log[i]), *k = &note;
 		struct nkey ip = ip_key(k);
 		unsigned mine = k->client ? 1u : 2u;
 		unsigned *lr = nset_get(&roles, &ip, false);
@@ -573,7 +576,7 @@ bool inventory_merge_conflict(const struct inventory *dst, const struct inventor
 void inventory_merge(struct inventory *dst, struct inventory *src)
 {
 	for (size_t i = 0; i < src->n; i++) {
-		struct inv_entry *e = src->refs[i];
+		struct inv_entry *e = ent(src, i);
 		uint8_t roles = e->roles; /* src's first entry of its address and leaf: the roles */
 		struct gkey k = { e->v6, { 0 }, e->leaf->sha256 };
 		memcpy(k.a, e->addr, sizeof k.a);
@@ -678,7 +681,7 @@ void inventory_print(const struct inventory *inv, FILE *fp, char *const *file_na
 		 * tens of thousands of entries costs more than the report */
 		shown = 0;
 		for (size_t i = 0; i < n; i++) {
-			struct inv_entry *e = inv->refs[i];
+			struct inv_entry *e = ent(inv, i);
 			if (shown == REPORT_MAX_ENTRIES && cmp_busiest(&e, &v[shown - 1]) >= 0) continue;
 			size_t at = shown < REPORT_MAX_ENTRIES ? shown++ : shown - 1;
 			while (at > 0 && cmp_busiest(&e, &v[at - 1]) < 0) {
@@ -688,7 +691,7 @@ void inventory_print(const struct inventory *inv, FILE *fp, char *const *file_na
 			v[at] = e;
 		}
 	} else {
-		for (size_t i = 0; i < n; i++) v[i] = inv->refs[i];
+		for (size_t i = 0; i < n; i++) v[i] = ent(inv, i);
 	}
 	qsort(v, shown, sizeof *v, cmp_entries);
 	fprintf(fp, "\nENDPOINTS (what each presented%s)\n", shown < n ? ": the busiest" : "");

@@ -185,8 +185,9 @@ static void x509_members(struct jw *w, const struct x509_info *x)
 		}
 	}
 	jw_close(w);
-	char h[65];
-	upper_hex(h, x->sha256_hex, sizeof h);
+	char hex[65], h[65];
+	x509_sha256_hex(x, hex);
+	upper_hex(h, hex, sizeof h);
 	jw_obj(w, "hash");
 	jw_str(w, "sha256", h);
 	jw_close(w);

@@ -41,8 +41,9 @@ static void write_row(void *ctx, const struct row *r)
 	if (r->cert_index >= 0 && r->cert) {
 		const struct x509_info *c = r->cert;
 		if (!c->parsed) {
-			fprintf(fp, "         cert[%d] unparsable, %zu bytes, sha256 %s\n", r->cert_index, c->der_len,
-				c->sha256_hex);
+			char hex[65];
+			x509_sha256_hex(c, hex);
+			fprintf(fp, "         cert[%d] unparsable, %zu bytes, sha256 %s\n", r->cert_index, c->der_len, hex);
 		} else {
 			char nb[32] = "?", na[32] = "?";
 			if (c->have_validity) {

@@ -55,7 +55,9 @@ static inline void fz_touch_cert(const struct x509_info *x)
 {
 	FZ_CHECK(x != NULL);
 	FZ_CHECK(x->serial_hex && x->subject && x->issuer && x->san && x->eku && x->key_usage);
-	FZ_CHECK(x->sha256_hex[64] == '\0' && strlen(x->sha256_hex) == 64);
+	char hex[65];
+	x509_sha256_hex(x, hex);
+	FZ_CHECK(strlen(hex) == 64);
 	FZ_CHECK(x->parsed || (!x->is_ca && !x->have_validity && !*x->subject));
 	FZ_CHECK(x->refs > 0);
 	fz_touch(x->sha256, sizeof x->sha256);
