@@ -43,19 +43,22 @@ static int likely_cause(const struct findings_conn *fc)
 	return -1;
 }
 
-/* X509_check_host(leaf, sni), remembered per (certificate, SNI). */
-static int check_host(struct findings *f, const struct x509_info *leaf, const char *sni)
+/* X509_check_host(leaf, sni), remembered per (certificate, SNI).  An
+ * interned SNI (interned: until the end of the run) is kept as it is,
+ * another one copied. */
+static int check_host(struct findings *f, const struct x509_info *leaf, const char *sni, bool interned)
 {
 	uint64_t h = str_hash(sni, strlen(sni));
 	h ^= leaf->sha256[0] | (uint64_t)leaf->sha256[1] << 8;
 	struct host_memo *m = &f->host_memo[(h ^ h >> 32) % (sizeof f->host_memo / sizeof f->host_memo[0])];
-	if (m->sni && memcmp(m->sha256, leaf->sha256, sizeof m->sha256) == 0 && strcmp(m->sni, sni) == 0)
+	if (m->sni && memcmp(m->sha256, leaf->sha256, sizeof m->sha256) == 0 && (m->sni == sni || strcmp(m->sni, sni) == 0))
 		return m->result;
 	int r = x509_check_host(f->cache, leaf, sni);
-	char *copy = strdup(sni);
-	if (copy) {
-		free(m->sni);
-		m->sni = copy;
+	const char *keep = interned ? sni : strdup(sni);
+	if (keep) {
+		if (m->sni_owned) free((char *)(uintptr_t)m->sni);
+		m->sni = keep;
+		m->sni_owned = !interned;
 		memcpy(m->sha256, leaf->sha256, sizeof m->sha256);
 		m->result = r;
 	}
@@ -177,7 +180,7 @@ static void rule_sni_mismatch(struct cert_msg *m)
 {
 	const char *sni = m->fc->sni;
 	int host;
-	if (m->client || !sni || (host = check_host(m->f, m->leaf, sni)) == 1 || host == -2) return;
+	if (m->client || !sni || (host = check_host(m->f, m->leaf, sni, !m->fc->sni_owned)) == 1 || host == -2) return;
 	char sni_text[300], san[400];
 	name_msg(m);
 	raise_finding(m->f, m->fc, F_SNI_MISMATCH, &m->w, sni, "server %s certificate %s (%s) does not match SNI %s",
