@@ -32,6 +32,7 @@ struct leaf_cols {
 	size_t nslots, n;
 	struct ek_str *text;          /* rendered columns, freed after the leaf's last row */
 	size_t n_text, cap_text;
+	struct cert_cols_memo *fields; /* the leaves' shared names escaped once (NULL: none) */
 };
 
 static struct leaf_slot *leaf_slot(const struct leaf_cols *m, const struct x509_info *leaf)
@@ -68,15 +69,18 @@ static void leaf_cols_free(struct leaf_cols *m)
 	for (size_t i = 0; i < m->n_text; i++) ek_str_free(&m->text[i]);
 	free(m->text);
 	free(m->slots);
+	if (m->fields) cert_cols_memo_free(m->fields);
+	free(m->fields);
 }
 
 /* leaf's columns appended to row: from the memo when it has them (m NULL:
- * rendered). */
+ * rendered).  The inventory holds every leaf while the CSV is written, so
+ * their strings stay put (cert_columns_memo). */
 static void leaf_columns(struct ek_str *row, struct leaf_cols *m, const struct x509_info *leaf)
 {
 	struct leaf_slot *s = m && m->slots ? leaf_slot(m, leaf) : NULL;
 	if (!s || !s->leaf) {
-		cert_columns(row, leaf, CERT_COLS_INVENTORY);
+		cert_columns_memo(row, leaf, CERT_COLS_INVENTORY, m ? m->fields : NULL);
 		return;
 	}
 	s->left--;
@@ -93,13 +97,13 @@ static void leaf_columns(struct ek_str *row, struct leaf_cols *m, const struct x
 		if (m->n_text < m->cap_text) {
 			struct ek_str *t = &m->text[m->n_text];
 			*t = (struct ek_str){ NULL, 0, 0, false };
-			cert_columns(t, leaf, CERT_COLS_INVENTORY);
+			cert_columns_memo(t, leaf, CERT_COLS_INVENTORY, m->fields);
 			if (t->oom) ek_str_free(t);
 			else s->text = (uint32_t)++m->n_text;
 		}
 	}
 	if (!s->text) {
-		cert_columns(row, leaf, CERT_COLS_INVENTORY);
+		cert_columns_memo(row, leaf, CERT_COLS_INVENTORY, m->fields);
 		return;
 	}
 	struct ek_str *t = &m->text[s->text - 1];
@@ -109,25 +113,45 @@ static void leaf_columns(struct ek_str *row, struct leaf_cols *m, const struct x
 
 /* ---- rows ---------------------------------------------------------------- */
 
+/* ',' and s[0..n) as it is: for fields that never need escaping (digits,
+ * fixed words, addresses, the codes' names), what csv_append_field would
+ * write without the scan. */
+static void plain_field(struct ek_str *row, const char *s, size_t n)
+{
+	char *o = ek_str_reserve(row, n + 1);
+	if (!o) return;
+	*o = ',';
+	memcpy(o + 1, s, n);
+	ek_str_commit(row, o + 1 + n);
+}
+
+/* A frame reference: digits alone for one file, else with the file's
+ * name (escaped). */
+static void frame_field(struct ek_str *row, char *const *names, uint32_t n_files, uint32_t file, uint64_t frame)
+{
+	char t[300];
+	inventory_frame_ref(t, sizeof t, names, n_files, file, frame);
+	if (n_files > 1) csv_append_field(row, t);
+	else plain_field(row, t, strlen(t));
+}
+
 /* e's row into row (each field after a ','). */
 static void entry_row(struct ek_str *row, const struct inventory *inv, struct inv_entry *e, struct leaf_cols *m,
 		      char *const *names, uint32_t n_files)
 {
-	char t[300];
+	char t[EK_ENDPOINT_STRLEN + EK_U64_DIGITS];
 	inventory_endpoint(e, t);
-	csv_append_field(row, t);
-	csv_append_field(row, e->client ? "client" : "server");
+	plain_field(row, t, strlen(t));
+	plain_field(row, e->client ? "client" : "server", 6);
 	leaf_columns(row, m, e->leaf);
 	csv_append_field(row, e->chain->serials);
-	csv_append_field(row, inventory_public_ca(inv, e) ? "yes" : "no");
-	*ek_put_u64(t, (unsigned long long)e->conns) = '\0';
-	csv_append_field(row, t);
-	inventory_frame_ref(t, sizeof t, names, n_files, e->first_file, e->first_frame);
-	csv_append_field(row, t);
-	inventory_frame_ref(t, sizeof t, names, n_files, e->last_file, e->last_frame);
-	csv_append_field(row, t);
+	bool pub = inventory_public_ca(inv, e);
+	plain_field(row, pub ? "yes" : "no", pub ? 3 : 2);
+	plain_field(row, t, (size_t)(ek_put_u64(t, (unsigned long long)e->conns) - t));
+	frame_field(row, names, n_files, e->first_file, e->first_frame);
+	frame_field(row, names, n_files, e->last_file, e->last_frame);
 	/* the codes' names, ';'-joined */
-	char codes[F_COUNT * 48] = "", *o = codes;
+	char codes[F_COUNT * 48], *o = codes;
 	for (int k = 0; k < F_COUNT; k++) {
 		if (!(e->codes & (1u << k))) continue;
 		const char *name = finding_def((enum finding_code)k)->name;
@@ -136,9 +160,8 @@ static void entry_row(struct ek_str *row, const struct inventory *inv, struct in
 		if (o != codes) *o++ = ';';
 		memcpy(o, name, l);
 		o += l;
-		*o = '\0';
 	}
-	csv_append_field(row, codes);
+	plain_field(row, codes, (size_t)(o - codes));
 }
 
 int certs_csv_write(const struct inventory *inv, const char *path, char *const *file_names, uint32_t n_files,
@@ -147,7 +170,7 @@ int certs_csv_write(const struct inventory *inv, const char *path, char *const *
 	struct csv_out *o = csv_out_open(path, true, err, errn);
 	if (!o) return -1;
 	csv_out_row(o, columns, sizeof columns / sizeof columns[0]);
-	struct leaf_cols memo = { 0 }, *m = &memo;
+	struct leaf_cols memo = { .fields = calloc(1, sizeof *memo.fields) }, *m = &memo;
 	for (size_t i = 0; m && i < inventory_count(inv); i++)
 		if (!leaf_count(m, inventory_at(inv, i)->leaf)) m = NULL; /* out of memory: rendered each time */
 	struct ek_str row = { 0 };

@@ -363,16 +363,22 @@ static void on_end_signal(struct findings *f, struct findings_conn *fc, const st
 		      (unsigned long long)ev->pkt.frame, after, cause);
 }
 
-/* certs_encrypted, once per connection: "<what> between C and S<why>" */
+/* certs_encrypted, once per connection: "<what> between C and S<why>",
+ * with " (ServerHello frame N)" before why when sh_frame is given
+ * (formatted only when the message is) */
 static void raise_encrypted(struct findings *f, struct findings_conn *fc, const struct tls_event *ev, struct row *rows,
-			    size_t n, const char *what, const char *why)
+			    size_t n, const char *what, const uint64_t *sh_frame, const char *why)
 {
 	fc->encrypted_done = true;
 	char c[EK_ENDPOINT_STRLEN], s[EK_ENDPOINT_STRLEN];
 	ek_endpoint_str(&ev->conn->client, true, c, sizeof c);
 	ek_endpoint_str(&ev->conn->server, true, s, sizeof s);
 	struct where w = { ev, n ? &rows[0] : NULL, "", NULL };
-	raise_finding(f, fc, F_CERTS_ENCRYPTED, &w, NULL, "%s between %s and %s%s", what, c, s, why);
+	if (sh_frame)
+		raise_finding(f, fc, F_CERTS_ENCRYPTED, &w, NULL, "%s between %s and %s (ServerHello frame %llu)%s", what,
+			      c, s, (unsigned long long)*sh_frame, why);
+	else
+		raise_finding(f, fc, F_CERTS_ENCRYPTED, &w, NULL, "%s between %s and %s%s", what, c, s, why);
 }
 
 /* The connection ends (end of the capture, idle, evicted) with its
@@ -463,10 +469,8 @@ static void on_server_hello_13(struct findings *f, struct findings_conn *fc, con
 			      "(pre_shared_key): no certificates in this handshake",
 			      c, s, (unsigned long long)ev->pkt.frame);
 	} else {
-		char why[128];
-		snprintf(why, sizeof why, " (ServerHello frame %llu): certificates are encrypted and no key "
-			 "was given for this connection", (unsigned long long)ev->pkt.frame);
-		raise_encrypted(f, fc, ev, rows, n, ev->conn->dtls ? "DTLS 1.3" : "TLS 1.3", why);
+		raise_encrypted(f, fc, ev, rows, n, ev->conn->dtls ? "DTLS 1.3" : "TLS 1.3", &ev->pkt.frame,
+				": certificates are encrypted and no key was given for this connection");
 	}
 }
 
@@ -509,7 +513,7 @@ static void on_conn_end(struct findings *f, struct findings_conn *fc, const stru
 {
 	on_unfinished(f, fc, ev);
 	if (ev->conn->tls_crypt && !fc->encrypted_done)
-		raise_encrypted(f, fc, ev, rows, n, "OpenVPN --tls-crypt",
+		raise_encrypted(f, fc, ev, rows, n, "OpenVPN --tls-crypt", NULL,
 				": the control channel is encrypted with the key all peers share, so the TLS "
 				"handshake and its certificates are not visible (a key log does not help)");
 }

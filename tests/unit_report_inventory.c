@@ -125,9 +125,10 @@ static void merge(void)
 	x509_cache_free(ca);
 }
 
-/* A leaf at several endpoints, interleaved with others: each of its rows
- * has its certificate columns (rendered once, kept for its later rows),
- * as openssl x509 prints them. */
+/* A leaf at several endpoints, interleaved with others, and a leaf that
+ * shares all its names with another: each row has its certificate columns
+ * (a leaf's rendered once, kept for its later rows; shared names escaped
+ * once), as openssl x509 prints them. */
 static void shared_leaves(void)
 {
 	struct x509_cache *c = x509_cache_new(0);
@@ -138,7 +139,9 @@ static void shared_leaves(void)
 		if (h < 3) CHECK(!note(inv, c, (uint8_t)(10 + h), 0, true, "cucm.crt", NULL, 0, 10u + h));
 	}
 	CHECK(!note(inv, c, 20, 8443, false, "expressway-c.crt", NULL, 0, 20));
-	CHECK_EQ_U(inventory_count(inv), 6);
+	/* expressway-e-server.crt's subject, issuer, SAN, key usage and dates, another EKU */
+	CHECK(!note(inv, c, 30, 443, false, "expressway-e-dual.crt", "public-issuing-ca.crt", 0, 30));
+	CHECK_EQ_U(inventory_count(inv), 7);
 	const char *csv = certs_csv(inv, NULL, 1);
 	static const char e_cols[] =
 		",46df76aa000000000029,\"CN=expressway-e.example.com,OU=TAC,O=Example,L=KA,ST=KA,C=IN\","
@@ -158,6 +161,12 @@ static void shared_leaves(void)
 				   strlen(i < 3 ? e_cols : cucm_cols)) == 0);
 	}
 	CHECK(strstr(line_of(csv, "10.0.0.20:8443,server"), "CN=expressway-c.example.com") != NULL);
+	CHECK_STR(line_of(csv, "10.0.0.30:443,server"),
+		  "10.0.0.30:443,server,2f0000004c869c77c8981becde00000000004c,"
+		  "\"CN=expressway-e.example.com,OU=TAC,O=Example,L=KA,ST=KA,C=IN\","
+		  "\"CN=Public Issuing CA,O=Example Public Trust,C=US\",DNS:expressway-e.example.com,"
+		  "serverAuth;clientAuth,digitalSignature,2026-01-01T00:00:00Z,2036-01-01T00:00:00Z,"
+		  "d997a0484019b04cafeea7503a18fcd6095126fca13d7f29f2dd7deb2e5996bd,1002,yes,1,30,30,");
 	/* written twice, the same */
 	char first[8192];
 	snprintf(first, sizeof first, "%s", csv);
