@@ -81,7 +81,8 @@ void x509_pin(struct x509_cache *c, struct x509_info *x);
 void x509_unpin(struct x509_cache *c, struct x509_info *x);
 
 /* X509_check_host(x, name): remembered per certificate (the last name
- * asked); -2 when x has no object (see x509_object). */
+ * asked) and, for the certificates that share them, per subject,
+ * subjectAltName and name; -2 when x has no object (see x509_object). */
 int x509_check_host(struct x509_cache *c, const struct x509_info *x, const char *name);
 
 /* x's record in dst (one reference, pinned when x was pinned in src);

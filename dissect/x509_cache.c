@@ -390,6 +390,7 @@ void x509_cache_free(struct x509_cache *c)
 	if (!c) return;
 	for (size_t k = 0; k < sizeof c->recent / sizeof c->recent[0]; k++) ek_x509_free(c->recent[k].obj);
 	x509_names_clear(c); /* before the strings */
+	x509_host_memo_free(c);
 	for (size_t b = 0; b < c->nslots_b; b++) {
 		for (struct der_slot *s = c->slots[b], *next; s; s = next) {
 			next = s->next;

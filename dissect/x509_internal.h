@@ -6,7 +6,8 @@
  * x509_parse.c: DER -> the record's fields (OpenSSL's ASN.1 engine).
  * x509_cache.c: records, interned strings, DER slots, x509_get.
  * x509.c:       what the outputs ask of a record later (objects, pins,
- *               host check, moving between caches). */
+ *               moving between caches).
+ * x509_host.c:  the host name check, its answers kept. */
 #ifndef EK_X509_INTERNAL_H
 #define EK_X509_INTERNAL_H
 
@@ -132,6 +133,7 @@ struct x509_cache {
 	uint64_t name_clock;
 	EVP_MD *sha256;
 	struct x509_shared *shared;    /* -j: the run's store (x509_shared.h), NULL none */
+	struct x509_host_memo *host_memo; /* x509_host.c, NULL until used */
 	struct x509_cache_stats st;
 };
 
@@ -186,6 +188,10 @@ bool x509_parse_reference(struct x509_cache *c, struct x509_info *i, const uint8
 /* An X509 with x's subject and extensions only, for X509_check_host
  * (NULL on failure). */
 X509 *x509_host_object(struct x509_cache *c, const EK_X509 *x);
+
+/* ---- x509_host.c ---------------------------------------------------------- */
+
+void x509_host_memo_free(struct x509_cache *c);
 
 /* ---- x509_shared.c ---------------------------------------------------------- */
 

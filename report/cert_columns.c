@@ -1,14 +1,54 @@
 #include "cert_columns.h"
 
+#include <stdint.h>
+#include <string.h>
+
+#include "../common/hash.h"
 #include "../common/netaddr.h"
 #include "csv_out.h"
 
-void cert_columns(struct ek_str *b, const struct x509_info *c, enum cert_cols which)
+/* ',' and s escaped: kept by s's address in m (NULL: none). */
+static void field(struct ek_str *b, const char *s, struct cert_cols_memo *m)
+{
+	if (!m) {
+		csv_append_field(b, s);
+		return;
+	}
+	struct cert_cols_slot *k = &m->slot[ek_mix64((uint64_t)(uintptr_t)s) % CERT_COLS_MEMO_SLOTS];
+	if (k->s != s) {
+		ek_str_clear(&k->text);
+		k->text.oom = false;
+		csv_append_field(&k->text, s);
+		k->s = k->text.oom ? NULL : s;
+		if (!k->s) {
+			csv_append_field(b, s);
+			return;
+		}
+	}
+	ek_str_put(b, k->text.s, k->text.len);
+}
+
+/* ek_unix_str(t), the last one kept in d (NULL: none). */
+static void unix_str(int64_t t, char out[32], struct cert_cols_date *d)
+{
+	if (d && d->set && d->t == t) {
+		memcpy(out, d->text, sizeof d->text);
+		return;
+	}
+	ek_unix_str(t, out, 32);
+	if (d) {
+		d->set = true;
+		d->t = t;
+		memcpy(d->text, out, sizeof d->text);
+	}
+}
+
+void cert_columns_memo(struct ek_str *b, const struct x509_info *c, enum cert_cols which, struct cert_cols_memo *m)
 {
 	char nb[32] = "", na[32] = "";
 	if (c->have_validity) {
-		ek_unix_str(c->not_before, nb, sizeof nb);
-		ek_unix_str(c->not_after, na, sizeof na);
+		unix_str(c->not_before, nb, m ? &m->not_before : NULL);
+		unix_str(c->not_after, na, m ? &m->not_after : NULL);
 	}
 	bool inv = which == CERT_COLS_INVENTORY;
 	char hex[65];
@@ -24,5 +64,20 @@ void cert_columns(struct ek_str *b, const struct x509_info *c, enum cert_cols wh
 	v[n++] = nb;
 	v[n++] = na;
 	v[n++] = hex;
-	for (size_t i = 0; i < n; i++) csv_append_field(b, v[i] ? v[i] : "");
+	for (size_t i = 0; i < n; i++) {
+		/* between the serial and the dates: the names and usages (the
+		 * record's interned strings, or literals), kept by address */
+		bool by_address = i > 0 && i + 3 < n && v[i];
+		field(b, v[i] ? v[i] : "", by_address ? m : NULL);
+	}
+}
+
+void cert_columns(struct ek_str *b, const struct x509_info *c, enum cert_cols which)
+{
+	cert_columns_memo(b, c, which, NULL);
+}
+
+void cert_cols_memo_free(struct cert_cols_memo *m)
+{
+	for (size_t i = 0; i < CERT_COLS_MEMO_SLOTS; i++) ek_str_free(&m->slot[i].text);
 }

@@ -165,9 +165,9 @@ struct findings {
 	size_t n_pool;
 	/* X509_check_host answers for (certificate, SNI): the same pairs recur */
 	struct host_memo {
-		const struct x509_info *cert;
 		uint8_t sha256[32];
-		char *sni;
+		const char *sni;       /* interned (strs), or a heap copy when sni_owned */
+		bool sni_owned;
 		int result;
 	} host_memo[64];
 	/* Texts kept by connections (SNI, ladder infos) repeat from one

@@ -124,7 +124,8 @@ void findings_free(struct findings *f)
 	free(f->slots);
 	free(f->examples);
 	ipcerts_free(f->ipc);
-	for (size_t i = 0; i < sizeof f->host_memo / sizeof f->host_memo[0]; i++) free(f->host_memo[i].sni);
+	for (size_t i = 0; i < sizeof f->host_memo / sizeof f->host_memo[0]; i++)
+		if (f->host_memo[i].sni_owned) free((char *)(uintptr_t)f->host_memo[i].sni);
 	if (f->strs.slots)
 		for (size_t i = 0; i < STRS_SLOTS; i++) free(f->strs.slots[i]);
 	free(f->strs.slots);

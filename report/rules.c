@@ -43,19 +43,22 @@ static int likely_cause(const struct findings_conn *fc)
 	return -1;
 }
 
-/* X509_check_host(leaf, sni), remembered per (certificate, SNI). */
-static int check_host(struct findings *f, const struct x509_info *leaf, const char *sni)
+/* X509_check_host(leaf, sni), remembered per (certificate, SNI).  An
+ * interned SNI (interned: until the end of the run) is kept as it is,
+ * another one copied. */
+static int check_host(struct findings *f, const struct x509_info *leaf, const char *sni, bool interned)
 {
 	uint64_t h = str_hash(sni, strlen(sni));
 	h ^= leaf->sha256[0] | (uint64_t)leaf->sha256[1] << 8;
 	struct host_memo *m = &f->host_memo[(h ^ h >> 32) % (sizeof f->host_memo / sizeof f->host_memo[0])];
-	if (m->sni && memcmp(m->sha256, leaf->sha256, sizeof m->sha256) == 0 && strcmp(m->sni, sni) == 0)
+	if (m->sni && memcmp(m->sha256, leaf->sha256, sizeof m->sha256) == 0 && (m->sni == sni || strcmp(m->sni, sni) == 0))
 		return m->result;
 	int r = x509_check_host(f->cache, leaf, sni);
-	char *copy = strdup(sni);
-	if (copy) {
-		free(m->sni);
-		m->sni = copy;
+	const char *keep = interned ? sni : strdup(sni);
+	if (keep) {
+		if (m->sni_owned) free((char *)(uintptr_t)m->sni);
+		m->sni = keep;
+		m->sni_owned = !interned;
 		memcpy(m->sha256, leaf->sha256, sizeof m->sha256);
 		m->result = r;
 	}
@@ -177,7 +180,7 @@ static void rule_sni_mismatch(struct cert_msg *m)
 {
 	const char *sni = m->fc->sni;
 	int host;
-	if (m->client || !sni || (host = check_host(m->f, m->leaf, sni)) == 1 || host == -2) return;
+	if (m->client || !sni || (host = check_host(m->f, m->leaf, sni, !m->fc->sni_owned)) == 1 || host == -2) return;
 	char sni_text[300], san[400];
 	name_msg(m);
 	raise_finding(m->f, m->fc, F_SNI_MISMATCH, &m->w, sni, "server %s certificate %s (%s) does not match SNI %s",
@@ -360,16 +363,22 @@ static void on_end_signal(struct findings *f, struct findings_conn *fc, const st
 		      (unsigned long long)ev->pkt.frame, after, cause);
 }
 
-/* certs_encrypted, once per connection: "<what> between C and S<why>" */
+/* certs_encrypted, once per connection: "<what> between C and S<why>",
+ * with " (ServerHello frame N)" before why when sh_frame is given
+ * (formatted only when the message is) */
 static void raise_encrypted(struct findings *f, struct findings_conn *fc, const struct tls_event *ev, struct row *rows,
-			    size_t n, const char *what, const char *why)
+			    size_t n, const char *what, const uint64_t *sh_frame, const char *why)
 {
 	fc->encrypted_done = true;
 	char c[EK_ENDPOINT_STRLEN], s[EK_ENDPOINT_STRLEN];
 	ek_endpoint_str(&ev->conn->client, true, c, sizeof c);
 	ek_endpoint_str(&ev->conn->server, true, s, sizeof s);
 	struct where w = { ev, n ? &rows[0] : NULL, "", NULL };
-	raise_finding(f, fc, F_CERTS_ENCRYPTED, &w, NULL, "%s between %s and %s%s", what, c, s, why);
+	if (sh_frame)
+		raise_finding(f, fc, F_CERTS_ENCRYPTED, &w, NULL, "%s between %s and %s (ServerHello frame %llu)%s", what,
+			      c, s, (unsigned long long)*sh_frame, why);
+	else
+		raise_finding(f, fc, F_CERTS_ENCRYPTED, &w, NULL, "%s between %s and %s%s", what, c, s, why);
 }
 
 /* The connection ends (end of the capture, idle, evicted) with its
@@ -460,10 +469,8 @@ static void on_server_hello_13(struct findings *f, struct findings_conn *fc, con
 			      "(pre_shared_key): no certificates in this handshake",
 			      c, s, (unsigned long long)ev->pkt.frame);
 	} else {
-		char why[128];
-		snprintf(why, sizeof why, " (ServerHello frame %llu): certificates are encrypted and no key "
-			 "was given for this connection", (unsigned long long)ev->pkt.frame);
-		raise_encrypted(f, fc, ev, rows, n, ev->conn->dtls ? "DTLS 1.3" : "TLS 1.3", why);
+		raise_encrypted(f, fc, ev, rows, n, ev->conn->dtls ? "DTLS 1.3" : "TLS 1.3", &ev->pkt.frame,
+				": certificates are encrypted and no key was given for this connection");
 	}
 }
 
@@ -506,7 +513,7 @@ static void on_conn_end(struct findings *f, struct findings_conn *fc, const stru
 {
 	on_unfinished(f, fc, ev);
 	if (ev->conn->tls_crypt && !fc->encrypted_done)
-		raise_encrypted(f, fc, ev, rows, n, "OpenVPN --tls-crypt",
+		raise_encrypted(f, fc, ev, rows, n, "OpenVPN --tls-crypt", NULL,
 				": the control channel is encrypted with the key all peers share, so the TLS "
 				"handshake and its certificates are not visible (a key log does not help)");
 }

@@ -125,8 +125,60 @@ static void merge(void)
 	x509_cache_free(ca);
 }
 
+/* A leaf at several endpoints, interleaved with others, and a leaf that
+ * shares all its names with another: each row has its certificate columns
+ * (a leaf's rendered once, kept for its later rows; shared names escaped
+ * once), as openssl x509 prints them. */
+static void shared_leaves(void)
+{
+	struct x509_cache *c = x509_cache_new(0);
+	struct trust *t = trust_new("samples/pki/public-root-ca.crt", NULL, NULL);
+	struct inventory *inv = inventory_new(c, t);
+	for (uint8_t h = 1; h <= 3; h++) {
+		CHECK(!note(inv, c, h, 443, false, "expressway-e-server.crt", "public-issuing-ca.crt", 0, h));
+		if (h < 3) CHECK(!note(inv, c, (uint8_t)(10 + h), 0, true, "cucm.crt", NULL, 0, 10u + h));
+	}
+	CHECK(!note(inv, c, 20, 8443, false, "expressway-c.crt", NULL, 0, 20));
+	/* expressway-e-server.crt's subject, issuer, SAN, key usage and dates, another EKU */
+	CHECK(!note(inv, c, 30, 443, false, "expressway-e-dual.crt", "public-issuing-ca.crt", 0, 30));
+	CHECK_EQ_U(inventory_count(inv), 7);
+	const char *csv = certs_csv(inv, NULL, 1);
+	static const char e_cols[] =
+		",46df76aa000000000029,\"CN=expressway-e.example.com,OU=TAC,O=Example,L=KA,ST=KA,C=IN\","
+		"\"CN=Public Issuing CA,O=Example Public Trust,C=US\",DNS:expressway-e.example.com,serverAuth,"
+		"digitalSignature,2026-01-01T00:00:00Z,2036-01-01T00:00:00Z,"
+		"24e216ef402f0811e6b41189018de5884f10c08e2e9004a1cf7e182ef15cbbba,";
+	static const char cucm_cols[] =
+		",2001000000000038,\"CN=cucm.example.com,OU=TAC,O=Example,L=KA,ST=KA,C=IN\","
+		"\"CN=Private CA 1,O=Example,C=IN\",DNS:cucm.example.com,serverAuth;clientAuth,digitalSignature,"
+		"2026-01-01T00:00:00Z,2036-01-01T00:00:00Z,"
+		"3c44ada38c3851f317c432ab3b1a504fec614c859743efc742b0aa9f0f38a8f6,";
+	const char *rows[] = { "10.0.0.1:443,server", "10.0.0.2:443,server", "10.0.0.3:443,server",
+			       "10.0.0.11,client", "10.0.0.12,client" };
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		const char *l = line_of(csv, rows[i]);
+		CHECK(l && strncmp(l + strlen(rows[i]), i < 3 ? e_cols : cucm_cols,
+				   strlen(i < 3 ? e_cols : cucm_cols)) == 0);
+	}
+	CHECK(strstr(line_of(csv, "10.0.0.20:8443,server"), "CN=expressway-c.example.com") != NULL);
+	CHECK_STR(line_of(csv, "10.0.0.30:443,server"),
+		  "10.0.0.30:443,server,2f0000004c869c77c8981becde00000000004c,"
+		  "\"CN=expressway-e.example.com,OU=TAC,O=Example,L=KA,ST=KA,C=IN\","
+		  "\"CN=Public Issuing CA,O=Example Public Trust,C=US\",DNS:expressway-e.example.com,"
+		  "serverAuth;clientAuth,digitalSignature,2026-01-01T00:00:00Z,2036-01-01T00:00:00Z,"
+		  "d997a0484019b04cafeea7503a18fcd6095126fca13d7f29f2dd7deb2e5996bd,1002,yes,1,30,30,");
+	/* written twice, the same */
+	char first[8192];
+	snprintf(first, sizeof first, "%s", csv);
+	CHECK_STR(certs_csv(inv, NULL, 1), first);
+	inventory_free(inv);
+	trust_free(t);
+	x509_cache_free(c);
+}
+
 int main(void)
 {
 	merge();
+	shared_leaves();
 	return check_summary();
 }
