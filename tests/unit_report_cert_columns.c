@@ -31,7 +31,8 @@ static void fill(struct x509_info *x, size_t i)
 	x->have_validity = i % 5 != 0;
 	x->not_before = 1767225600 + (int64_t)(i / 4) * 86400; /* runs of the same dates */
 	x->not_after = x->not_before + (int64_t)(i % 2) * 365 * 86400;
-	for (size_t b = 0; b < sizeof x->sha256; b++) x->sha256[b] = (uint8_t)(i >> (8 * (b % 8)));
+	memset(x->sha256, 0, sizeof x->sha256); /* i, big-endian, in the last 8 bytes */
+	for (size_t b = 0; b < 8; b++) x->sha256[sizeof x->sha256 - 1 - b] = (uint8_t)((uint64_t)i >> (8 * b));
 }
 
 int main(void)
