@@ -92,7 +92,7 @@ static void free_all(struct call *k)
  * trig: the packet that caused it (NULL after a hole was declared: the
  * pieces past it then became contiguous with the latest of their own
  * packets so far, where Wireshark shows them, not in the ACK). */
-static bool drain(struct call *k, const struct ek_pktref *trig)
+static bool drain_held(struct call *k, const struct ek_pktref *trig)
 {
 	struct reasm_dir *d = k->d;
 	struct ek_pktref run = { 0 };
@@ -126,6 +126,12 @@ static bool drain(struct call *k, const struct ek_pktref *trig)
 		}
 		return true;
 	}
+}
+
+/* Nearly every segment: nothing buffered, no FIN pending, nothing to do. */
+static inline bool drain(struct call *k, const struct ek_pktref *trig)
+{
+	return (!k->d->head && !k->d->fin) || drain_held(k, trig);
 }
 
 /* The hole at `next` is lost (its window closed, the receiver has bytes
