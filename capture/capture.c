@@ -112,14 +112,10 @@ bool cap_ended_if_ignored(struct cap_reader *r, struct ct_conn *c, const struct 
 }
 
 /* Idle connections, closed ones past their linger, and old tombstones. */
-static void expire(struct cap_reader *r)
+static void expire_now(struct cap_reader *r)
 {
 	struct ct_key *k;
 	int64_t idle = r->o.idle_timeout_sec;
-	/* List heads are the least recently active entries, and an entry only
-	 * ever becomes active at now: within one second of packet time, what
-	 * did not expire at its first packet does not expire later. */
-	if (r->expired && r->expired_at == r->now) return;
 	r->expired = true;
 	r->expired_at = r->now;
 	while ((k = ct_oldest(r->ct, CT_OPEN)) && r->now - k->last_seen > idle) {
@@ -142,6 +138,15 @@ static void expire(struct cap_reader *r)
 	udp_expire(r);
 }
 
+/* Every packet asks; once a second of packet time something is done.
+ * List heads are the least recently active entries, and an entry only
+ * ever becomes active at now: within one second of packet time, what did
+ * not expire at its first packet does not expire later. */
+static inline void expire(struct cap_reader *r)
+{
+	if (!r->expired || r->expired_at != r->now) expire_now(r);
+}
+
 /* Table full: a tombstone goes first, else the least recently active. */
 static void evict_one(struct cap_reader *r, const struct ek_pktref *p)
 {
@@ -161,7 +166,7 @@ static void evict_one(struct cap_reader *r, const struct ek_pktref *p)
 }
 
 /* The base sequence numbers (stream numbering) and who started it. */
-static void note_tuple(struct ct_key *k, int dir, const struct dec_tcp *t)
+static void note_tuple_new(struct ct_key *k, int dir, const struct dec_tcp *t)
 {
 	bool syn = t->flags & TCPF_SYN, ack = t->flags & TCPF_ACK;
 	if (!k->base_set[dir]) {
@@ -175,10 +180,42 @@ static void note_tuple(struct ct_key *k, int dir, const struct dec_tcp *t)
 	if (syn && k->pub.initiator < 0 && dir == (ack ? 1 : 0)) k->pub.initiator = 0;
 }
 
+/* After the first packets of each side there is nothing left to note. */
+static inline void note_tuple(struct ct_key *k, int dir, const struct dec_tcp *t)
+{
+	if (!k->base_set[0] || !k->base_set[1] || (k->pub.initiator < 0 && (t->flags & TCPF_SYN)))
+		note_tuple_new(k, dir, t);
+}
+
 void cap_conn_opened(struct cap_reader *r, struct ct_conn *c, const struct ek_pktref *p)
 {
 	if (!c->k.pub.udp) r->st.conns++;
 	if (r->sink.conn_open && r->sink.conn_open(r->sink.ctx, &c->k.pub, p) == CAP_IGNORE) cap_mark_ignored(c);
+}
+
+/* Nothing waits in either direction: no hole in its grace window, no FIN
+ * held back.  Nearly every packet, so one test first. */
+static inline bool settled(const struct ct_conn *c)
+{
+	return !reasm_holey(&c->rd[0]) && !reasm_holey(&c->rd[1]) && !c->rd[0].fin_wait && !c->rd[1].fin_wait;
+}
+
+/* A packet of c was read: the grace windows of holes (ACKs ahead of their
+ * data), then the FINs held for the other direction's bytes. */
+static bool tick_waits(struct cap_reader *r, struct ct_conn *c)
+{
+	bool ok = true;
+	for (int d = 0; d < 2 && ok; d++)
+		if (reasm_holey(&c->rd[d])) {
+			struct dirctx x = { r, c, d };
+			ok = reasm_tick(&c->rd[d], &r->pool, &CB, &x);
+		}
+	for (int d = 0; d < 2 && ok; d++)
+		if (c->rd[d].fin_wait) {
+			struct dirctx x = { r, c, d };
+			ok = reasm_fin_ready(&c->rd[d], &c->rd[1 - d], &r->pool, &CB, &x);
+		}
+	return ok;
 }
 
 static void tcp_packet(struct cap_reader *r, const struct dec_tcp *t, const struct ek_pktref *p)
@@ -242,7 +279,7 @@ static void tcp_packet(struct cap_reader *r, const struct dec_tcp *t, const stru
 	if (cap_ended_if_ignored(r, c, p)) return;
 
 	bool ok = true;
-	if (ack) {
+	if (ack && !reasm_ack_seen(&c->rd[1 - dir], t->ack)) {
 		struct dirctx x = { r, c, 1 - dir };
 		ok = reasm_ack(&c->rd[1 - dir], &r->pool, t->ack, syn, p, &CB, &x);
 	}
@@ -251,16 +288,7 @@ static void tcp_packet(struct cap_reader *r, const struct dec_tcp *t, const stru
 		struct reasm_in in = { t->seq, t->flags, t->payload, t->caplen, t->len, t->ack };
 		ok = reasm_segment(&c->rd[dir], &r->pool, &in, p, &CB, &x);
 	}
-	for (int d = 0; d < 2 && ok; d++) /* grace windows of ACKs ahead of their data */
-		if (reasm_holey(&c->rd[d])) {
-			struct dirctx x = { r, c, d };
-			ok = reasm_tick(&c->rd[d], &r->pool, &CB, &x);
-		}
-	for (int d = 0; d < 2 && ok; d++)
-		if (c->rd[d].fin_wait) {
-			struct dirctx x = { r, c, d };
-			ok = reasm_fin_ready(&c->rd[d], &c->rd[1 - d], &r->pool, &CB, &x);
-		}
+	if (ok && !settled(c)) ok = tick_waits(r, c);
 	if (!cap_ended_if_ignored(r, c, p) && (c->k.state == CT_OPEN || c->k.state == CT_CLOSED)) {
 		bool clean = !c->rst_seen && reasm_complete(&c->rd[0]) && reasm_complete(&c->rd[1]);
 		if (clean) ct_move(r->ct, c, CT_DONE, r->now);
@@ -360,6 +388,7 @@ struct cap_reader *cap_open_live(const struct cap_live_opts *lo, uint32_t file_i
 
 int cap_set_filter(struct cap_reader *r, const char *bpf, char errbuf[CAP_ERRBUF_SIZE])
 {
+	r->filtered = true;
 	return src_set_filter(r->src, bpf, errbuf);
 }
 
@@ -453,7 +482,7 @@ static inline enum src_rc read_packet(struct cap_reader *r, uint64_t *seen, stru
 	if (rc != SRC_PACKET) return rc == SRC_RECORD ? SRC_EOF : rc;
 	pk->frame = ++*seen;
 	pk->dlt = src_pkt_dlt(r->src);
-	pk->match = src_match(r->src, pk->h, pk->data);
+	pk->match = !r->filtered || src_match(r->src, pk->h, pk->data);
 	return SRC_PACKET;
 }
 
@@ -562,7 +591,7 @@ int cap_run(struct cap_reader *r, char errbuf[CAP_ERRBUF_SIZE])
 		const uint8_t *data = pk.data;
 		r->st.packets++;
 		r->st.bytes += h->caplen;
-		int dr = src_dump(r->src, h, data, errbuf);
+		int dr = r->evidence ? src_dump(r->src, h, data, errbuf) : ROT_SAME;
 		if (dr == ROT_DONE) break;
 		if (dr == ROT_ERROR) {
 			ret = -1;

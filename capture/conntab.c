@@ -99,7 +99,7 @@ static inline uint64_t ep_mix(const struct ek_endpoint *e)
 		      ek_rd64(e->addr.a + 8) ^ ((uint64_t)e->port << 8 | e->addr.family) ^ EK_HASH_K1);
 }
 
-static uint64_t pair_hash(const struct ek_endpoint *s, const struct ek_endpoint *d)
+static inline uint64_t pair_hash(const struct ek_endpoint *s, const struct ek_endpoint *d)
 {
 	uint64_t h = ep_mix(s) + ep_mix(d);
 	return ek_mum(h ^ EK_HASH_K2, h >> 32 ^ EK_HASH_K3);

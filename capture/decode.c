@@ -445,7 +445,7 @@ static inline uint32_t be32(const uint8_t *p) { return (uint32_t)p[0] << 24 | (u
  * tests/unit_capture_decode_fast.c holds it to dec_frame_general on every
  * frame of the samples, each cut short at every length and with its
  * header bytes changed, in every build (ASan: exact-size copies). */
-bool dec_fast_ether_ipv4_tcp(const uint8_t *f, size_t caplen, size_t cut, struct dec_tcp *o)
+static inline bool fast_ether_ipv4_tcp(const uint8_t *f, size_t caplen, size_t cut, struct dec_tcp *o)
 {
 	if (caplen < 14 + 20 + 20 || f[12] != 0x08 || f[13] != 0x00) return false;
 	const uint8_t *ip = f + 14;
@@ -477,6 +477,11 @@ bool dec_fast_ether_ipv4_tcp(const uint8_t *f, size_t caplen, size_t cut, struct
 	return true;
 }
 
+bool dec_fast_ether_ipv4_tcp(const uint8_t *f, size_t caplen, size_t cut, struct dec_tcp *o)
+{
+	return fast_ether_ipv4_tcp(f, caplen, cut, o);
+}
+
 enum dec_status dec_reassembled(const struct dec_frag *f, const uint8_t *b, size_t len, struct dec_tcp *out)
 {
 	struct dctx x = { out, NULL, f->depth };
@@ -489,7 +494,9 @@ enum dec_status dec_reassembled(const struct dec_frag *f, const uint8_t *b, size
 enum dec_status dec_frame_frag(int dlt, const uint8_t *frame, size_t caplen, size_t wirelen,
 			       struct dec_tcp *out, struct dec_frag *frag)
 {
-	if (dlt == L_EN10MB && frame && dec_fast_ether_ipv4_tcp(frame, caplen, wirelen > caplen ? wirelen - caplen : 0, out))
+	/* inline: a call here would keep the arguments for the general path
+	 * across it, every packet */
+	if (dlt == L_EN10MB && frame && fast_ether_ipv4_tcp(frame, caplen, wirelen > caplen ? wirelen - caplen : 0, out))
 		return DEC_TCP;
 	return dec_frame_general(dlt, frame, caplen, wirelen, out, frag);
 }

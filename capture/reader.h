@@ -38,6 +38,7 @@ struct cap_reader {
 	uint64_t progress_every;
 	void (*flush)(void *ctx);  /* cap_set_flush */
 	void *flush_ctx;
+	bool filtered;             /* a BPF filter is set (cap_set_filter): records are tested */
 	bool evidence;             /* -w: frames and file indexes are the evidence files' */
 	uint64_t ev_frames;        /* packets in the evidence file being written */
 };

@@ -92,7 +92,7 @@ static void free_all(struct call *k)
  * trig: the packet that caused it (NULL after a hole was declared: the
  * pieces past it then became contiguous with the latest of their own
  * packets so far, where Wireshark shows them, not in the ACK). */
-static bool drain(struct call *k, const struct ek_pktref *trig)
+static bool drain_held(struct call *k, const struct ek_pktref *trig)
 {
 	struct reasm_dir *d = k->d;
 	struct ek_pktref run = { 0 };
@@ -126,6 +126,12 @@ static bool drain(struct call *k, const struct ek_pktref *trig)
 		}
 		return true;
 	}
+}
+
+/* Nearly every segment: nothing buffered, no FIN pending, nothing to do. */
+static inline bool drain(struct call *k, const struct ek_pktref *trig)
+{
+	return (!k->d->head && !k->d->fin) || drain_held(k, trig);
 }
 
 /* The hole at `next` is lost (its window closed, the receiver has bytes
@@ -271,9 +277,15 @@ static bool place(struct call *k, uint32_t s, uint32_t len, struct cur c, const 
 bool reasm_segment(struct reasm_dir *d, struct reasm_pool *pool, const struct reasm_in *in,
 		   const struct ek_pktref *p, const struct reasm_cb *cb, void *ctx)
 {
-	struct call k = { d, pool, cb, ctx };
 	uint32_t s = in->seq;
 	uint32_t len = in->len;
+	if (!len && !(in->flags & (TCPF_SYN | TCPF_FIN | TCPF_RST)) && d->started && !d->head && !d->fin) {
+		/* A bare ACK (half the packets of a transfer): nothing is held,
+		 * so nothing can become contiguous; only `hi` may move. */
+		if (sdiff(s, d->hi) > 0 || sdiff(d->hi, d->next) < 0) d->hi = s;
+		return true;
+	}
+	struct call k = { d, pool, cb, ctx };
 	size_t cap = in->caplen < len ? in->caplen : len;
 
 	if (in->flags & TCPF_SYN) {

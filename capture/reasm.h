@@ -104,6 +104,12 @@ bool reasm_segment(struct reasm_dir *d, struct reasm_pool *pool, const struct re
  * direction starts when its SYN was not captured. */
 bool reasm_ack(struct reasm_dir *d, struct reasm_pool *pool, uint32_t ack, bool syn,
 	       const struct ek_pktref *p, const struct reasm_cb *cb, void *ctx);
+/* reasm_ack would change nothing: the peer ACKed this far already (most
+ * packets repeat the last ACK). */
+static inline bool reasm_ack_seen(const struct reasm_dir *d, uint32_t ack)
+{
+	return d->started && d->have_ack && (int32_t)(ack - d->acked) <= 0;
+}
 
 /* Something is missing before data, a FIN or an ACK already seen. */
 static inline bool reasm_hole(const struct reasm_dir *d)

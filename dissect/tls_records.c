@@ -158,8 +158,9 @@ void rec_end(struct tls_ctx *t, struct tls_conn *c, int d)
 	}
 }
 
-/* How a record is handled without (usable) keys; counts application data. */
-enum rclass classify(struct tls_ctx *t, struct tls_conn *c, int d, uint8_t type, uint16_t len)
+/* How a record is handled without (usable) keys; counts application data.
+ * Inline for rec_header, once per record; classify() for tls_decrypt.c. */
+static inline enum rclass classify_rec(struct tls_ctx *t, struct tls_conn *c, int d, uint8_t type, uint16_t len)
 {
 	struct tls_dir *ds = &c->d[d];
 	enum rclass rc;
@@ -199,6 +200,11 @@ enum rclass classify(struct tls_ctx *t, struct tls_conn *c, int d, uint8_t type,
 	default: rc = RC_SKIP; break;
 	}
 	return rc;
+}
+
+enum rclass classify(struct tls_ctx *t, struct tls_conn *c, int d, uint8_t type, uint16_t len)
+{
+	return classify_rec(t, c, d, type, len);
 }
 
 static void rec_header(struct tls_ctx *t, struct tls_conn *c, int d)
@@ -268,7 +274,7 @@ static void rec_header(struct tls_ctx *t, struct tls_conn *c, int d)
 			return;
 		}
 	}
-	ds->rclass = (uint8_t)classify(t, c, d, type, len);
+	ds->rclass = (uint8_t)classify_rec(t, c, d, type, len);
 	if (len == 0) rec_end(t, c, d);
 }
 
@@ -337,6 +343,22 @@ void rbuf_flush(struct tls_ctx *t, struct tls_conn *c, int d, bool early)
 	buf_put(t, buf, spare ? 0 : SIZE_MAX);
 }
 
+/* rec_end for the records that give no event at their end and have no
+ * decryption state to advance (nearly all): only the state is reset. */
+static inline void rec_done(struct tls_ctx *t, struct tls_conn *c, int d)
+{
+	struct tls_dir *ds = &c->d[d];
+	if (c->dec || ds->rec_damaged || ds->rclass == RC_CCS || ds->rclass == RC_ENC_ALERT ||
+	    ds->rclass == RC_ENC_HS) {
+		rec_end(t, c, d);
+		return;
+	}
+	ds->rec_have = 0;
+	ds->rec_left = 0;
+	ds->rclass = RC_NONE;
+	ds->rec_count = false;
+}
+
 void rec_feed(struct tls_ctx *t, struct tls_conn *c, int d, struct cur *in)
 {
 	struct tls_dir *ds = &c->d[d];
@@ -381,7 +403,7 @@ void rec_feed(struct tls_ctx *t, struct tls_conn *c, int d, struct cur *in)
 			if (c->pkt) ds->rbuf_pkt = *c->pkt;
 			if (ds->rec_left == 0) rbuf_flush(t, c, d, false);
 		}
-		if (ds->rec_left == 0 && ds->mode == DM_RECORDS) rec_end(t, c, d);
+		if (ds->rec_left == 0 && ds->mode == DM_RECORDS) rec_done(t, c, d);
 	}
 	if (ds->mode != DM_RECORDS) cur_skip(in, cur_left(in));
 }
