@@ -22,6 +22,7 @@ struct finding_rec {
 	const char *role;             /* "client", "server" or "" */
 	const struct x509_info *cert; /* NULL when none */
 	const char *message;
+	const char *label;            /* the input's label when there are several (the text report's prefix), else NULL */
 };
 
 struct findings_opts {

@@ -415,7 +415,9 @@ void raise_finding(struct findings *f, struct findings_conn *fc, enum finding_co
 			 : fc && fc->file ? fc->file : "";
 	if (f->csv) findings_csv_row(f->csv, d, file, w->ev, w->role, w->cert, msg);
 	if (f->o.on_finding) {
-		struct finding_rec r = { code, w->row || f->o.evidence ? file : "", w->ev, w->role, w->cert, msg };
+		uint32_t li = w->ev->pkt.file_index;
+		const char *label = f->o.n_labels > 1 && li < f->o.n_labels ? f->o.labels[li] : NULL;
+		struct finding_rec r = { code, w->row || f->o.evidence ? file : "", w->ev, w->role, w->cert, msg, label };
 		f->o.on_finding(f->o.on_finding_ctx, &r);
 	}
 

@@ -255,12 +255,11 @@ void html_report_conn(struct html_report *h, const struct conn_info *ci)
 	if (ci->steps && ci->n_steps) add_ladder(h, ci);
 }
 
-void html_report_finding(struct html_report *h, const struct finding_rec *f)
+/* One finding's message, counted with the same ones of its code. */
+static void html_add_message(struct html_report *h, int c, const char *text)
 {
-	int c = (int)f->code;
-	h->by_code[c]++;
 	for (size_t i = 0; i < h->n_msgs[c]; i++)
-		if (!strcmp(h->msgs[c][i].msg, f->message)) {
+		if (!strcmp(h->msgs[c][i].msg, text)) {
 			h->msgs[c][i].count++;
 			return;
 		}
@@ -269,9 +268,27 @@ void html_report_finding(struct html_report *h, const struct finding_rec *f)
 		return;
 	}
 	if (!h->n_msgs[c] && !(h->msgs[c] = calloc(HTML_MAX_MESSAGES, sizeof *h->msgs[c]))) return;
-	char *m = strdup(f->message);
+	char *m = strdup(text);
 	if (!m) return;
 	h->msgs[c][h->n_msgs[c]++] = (struct msg_agg){ m, 1 };
+}
+
+void html_report_finding(struct html_report *h, const struct finding_rec *f)
+{
+	int c = (int)f->code;
+	h->by_code[c]++;
+	/* several inputs: "label: message", as the text report shows it */
+	char *labelled = NULL;
+	const char *text = f->message;
+	if (f->label) {
+		size_t n = strlen(f->label) + 2 + strlen(f->message) + 1;
+		if ((labelled = malloc(n))) {
+			snprintf(labelled, n, "%s: %s", f->label, f->message);
+			text = labelled;
+		}
+	}
+	html_add_message(h, c, text);
+	free(labelled);
 }
 
 /* 'sha256-<base64>' of a piece of inline code, for the CSP. */

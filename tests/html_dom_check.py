@@ -25,7 +25,8 @@ class Dom(HTMLParser):
         self.stack, self.errs, self.text = [], [], []
         self.ladders = self.findings = self.inv_rows = self.conn_rows = self.scripts = 0
         self.serials, self.csp = [], None
-        self.in_serial = False
+        self.finding_texts = []
+        self.in_serial = self.in_finding = False
         self.section = None
 
     def handle_starttag(self, tag, attrs):
@@ -48,6 +49,8 @@ class Dom(HTMLParser):
             self.ladders += 1
         if tag == 'li' and 'finding' in cls:
             self.findings += 1
+            self.in_finding = True
+            self.finding_texts.append('')
         if tag == 'table':
             self.section = a.get('id')
         if tag == 'tr' and self.section == 'inventory' and self.stack and self.stack[-1] == 'tbody':
@@ -62,6 +65,8 @@ class Dom(HTMLParser):
     def handle_endtag(self, tag):
         if tag == 'td':
             self.in_serial = False
+        if tag == 'li':
+            self.in_finding = False
         if tag == 'table':
             self.section = None
         while self.stack:
@@ -72,6 +77,8 @@ class Dom(HTMLParser):
         self.text.append(data)
         if self.in_serial:
             self.serials[-1] += data
+        if self.in_finding:
+            self.finding_texts[-1] += data
 
 
 def main():
@@ -87,9 +94,19 @@ def main():
     want_ladders = len(conns) if all_ladders else sum(1 for r in conns if r['outcome'] == 'failed')
     if d.ladders != min(want_ladders, 200):
         errs.append('%d ladders, %d %s connections' % (d.ladders, want_ladders, 'selected' if all_ladders else 'failed'))
-    distinct = {(r['code'], r['message']) for r in findings}
+    # several inputs: each message is listed as "file: message", like the
+    # text report (the same message in two files is two items)
+    files = {r['file'] for r in conns} | {r['file'] for r in findings}
+    multi = len(files) > 1
+    distinct = {(r['code'], r['file'] if multi else '', r['message']) for r in findings}
     if d.findings != len(distinct):
         errs.append('%d findings listed, the CSV has %d distinct' % (d.findings, len(distinct)))
+    for text in d.finding_texts:
+        head = text.split(': ', 1)[0]
+        if multi and head not in files:
+            errs.append('finding without its file (of %s): %r' % (sorted(files), text[:80]))
+        if not multi and head in files:
+            errs.append('one input, yet a file prefix: %r' % text[:80])
     if d.conn_rows != len(conns):
         errs.append('%d connection rows, --conns has %d' % (d.conn_rows, len(conns)))
     if d.inv_rows != len(certs):
