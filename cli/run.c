@@ -254,6 +254,12 @@ static struct analysis *create(const struct analysis_opts *o, const struct analy
 		}
 		timeline_add_writer(a->tl, &w);
 	}
+	/* a live run drops root before its end, when the inventory is
+	 * written: its file is opened now, like -o's */
+	if (a->o.live && a->o.certs_csv && !(a->certs_out = csv_out_open(a->o.certs_csv, false, err, errn))) {
+		analysis_free(a);
+		return NULL;
+	}
 	struct row_writer ow;
 	if (a->out && writers_row_writer(a->out, &ow)) timeline_add_writer(a->tl, &ow);
 	if (o->text_timeline) {
@@ -481,6 +487,15 @@ static int keep_outputs(struct analysis *a, char *err, size_t errn)
 	return -1;
 }
 
+/* A finishing step's result: its reason goes to err when it is the
+ * first failure. */
+static void note_failure(int *rc, int step, const char *step_err, char *err, size_t errn)
+{
+	if (step == 0 || *rc != 0) return;
+	*rc = step;
+	snprintf(err, errn, "%s", step_err);
+}
+
 int analysis_finish(struct analysis *a, char *err, size_t errn)
 {
 	tls_release_held(a->tls); /* connections still waiting for their secrets */
@@ -493,16 +508,25 @@ int analysis_finish(struct analysis *a, char *err, size_t errn)
 	a->t.rows_dropped += timeline_rows_dropped_by_cap(a->tl);
 	fflush(stdout);
 	if (!analysis_analysed(a)) return keep_outputs(a, err, errn);
+	/* Every output is written even when one fails (a full disk for the
+	 * timeline must not cost the findings and the inventory); the first
+	 * failure is the one reported. */
 	int rc = 0;
+	char e[512];
 	if (a->csv) {
-		rc = csv_out_close(a->csv, true, err, errn);
+		note_failure(&rc, csv_out_close(a->csv, true, e, sizeof e), e, err, errn);
 		a->csv = NULL;
 	}
-	if (rc == 0) rc = findings_close(a->findings, err, errn);
-	if (rc == 0 && a->o.certs_csv)
-		rc = a->ev_names ? certs_csv_write(a->inv, a->o.certs_csv, a->ev_names, a->n_ev, err, errn)
-			     : certs_csv_write(a->inv, a->o.certs_csv, a->file_names, a->t.files, err, errn);
-	if (rc == 0 && a->out) rc = writers_finish(a->out, &a->t, a->inv, err, errn);
+	note_failure(&rc, findings_close(a->findings, e, sizeof e), e, err, errn);
+	if (a->o.certs_csv) {
+		char *const *names = a->ev_names ? a->ev_names : a->file_names;
+		uint32_t n = a->ev_names ? a->n_ev : a->t.files;
+		int r = a->certs_out ? certs_csv_write_to(a->certs_out, a->inv, names, n, e, sizeof e)
+				     : certs_csv_write(a->inv, a->o.certs_csv, names, n, e, sizeof e);
+		a->certs_out = NULL;
+		note_failure(&rc, r, e, err, errn);
+	}
+	if (a->out) note_failure(&rc, writers_finish(a->out, &a->t, a->inv, e, sizeof e), e, err, errn);
 	return rc;
 }
 
@@ -520,10 +544,9 @@ void analysis_free(struct analysis *a)
 {
 	if (!a) return;
 	if (a->live) pipeline_close(a->live);
-	if (a->csv) {
-		char e[256];
-		csv_out_close(a->csv, false, e, sizeof e);
-	}
+	char e[256];
+	if (a->csv) csv_out_close(a->csv, false, e, sizeof e);
+	if (a->certs_out) csv_out_close(a->certs_out, false, e, sizeof e);
 	timeline_free(a->tl);
 	writers_free(a->out);
 	if (a->tls) tls_ctx_free(a->tls);

@@ -23,6 +23,7 @@ struct analysis {
 	struct inventory *inv;
 	struct findings *findings;
 	struct csv_out *csv;
+	struct csv_out *certs_out;     /* --certs of a live run: opened before root is dropped */
 	struct writers *out;          /* --conns, --json, --export-certs */
 	struct pipeline *volatile live; /* the open live capture (analysis_stop) */
 	struct timeline_text text;

@@ -168,7 +168,12 @@ int certs_csv_write(const struct inventory *inv, const char *path, char *const *
 		    char *err, size_t errn)
 {
 	struct csv_out *o = csv_out_open(path, true, err, errn);
-	if (!o) return -1;
+	return o ? certs_csv_write_to(o, inv, file_names, n_files, err, errn) : -1;
+}
+
+int certs_csv_write_to(struct csv_out *o, const struct inventory *inv, char *const *file_names, uint32_t n_files,
+		       char *err, size_t errn)
+{
 	csv_out_row(o, columns, sizeof columns / sizeof columns[0]);
 	struct leaf_cols memo = { .fields = calloc(1, sizeof *memo.fields) }, *m = &memo;
 	for (size_t i = 0; m && i < inventory_count(inv); i++)

@@ -26,7 +26,7 @@ CLIENT_SERIAL=$(openssl x509 -in "$PKI/expressway-e-dual.crt" -noout -serial | c
 SERVER_SERIAL=$(openssl x509 -in "$PKI/webex.crt" -noout -serial | cut -d= -f2 | tr A-F a-f)
 
 timeout 120 "$EK" -i lo -o "$T/live.csv" --findings "$T/findings.csv" -w "$T/evidence.pcap" \
-	--conns "$T/conns.csv" --json "$T/live.jsonl" --html "$T/live.html" "tcp port $PORT" >"$T/ek.out" 2>"$T/ek.err" &
+	--conns "$T/conns.csv" --json "$T/live.jsonl" --html "$T/live.html" --certs "$T/certs.csv" "tcp port $PORT" >"$T/ek.out" 2>"$T/ek.err" &
 EKPID=$!
 PIDS+=("$EKPID")
 for _ in $(seq 100); do grep -q "listening on lo" "$T/ek.err" && break; sleep 0.1; done
@@ -97,4 +97,13 @@ echo "-w evidence file: ok"
 	fail "--json does not hold 3 connection objects"
 [[ $(grep -c '<tr data-port=' "$T/live.html") == 3 ]] || fail "--html does not list the 3 connections"
 echo "--conns, --json, --html live: ok"
-echo "5 passed, 0 failed"
+# --certs is written at the end, when the run is nobody and $T root's (755):
+# its file was opened before the drop; one row per endpoint and role
+python3 - "$T/certs.csv" "$CLIENT_SERIAL" "$SERVER_SERIAL" <<'PY' || { cat "$T/certs.csv" >&2 || true; fail "--certs of a live run"; }
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+got = {(r["role"], r["cert_serial"].lower()) for r in rows}
+assert ("client", sys.argv[2]) in got and ("server", sys.argv[3]) in got, got
+PY
+echo "--certs live (written after the privilege drop): ok"
+echo "6 passed, 0 failed"

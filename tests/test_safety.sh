@@ -201,6 +201,13 @@ err_has "d: is a directory" "--keylog DIR"
 run 2 "unknown option" --no-such-option in.pcap
 grep -q "^ekuscope: unrecognized option" err && ok || bad "option error not prefixed 'ekuscope:': $(head -1 err)"
 run 2 "exit 2 wins over 3" -q --fail-on info in.pcap "$T/nonexistent.pcap"
+# one output failing at the end (a full disk) costs only that output: the
+# findings and the inventory are still written, the error names the failure
+rm -f full-f.csv full-c.csv
+run 2 "timeline on a full disk" -q -o /dev/full --findings full-f.csv --certs full-c.csv in.pcap
+err_has "/dev/full" "full disk error"
+[[ -s full-f.csv && $(grep -c "client_cert_no_clientauth" full-f.csv) -ge 1 ]] && ok || bad "findings lost with the timeline's write error"
+[[ $(wc -l <full-c.csv) -ge 3 ]] && ok || bad "inventory lost with the timeline's write error"
 python3 "$GEN" many big1.pcap "$S/pki/webex.crt" 14000
 cp big1.pcap big2.pcap
 python3 "$GEN" tty tty.txt "$EK" -q -j 1 big1.pcap big2.pcap
