@@ -417,7 +417,7 @@ void raise_finding(struct findings *f, struct findings_conn *fc, enum finding_co
 	if (f->o.on_finding) {
 		uint32_t li = w->ev->pkt.file_index;
 		const char *label = f->o.n_labels > 1 && li < f->o.n_labels ? f->o.labels[li] : NULL;
-		struct finding_rec r = { code, w->row || f->o.evidence ? file : "", w->ev, w->role, w->cert, msg, label };
+		struct finding_rec r = { code, file, w->ev, w->role, w->cert, msg, label };
 		f->o.on_finding(f->o.on_finding_ctx, &r);
 	}
 

@@ -45,9 +45,10 @@ check_run() { # name, then ekuscope arguments
 	rows=$(($(wc -l <"$work/t.csv") - 1))
 	objs=$(jq -c 'select(.event.dataset == "ekuscope.timeline")' "$work/j.jsonl" | wc -l)
 	[ "$rows" = "$objs" ] && ok || bad "$name: $rows timeline rows, $objs timeline objects"
-	diff <(python3 -c 'import csv,sys; [print(r["code"]) for r in csv.DictReader(open(sys.argv[1]))]' "$work/f.csv") \
-		<(jq -r 'select(.event.dataset == "ekuscope.finding") | .ekuscope.finding.code' "$work/j.jsonl") >/dev/null &&
-		ok || bad "$name: finding objects differ from the findings CSV"
+	# code, file and frame of each finding, in order
+	diff <(python3 -c 'import csv,sys; [print(r["code"], r["file"], r["frame"]) for r in csv.DictReader(open(sys.argv[1]))]' "$work/f.csv") \
+		<(jq -r 'select(.event.dataset == "ekuscope.finding") | "\(.ekuscope.finding.code) \(.ekuscope.file) \(.ekuscope.frame)"' "$work/j.jsonl") >"$work/fd" &&
+		ok || { bad "$name: finding objects differ from the findings CSV:"; head -6 "$work/fd"; }
 	diff <(tail -n +2 "$work/c.csv" | cut -d, -f2) \
 		<(jq -r 'select(.event.dataset == "ekuscope.connection") | .ekuscope.conn' "$work/j.jsonl") >/dev/null &&
 		ok || bad "$name: connection objects differ from --conns"
