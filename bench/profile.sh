@@ -4,7 +4,8 @@
 #     bench/profile.sh [FILE.pcap] [-- EKUSCOPE ARGS...]
 #
 # Installs valgrind when missing (apt-get), builds build-prof
-# (RelWithDebInfo, frame pointers), runs
+# (Release as the benchmark builds it, plus -g and frame pointers: the
+# profile counts the code that bench/run.sh times), runs
 #     valgrind --tool=callgrind build-prof/ekuscope ARGS FILE
 # (default ARGS: -o /dev/null --certs /dev/null, the report to /dev/null;
 # default FILE: bench/out/unique-certs.pcap) and prints the inclusive
@@ -21,8 +22,8 @@ if ! command -v valgrind >/dev/null; then
 	apt-get install -y valgrind >/dev/null
 fi
 BUILD=${EK_PROF_BUILD:-$ROOT/build-prof}
-cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEK_SANITIZE=OFF -DEK_BENCH=OFF \
-	-DCMAKE_C_FLAGS=-fno-omit-frame-pointer >/dev/null
+cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DEK_SANITIZE=OFF -DEK_BENCH=OFF \
+	"-DCMAKE_C_FLAGS=-g -fno-omit-frame-pointer" >/dev/null
 cmake --build "$BUILD" -j"$(nproc)" --target ekuscope >/dev/null
 [[ -f $FILE ]] || "$HERE/run.sh" gen
 mkdir -p "$HERE/out"

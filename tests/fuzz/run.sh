@@ -68,5 +68,5 @@ units=$(grep -E '^stat::number_of_executed_units' "$log" | tail -1 | awk '{print
 if [ $rc -ne 0 ]; then
 	grep -E 'ERROR: |SUMMARY: |contract violated|^    #[0-9] ' "$log" | head -20 >&2
 fi
-echo "run.sh: $target ${secs}s cov=${cov:-?} ft=${ft:-?} execs=${units:-?} exec/s=${eps:-?} crashes=$((after - before)) rc=$rc log=$log artifacts=$art"
+echo "run.sh: $target (at most ${secs}s) cov=${cov:-?} ft=${ft:-?} execs=${units:-?} exec/s=${eps:-?} crashes=$((after - before)) rc=$rc log=$log artifacts=$art"
 exit $rc
