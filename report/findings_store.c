@@ -413,24 +413,24 @@ void raise_finding(struct findings *f, struct findings_conn *fc, enum finding_co
 	const char *file = w->row ? w->row->file
 			 : f->o.evidence ? f->o.evidence(f->o.evidence_ctx, w->ev->pkt.file_index)
 			 : fc && fc->file ? fc->file : "";
+	/* several inputs: the report's messages name the input */
+	uint32_t fi = w->ev->pkt.file_index;
+	const char *label = f->o.n_labels > 1 && fi < f->o.n_labels ? f->o.labels[fi] : NULL;
 	if (f->csv) findings_csv_row(f->csv, d, file, w->ev, w->role, w->cert, msg);
 	if (f->o.on_finding) {
-		uint32_t li = w->ev->pkt.file_index;
-		const char *label = f->o.n_labels > 1 && li < f->o.n_labels ? f->o.labels[li] : NULL;
 		struct finding_rec r = { code, file, w->ev, w->role, w->cert, msg, label };
 		f->o.on_finding(f->o.on_finding_ctx, &r);
 	}
 
 	if (!a) {
-		uint32_t fi = w->ev->pkt.file_index;
 		if (!example) msg[0] = '\0';
-		else if (f->o.n_labels > 1 && fi < f->o.n_labels) {
-			size_t ll = strlen(f->o.labels[fi]) + 2, ml = strlen(msg);
+		else if (label) {
+			size_t ll = strlen(label) + 2, ml = strlen(msg);
 			if (ll + ml >= sizeof msg) ml = ll < sizeof msg ? sizeof msg - 1 - ll : 0;
 			if (ll < sizeof msg) {
 				memmove(msg + ll, msg, ml);
 				msg[ll + ml] = '\0';
-				memcpy(msg, f->o.labels[fi], ll - 2);
+				memcpy(msg, label, ll - 2);
 				memcpy(msg + ll - 2, ": ", 2);
 			}
 		}
