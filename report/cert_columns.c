@@ -28,27 +28,12 @@ static void field(struct ek_str *b, const char *s, struct cert_cols_memo *m)
 	ek_str_put(b, k->text.s, k->text.len);
 }
 
-/* ek_unix_str(t), the last one kept in d (NULL: none). */
-static void unix_str(int64_t t, char out[32], struct cert_cols_date *d)
-{
-	if (d && d->set && d->t == t) {
-		memcpy(out, d->text, sizeof d->text);
-		return;
-	}
-	ek_unix_str(t, out, 32);
-	if (d) {
-		d->set = true;
-		d->t = t;
-		memcpy(d->text, out, sizeof d->text);
-	}
-}
-
 void cert_columns_memo(struct ek_str *b, const struct x509_info *c, enum cert_cols which, struct cert_cols_memo *m)
 {
 	char nb[32] = "", na[32] = "";
 	if (c->have_validity) {
-		unix_str(c->not_before, nb, m ? &m->not_before : NULL);
-		unix_str(c->not_after, na, m ? &m->not_after : NULL);
+		ek_unix_str(c->not_before, nb, sizeof nb);
+		ek_unix_str(c->not_after, na, sizeof na);
 	}
 	bool inv = which == CERT_COLS_INVENTORY;
 	char hex[65];

@@ -4,8 +4,6 @@
 #ifndef EK_CERT_COLUMNS_H
 #define EK_CERT_COLUMNS_H
 
-#include <stdint.h>
-
 #include "../common/strbuf.h"
 #include "../dissect/x509.h"
 
@@ -20,21 +18,16 @@ void cert_columns(struct ek_str *b, const struct x509_info *c, enum cert_cols wh
 
 /* The same, with the record's name and usage fields (subject, issuer, SAN,
  * EKU, key usage: interned strings that certificates of one issuer or one
- * device share) escaped once and kept by the string's address, and the
- * last validity dates' text kept.  Only for a caller that holds every
- * certificate it renders while m is in use: an address is then never
- * reused for another string.  m zeroed to start. */
+ * device share) escaped once and kept by the string's address.  Only
+ * for a caller that holds every certificate it renders while m is in use:
+ * an address is then never reused for another string.  m zeroed to
+ * start. */
 #define CERT_COLS_MEMO_SLOTS 256
 struct cert_cols_memo {
 	struct cert_cols_slot {
 		const char *s;          /* NULL: empty */
 		struct ek_str text;     /* ',' and s escaped */
 	} slot[CERT_COLS_MEMO_SLOTS];
-	struct cert_cols_date {
-		bool set;
-		int64_t t;
-		char text[32];
-	} not_before, not_after;
 };
 void cert_columns_memo(struct ek_str *b, const struct x509_info *c, enum cert_cols which, struct cert_cols_memo *m);
 void cert_cols_memo_free(struct cert_cols_memo *m);
