@@ -27,7 +27,9 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 
-static const char hexd[] = "0123456789abcdef";
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 /* ---- interned strings ------------------------------------------------------ */
 
@@ -121,10 +123,28 @@ void x509_rec_strings(struct x509_info *i, const char **f[N_STRINGS])
 
 void x509_sha256_hex(const struct x509_info *x, char out[65])
 {
+#ifdef __SSE2__
+	/* 16 bytes at a time (a column of every certificate row): nibbles
+	 * interleaved high first, '0' added, and 'a' - '0' - 10 more where
+	 * a nibble is over 9 */
+	const __m128i low4 = _mm_set1_epi8(0x0f), nine = _mm_set1_epi8(9), zero = _mm_set1_epi8('0'),
+		      letter = _mm_set1_epi8('a' - '0' - 10);
+	for (size_t k = 0; k < 32; k += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(x->sha256 + k));
+		__m128i hi = _mm_and_si128(_mm_srli_epi16(v, 4), low4), lo = _mm_and_si128(v, low4);
+		__m128i a = _mm_unpacklo_epi8(hi, lo), b = _mm_unpackhi_epi8(hi, lo);
+		a = _mm_add_epi8(_mm_add_epi8(a, zero), _mm_and_si128(_mm_cmpgt_epi8(a, nine), letter));
+		b = _mm_add_epi8(_mm_add_epi8(b, zero), _mm_and_si128(_mm_cmpgt_epi8(b, nine), letter));
+		_mm_storeu_si128((__m128i *)(void *)(out + 2 * k), a);
+		_mm_storeu_si128((__m128i *)(void *)(out + 2 * k + 16), b);
+	}
+#else
+	static const char hexd[] = "0123456789abcdef";
 	for (size_t k = 0; k < 32; k++) {
 		out[2 * k] = hexd[x->sha256[k] >> 4];
 		out[2 * k + 1] = hexd[x->sha256[k] & 15];
 	}
+#endif
 	out[64] = '\0';
 }
 

@@ -8,6 +8,11 @@
 #define MAX_WRITERS 4
 #define BLK_SIZE ((size_t)64 << 10)
 #define SPARE_BLKS 4
+/* The hold queue is a list of chunks of rows, not one ring that doubles:
+ * its memory follows the rows held (a doubling ring peaks at up to twice
+ * them, three times while it copies), and nothing is ever copied. */
+#define QCHUNK_ROWS 256
+#define SPARE_QCHUNKS 2
 
 /* Detail texts live in blocks: a block is reused once no row points
  * into it (rows leave the hold queue in order, so blocks empty in order
@@ -24,6 +29,11 @@ struct held {
 	struct conn_rec *cr;
 };
 
+struct qchunk {
+	struct qchunk *next;
+	struct held h[QCHUNK_ROWS];
+};
+
 struct timeline {
 	struct x509_cache *cache;
 	struct connmap *map;
@@ -32,9 +42,11 @@ struct timeline {
 	void *actx;
 	struct row_writer writers[MAX_WRITERS];
 	size_t n_writers;
-	/* the hold queue: a ring of rows, oldest at q[qhead] */
-	struct held *q;
-	size_t qcap, qhead, n_held;
+	/* the hold queue: the oldest row at head (in chunk qh), the next
+	 * free slot at tail (in chunk qt); each chunk's end at *_end */
+	struct qchunk *qh, *qt, *qspare;
+	struct held *head, *head_end, *tail, *tail_end;
+	size_t n_held, n_qspare;
 	uint64_t written, dropped_cap;
 	struct dblk *blk;            /* where new details go */
 	struct dblk *spare;
@@ -135,18 +147,31 @@ static void emit(struct timeline *t, struct row *r)
 
 static struct held *q_head(struct timeline *t)
 {
-	return t->n_held ? &t->q[t->qhead] : NULL;
+	return t->n_held ? t->head : NULL;
 }
 
 static void pop_head(struct timeline *t)
 {
-	struct held *h = &t->q[t->qhead];
-	t->qhead = (t->qhead + 1) & (t->qcap - 1);
-	t->n_held--;
+	struct held *h = t->head;
 	struct conn_rec *cr = h->cr;
 	cr->queued--;
 	row_release(t, &h->row);
 	if (!cr->queued && cr->ended) connmap_release(t->map, cr, t->free_fc);
+	if (--t->n_held == 0) {
+		t->head = t->tail = t->qh->h; /* empty: the one chunk starts over */
+	} else if (++t->head == t->head_end) {
+		struct qchunk *done = t->qh;
+		t->qh = done->next;
+		t->head = t->qh->h;
+		t->head_end = t->qh->h + QCHUNK_ROWS;
+		if (t->n_qspare < SPARE_QCHUNKS) {
+			done->next = t->qspare;
+			t->qspare = done;
+			t->n_qspare++;
+		} else {
+			free(done);
+		}
+	}
 }
 
 /* Write or drop decided rows at the head of the hold queue. */
@@ -159,17 +184,32 @@ static void flush(struct timeline *t)
 	}
 }
 
-static bool q_grow(struct timeline *t)
+/* The slot for one more held row (counted in n_held); NULL when out of
+ * memory. */
+static struct held *q_push(struct timeline *t)
 {
-	size_t nc = t->qcap ? t->qcap * 2 : 256;
-	struct held *nq = malloc(nc * sizeof *nq);
-	if (!nq) return false;
-	for (size_t i = 0; i < t->n_held; i++) nq[i] = t->q[(t->qhead + i) & (t->qcap - 1)];
-	free(t->q);
-	t->q = nq;
-	t->qcap = nc;
-	t->qhead = 0;
-	return true;
+	if (t->tail == t->tail_end) { /* also before the first chunk: both NULL */
+		struct qchunk *c = t->qspare;
+		if (c) {
+			t->qspare = c->next;
+			t->n_qspare--;
+		} else if (!(c = malloc(sizeof *c))) {
+			return NULL;
+		}
+		c->next = NULL;
+		if (t->qt) {
+			t->qt->next = c;
+		} else {
+			t->qh = c;
+			t->head = c->h;
+			t->head_end = c->h + QCHUNK_ROWS;
+		}
+		t->qt = c;
+		t->tail = c->h;
+		t->tail_end = c->h + QCHUNK_ROWS;
+	}
+	t->n_held++;
+	return t->tail++;
 }
 
 static void fill_common(struct row *r, struct conn_rec *cr, const struct tls_event *ev, const char *file)
@@ -204,15 +244,14 @@ static void queue_row(struct timeline *t, struct conn_rec *cr, struct row *r)
 		row_release(t, r);
 		return;
 	}
-	if (cr->state == CONN_NOT_TLS || (t->n_held == t->qcap && !q_grow(t))) {
+	struct held *h;
+	if (cr->state == CONN_NOT_TLS || !(h = q_push(t))) {
 		row_release(t, r);
 		return;
 	}
-	struct held *h = &t->q[(t->qhead + t->n_held) & (t->qcap - 1)];
 	h->row = *r;
 	h->cr = cr;
 	cr->queued++;
-	t->n_held++;
 	while (t->n_held > TIMELINE_MAX_HELD) {
 		/* Give up on the oldest undecided connection's held rows. */
 		struct conn_rec *victim = q_head(t)->cr;
@@ -300,7 +339,12 @@ void timeline_free(struct timeline *t)
 {
 	if (!t) return;
 	while (q_head(t)) pop_head(t);
-	free(t->q);
+	free(t->qh); /* the one chunk an empty queue keeps */
+	while (t->qspare) {
+		struct qchunk *c = t->qspare;
+		t->qspare = c->next;
+		free(c);
+	}
 	if (t->blk) free(t->blk);
 	while (t->spare) {
 		struct dblk *b = t->spare;
