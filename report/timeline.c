@@ -10,9 +10,10 @@
 #define SPARE_BLKS 4
 /* The hold queue is a list of chunks of rows, not one ring that doubles:
  * its memory follows the rows held (a doubling ring peaks at up to twice
- * them, three times while it copies), and nothing is ever copied. */
+ * them, three times while it copies), and nothing is ever copied.  Chunks
+ * emptied are kept for reuse (as the ring kept its size): no malloc and
+ * free as the queue breathes. */
 #define QCHUNK_ROWS 256
-#define SPARE_QCHUNKS 2
 
 /* Detail texts live in blocks: a block is reused once no row points
  * into it (rows leave the hold queue in order, so blocks empty in order
@@ -46,7 +47,7 @@ struct timeline {
 	 * free slot at tail (in chunk qt); each chunk's end at *_end */
 	struct qchunk *qh, *qt, *qspare;
 	struct held *head, *head_end, *tail, *tail_end;
-	size_t n_held, n_qspare;
+	size_t n_held;
 	uint64_t written, dropped_cap;
 	struct dblk *blk;            /* where new details go */
 	struct dblk *spare;
@@ -55,6 +56,12 @@ struct timeline {
 	size_t dcap;
 	struct row *rows;            /* an event's rows */
 	size_t rows_cap;
+	/* version texts by the version's low two bits (distinct for SSL 3.0
+	 * to TLS 1.3): every row has one, from a handful of values */
+	struct {
+		uint16_t v;
+		const char *text;
+	} ver[4];
 };
 
 struct timeline *timeline_new(struct x509_cache *cache, struct connmap *map,
@@ -67,6 +74,7 @@ struct timeline *timeline_new(struct x509_cache *cache, struct connmap *map,
 	t->free_fc = free_fc;
 	t->annotate = annotate;
 	t->actx = actx;
+	for (size_t i = 0; i < 4; i++) t->ver[i].text = ""; /* version 0: none */
 	return t;
 }
 
@@ -164,13 +172,8 @@ static void pop_head(struct timeline *t)
 		t->qh = done->next;
 		t->head = t->qh->h;
 		t->head_end = t->qh->h + QCHUNK_ROWS;
-		if (t->n_qspare < SPARE_QCHUNKS) {
-			done->next = t->qspare;
-			t->qspare = done;
-			t->n_qspare++;
-		} else {
-			free(done);
-		}
+		done->next = t->qspare;
+		t->qspare = done;
 	}
 }
 
@@ -192,7 +195,6 @@ static struct held *q_push(struct timeline *t)
 		struct qchunk *c = t->qspare;
 		if (c) {
 			t->qspare = c->next;
-			t->n_qspare--;
 		} else if (!(c = malloc(sizeof *c))) {
 			return NULL;
 		}
@@ -212,7 +214,18 @@ static struct held *q_push(struct timeline *t)
 	return t->tail++;
 }
 
-static void fill_common(struct row *r, struct conn_rec *cr, const struct tls_event *ev, const char *file)
+/* tls_version_name(v), "" for 0 or an unknown version. */
+static const char *version_text(struct timeline *t, uint16_t v)
+{
+	if (t->ver[v & 3].v != v) {
+		const char *s = v ? tls_version_name(v) : NULL;
+		t->ver[v & 3].v = v;
+		t->ver[v & 3].text = s ? s : "";
+	}
+	return t->ver[v & 3].text;
+}
+
+static void fill_common(struct timeline *t, struct row *r, struct conn_rec *cr, const struct tls_event *ev, const char *file)
 {
 	const struct tls_conn_view *v = ev->conn;
 	r->file = file;
@@ -227,8 +240,7 @@ static void fill_common(struct row *r, struct conn_rec *cr, const struct tls_eve
 	r->n_findings = 0;
 	r->findings_len = 0;
 	r->sender = ev->sender == TLS_ROLE_CLIENT ? "client" : ev->sender == TLS_ROLE_SERVER ? "server" : "";
-	const char *ver = ev->version ? tls_version_name(ev->version) : NULL;
-	r->version = ver ? ver : "";
+	r->version = version_text(t, ev->version);
 	r->event = detail_event_name(ev);
 	r->detail = "";
 	r->detail_len = 0;
@@ -300,7 +312,7 @@ void timeline_event(struct timeline *t, struct conn_rec *cr, const struct tls_ev
 				dlen = 0;
 			}
 		}
-		fill_common(&t->rows[0], cr, ev, file);
+		fill_common(t, &t->rows[0], cr, ev, file);
 		for (size_t i = 0; i < n; i++) {
 			struct row *r = &t->rows[i];
 			if (i) *r = t->rows[0];

@@ -252,18 +252,20 @@ bool trust_is_public(struct trust *t, struct x509_cache *cache, struct x509_info
 {
 	load_roots(t);
 	if (!t->n_roots || !n) return false;
-	X509 *top = NULL;
 	const struct x509_info *top_info = NULL;
 	for (size_t i = n; i-- > 0;) {
 		if (chain[i] && chain[i]->parsed) {
-			top = x509_object(cache, chain[i]);
 			top_info = chain[i];
 			break;
 		}
 	}
-	if (!top) return false;
+	if (!top_info) return false;
+	/* the memo first: an answer is only kept for a certificate that had
+	 * its object, and the object is not needed to find it */
 	struct pub_memo *m = &t->memo[top_info->sha256[0] % (sizeof t->memo / sizeof t->memo[0])];
 	if (m->used && memcmp(m->sha256, top_info->sha256, sizeof m->sha256) == 0) return m->result;
+	X509 *top = x509_object(cache, top_info);
+	if (!top) return false;
 	bool result = false;
 	const X509_NAME *ti = X509_get_issuer_name(top), *ts = X509_get_subject_name(top);
 	for (size_t i = 0; i < t->n_roots && !result; i++) {
