@@ -10,6 +10,26 @@ const char *detail_event_name(const struct tls_event *ev);
  * *cap bytes, or NULL: grown with realloc, kept for the next call); its
  * length.  *buf may stay NULL when the text is empty. */
 size_t detail_write(const struct tls_event *ev, char **buf, size_t *cap);
+/* False for the events detail_write has no text for (most of a
+ * capture's: TCP flags, ChangeCipherSpec, key exchanges), without the
+ * call. */
+static inline bool detail_has(const struct tls_event *ev)
+{
+	switch (ev->kind) {
+	case TLS_EV_HANDSHAKE: {
+		const struct tls_handshake *hs = &ev->u.hs;
+		return hs->too_large || hs->malformed || hs->type == TLS_HS_CLIENT_HELLO ||
+		       hs->type == TLS_HS_SERVER_HELLO || hs->type == TLS_HS_HELLO_RETRY_REQUEST ||
+		       hs->type == TLS_HS_CERTIFICATE || hs->type == TLS_HS_CERTIFICATE_REQUEST;
+	}
+	case TLS_EV_ALERT:
+	case TLS_EV_DATA_MISSING:
+	case TLS_EV_RECORD_INCOMPLETE:
+	case TLS_EV_DECRYPT_FAILED:
+	case TLS_EV_RETRANSMISSION: return true;
+	default: return false;
+	}
+}
 /* "fatal unsupported_certificate(43)" into buf. */
 void detail_alert(const struct tls_alert *a, char *buf, size_t n);
 
