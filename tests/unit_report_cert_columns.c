@@ -1,14 +1,18 @@
 /* report/cert_columns.c: cert_columns_memo (fields kept by their string's
  * address, the last dates kept) writes what cert_columns writes, for
  * more distinct strings than it has slots, strings that need quoting,
- * recurring in another order, and changing dates; and one row as the
- * CSV must read. */
+ * recurring in another order, and changing dates; one row as the CSV
+ * must read; and the dates and the digest (written without the escaper
+ * when they cannot need it) as csv_escape_to writes ek_unix_str's and
+ * x509_sha256_hex's texts, for dates in and far outside years 1000-9999. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
+#include "common/netaddr.h"
 #include "report/cert_columns.h"
+#include "report/csv_out.h"
 
 enum { N_NAMES = 3 * CERT_COLS_MEMO_SLOTS, N_CERTS = 2 * N_NAMES };
 
@@ -68,6 +72,38 @@ int main(void)
 		       "2026-01-01T00:00:00Z,2027-01-01T00:00:00Z,"
 		       "0000000000000000000000000000000000000000000000000000000000000001");
 	ek_str_free(&b);
+	/* the last three columns against the rule, field by field */
+	static const int64_t dates[] = { 0, 1767225600, -30610224000LL, -30610224001LL, 253402300799LL,
+					 253402300800LL, -62167219200LL, -62167219201LL, -99999999999LL,
+					 INT64_MAX / 2, INT64_MIN / 2, 4102444800LL };
+	size_t nd = sizeof dates / sizeof dates[0], bad = 0;
+	for (size_t i = 0; i < nd * nd; i++) {
+		fill(&x, i % N_CERTS);
+		x.have_validity = true;
+		x.not_before = dates[i % nd];
+		x.not_after = dates[i / nd];
+		x.sha256[0] = (uint8_t)(i * 37);
+		x.sha256[9] = 0xff;
+		struct ek_str got = { 0 };
+		cert_columns(&got, &x, CERT_COLS_TIMELINE);
+		char nb[32], na[32], hex[65], want[3 * (8 * 64 + 9)], *o = want;
+		ek_unix_str(x.not_before, nb, sizeof nb);
+		ek_unix_str(x.not_after, na, sizeof na);
+		x509_sha256_hex(&x, hex);
+		const char *tail[3] = { nb, na, hex };
+		for (size_t k = 0; k < 3; k++) {
+			*o++ = ',';
+			o = csv_escape_to(o, tail[k], strlen(tail[k]));
+		}
+		*o = '\0';
+		size_t wl = strlen(want);
+		if (!got.s || got.len < wl || strcmp(got.s + got.len - wl, want) != 0) {
+			if (bad++ < 3) fprintf(stderr, "dates %lld %lld:\n  %s\n  ...%s\n", (long long)x.not_before,
+					       (long long)x.not_after, got.s, want);
+		}
+		ek_str_free(&got);
+	}
+	CHECK_EQ_U(bad, 0);
 	cert_cols_memo_free(m);
 	free(m);
 	return check_summary();
