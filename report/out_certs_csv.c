@@ -135,33 +135,64 @@ static void frame_field(struct ek_str *row, char *const *names, uint32_t n_files
 	else plain_field(row, t, strlen(t));
 }
 
-/* e's row into row (each field after a ','). */
+/* ',' and s[0..n) at o (a plain_field without its own reservation). */
+static inline char *put_plain(char *o, const char *s, size_t n)
+{
+	*o++ = ',';
+	memcpy(o, s, n);
+	return o + n;
+}
+
+/* e's row into row (each field after a ',').  The fields that are never
+ * escaped go in with one reservation each side of the escaped ones. */
 static void entry_row(struct ek_str *row, const struct inventory *inv, struct inv_entry *e, struct leaf_cols *m,
 		      char *const *names, uint32_t n_files)
 {
 	char t[EK_ENDPOINT_STRLEN + EK_U64_DIGITS];
 	inventory_endpoint(e, t);
-	plain_field(row, t, strlen(t));
-	plain_field(row, e->client ? "client" : "server", 6);
+	char *o = ek_str_reserve(row, sizeof t + 8);
+	if (!o) return;
+	o = put_plain(o, t, strlen(t));
+	o = put_plain(o, e->client ? "client" : "server", 6);
+	ek_str_commit(row, o);
 	leaf_columns(row, m, e->leaf);
 	csv_append_field(row, e->chain->serials);
 	bool pub = inventory_public_ca(inv, e);
-	plain_field(row, pub ? "yes" : "no", pub ? 3 : 2);
-	plain_field(row, t, (size_t)(ek_put_u64(t, (unsigned long long)e->conns) - t));
-	frame_field(row, names, n_files, e->first_file, e->first_frame);
-	frame_field(row, names, n_files, e->last_file, e->last_frame);
 	/* the codes' names, ';'-joined */
-	char codes[F_COUNT * 48], *o = codes;
+	char codes[F_COUNT * 48], *c = codes;
 	for (int k = 0; k < F_COUNT; k++) {
 		if (!(e->codes & (1u << k))) continue;
 		const char *name = finding_def((enum finding_code)k)->name;
 		size_t l = strlen(name);
-		if (o + l + 2 > codes + sizeof codes) break;
-		if (o != codes) *o++ = ';';
-		memcpy(o, name, l);
-		o += l;
+		if (c + l + 2 > codes + sizeof codes) break;
+		if (c != codes) *c++ = ';';
+		memcpy(c, name, l);
+		c += l;
 	}
-	plain_field(row, codes, (size_t)(o - codes));
+	if (n_files > 1) {
+		/* frame references with file names: escaped */
+		o = ek_str_reserve(row, 4 + EK_U64_DIGITS);
+		if (!o) return;
+		o = put_plain(o, pub ? "yes" : "no", pub ? 3 : 2);
+		*o++ = ',';
+		ek_str_commit(row, ek_put_u64(o, (unsigned long long)e->conns));
+		frame_field(row, names, n_files, e->first_file, e->first_frame);
+		frame_field(row, names, n_files, e->last_file, e->last_frame);
+		plain_field(row, codes, (size_t)(c - codes));
+		return;
+	}
+	char first[EK_U64_DIGITS + 1], last[EK_U64_DIGITS + 1];
+	inventory_frame_ref(first, sizeof first, names, n_files, e->first_file, e->first_frame);
+	inventory_frame_ref(last, sizeof last, names, n_files, e->last_file, e->last_frame);
+	o = ek_str_reserve(row, 8 + 3 * (EK_U64_DIGITS + 1) + sizeof codes);
+	if (!o) return;
+	o = put_plain(o, pub ? "yes" : "no", pub ? 3 : 2);
+	*o++ = ',';
+	o = ek_put_u64(o, (unsigned long long)e->conns);
+	o = put_plain(o, first, strlen(first));
+	o = put_plain(o, last, strlen(last));
+	o = put_plain(o, codes, (size_t)(c - codes));
+	ek_str_commit(row, o);
 }
 
 int certs_csv_write(const struct inventory *inv, const char *path, char *const *file_names, uint32_t n_files,
