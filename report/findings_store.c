@@ -41,7 +41,7 @@ struct findings *findings_new(const struct findings_opts *o, struct x509_cache *
 	f->trust = trust;
 	f->inv = inv;
 	f->max_sev = -1;
-	if (!(f->ipc = ipcerts_new())) {
+	if (!(f->ipc = ipcerts_new(cache))) {
 		snprintf(err, errn, "out of memory");
 		findings_free(f);
 		return NULL;
