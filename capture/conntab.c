@@ -1,5 +1,6 @@
 /* Connection table: open-addressing hash on the unordered endpoint pair,
- * state lists for O(1) expiry, slab allocation. */
+ * state lists for O(1) expiry, slab allocation; tombstones compact, in
+ * blocks and an index of their own. */
 #include "conntab.h"
 
 #include "../common/hash.h"
@@ -9,10 +10,10 @@
 
 #define MIN_BUCKETS 1024
 
-/* Fixed-size entries carved from blocks, recycled through a free list
- * (linked by ct_key.next).  Blocks of 48 KiB or so: a capture holds far
- * fewer open connections than tombstones, and a block's untouched rest
- * is resident too where the heap has huge pages (cli/heap.c). */
+/* Connections carved from blocks, recycled through a free list (linked
+ * by ct_key.next).  Blocks of 48 KiB or so: a capture holds far fewer
+ * open connections than tombstones, and a block's untouched rest is
+ * resident too where the heap has huge pages (cli/heap.c). */
 #define SLAB_BYTES ((size_t)48 << 10)
 struct slab {
 	struct slab *next;
@@ -49,12 +50,50 @@ struct ct_index {
 	size_t n;               /* entries */
 };
 
+/* A tombstone: what stream numbering needs of an ended connection (the
+ * tuple, id, base sequence numbers, whether the sink wanted it) and its
+ * place in the activity list.  80 bytes, where a struct ct_key is 120:
+ * no hash (worked out again when it goes), no sink pointer, 32-bit links. */
+struct ct_tomb {
+	struct ek_endpoint ep[2];
+	uint64_t id;
+	int64_t last_seen;
+	uint32_t base_seq[2];
+	uint32_t file_index;
+	uint32_t prev, next;    /* list by last activity, oldest first (number + 1, 0: none); next: free list */
+	uint8_t flags;          /* TF_* */
+	int8_t initiator;
+};
+
+_Static_assert(sizeof(struct ct_tomb) == 80, "a tombstone is 80 bytes");
+
+enum { TF_BASE0 = 1, TF_BASE1 = 2, TF_DROPPED = 4, TF_UDP = 8 };
+
+/* Tombstone n is block[n / TOMB_BLOCK][n % TOMB_BLOCK] (40 KiB blocks);
+ * the index is open addressing of words (low half of the pair hash << 32
+ * | number + 1; 0: empty), at most half full, deletion by backward shift. */
+#define TOMB_BLOCK 512
+struct tombs {
+	struct ct_tomb **block;
+	size_t n_blocks, cap_blocks;
+	uint32_t fresh;         /* numbers below were handed out */
+	uint32_t free;          /* recycled ones (number + 1, linked by next) */
+	uint32_t head, tail;    /* activity list (number + 1) */
+	size_t n;               /* tombstones */
+	uint64_t *slots;
+	size_t nslots;          /* power of two (0: none yet) */
+	/* the caller's copy of one tombstone (ct_key in state CT_TOMB), and
+	 * which (number + 1, 0: none) */
+	struct ct_key view;
+	uint32_t viewed;
+};
+
 struct conntab {
-	struct ct_index ix[2];  /* [0] tracked connections, [1] tombstones */
+	struct ct_index ix;     /* tracked connections */
 	size_t n;               /* entries */
-	struct ct_list l[CT_NSTATES];
+	struct ct_list l[CT_NSTATES]; /* tracked states (CT_TOMB: the tombstones' own list) */
 	struct ct_pool conns;   /* struct ct_conn */
-	struct ct_pool tombs;   /* struct ct_key */
+	struct tombs tb;
 };
 
 static void *pool_get(struct ct_pool *p)
@@ -110,28 +149,18 @@ static inline bool ep_eq(const struct ek_endpoint *a, const struct ek_endpoint *
 	return a->port == b->port && a->addr.family == b->addr.family && memcmp(a->addr.a, b->addr.a, 16) == 0;
 }
 
-static struct ct_index *index_of(struct conntab *t, const struct ct_key *k)
-{
-	return &t->ix[k->state == CT_TOMB];
-}
-
 struct conntab *ct_new(void)
 {
 	struct conntab *t = calloc(1, sizeof *t);
 	if (!t) return NULL;
-	for (int i = 0; i < 2; i++) {
-		t->ix[i].nb = MIN_BUCKETS;
-		t->ix[i].b = calloc(MIN_BUCKETS, sizeof *t->ix[i].b);
-		if (!t->ix[i].b) {
-			free(t->ix[0].b);
-			free(t);
-			return NULL;
-		}
+	t->ix.nb = MIN_BUCKETS;
+	t->ix.b = calloc(MIN_BUCKETS, sizeof *t->ix.b);
+	if (!t->ix.b) {
+		free(t);
+		return NULL;
 	}
 	t->conns.size = sizeof(struct ct_conn);
-	t->tombs.size = sizeof(struct ct_key);
 	t->conns.per_slab = SLAB_BYTES / t->conns.size;
-	t->tombs.per_slab = SLAB_BYTES / t->tombs.size;
 	return t;
 }
 
@@ -139,9 +168,10 @@ void ct_destroy(struct conntab *t)
 {
 	if (!t) return;
 	pool_free(&t->conns);
-	pool_free(&t->tombs);
-	free(t->ix[0].b);
-	free(t->ix[1].b);
+	for (size_t i = 0; i < t->tb.n_blocks; i++) free(t->tb.block[i]);
+	free(t->tb.block);
+	free(t->tb.slots);
+	free(t->ix.b);
 	free(t);
 }
 
@@ -164,13 +194,165 @@ static struct ct_key *index_find(const struct ct_index *x, uint64_t h, const str
 	return NULL;
 }
 
+/* ---- tombstones ----------------------------------------------------- */
+
+static inline struct ct_tomb *tomb_at(const struct tombs *b, uint32_t num)
+{
+	return &b->block[num / TOMB_BLOCK][num % TOMB_BLOCK];
+}
+
+static inline uint64_t tomb_word(uint64_t h, uint32_t num)
+{
+	return (uint64_t)(uint32_t)h << 32 | ((uint64_t)num + 1);
+}
+
+static void tomb_slot_put(uint64_t *slots, size_t ns, uint64_t w)
+{
+	size_t mask = ns - 1, i = (size_t)(w >> 32) & mask;
+	while (slots[i]) i = (i + 1) & mask;
+	slots[i] = w;
+}
+
+/* Room for `need` tombstones, blocks and index, so that ct_bury cannot
+ * fail; false when out of memory. */
+static bool tomb_reserve(struct tombs *b, size_t need)
+{
+	if (need >= UINT32_MAX) return false;
+	while (b->n_blocks * TOMB_BLOCK < need) {
+		if (b->n_blocks == b->cap_blocks) {
+			size_t nc = b->cap_blocks ? 2 * b->cap_blocks : 16;
+			struct ct_tomb **v = realloc(b->block, nc * sizeof *v);
+			if (!v) return false;
+			b->block = v;
+			b->cap_blocks = nc;
+		}
+		if (!(b->block[b->n_blocks] = malloc(TOMB_BLOCK * sizeof(struct ct_tomb)))) return false;
+		b->n_blocks++;
+	}
+	if (2 * need > b->nslots) {
+		size_t ns = b->nslots ? b->nslots : MIN_BUCKETS;
+		while (2 * need > ns) ns *= 2;
+		uint64_t *v = calloc(ns, sizeof *v);
+		if (!v) return false;
+		for (size_t i = 0; i < b->nslots; i++)
+			if (b->slots[i]) tomb_slot_put(v, ns, b->slots[i]);
+		free(b->slots);
+		b->slots = v;
+		b->nslots = ns;
+	}
+	return true;
+}
+
+/* What the caller changed in its copy of a tombstone, into the tombstone. */
+static void view_flush(struct tombs *b)
+{
+	if (!b->viewed) return;
+	struct ct_tomb *m = tomb_at(b, b->viewed - 1);
+	const struct ct_key *v = &b->view;
+	m->base_seq[0] = v->base_seq[0];
+	m->base_seq[1] = v->base_seq[1];
+	m->initiator = (int8_t)v->pub.initiator;
+	m->flags = (uint8_t)((m->flags & TF_UDP) | (v->base_set[0] ? TF_BASE0 : 0) | (v->base_set[1] ? TF_BASE1 : 0) |
+			     (v->dropped ? TF_DROPPED : 0));
+}
+
+/* Tombstone num as the caller sees it. */
+static struct ct_key *view_of(struct tombs *b, uint32_t num)
+{
+	view_flush(b);
+	const struct ct_tomb *m = tomb_at(b, num);
+	struct ct_key *v = &b->view;
+	memset(v, 0, sizeof *v);
+	v->pub.id = m->id;
+	v->pub.udp = m->flags & TF_UDP;
+	v->pub.file_index = m->file_index;
+	v->pub.ep[0] = m->ep[0];
+	v->pub.ep[1] = m->ep[1];
+	v->pub.initiator = m->initiator;
+	v->last_seen = m->last_seen;
+	v->base_seq[0] = m->base_seq[0];
+	v->base_seq[1] = m->base_seq[1];
+	v->base_set[0] = m->flags & TF_BASE0;
+	v->base_set[1] = m->flags & TF_BASE1;
+	v->dropped = m->flags & TF_DROPPED;
+	v->state = CT_TOMB;
+	b->viewed = num + 1;
+	return v;
+}
+
+static void tomb_list_unlink(struct tombs *b, struct ct_tomb *m)
+{
+	if (m->prev) tomb_at(b, m->prev - 1)->next = m->next;
+	else b->head = m->next;
+	if (m->next) tomb_at(b, m->next - 1)->prev = m->prev;
+	else b->tail = m->prev;
+	m->prev = m->next = 0;
+}
+
+static void tomb_list_push(struct tombs *b, uint32_t num)
+{
+	struct ct_tomb *m = tomb_at(b, num);
+	m->next = 0;
+	m->prev = b->tail;
+	if (b->tail) tomb_at(b, b->tail - 1)->next = num + 1;
+	else b->head = num + 1;
+	b->tail = num + 1;
+}
+
+static struct ct_key *tomb_find(struct tombs *b, uint64_t h, const struct ek_endpoint *src,
+				const struct ek_endpoint *dst, int *dir)
+{
+	if (!b->n) return NULL;
+	size_t mask = b->nslots - 1;
+	for (size_t i = (size_t)h & mask; b->slots[i]; i = (i + 1) & mask) {
+		uint64_t w = b->slots[i];
+		if ((uint32_t)(w >> 32) != (uint32_t)h) continue;
+		uint32_t num = (uint32_t)w - 1;
+		const struct ct_tomb *m = tomb_at(b, num);
+		if (ep_eq(&m->ep[0], src) && ep_eq(&m->ep[1], dst)) {
+			*dir = 0;
+			return view_of(b, num);
+		}
+		if (ep_eq(&m->ep[1], src) && ep_eq(&m->ep[0], dst)) {
+			*dir = 1;
+			return view_of(b, num);
+		}
+	}
+	return NULL;
+}
+
+/* The tombstone the caller has a copy of goes (from the index, the list),
+ * its number to the free list. */
+static void tomb_del(struct tombs *b)
+{
+	uint32_t num = b->viewed - 1;
+	struct ct_tomb *m = tomb_at(b, num);
+	b->viewed = 0;
+	size_t mask = b->nslots - 1, i = (size_t)pair_hash(&m->ep[0], &m->ep[1]) & mask;
+	while ((uint32_t)b->slots[i] != num + 1) i = (i + 1) & mask;
+	/* backward shift: later entries of the probe run move up */
+	b->slots[i] = 0;
+	for (size_t j = (i + 1) & mask; b->slots[j]; j = (j + 1) & mask) {
+		size_t h = (size_t)(b->slots[j] >> 32) & mask;
+		/* entry j stays when its home h lies cyclically in (i, j] */
+		if (i <= j ? (i < h && h <= j) : (i < h || h <= j)) continue;
+		b->slots[i] = b->slots[j];
+		b->slots[j] = 0;
+		i = j;
+	}
+	tomb_list_unlink(b, m);
+	m->next = b->free;
+	b->free = num + 1;
+	b->n--;
+}
+
 struct ct_key *ct_lookup(struct conntab *t, const struct ek_endpoint *src, const struct ek_endpoint *dst,
 			 int *dir)
 {
-	/* a tuple is in at most one of the indexes */
+	/* a tuple is tracked or a tombstone, not both */
 	uint64_t h = pair_hash(src, dst);
-	struct ct_key *k = index_find(&t->ix[0], h, src, dst, dir);
-	return k ? k : index_find(&t->ix[1], h, src, dst, dir);
+	struct ct_key *k = index_find(&t->ix, h, src, dst, dir);
+	return k ? k : tomb_find(&t->tb, h, src, dst, dir);
 }
 
 static void slot_put(struct ct_slot *b, size_t nb, struct ct_key *k)
@@ -224,12 +406,6 @@ static bool index_remove(struct ct_index *x, struct ct_key *k)
 	return true;
 }
 
-/* Out of memory, key_move may have left an entry in the other index. */
-static void unindex(struct conntab *t, struct ct_key *k)
-{
-	if (!index_remove(index_of(t, k), k)) index_remove(&t->ix[k->state != CT_TOMB], k);
-}
-
 static void list_push(struct ct_list *l, struct ct_key *k)
 {
 	k->next = NULL;
@@ -255,7 +431,6 @@ static void conn_init(struct ct_conn *c, const struct ct_key *k, int64_t now)
 {
 	memset(c, 0, sizeof *c);
 	c->k = *k;
-	c->k.in_conn = true;
 	c->k.state = CT_OPEN;
 	c->k.last_seen = now;
 	reasm_init(&c->rd[0]);
@@ -265,7 +440,9 @@ static void conn_init(struct ct_conn *c, const struct ct_key *k, int64_t now)
 struct ct_conn *ct_add(struct conntab *t, const struct ek_endpoint *ep0, const struct ek_endpoint *ep1,
 		       int64_t now)
 {
-	if (!index_room(&t->ix[0])) return NULL; /* could not grow: keep a free slot */
+	if (!index_room(&t->ix)) return NULL; /* could not grow: keep a free slot */
+	/* its tombstone's room, with every other connection's */
+	if (!tomb_reserve(&t->tb, t->tb.n + t->ix.n + 1)) return NULL;
 	struct ct_conn *c = pool_get(&t->conns);
 	if (!c) return NULL;
 	struct ct_key k;
@@ -275,22 +452,39 @@ struct ct_conn *ct_add(struct conntab *t, const struct ek_endpoint *ep0, const s
 	k.pub.initiator = -1;
 	k.hash = pair_hash(ep0, ep1);
 	conn_init(c, &k, now);
-	index_put(&t->ix[0], &c->k);
+	index_put(&t->ix, &c->k);
 	t->n++;
 	list_push(&t->l[CT_OPEN], &c->k);
 	return c;
 }
 
+/* A tracked connection leaves the index and its list, recycled. */
+static void conn_unlink(struct conntab *t, struct ct_key *k)
+{
+	index_remove(&t->ix, k);
+	list_unlink(&t->l[k->state], k);
+	pool_put(&t->conns, k);
+}
+
 void ct_del(struct conntab *t, struct ct_key *k)
 {
-	unindex(t, k);
-	list_unlink(&t->l[k->state], k);
+	if (k->state == CT_TOMB) tomb_del(&t->tb); /* k is its copy */
+	else conn_unlink(t, k);
 	t->n--;
-	pool_put(k->in_conn ? &t->conns : &t->tombs, k);
 }
 
 void ct_touch(struct conntab *t, struct ct_key *k, int64_t now)
 {
+	if (k->state == CT_TOMB) { /* its copy: the tombstone moves */
+		struct tombs *b = &t->tb;
+		uint32_t num = b->viewed - 1;
+		struct ct_tomb *m = tomb_at(b, num);
+		k->last_seen = m->last_seen = now;
+		if (b->tail == num + 1) return;
+		tomb_list_unlink(b, m);
+		tomb_list_push(b, num);
+		return;
+	}
 	k->last_seen = now;
 	struct ct_list *l = &t->l[k->state];
 	if (l->tail == k) return;
@@ -298,79 +492,65 @@ void ct_touch(struct conntab *t, struct ct_key *k, int64_t now)
 	list_push(l, k);
 }
 
-/* k to state s: the other index when it becomes or stops being a tombstone,
- * tail of s's list. */
-static void key_move(struct conntab *t, struct ct_key *k, enum ct_state s, int64_t now)
+void ct_move(struct conntab *t, struct ct_conn *c, enum ct_state s, int64_t now)
 {
-	if ((k->state == CT_TOMB) != (s == CT_TOMB)) {
-		struct ct_index *to = &t->ix[s == CT_TOMB];
-		/* no free slot there (out of memory): the entry stays where it
-		 * is, still found (lookups search both) */
-		if (index_room(to)) {
-			unindex(t, k);
-			index_put(to, k);
-		}
-	}
+	struct ct_key *k = &c->k;
 	list_unlink(&t->l[k->state], k);
 	k->state = (uint8_t)s;
 	k->last_seen = now;
 	list_push(&t->l[s], k);
 }
 
-void ct_move(struct conntab *t, struct ct_conn *c, enum ct_state s, int64_t now)
-{
-	key_move(t, &c->k, s, now);
-}
-
-/* In the index and the lists, `to` takes the place of `from` (same hash,
- * same index); from is left unlinked. */
-static void key_replace(struct conntab *t, struct ct_key *from, struct ct_key *to, enum ct_state s)
-{
-	unindex(t, from);
-	list_unlink(&t->l[from->state], from);
-	to->state = (uint8_t)s;
-	index_put(&t->ix[s == CT_TOMB], to);
-	list_push(&t->l[s], to);
-}
-
 struct ct_key *ct_bury(struct conntab *t, struct ct_conn *c, int64_t now)
 {
-	struct ct_key *b = index_room(&t->ix[1]) ? pool_get(&t->tombs) : NULL;
-	if (!b) { /* out of memory: the connection's own key is the tombstone */
-		key_move(t, &c->k, CT_TOMB, now);
-		return &c->k;
+	struct tombs *b = &t->tb;
+	const struct ct_key *k = &c->k;
+	/* room reserved by ct_add */
+	uint32_t num;
+	if (b->free) {
+		num = b->free - 1;
+		b->free = tomb_at(b, num)->next;
+	} else {
+		num = b->fresh++;
 	}
-	*b = c->k;
-	b->in_conn = false;
-	b->last_seen = now;
-	key_replace(t, &c->k, b, CT_TOMB);
-	pool_put(&t->conns, &c->k);
-	return b;
+	struct ct_tomb *m = tomb_at(b, num);
+	memset(m, 0, sizeof *m);
+	m->ep[0] = k->pub.ep[0];
+	m->ep[1] = k->pub.ep[1];
+	m->id = k->pub.id;
+	m->file_index = k->pub.file_index;
+	m->initiator = (int8_t)k->pub.initiator;
+	m->last_seen = now;
+	m->base_seq[0] = k->base_seq[0];
+	m->base_seq[1] = k->base_seq[1];
+	m->flags = (uint8_t)((k->pub.udp ? TF_UDP : 0) | (k->base_set[0] ? TF_BASE0 : 0) |
+			     (k->base_set[1] ? TF_BASE1 : 0) | (k->dropped ? TF_DROPPED : 0));
+	tomb_slot_put(b->slots, b->nslots, tomb_word(k->hash, num));
+	b->n++;
+	tomb_list_push(b, num);
+	conn_unlink(t, &c->k);
+	return view_of(b, num);
 }
 
 struct ct_conn *ct_raise(struct conntab *t, struct ct_key *tomb, int64_t now)
 {
-	struct ct_conn *c;
-	if (tomb->in_conn) { /* buried out of memory: it is a connection already */
-		c = ct_conn_of(tomb);
-		key_move(t, tomb, CT_OPEN, now);
-		struct ct_key k = c->k;
-		conn_init(c, &k, now);
-	} else {
-		c = index_room(&t->ix[0]) ? pool_get(&t->conns) : NULL;
-		if (!c) return NULL;
-		conn_init(c, tomb, now);
-		key_replace(t, tomb, &c->k, CT_OPEN);
-		pool_put(&t->tombs, tomb);
-	}
+	struct ct_conn *c = index_room(&t->ix) ? pool_get(&t->conns) : NULL;
+	if (!c) return NULL;
+	struct ct_key k = *tomb; /* the copy, with the caller's changes */
+	k.hash = pair_hash(&k.pub.ep[0], &k.pub.ep[1]);
+	conn_init(c, &k, now);
+	tomb_del(&t->tb);
+	index_put(&t->ix, &c->k);
+	list_push(&t->l[CT_OPEN], &c->k);
 	c->k.pub.user = NULL;
 	return c;
 }
 
-struct ct_key *ct_oldest(const struct conntab *t, enum ct_state s)
+struct ct_key *ct_oldest(struct conntab *t, enum ct_state s)
 {
+	if (s == CT_TOMB) return t->tb.head ? view_of(&t->tb, t->tb.head - 1) : NULL;
 	return t->l[s].head;
 }
 
 size_t ct_size(const struct conntab *t) { return t->n; }
-size_t ct_count(const struct conntab *t, enum ct_state s) { return t->l[s].n; }
+size_t ct_count(const struct conntab *t, enum ct_state s) { return s == CT_TOMB ? t->tb.n : t->l[s].n; }
