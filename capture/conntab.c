@@ -52,10 +52,10 @@ struct ct_index {
 
 /* A tombstone: what stream numbering needs of an ended connection (the
  * tuple, id, base sequence numbers, whether the sink wanted it) and its
- * place in the activity list.  80 bytes, where a struct ct_key is 120:
- * no hash (worked out again when it goes), no sink pointer, 32-bit links. */
-struct ct_tomb {
-	struct ek_endpoint ep[2];
+ * place in the activity list: no hash (worked out again when it goes), no
+ * sink pointer, 32-bit links.  Two kinds: IPv4 tuples (nearly all) in 56
+ * bytes, any other in 80; a struct ct_key is 120. */
+struct tomb_core {
 	uint64_t id;
 	int64_t last_seen;
 	uint32_t base_seq[2];
@@ -65,19 +65,39 @@ struct ct_tomb {
 	int8_t initiator;
 };
 
-_Static_assert(sizeof(struct ct_tomb) == 80, "a tombstone is 80 bytes");
+struct tomb4 {
+	struct tomb_core c;
+	uint8_t a[2][4];
+	uint16_t port[2];
+};
+
+struct tomb6 {
+	struct tomb_core c;
+	struct ek_endpoint ep[2];
+};
+
+_Static_assert(sizeof(struct tomb4) == 56 && sizeof(struct tomb6) == 80, "tombstone sizes");
 
 enum { TF_BASE0 = 1, TF_BASE1 = 2, TF_DROPPED = 4, TF_UDP = 8 };
 
-/* Tombstone n is block[n / TOMB_BLOCK][n % TOMB_BLOCK] (40 KiB blocks);
- * the index is open addressing of words (low half of the pair hash << 32
- * | number + 1; 0: empty), at most half full, deletion by backward shift. */
+/* A tombstone's number: its kind (bit 31: struct tomb6) and its place,
+ * block[place / TOMB_BLOCK][place % TOMB_BLOCK] of its kind's store.  The
+ * index is open addressing of words (low half of the pair hash << 32 |
+ * number + 1; 0: empty), at most half full, deletion by backward shift. */
 #define TOMB_BLOCK 512
-struct tombs {
-	struct ct_tomb **block;
+#define TOMB6 0x80000000u
+struct tomb_store {
+	unsigned char **block;
 	size_t n_blocks, cap_blocks;
-	uint32_t fresh;         /* numbers below were handed out */
+	size_t size;            /* of one */
+	uint32_t fresh;         /* places below were handed out */
 	uint32_t free;          /* recycled ones (number + 1, linked by next) */
+	size_t n;               /* tombstones */
+	size_t tracked;         /* tracked connections that would be this kind (room reserved) */
+};
+
+struct tombs {
+	struct tomb_store st[2]; /* [0] struct tomb4, [1] struct tomb6 */
 	uint32_t head, tail;    /* activity list (number + 1) */
 	size_t n;               /* tombstones */
 	uint64_t *slots;
@@ -161,6 +181,8 @@ struct conntab *ct_new(void)
 	}
 	t->conns.size = sizeof(struct ct_conn);
 	t->conns.per_slab = SLAB_BYTES / t->conns.size;
+	t->tb.st[0].size = sizeof(struct tomb4);
+	t->tb.st[1].size = sizeof(struct tomb6);
 	return t;
 }
 
@@ -168,8 +190,10 @@ void ct_destroy(struct conntab *t)
 {
 	if (!t) return;
 	pool_free(&t->conns);
-	for (size_t i = 0; i < t->tb.n_blocks; i++) free(t->tb.block[i]);
-	free(t->tb.block);
+	for (int k = 0; k < 2; k++) {
+		for (size_t i = 0; i < t->tb.st[k].n_blocks; i++) free(t->tb.st[k].block[i]);
+		free(t->tb.st[k].block);
+	}
 	free(t->tb.slots);
 	free(t->ix.b);
 	free(t);
@@ -196,9 +220,44 @@ static struct ct_key *index_find(const struct ct_index *x, uint64_t h, const str
 
 /* ---- tombstones ----------------------------------------------------- */
 
-static inline struct ct_tomb *tomb_at(const struct tombs *b, uint32_t num)
+/* The kind of tombstone a tuple gets: 0 for IPv4 as decode.c writes it
+ * (the address's other 12 bytes zero), else 1. */
+static inline int tomb_kind(const struct ek_endpoint *a, const struct ek_endpoint *b)
 {
-	return &b->block[num / TOMB_BLOCK][num % TOMB_BLOCK];
+	static const uint8_t zero[12];
+	return !(a->addr.family == 4 && b->addr.family == 4 && memcmp(a->addr.a + 4, zero, 12) == 0 &&
+		 memcmp(b->addr.a + 4, zero, 12) == 0);
+}
+
+static inline void *tomb_mem(const struct tombs *b, uint32_t num)
+{
+	const struct tomb_store *st = &b->st[num >= TOMB6];
+	uint32_t at = num & ~TOMB6;
+	return st->block[at / TOMB_BLOCK] + (size_t)(at % TOMB_BLOCK) * st->size;
+}
+
+/* Both kinds start with their core. */
+static inline struct tomb_core *tomb_at(const struct tombs *b, uint32_t num)
+{
+	return tomb_mem(b, num);
+}
+
+/* Its tuple. */
+static void tomb_eps(const struct tombs *b, uint32_t num, struct ek_endpoint ep[2])
+{
+	if (num >= TOMB6) {
+		const struct tomb6 *m = tomb_mem(b, num);
+		ep[0] = m->ep[0];
+		ep[1] = m->ep[1];
+		return;
+	}
+	const struct tomb4 *m = tomb_mem(b, num);
+	memset(ep, 0, 2 * sizeof *ep);
+	for (int i = 0; i < 2; i++) {
+		ep[i].addr.family = 4;
+		memcpy(ep[i].addr.a, m->a[i], 4);
+		ep[i].port = m->port[i];
+	}
 }
 
 static inline uint64_t tomb_word(uint64_t h, uint32_t num)
@@ -213,22 +272,31 @@ static void tomb_slot_put(uint64_t *slots, size_t ns, uint64_t w)
 	slots[i] = w;
 }
 
-/* Room for `need` tombstones, blocks and index, so that ct_bury cannot
- * fail; false when out of memory. */
-static bool tomb_reserve(struct tombs *b, size_t need)
+/* Room in st for `need` tombstones; false when out of memory. */
+static bool store_reserve(struct tomb_store *st, size_t need)
 {
-	if (need >= UINT32_MAX) return false;
-	while (b->n_blocks * TOMB_BLOCK < need) {
-		if (b->n_blocks == b->cap_blocks) {
-			size_t nc = b->cap_blocks ? 2 * b->cap_blocks : 16;
-			struct ct_tomb **v = realloc(b->block, nc * sizeof *v);
+	if (need >= TOMB6) return false;
+	while (st->n_blocks * TOMB_BLOCK < need) {
+		if (st->n_blocks == st->cap_blocks) {
+			size_t nc = st->cap_blocks ? 2 * st->cap_blocks : 16;
+			unsigned char **v = realloc(st->block, nc * sizeof *v);
 			if (!v) return false;
-			b->block = v;
-			b->cap_blocks = nc;
+			st->block = v;
+			st->cap_blocks = nc;
 		}
-		if (!(b->block[b->n_blocks] = malloc(TOMB_BLOCK * sizeof(struct ct_tomb)))) return false;
-		b->n_blocks++;
+		if (!(st->block[st->n_blocks] = malloc(TOMB_BLOCK * st->size))) return false;
+		st->n_blocks++;
 	}
+	return true;
+}
+
+/* Room for the tombstone of one more tracked connection of kind k, with
+ * every other's, so that ct_bury cannot fail; false when out of memory. */
+static bool tomb_reserve(struct tombs *b, int k)
+{
+	struct tomb_store *st = &b->st[k];
+	if (!store_reserve(st, st->n + st->tracked + 1)) return false;
+	size_t need = b->n + b->st[0].tracked + b->st[1].tracked + 1;
 	if (2 * need > b->nslots) {
 		size_t ns = b->nslots ? b->nslots : MIN_BUCKETS;
 		while (2 * need > ns) ns *= 2;
@@ -240,6 +308,7 @@ static bool tomb_reserve(struct tombs *b, size_t need)
 		b->slots = v;
 		b->nslots = ns;
 	}
+	st->tracked++;
 	return true;
 }
 
@@ -247,7 +316,7 @@ static bool tomb_reserve(struct tombs *b, size_t need)
 static void view_flush(struct tombs *b)
 {
 	if (!b->viewed) return;
-	struct ct_tomb *m = tomb_at(b, b->viewed - 1);
+	struct tomb_core *m = tomb_at(b, b->viewed - 1);
 	const struct ct_key *v = &b->view;
 	m->base_seq[0] = v->base_seq[0];
 	m->base_seq[1] = v->base_seq[1];
@@ -260,14 +329,13 @@ static void view_flush(struct tombs *b)
 static struct ct_key *view_of(struct tombs *b, uint32_t num)
 {
 	view_flush(b);
-	const struct ct_tomb *m = tomb_at(b, num);
+	const struct tomb_core *m = tomb_at(b, num);
 	struct ct_key *v = &b->view;
 	memset(v, 0, sizeof *v);
 	v->pub.id = m->id;
 	v->pub.udp = m->flags & TF_UDP;
 	v->pub.file_index = m->file_index;
-	v->pub.ep[0] = m->ep[0];
-	v->pub.ep[1] = m->ep[1];
+	tomb_eps(b, num, v->pub.ep);
 	v->pub.initiator = m->initiator;
 	v->last_seen = m->last_seen;
 	v->base_seq[0] = m->base_seq[0];
@@ -280,7 +348,7 @@ static struct ct_key *view_of(struct tombs *b, uint32_t num)
 	return v;
 }
 
-static void tomb_list_unlink(struct tombs *b, struct ct_tomb *m)
+static void tomb_list_unlink(struct tombs *b, struct tomb_core *m)
 {
 	if (m->prev) tomb_at(b, m->prev - 1)->next = m->next;
 	else b->head = m->next;
@@ -291,7 +359,7 @@ static void tomb_list_unlink(struct tombs *b, struct ct_tomb *m)
 
 static void tomb_list_push(struct tombs *b, uint32_t num)
 {
-	struct ct_tomb *m = tomb_at(b, num);
+	struct tomb_core *m = tomb_at(b, num);
 	m->next = 0;
 	m->prev = b->tail;
 	if (b->tail) tomb_at(b, b->tail - 1)->next = num + 1;
@@ -308,12 +376,13 @@ static struct ct_key *tomb_find(struct tombs *b, uint64_t h, const struct ek_end
 		uint64_t w = b->slots[i];
 		if ((uint32_t)(w >> 32) != (uint32_t)h) continue;
 		uint32_t num = (uint32_t)w - 1;
-		const struct ct_tomb *m = tomb_at(b, num);
-		if (ep_eq(&m->ep[0], src) && ep_eq(&m->ep[1], dst)) {
+		struct ek_endpoint ep[2];
+		tomb_eps(b, num, ep);
+		if (ep_eq(&ep[0], src) && ep_eq(&ep[1], dst)) {
 			*dir = 0;
 			return view_of(b, num);
 		}
-		if (ep_eq(&m->ep[1], src) && ep_eq(&m->ep[0], dst)) {
+		if (ep_eq(&ep[1], src) && ep_eq(&ep[0], dst)) {
 			*dir = 1;
 			return view_of(b, num);
 		}
@@ -322,13 +391,13 @@ static struct ct_key *tomb_find(struct tombs *b, uint64_t h, const struct ek_end
 }
 
 /* The tombstone the caller has a copy of goes (from the index, the list),
- * its number to the free list. */
+ * its place to its store's free list. */
 static void tomb_del(struct tombs *b)
 {
 	uint32_t num = b->viewed - 1;
-	struct ct_tomb *m = tomb_at(b, num);
+	struct tomb_core *m = tomb_at(b, num);
 	b->viewed = 0;
-	size_t mask = b->nslots - 1, i = (size_t)pair_hash(&m->ep[0], &m->ep[1]) & mask;
+	size_t mask = b->nslots - 1, i = (size_t)pair_hash(&b->view.pub.ep[0], &b->view.pub.ep[1]) & mask;
 	while ((uint32_t)b->slots[i] != num + 1) i = (i + 1) & mask;
 	/* backward shift: later entries of the probe run move up */
 	b->slots[i] = 0;
@@ -341,8 +410,10 @@ static void tomb_del(struct tombs *b)
 		i = j;
 	}
 	tomb_list_unlink(b, m);
-	m->next = b->free;
-	b->free = num + 1;
+	struct tomb_store *st = &b->st[num >= TOMB6];
+	m->next = st->free;
+	st->free = num + 1;
+	st->n--;
 	b->n--;
 }
 
@@ -442,9 +513,13 @@ struct ct_conn *ct_add(struct conntab *t, const struct ek_endpoint *ep0, const s
 {
 	if (!index_room(&t->ix)) return NULL; /* could not grow: keep a free slot */
 	/* its tombstone's room, with every other connection's */
-	if (!tomb_reserve(&t->tb, t->tb.n + t->ix.n + 1)) return NULL;
+	int kind = tomb_kind(ep0, ep1);
+	if (!tomb_reserve(&t->tb, kind)) return NULL;
 	struct ct_conn *c = pool_get(&t->conns);
-	if (!c) return NULL;
+	if (!c) {
+		t->tb.st[kind].tracked--;
+		return NULL;
+	}
 	struct ct_key k;
 	memset(&k, 0, sizeof k);
 	k.pub.ep[0] = *ep0;
@@ -461,6 +536,7 @@ struct ct_conn *ct_add(struct conntab *t, const struct ek_endpoint *ep0, const s
 /* A tracked connection leaves the index and its list, recycled. */
 static void conn_unlink(struct conntab *t, struct ct_key *k)
 {
+	t->tb.st[tomb_kind(&k->pub.ep[0], &k->pub.ep[1])].tracked--;
 	index_remove(&t->ix, k);
 	list_unlink(&t->l[k->state], k);
 	pool_put(&t->conns, k);
@@ -478,7 +554,7 @@ void ct_touch(struct conntab *t, struct ct_key *k, int64_t now)
 	if (k->state == CT_TOMB) { /* its copy: the tombstone moves */
 		struct tombs *b = &t->tb;
 		uint32_t num = b->viewed - 1;
-		struct ct_tomb *m = tomb_at(b, num);
+		struct tomb_core *m = tomb_at(b, num);
 		k->last_seen = m->last_seen = now;
 		if (b->tail == num + 1) return;
 		tomb_list_unlink(b, m);
@@ -505,18 +581,29 @@ struct ct_key *ct_bury(struct conntab *t, struct ct_conn *c, int64_t now)
 {
 	struct tombs *b = &t->tb;
 	const struct ct_key *k = &c->k;
+	int kind = tomb_kind(&k->pub.ep[0], &k->pub.ep[1]);
+	struct tomb_store *st = &b->st[kind];
 	/* room reserved by ct_add */
 	uint32_t num;
-	if (b->free) {
-		num = b->free - 1;
-		b->free = tomb_at(b, num)->next;
+	if (st->free) {
+		num = st->free - 1;
+		st->free = tomb_at(b, num)->next;
 	} else {
-		num = b->fresh++;
+		num = st->fresh++ | (kind ? TOMB6 : 0);
 	}
-	struct ct_tomb *m = tomb_at(b, num);
-	memset(m, 0, sizeof *m);
-	m->ep[0] = k->pub.ep[0];
-	m->ep[1] = k->pub.ep[1];
+	struct tomb_core *m = tomb_at(b, num);
+	memset(m, 0, st->size);
+	if (kind) {
+		struct tomb6 *m6 = tomb_mem(b, num);
+		m6->ep[0] = k->pub.ep[0];
+		m6->ep[1] = k->pub.ep[1];
+	} else {
+		struct tomb4 *m4 = tomb_mem(b, num);
+		for (int i = 0; i < 2; i++) {
+			memcpy(m4->a[i], k->pub.ep[i].addr.a, 4);
+			m4->port[i] = k->pub.ep[i].port;
+		}
+	}
 	m->id = k->pub.id;
 	m->file_index = k->pub.file_index;
 	m->initiator = (int8_t)k->pub.initiator;
@@ -526,6 +613,7 @@ struct ct_key *ct_bury(struct conntab *t, struct ct_conn *c, int64_t now)
 	m->flags = (uint8_t)((k->pub.udp ? TF_UDP : 0) | (k->base_set[0] ? TF_BASE0 : 0) |
 			     (k->base_set[1] ? TF_BASE1 : 0) | (k->dropped ? TF_DROPPED : 0));
 	tomb_slot_put(b->slots, b->nslots, tomb_word(k->hash, num));
+	st->n++;
 	b->n++;
 	tomb_list_push(b, num);
 	conn_unlink(t, &c->k);
@@ -540,6 +628,8 @@ struct ct_conn *ct_raise(struct conntab *t, struct ct_key *tomb, int64_t now)
 	k.hash = pair_hash(&k.pub.ep[0], &k.pub.ep[1]);
 	conn_init(c, &k, now);
 	tomb_del(&t->tb);
+	/* its tombstone's room is the one it leaves */
+	t->tb.st[tomb_kind(&k.pub.ep[0], &k.pub.ep[1])].tracked++;
 	index_put(&t->ix, &c->k);
 	list_push(&t->l[CT_OPEN], &c->k);
 	c->k.pub.user = NULL;

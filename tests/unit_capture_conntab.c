@@ -125,6 +125,18 @@ static void basics(void)
 	CHECK_EQ_U(ct_size(t), 0);
 	CHECK(ct_lookup(t, &c, &s, &dir) == NULL && ct_lookup(t, &other, &s, &dir) == NULL);
 
+	/* IPv4 addresses with bytes after the fourth (not decode.c's): kept
+	 * in full, told apart from the plain ones */
+	struct ek_endpoint odd = c;
+	odd.addr.a[9] = 1;
+	struct ct_conn *oc = open_conn(t, &odd, &s, 10, 260);
+	k = oc ? ct_bury(t, oc, 261) : NULL;
+	CHECK(ct_lookup(t, &c, &s, &dir) == NULL);
+	k = ct_lookup(t, &s, &odd, &dir);
+	CHECK(k && k->pub.id == 10 && dir == 1 && k->pub.ep[0].addr.a[9] == 1);
+	if (k) ct_del(t, k);
+	CHECK_EQ_U(ct_size(t), 0);
+
 	/* the tuple again (port reuse): a new connection */
 	struct ct_conn *again = open_conn(t, &s, &c, 9, 300);
 	CHECK(again && ct_lookup(t, &c, &s, &dir) == &again->k && dir == 1);
