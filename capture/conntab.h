@@ -10,9 +10,10 @@
  * grows.
  *
  * A capture keeps many more ended connections (tombstones) than open
- * ones, so a tombstone is a compact record of its own (80 bytes, plus 8
- * to 16 of index: the tuple, id, file, base sequence numbers, flags and
- * its place in the activity list) in an index of its own.  The caller
+ * ones, so a tombstone is a compact record of its own (56 bytes for an
+ * IPv4 tuple, 80 for others, plus 8 to 16 of index: the tuple, id, file,
+ * base sequence numbers, flags and its place in the activity list) in an
+ * index of its own.  The caller
  * sees a tombstone as a struct ct_key in state CT_TOMB: a copy the table
  * keeps (one at a time), valid until the next call on the table, which
  * keeps what the caller changed in it (base_seq, base_set, pub.initiator).
