@@ -63,27 +63,33 @@ struct tomb_core {
 	uint32_t prev, next;    /* list by last activity, oldest first (number + 1, 0: none); next: free list */
 	uint8_t flags;          /* TF_* */
 	int8_t initiator;
+	uint16_t hash16;        /* the pair hash's bits 32..47: most chain neighbours differ there */
 };
 
 struct tomb4 {
 	struct tomb_core c;
 	uint8_t a[2][4];
 	uint16_t port[2];
+	uint32_t chain;         /* the next in its index bucket (number + 1, 0: none) */
 };
 
 struct tomb6 {
 	struct tomb_core c;
 	struct ek_endpoint ep[2];
+	uint32_t chain;
 };
 
-_Static_assert(sizeof(struct tomb4) == 56 && sizeof(struct tomb6) == 80, "tombstone sizes");
+_Static_assert(sizeof(struct tomb_core) == 40 && sizeof(struct tomb4) == 56 && sizeof(struct tomb6) == 88,
+	       "tombstone sizes");
 
 enum { TF_BASE0 = 1, TF_BASE1 = 2, TF_DROPPED = 4, TF_UDP = 8 };
 
 /* A tombstone's number: its kind (bit 31: struct tomb6) and its place,
  * block[place / TOMB_BLOCK][place % TOMB_BLOCK] of its kind's store.  The
- * index is open addressing of words (low half of the pair hash << 32 |
- * number + 1; 0: empty), at most half full, deletion by backward shift. */
+ * index is a bucket array (4 bytes each, at least one per tombstone)
+ * with a chain through the tombstones: it is only asked when a packet
+ * is not a tracked connection's (the first of each connection), and
+ * costs 4-8 bytes a tombstone where open addressing cost 16. */
 #define TOMB_BLOCK 512
 #define TOMB6 0x80000000u
 struct tomb_store {
@@ -100,8 +106,8 @@ struct tombs {
 	struct tomb_store st[2]; /* [0] struct tomb4, [1] struct tomb6 */
 	uint32_t head, tail;    /* activity list (number + 1) */
 	size_t n;               /* tombstones */
-	uint64_t *slots;
-	size_t nslots;          /* power of two (0: none yet) */
+	uint32_t *bucket;       /* first of the chain (number + 1, 0: none) */
+	size_t nbuckets;        /* power of two (0: none yet) */
 	/* the caller's copy of one tombstone (ct_key in state CT_TOMB), and
 	 * which (number + 1, 0: none) */
 	struct ct_key view;
@@ -194,7 +200,7 @@ void ct_destroy(struct conntab *t)
 		for (size_t i = 0; i < t->tb.st[k].n_blocks; i++) free(t->tb.st[k].block[i]);
 		free(t->tb.st[k].block);
 	}
-	free(t->tb.slots);
+	free(t->tb.bucket);
 	free(t->ix.b);
 	free(t);
 }
@@ -260,16 +266,20 @@ static void tomb_eps(const struct tombs *b, uint32_t num, struct ek_endpoint ep[
 	}
 }
 
-static inline uint64_t tomb_word(uint64_t h, uint32_t num)
+static inline uint32_t *tomb_chain(const struct tombs *b, uint32_t num)
 {
-	return (uint64_t)(uint32_t)h << 32 | ((uint64_t)num + 1);
+	if (num >= TOMB6) return &((struct tomb6 *)tomb_mem(b, num))->chain;
+	return &((struct tomb4 *)tomb_mem(b, num))->chain;
 }
 
-static void tomb_slot_put(uint64_t *slots, size_t ns, uint64_t w)
+static inline uint16_t hash16(uint64_t h) { return (uint16_t)(h >> 32); }
+
+/* Tombstone num into its bucket of h. */
+static void tomb_index_put(struct tombs *b, uint32_t num, uint64_t h)
 {
-	size_t mask = ns - 1, i = (size_t)(w >> 32) & mask;
-	while (slots[i]) i = (i + 1) & mask;
-	slots[i] = w;
+	uint32_t *head = &b->bucket[h & (b->nbuckets - 1)];
+	*tomb_chain(b, num) = *head;
+	*head = num + 1;
 }
 
 /* Room in st for `need` tombstones; false when out of memory. */
@@ -297,16 +307,26 @@ static bool tomb_reserve(struct tombs *b, int k)
 	struct tomb_store *st = &b->st[k];
 	if (!store_reserve(st, st->n + st->tracked + 1)) return false;
 	size_t need = b->n + b->st[0].tracked + b->st[1].tracked + 1;
-	if (2 * need > b->nslots) {
-		size_t ns = b->nslots ? b->nslots : MIN_BUCKETS;
-		while (2 * need > ns) ns *= 2;
-		uint64_t *v = calloc(ns, sizeof *v);
+	if (need > b->nbuckets) {
+		size_t nb = b->nbuckets ? b->nbuckets : MIN_BUCKETS;
+		while (need > nb) nb *= 2;
+		uint32_t *v = calloc(nb, sizeof *v);
 		if (!v) return false;
-		for (size_t i = 0; i < b->nslots; i++)
-			if (b->slots[i]) tomb_slot_put(v, ns, b->slots[i]);
-		free(b->slots);
-		b->slots = v;
-		b->nslots = ns;
+		uint32_t *old = b->bucket;
+		size_t on = b->nbuckets;
+		b->bucket = v;
+		b->nbuckets = nb;
+		/* the hashes are not kept: worked out again, as often as the array doubles */
+		for (size_t i = 0; i < on; i++) {
+			for (uint32_t x = old[i]; x;) {
+				uint32_t num = x - 1;
+				x = *tomb_chain(b, num);
+				struct ek_endpoint ep[2];
+				tomb_eps(b, num, ep);
+				tomb_index_put(b, num, pair_hash(&ep[0], &ep[1]));
+			}
+		}
+		free(old);
 	}
 	st->tracked++;
 	return true;
@@ -371,11 +391,9 @@ static struct ct_key *tomb_find(struct tombs *b, uint64_t h, const struct ek_end
 				const struct ek_endpoint *dst, int *dir)
 {
 	if (!b->n) return NULL;
-	size_t mask = b->nslots - 1;
-	for (size_t i = (size_t)h & mask; b->slots[i]; i = (i + 1) & mask) {
-		uint64_t w = b->slots[i];
-		if ((uint32_t)(w >> 32) != (uint32_t)h) continue;
-		uint32_t num = (uint32_t)w - 1;
+	for (uint32_t x = b->bucket[h & (b->nbuckets - 1)]; x; x = *tomb_chain(b, x - 1)) {
+		uint32_t num = x - 1;
+		if (tomb_at(b, num)->hash16 != hash16(h)) continue;
 		struct ek_endpoint ep[2];
 		tomb_eps(b, num, ep);
 		if (ep_eq(&ep[0], src) && ep_eq(&ep[1], dst)) {
@@ -397,18 +415,10 @@ static void tomb_del(struct tombs *b)
 	uint32_t num = b->viewed - 1;
 	struct tomb_core *m = tomb_at(b, num);
 	b->viewed = 0;
-	size_t mask = b->nslots - 1, i = (size_t)pair_hash(&b->view.pub.ep[0], &b->view.pub.ep[1]) & mask;
-	while ((uint32_t)b->slots[i] != num + 1) i = (i + 1) & mask;
-	/* backward shift: later entries of the probe run move up */
-	b->slots[i] = 0;
-	for (size_t j = (i + 1) & mask; b->slots[j]; j = (j + 1) & mask) {
-		size_t h = (size_t)(b->slots[j] >> 32) & mask;
-		/* entry j stays when its home h lies cyclically in (i, j] */
-		if (i <= j ? (i < h && h <= j) : (i < h || h <= j)) continue;
-		b->slots[i] = b->slots[j];
-		b->slots[j] = 0;
-		i = j;
-	}
+	uint64_t h = pair_hash(&b->view.pub.ep[0], &b->view.pub.ep[1]);
+	uint32_t *pp = &b->bucket[h & (b->nbuckets - 1)];
+	while (*pp != num + 1) pp = tomb_chain(b, *pp - 1);
+	*pp = *tomb_chain(b, num);
 	tomb_list_unlink(b, m);
 	struct tomb_store *st = &b->st[num >= TOMB6];
 	m->next = st->free;
@@ -612,7 +622,8 @@ struct ct_key *ct_bury(struct conntab *t, struct ct_conn *c, int64_t now)
 	m->base_seq[1] = k->base_seq[1];
 	m->flags = (uint8_t)((k->pub.udp ? TF_UDP : 0) | (k->base_set[0] ? TF_BASE0 : 0) |
 			     (k->base_set[1] ? TF_BASE1 : 0) | (k->dropped ? TF_DROPPED : 0));
-	tomb_slot_put(b->slots, b->nslots, tomb_word(k->hash, num));
+	m->hash16 = hash16(k->hash);
+	tomb_index_put(b, num, k->hash);
 	st->n++;
 	b->n++;
 	tomb_list_push(b, num);
