@@ -4,8 +4,9 @@
  * changes in its copy is kept (also after ct_touch, as capture.c notes
  * the tuple after touching it); tombstones expire and are evicted in the
  * order of their last activity; one raised is the same stream again; and
- * 20 000 of them (IPv4 and IPv6) keep every answer through index growth,
- * deletion in the middle of probe runs and recycling. */
+ * 20 000 of them (IPv4 and IPv6: two record sizes) keep every answer
+ * through index growth, deletion from the middle of bucket chains and
+ * recycling. */
 #include <stdlib.h>
 #include <string.h>
 
