@@ -102,14 +102,14 @@ struct agg_ep {
 
 /* One aggregated finding for the text report.  Key: code, client address,
  * server endpoint, certificate (SHA-256), extra text (what the old
- * "code|client ip|server|sha256|extra" string key said). */
+ * "code|client ip|server|sha256|extra" string key said).  96 bytes with
+ * an empty message: thousands of them live to the end of the run. */
 struct agg {
-	uint64_t hash;
 	uint64_t count;
 	struct ladder *ladder;     /* handshake_failed: the first occurrence's ladder */
-	char *extra;               /* NULL: none ("" and NULL key alike); else after message */
-	enum finding_code code;
+	uint8_t code;              /* enum finding_code */
 	bool has_cert;
+	bool has_extra;            /* the key's extra text follows message (agg_extra) */
 	bool openvpn;              /* raised on an OpenVPN connection: the remedy names its options */
 	bool ladder_left;          /* handshake_failed past the LADDERS_SHOWN kept ladders: counted only */
 	struct agg_ep cip, server;

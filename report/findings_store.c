@@ -41,7 +41,7 @@ struct findings *findings_new(const struct findings_opts *o, struct x509_cache *
 	f->trust = trust;
 	f->inv = inv;
 	f->max_sev = -1;
-	if (!(f->ipc = ipcerts_new())) {
+	if (!(f->ipc = ipcerts_new(cache))) {
 		snprintf(err, errn, "out of memory");
 		findings_free(f);
 		return NULL;
@@ -92,11 +92,17 @@ static void arena_free(struct findings *f)
 	}
 }
 
+/* The key's extra text of a, or NULL. */
+static const char *agg_extra(const struct agg *a)
+{
+	return a->has_extra ? a->message + strlen(a->message) + 1 : NULL;
+}
+
 /* Bytes of an aggregate with its texts. */
 static size_t agg_size(const struct agg *a)
 {
 	size_t n = offsetof(struct agg, message) + strlen(a->message) + 1;
-	return a->extra ? n + strlen(a->extra) + 1 : n;
+	return a->has_extra ? n + strlen(agg_extra(a)) + 1 : n;
 }
 
 /* An aggregate's memory is its arena's: only its ladder is freed. */
@@ -198,7 +204,15 @@ static void agg_ep_of(struct agg_ep *k, const struct ek_endpoint *e, bool with_p
 	k->port = with_port ? e->port : 0;
 }
 
-static uint64_t agg_hash(const struct agg *k)
+/* An aggregate's key as lookups take it: the fields of a (its message
+ * aside), the extra text (NULL: none) and their hash. */
+struct agg_key {
+	const struct agg *a;
+	const char *extra;
+	uint64_t hash;
+};
+
+static uint64_t agg_hash(const struct agg *k, const char *extra)
 {
 	uint64_t h = ek_hash_word(0, (uint64_t)k->code);
 	const struct agg_ep *e[2] = { &k->cip, &k->server };
@@ -213,26 +227,34 @@ static uint64_t agg_hash(const struct agg *k)
 		memcpy(&x, k->sha256, 8);
 		h = ek_hash_word(h, x);
 	}
-	if (k->extra)
-		h = ek_hash_bytes(k->extra, strlen(k->extra), h);
+	if (extra)
+		h = ek_hash_bytes(extra, strlen(extra), h);
 	return h;
 }
 
-static bool agg_eq(const struct agg *a, const struct agg *k)
+static struct agg_key agg_key_of(const struct agg *a)
 {
-	return a->hash == k->hash && a->code == k->code && memcmp(&a->cip, &k->cip, sizeof a->cip) == 0 &&
+	const char *extra = agg_extra(a);
+	return (struct agg_key){ a, extra, agg_hash(a, extra) };
+}
+
+static bool agg_eq(const struct agg *a, const struct agg_key *key)
+{
+	const struct agg *k = key->a;
+	const char *ae = agg_extra(a);
+	return a->code == k->code && memcmp(&a->cip, &k->cip, sizeof a->cip) == 0 &&
 	       memcmp(&a->server, &k->server, sizeof a->server) == 0 && a->has_cert == k->has_cert &&
 	       (!k->has_cert || memcmp(a->sha256, k->sha256, sizeof a->sha256) == 0) &&
-	       (a->extra && k->extra ? strcmp(a->extra, k->extra) == 0 : a->extra == k->extra);
+	       (ae && key->extra ? strcmp(ae, key->extra) == 0 : ae == key->extra);
 }
 
 /* A slot: the high half of the aggregate's hash, and its index in aggs
  * plus one (0: empty). */
-static uint64_t slot_word(const struct agg *a, size_t i) { return a->hash >> 32 << 32 | (i + 1); }
+static uint64_t slot_word(uint64_t hash, size_t i) { return hash >> 32 << 32 | (i + 1); }
 
 static struct agg *slot_agg(const struct findings *f, uint64_t s) { return f->aggs[(uint32_t)s - 1]; }
 
-static uint64_t *agg_slot(struct findings *f, const struct agg *k)
+static uint64_t *agg_slot(struct findings *f, const struct agg_key *k)
 {
 	size_t mask = f->nslots - 1;
 	for (size_t i = (size_t)k->hash & mask;; i = (i + 1) & mask) {
@@ -242,13 +264,14 @@ static uint64_t *agg_slot(struct findings *f, const struct agg *k)
 }
 
 /* The aggregate with k's key, or NULL. */
-static struct agg *agg_find(struct findings *f, const struct agg *k)
+static struct agg *agg_find(struct findings *f, const struct agg_key *k)
 {
 	uint64_t s = f->nslots ? *agg_slot(f, k) : 0;
 	return s ? slot_agg(f, s) : NULL;
 }
 
-static int agg_insert(struct findings *f, struct agg *a)
+/* a (not in f, its key k) is added. */
+static int agg_insert(struct findings *f, struct agg *a, const struct agg_key *k)
 {
 	if (f->n_aggs == f->cap_aggs) {
 		size_t nc = f->cap_aggs ? f->cap_aggs * 2 : 64;
@@ -265,9 +288,13 @@ static int agg_insert(struct findings *f, struct agg *a)
 		free(f->slots);
 		f->slots = sl;
 		f->nslots = ns;
-		for (size_t i = 0; i < f->n_aggs; i++) *agg_slot(f, f->aggs[i]) = slot_word(f->aggs[i], i);
+		/* the hashes are not kept: worked out again (as often as the table doubles) */
+		for (size_t i = 0; i < f->n_aggs; i++) {
+			struct agg_key ki = agg_key_of(f->aggs[i]);
+			*agg_slot(f, &ki) = slot_word(ki.hash, i);
+		}
 	}
-	*agg_slot(f, a) = slot_word(a, f->n_aggs);
+	*agg_slot(f, k) = slot_word(k->hash, f->n_aggs);
 	f->aggs[f->n_aggs++] = a;
 	return 0;
 }
@@ -375,7 +402,7 @@ void raise_finding(struct findings *f, struct findings_conn *fc, enum finding_co
 	const struct tls_conn_view *v = w->ev->conn;
 	struct agg k;
 	memset(&k, 0, sizeof k);
-	k.code = code;
+	k.code = (uint8_t)code;
 	agg_ep_of(&k.cip, &v->client, false);
 	agg_ep_of(&k.server, &v->server, true);
 	k.has_cert = w->cert != NULL;
@@ -396,10 +423,11 @@ void raise_finding(struct findings *f, struct findings_conn *fc, enum finding_co
 		}
 		memcpy(extra, aggkey_extra, el);
 		extra[el] = '\0';
-		if (el) k.extra = extra;
+		if (el) k.has_extra = true;
 	}
-	k.hash = agg_hash(&k);
-	struct agg *a = agg_find(f, &k);
+	struct agg_key key = { &k, k.has_extra ? extra : NULL, 0 };
+	key.hash = agg_hash(&k, key.extra);
+	struct agg *a = agg_find(f, &key);
 	bool example = !a && agg_example(f, code, &k.server);
 
 	char msg[MSG_LEN];
@@ -434,13 +462,13 @@ void raise_finding(struct findings *f, struct findings_conn *fc, enum finding_co
 				memcpy(msg + ll - 2, ": ", 2);
 			}
 		}
-		size_t ml = strlen(msg) + 1, el = k.extra ? strlen(k.extra) + 1 : 0;
+		size_t ml = strlen(msg) + 1, el = key.extra ? strlen(key.extra) + 1 : 0;
 		a = arena_alloc(f, offsetof(struct agg, message) + ml + el);
 		if (!a) return;
 		memcpy(a, &k, offsetof(struct agg, message));
 		memcpy(a->message, msg, ml);
-		if (k.extra) a->extra = memcpy(a->message + ml, k.extra, el);
-		if (agg_insert(f, a) != 0) return;
+		if (key.extra) memcpy(a->message + ml, key.extra, el);
+		if (agg_insert(f, a, &key) != 0) return;
 		agg_counted(f, a);
 		if (code == F_HANDSHAKE_FAILED && fc) {
 			if (f->ladders >= LADDERS_SHOWN) a->ladder_left = true;
@@ -457,7 +485,8 @@ void findings_merge(struct findings *dst, struct findings *src)
 {
 	for (size_t i = 0; i < src->n_aggs; i++) {
 		struct agg *a = src->aggs[i];
-		struct agg *d = agg_find(dst, a);
+		struct agg_key key = agg_key_of(a);
+		struct agg *d = agg_find(dst, &key);
 		if (d) {
 			d->count += a->count;
 			d->openvpn |= a->openvpn;
@@ -471,7 +500,6 @@ void findings_merge(struct findings *dst, struct findings *src)
 			continue;
 		}
 		memcpy(d, a, size);
-		if (a->extra) d->extra = d->message + (a->extra - a->message);
 		for (size_t k = 0; d->ladder && k < d->ladder->n; k++) {
 			struct ladder_step *s = &d->ladder->steps[k];
 			if (!s->is_cert) continue;
@@ -479,7 +507,8 @@ void findings_merge(struct findings *dst, struct findings *src)
 			s->u.cert = x;
 			s->is_cert = x != NULL;
 		}
-		if (agg_insert(dst, d) != 0) {
+		key = agg_key_of(d);
+		if (agg_insert(dst, d, &key) != 0) {
 			free_agg(dst, d);
 			continue;
 		}

@@ -73,11 +73,14 @@ static void empty_cert_elsewhere(struct findings *f, const struct tls_event *ev,
 	const struct ipcert *pc = ipcerts_get(f->ipc, addr);
 	/* another connection of the same file (on this one it is the peer's: both on one host) */
 	if (!pc || pc->file_index != ev->pkt.file_index || pc->conn == ev->conn->id) return;
-	char ser[160], eku[200], id[EK_CONN_ID_STRLEN];
+	char ser[160], eku[200], id[EK_CONN_ID_STRLEN], pser[IPCERT_SERIAL_LEN], peku[IPCERT_EKU_LEN];
 	ek_conn_id_str(pc->conn, id, sizeof id);
-	bool no_clientauth = (pc->eku_flags & EKU_PRESENT) && !(pc->eku_flags & EKU_CLIENT);
+	ipcert_serial(pc, pser);
+	ipcert_eku(pc, peku);
+	unsigned flags = pc->leaf->eku_flags;
+	bool no_clientauth = (flags & EKU_PRESENT) && !(flags & EKU_CLIENT);
 	snprintf(buf, n, "; %s presented certificate %s (EKU %s) as TLS %s on conn %s (frame %llu)%s", me,
-		 sanitize_str(pc->serial, ser, sizeof ser), sanitize_str(pc->eku, eku, sizeof eku),
+		 sanitize_str(pser, ser, sizeof ser), sanitize_str(peku, eku, sizeof eku),
 		 pc->client ? "client" : "server", id, (unsigned long long)pc->frame,
 		 no_clientauth ? ": it has no clientAuth, and clients that withhold such a certificate (NSS-based "
 				 "ones among them) send an empty Certificate"
@@ -295,8 +298,7 @@ static void on_certificate(struct findings *f, struct findings_conn *fc, const s
 	if (!m.leaf) return;
 	m.w.cert = m.leaf;
 	if (m.leaf->parsed)
-		ipcerts_note(f->ipc, &me->addr, m.client, &ev->pkt, ev->conn->id, m.leaf->serial_hex, m.leaf->eku,
-			     m.leaf->eku_flags);
+		ipcerts_note(f->ipc, &me->addr, m.client, &ev->pkt, ev->conn->id, m.leaf);
 	m.ie = inventory_note(f->inv, me, m.client, m.c->certs, m.c->n_certs, ev->pkt.file_index, ev->pkt.frame,
 			      &m.other_role);
 	if (m.leaf->parsed)
