@@ -242,11 +242,18 @@ static struct x509_name *name_of(struct x509_cache *c, const ASN1_STRING *enc, b
 	return x509_name_get(c, ASN1_STRING_get0_data(enc), (size_t)ASN1_STRING_length(enc), oom);
 }
 
+void x509_obj_put(struct x509_cache *c, EK_X509 *x)
+{
+	if (x && !x->named && !c->spare) c->spare = x;
+	else ek_x509_free(x);
+}
+
 EK_X509 *x509_decode(struct x509_cache *c, const uint8_t *der, size_t len, struct x509_name *names[2], bool *oom)
 {
 	names[0] = names[1] = NULL;
 	*oom = false;
-	EK_X509 *x = ek_x509_d2i(der, len);
+	EK_X509 *x = ek_x509_d2i(c->spare, der, len);
+	c->spare = NULL;
 	if (x) {
 		/* d2i_X509 decodes both names inside the certificate */
 		names[1] = name_of(c, x->tbs->issuer_enc, oom);
@@ -254,7 +261,7 @@ EK_X509 *x509_decode(struct x509_cache *c, const uint8_t *der, size_t len, struc
 		if (names[0]) return x;
 		x509_name_put(c, names[1]);
 		names[1] = NULL;
-		ek_x509_free(x);
+		x509_obj_put(c, x);
 		if (*oom) return NULL;
 	}
 	return ek_x509_d2i_named(der, len);
