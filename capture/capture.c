@@ -283,7 +283,7 @@ static void tcp_packet(struct cap_reader *r, const struct dec_tcp *t, const stru
 		struct dirctx x = { r, c, 1 - dir };
 		ok = reasm_ack(&c->rd[1 - dir], &r->pool, t->ack, syn, p, &CB, &x);
 	}
-	if (ok) {
+	if (ok && !reasm_bare_ack(&c->rd[dir], t->seq, t->len, t->flags)) {
 		struct dirctx x = { r, c, dir };
 		struct reasm_in in = { t->seq, t->flags, t->payload, t->caplen, t->len, t->ack };
 		ok = reasm_segment(&c->rd[dir], &r->pool, &in, p, &CB, &x);

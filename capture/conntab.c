@@ -205,8 +205,11 @@ void ct_destroy(struct conntab *t)
 	free(t);
 }
 
-static struct ct_key *index_find(const struct ct_index *x, uint64_t h, const struct ek_endpoint *src,
-				 const struct ek_endpoint *dst, int *dir)
+/* Inline: every packet looks up, and the call's register saving cost a
+ * quarter of the lookup. */
+__attribute__((always_inline)) static inline struct ct_key *index_find(const struct ct_index *x, uint64_t h,
+								      const struct ek_endpoint *src,
+								      const struct ek_endpoint *dst, int *dir)
 {
 	size_t mask = x->nb - 1;
 	for (size_t i = (size_t)h & mask; x->b[i].k; i = (i + 1) & mask) {

@@ -279,12 +279,7 @@ bool reasm_segment(struct reasm_dir *d, struct reasm_pool *pool, const struct re
 {
 	uint32_t s = in->seq;
 	uint32_t len = in->len;
-	if (!len && !(in->flags & (TCPF_SYN | TCPF_FIN | TCPF_RST)) && d->started && !d->head && !d->fin) {
-		/* A bare ACK (half the packets of a transfer): nothing is held,
-		 * so nothing can become contiguous; only `hi` may move. */
-		if (sdiff(s, d->hi) > 0 || sdiff(d->hi, d->next) < 0) d->hi = s;
-		return true;
-	}
+	if (reasm_bare_ack(d, s, len, in->flags)) return true;
 	struct call k = { d, pool, cb, ctx };
 	size_t cap = in->caplen < len ? in->caplen : len;
 

@@ -20,6 +20,7 @@
 
 #include "../common/netaddr.h"
 #include "capture.h"
+#include "decode.h"
 
 /* Shared budget and counters for every direction of a reader. */
 struct reasm_pool {
@@ -93,6 +94,17 @@ void reasm_pool_init(struct reasm_pool *pool, size_t max_dir, size_t max_total);
 static inline bool reasm_complete(const struct reasm_dir *d)
 {
 	return d->fin_done && !d->head;
+}
+
+/* A bare ACK (no payload, no SYN, FIN or RST; half the packets of a
+ * transfer) on a direction that holds nothing: nothing can become
+ * contiguous, only `hi` may move.  Done here, inline, and true; false
+ * when the segment is not one (reasm_segment then). */
+static inline bool reasm_bare_ack(struct reasm_dir *d, uint32_t seq, uint32_t len, uint8_t flags)
+{
+	if (len || (flags & (TCPF_SYN | TCPF_FIN | TCPF_RST)) || !d->started || d->head || d->fin) return false;
+	if ((int32_t)(seq - d->hi) > 0 || (int32_t)(d->hi - d->next) < 0) d->hi = seq;
+	return true;
 }
 
 /* A segment of this direction arrived in packet p. */

@@ -160,7 +160,7 @@ static void recent_forget(struct x509_cache *c, struct x509_entry *e)
 {
 	for (size_t k = 0; k < sizeof c->recent / sizeof c->recent[0]; k++) {
 		if (c->recent[k].e == e) {
-			ek_x509_free(c->recent[k].obj);
+			x509_obj_put(c, c->recent[k].obj);
 			c->recent[k].e = NULL;
 			c->recent[k].obj = NULL;
 		}
@@ -231,13 +231,13 @@ static struct x509_entry *rec_new(struct x509_cache *c, const struct x509_info *
 	e->info.refs = 1;
 	EK_X509 *obj = NULL;
 	if (!x509_parse_shared(c, &e->info, der, len, &obj)) {
-		ek_x509_free(obj);
+		x509_obj_put(c, obj);
 		x509_rec_free(c, e);
 		return NULL;
 	}
 	if (obj) {
 		struct recent *r = &c->recent[c->recent_at++ % (sizeof c->recent / sizeof c->recent[0])];
-		ek_x509_free(r->obj);
+		x509_obj_put(c, r->obj);
 		r->e = e;
 		r->obj = obj;
 	}
@@ -409,6 +409,7 @@ void x509_cache_free(struct x509_cache *c)
 {
 	if (!c) return;
 	for (size_t k = 0; k < sizeof c->recent / sizeof c->recent[0]; k++) ek_x509_free(c->recent[k].obj);
+	ek_x509_free(c->spare);
 	x509_names_clear(c); /* before the strings */
 	x509_host_memo_free(c);
 	for (size_t b = 0; b < c->nslots_b; b++) {

@@ -146,7 +146,7 @@ int x509_check_host(struct x509_cache *c, const struct x509_info *x, const char 
 		} else {
 			ok = dec && host_answer(c, dec, name, &r);
 		}
-		ek_x509_free(dtmp);
+		x509_obj_put(c, dtmp);
 		if (!ok) return -2;
 		if (c->shared) x509_shared_host_put(c->shared, e->info.sha256, e->info.der_len, name, r);
 	}

@@ -46,8 +46,13 @@ typedef struct {
 
 /* The certificate, NULL where d2i_X509 would reject it, the names aside:
  * ek_x509_d2i keeps their encodings (checked by x509_name_get, see
- * x509_decode), ek_x509_d2i_named decodes them in place. */
-EK_X509 *ek_x509_d2i(const uint8_t *der, size_t len);
+ * x509_decode), ek_x509_d2i_named decodes them in place.  into: a
+ * certificate ek_x509_d2i made before, done with (NULL: none), to decode
+ * into: ASN1_item_d2i then reuses its allocations instead of freeing them
+ * and making new ones (a third of a distinct certificate's parse); it
+ * is consumed either way.  Which DER are accepted, and every field, are
+ * the same as into a new object (tests/unit_dissect_x509_mutate.c). */
+EK_X509 *ek_x509_d2i(EK_X509 *into, const uint8_t *der, size_t len);
 EK_X509 *ek_x509_d2i_named(const uint8_t *der, size_t len);
 void ek_x509_free(EK_X509 *x);
 
@@ -129,6 +134,7 @@ struct x509_cache {
 		EK_X509 *obj;
 	} recent[8];
 	unsigned recent_at;
+	EK_X509 *spare;                /* decoded certificate done with, to decode the next one into (x509_obj_put) */
 	struct x509_name *names[X509_NAME_SETS][X509_NAME_WAYS]; /* x509_names.c */
 	uint64_t name_clock;
 	EVP_MD *sha256;
@@ -177,6 +183,8 @@ void x509_shrink(struct x509_cache *c);
  * each (names: the subject's and the issuer's entries, one reference
  * each); when something there fails, the template that decodes them in
  * place decides (names NULL). */
+/* x is done with: kept as c->spare for the next decode, else freed. */
+void x509_obj_put(struct x509_cache *c, EK_X509 *x);
 EK_X509 *x509_decode(struct x509_cache *c, const uint8_t *der, size_t len, struct x509_name *names[2], bool *oom);
 /* Fills i's fields from the DER (strings interned); *obj: the decoded
  * certificate (NULL: not parsed).  false on allocation failure. */

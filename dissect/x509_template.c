@@ -65,21 +65,31 @@ ASN1_SEQUENCE(EK_X509_NAMED) = {
 	ASN1_SIMPLE(EK_X509, signature, ASN1_BIT_STRING),
 } static_ASN1_SEQUENCE_END_name(EK_X509, EK_X509_NAMED)
 
-static EK_X509 *d2i(const uint8_t *der, size_t len, const ASN1_ITEM *it)
+/* into: an object of it's to decode into (its allocations reused), NULL
+ * for a new one.  OpenSSL frees it when the DER is rejected. */
+static EK_X509 *d2i(EK_X509 *into, const uint8_t *der, size_t len, const ASN1_ITEM *it)
 {
-	if (len == 0 || len > (size_t)0x7fffffff) return NULL;
+	if (len == 0 || len > (size_t)0x7fffffff) {
+		ek_x509_free(into);
+		return NULL;
+	}
 	const unsigned char *p = der;
-	return (EK_X509 *)ASN1_item_d2i(NULL, &p, (long)len, it);
+	ASN1_VALUE *v = (ASN1_VALUE *)into;
+	return (EK_X509 *)ASN1_item_d2i(&v, &p, (long)len, it);
 }
 
-EK_X509 *ek_x509_d2i(const uint8_t *der, size_t len)
+EK_X509 *ek_x509_d2i(EK_X509 *into, const uint8_t *der, size_t len)
 {
-	return d2i(der, len, ASN1_ITEM_rptr(EK_X509));
+	if (into && into->named) { /* another template's */
+		ek_x509_free(into);
+		into = NULL;
+	}
+	return d2i(into, der, len, ASN1_ITEM_rptr(EK_X509));
 }
 
 EK_X509 *ek_x509_d2i_named(const uint8_t *der, size_t len)
 {
-	EK_X509 *x = d2i(der, len, ASN1_ITEM_rptr(EK_X509_NAMED));
+	EK_X509 *x = d2i(NULL, der, len, ASN1_ITEM_rptr(EK_X509_NAMED));
 	if (x) x->named = true;
 	return x;
 }

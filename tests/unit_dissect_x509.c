@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -182,6 +183,41 @@ static void test_ca(void)
 	}
 	x509_unref(c, x);
 	free(der);
+	x509_cache_free(c);
+}
+
+/* The serial as i2a_ASN1_INTEGER prints it (`openssl x509 -serial`),
+ * lowercased, its "\\\n" every 35 bytes dropped: negative, zero, a high
+ * first bit, longer than 35 bytes. */
+static void test_serials(void)
+{
+	static const char *const serials[] = {
+		"00", "01", "-05", "80", "FF00", "-8000000000000000000001",
+		"0102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F2021222324252627282930",
+	};
+	struct x509_cache *c = x509_cache_new(0);
+	for (size_t i = 0; i < sizeof serials / sizeof serials[0]; i++) {
+		struct certspec s = { .serial_hex = serials[i], .subject_cn = "serial.example" };
+		size_t n;
+		uint8_t *der = make_cert(&s, &n);
+		const unsigned char *p = der;
+		X509 *ref = d2i_X509(NULL, &p, (long)n);
+		BIO *b = BIO_new(BIO_s_mem());
+		CHECK(ref && b && i2a_ASN1_INTEGER(b, X509_get0_serialNumber(ref)) > 0);
+		char want[256] = "", *m = NULL;
+		long mn = BIO_get_mem_data(b, &m);
+		size_t o = 0;
+		for (long k = 0; k < mn && o + 1 < sizeof want; k++)
+			if (m[k] != '\\' && m[k] != '\n') want[o++] = (char)(m[k] >= 'A' && m[k] <= 'F' ? m[k] - 'A' + 'a' : m[k]);
+		want[o] = '\0';
+		struct x509_info *x = x509_get(c, der, n);
+		CHECK(x && x->parsed);
+		if (x) CHECK_STR(x->serial_hex, want);
+		x509_unref(c, x);
+		BIO_free(b);
+		X509_free(ref);
+		free(der);
+	}
 	x509_cache_free(c);
 }
 
@@ -489,6 +525,7 @@ int main(void)
 	test_full_fields();
 	test_eku_variants();
 	test_ca();
+	test_serials();
 	test_garbage();
 	test_cache();
 	test_small_cache();
