@@ -25,7 +25,7 @@
 
 #define READ_BUF (256 * 1024) /* fewer read(2) calls than stdio's default */
 #define FAST_BLOCK ((size_t)128 << 10) /* per pread: what was just read is still in the cache */
-#define FAST_BLOCKS 8                   /* with a read-ahead thread: 1 MiB read ahead */
+#define FAST_BLOCKS 4                   /* with a read-ahead thread: 512 KiB ahead (it reads ~5x faster than the analysis) */
 
 /* Classic pcap files are read here in large blocks and their records
  * handed out in place (libpcap copies each record out of stdio with two
@@ -47,7 +47,8 @@ struct fast {
 	const uint8_t *blk;       /* the block being read (ra_next) */
 	size_t have, pos;         /* bytes in blk, next record at blk + pos */
 	off_t file_off;           /* file offset of blk[0] */
-	uint8_t *join;            /* a record over a block's end (16 + snapshot bytes) */
+	uint8_t *join;            /* a record over a block's end (grown to the largest: 16 + snapshot at most) */
+	size_t join_cap;
 	const uint8_t *rec;       /* the record handed out last */
 	volatile bool brk;        /* src_break */
 	struct pcap_pkthdr h;
@@ -172,6 +173,7 @@ static void fast_off(struct src *s)
 	f->ra = NULL;
 	free(f->join);
 	f->join = NULL;
+	f->join_cap = 0;
 	fseeko(pcap_file(s->p), f->file_off + (off_t)f->pos, SEEK_SET);
 }
 
@@ -224,6 +226,13 @@ static bool next_block(struct fast *f)
 /* Bytes from blk + pos on, block after block, until join holds `want`. */
 static bool join_more(struct fast *f, size_t *got, size_t want)
 {
+	if (want > f->join_cap) {
+		size_t cap = (want + 4095) & ~(size_t)4095;
+		uint8_t *j = realloc(f->join, cap);
+		if (!j) return false;
+		f->join = j;
+		f->join_cap = cap;
+	}
 	while (*got < want) {
 		if (f->pos == f->have && !next_block(f)) return false;
 		size_t k = want - *got < f->have - f->pos ? want - *got : f->have - f->pos;
@@ -241,8 +250,7 @@ static int fast_join(struct fast *f)
 	off_t start = f->file_off + (off_t)f->pos;
 	uint32_t h[4];
 	size_t got = 0;
-	if (!f->join) f->join = malloc(16 + (size_t)f->snapshot);
-	if (f->join && join_more(f, &got, 16)) {
+	if (join_more(f, &got, 16)) {
 		rec_header(f->join, f->le, h);
 		if (rec_ok(f, h) && join_more(f, &got, 16 + (size_t)h[2])) {
 			rec_set(f, h, f->join + 16);
