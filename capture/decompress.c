@@ -280,7 +280,8 @@ struct dz *dz_open(int fd, bool ahead)
 
 enum dz_kind dz_kind(const struct dz *z) { return z->kind; }
 
-/* The plain stream's first bytes (read to tell the kind), then the rest. */
+/* A plain stream read here: the first bytes (read to tell the kind), then
+ * the descriptor's. */
 static ssize_t read_plain(struct dz *z, void *buf, size_t n)
 {
 	if (z->head_pos < z->head_n) {
@@ -289,33 +290,37 @@ static ssize_t read_plain(struct dz *z, void *buf, size_t n)
 		z->head_pos += k;
 		return (ssize_t)k;
 	}
-	if (!z->ra) return read_some(z, buf, n);
-	return -2; /* the ring's */
+	return read_some(z, buf, n);
+}
+
+/* Out of the ring's chunks. */
+static ssize_t read_ring(struct dz *z, void *buf, size_t n)
+{
+	if (z->cur_pos == z->cur_n) {
+		z->cur_n = ra_next(z->ra, &z->cur);
+		z->cur_pos = 0;
+	}
+	if (!z->cur_n) {
+		/* the producer's err and reason are final now (ra_next synchronised) */
+		z->ended = true;
+		if (z->err && !z->reason[0]) {
+			errno = z->err;
+			return -1;
+		}
+		return 0;
+	}
+	size_t k = z->cur_n - z->cur_pos < n ? z->cur_n - z->cur_pos : n;
+	memcpy(buf, z->cur + z->cur_pos, k);
+	z->cur_pos += k;
+	return (ssize_t)k;
 }
 
 ssize_t dz_read(struct dz *z, void *buf, size_t n)
 {
 	if (!n) return 0;
-	ssize_t r = z->kind == DZ_PLAIN ? read_plain(z, buf, n) : -2;
-	if (r == -2) {
-		if (z->cur_pos == z->cur_n) {
-			z->cur_n = ra_next(z->ra, &z->cur);
-			z->cur_pos = 0;
-		}
-		if (!z->cur_n) {
-			/* the producer's err and reason are final now (ra_next synchronised) */
-			z->ended = true;
-			if (z->err && !z->reason[0]) {
-				errno = z->err;
-				return -1;
-			}
-			return 0;
-		}
-		size_t k = z->cur_n - z->cur_pos < n ? z->cur_n - z->cur_pos : n;
-		memcpy(buf, z->cur + z->cur_pos, k);
-		z->cur_pos += k;
-		r = (ssize_t)k;
-	}
+	/* a plain stream's first bytes were read here, also with a ring */
+	bool here = z->kind == DZ_PLAIN && (!z->ra || z->head_pos < z->head_n);
+	ssize_t r = here ? read_plain(z, buf, n) : read_ring(z, buf, n);
 	if (r > 0) z->given += (size_t)r;
 	return r;
 }
