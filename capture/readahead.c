@@ -1,6 +1,10 @@
 /* Read-ahead ring: the producer thread fills block `tail` while fewer than
  * n blocks are ready or held; the consumer holds block `head` from one
- * ra_next to the next, so what it handed out stays in place until then. */
+ * ra_next to the next, so what it handed out stays in place until then.
+ * When the ring is empty and the producer is not filling (another process
+ * has its core and it was not scheduled yet), the consumer fills the next
+ * block itself rather than wait: `filling` keeps the fill function to one
+ * thread at a time. */
 #include "readahead.h"
 
 #include <errno.h>
@@ -18,34 +22,41 @@ struct ra {
 	pthread_t th;
 	pthread_mutex_t mu;
 	pthread_cond_t filled, freed;
-	unsigned head, count; /* the consumer's next (or held) block; blocks ready or held */
-	bool held, done, stop;
+	unsigned head, tail, count; /* the consumer's next (or held) block; the next to fill; blocks ready or held */
+	bool held, filling, done, stop;
 };
+
+/* With mu held, no fill running and a block free: fill the next block
+ * (mu released meanwhile) and publish it; returns with mu held. */
+static void fill_one(struct ra *r)
+{
+	unsigned slot = r->tail;
+	r->filling = true;
+	pthread_mutex_unlock(&r->mu);
+	size_t len = 0;
+	bool more = r->fill(r->ctx, r->blk[slot], r->size, &len);
+	pthread_mutex_lock(&r->mu);
+	r->filling = false;
+	if (len) {
+		r->len[slot] = len;
+		r->count++;
+		r->tail = (slot + 1) % r->n;
+	}
+	if (!more) r->done = true;
+	pthread_cond_signal(&r->filled);
+	pthread_cond_signal(&r->freed); /* the producer, if it waited for this fill */
+}
 
 static void *producer(void *arg)
 {
 	struct ra *r = arg;
-	unsigned tail = 0;
+	pthread_mutex_lock(&r->mu);
 	for (;;) {
-		pthread_mutex_lock(&r->mu);
-		while (r->count == r->n && !r->stop) pthread_cond_wait(&r->freed, &r->mu);
-		bool stop = r->stop;
-		pthread_mutex_unlock(&r->mu);
-		if (stop) break;
-		/* block tail is neither ready nor held: ours until published */
-		size_t len = 0;
-		bool more = r->fill(r->ctx, r->blk[tail], r->size, &len);
-		pthread_mutex_lock(&r->mu);
-		if (len) {
-			r->len[tail] = len;
-			r->count++;
-			tail = (tail + 1) % r->n;
-		}
-		if (!more) r->done = true;
-		pthread_cond_signal(&r->filled);
-		pthread_mutex_unlock(&r->mu);
-		if (!more) break;
+		while (!r->stop && !r->done && (r->count == r->n || r->filling)) pthread_cond_wait(&r->freed, &r->mu);
+		if (r->stop || r->done) break;
+		fill_one(r);
 	}
+	pthread_mutex_unlock(&r->mu);
 	return NULL;
 }
 
@@ -109,7 +120,10 @@ size_t ra_next(struct ra *r, const uint8_t **p)
 		 * switches) per block cost the consumer more than the read */
 		if (--r->count == r->n / 2) pthread_cond_signal(&r->freed);
 	}
-	while (!r->count && !r->done) pthread_cond_wait(&r->filled, &r->mu);
+	while (!r->count && !r->done) {
+		if (r->filling) pthread_cond_wait(&r->filled, &r->mu);
+		else fill_one(r); /* the producer is late: read here, as without it */
+	}
 	size_t len = 0;
 	if (r->count) {
 		r->held = true;
