@@ -373,7 +373,7 @@ static struct cap_reader *reader_new(struct src *src, const char *name, uint32_t
 struct cap_reader *cap_open_file(const char *path, uint32_t file_index, const struct cap_opts *o,
 				 const struct cap_sink *sink, char errbuf[CAP_ERRBUF_SIZE])
 {
-	struct src *src = src_open(path, errbuf);
+	struct src *src = src_open(path, o && o->read_ahead, errbuf);
 	return src ? reader_new(src, path, file_index, o, sink, errbuf) : NULL;
 }
 

@@ -84,6 +84,7 @@ struct cap_opts {
 	size_t max_total_ooo_bytes;  /* across all connections (0: default 64 MiB) */
 	size_t max_conns;            /* tracked connections (0: default 1,000,000; the CLI derives it from --max-memory) */
 	uint32_t idle_timeout_sec;   /* (0: default 600) */
+	bool read_ahead;             /* files: read (and decompress) on a thread of their own */
 };
 
 struct cap_stats {

@@ -1,13 +1,13 @@
-/* Decompressing reader: a producer thread reads the descriptor and
- * decompresses into a ring of NCHUNK chunks; dz_read hands them out.
- * zlib (gzip, several members as zcat reads them), libzstd (frames,
- * several), liblz4 (frame format, several). */
+/* Decompressing reader: a producer thread (readahead.c) reads the
+ * descriptor and decompresses into a ring of NCHUNK chunks; dz_read hands
+ * them out.  zlib (gzip, several members as zcat reads them), libzstd
+ * (frames, several), liblz4 (frame format, several).  Plain streams are
+ * read on the caller's thread, or through the ring when asked to. */
 #include "decompress.h"
 
 #include <errno.h>
 #include <lz4frame.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +16,8 @@
 #include <unistd.h>
 #include <zlib.h>
 #include <zstd.h>
+
+#include "readahead.h"
 
 #define CHUNK ((size_t)256 << 10)
 #define NCHUNK 4
@@ -29,17 +31,17 @@ struct dz {
 	enum dz_kind kind;
 	uint8_t head[4];
 	size_t head_n, head_pos;       /* plain: the magic bytes read, handed out first */
-	_Atomic uint64_t consumed;
+	_Atomic uint64_t consumed;     /* compressed bytes read (by the producer) */
+	uint64_t given;                /* bytes dz_read handed out */
+	_Atomic bool stop;             /* dz_close: a pipe's read ends */
 
-	/* compressed: the ring */
-	pthread_t th;
-	bool th_on;
-	pthread_mutex_t mu;
-	pthread_cond_t filled, freed;
-	uint8_t *ring[NCHUNK];
-	size_t ring_n[NCHUNK];
-	size_t r_head, r_count, r_pos;  /* next chunk to read, chunks ready, read offset in it */
-	bool done, stop;
+	/* the ring (compressed, or plain when asked for) */
+	struct ra *ra;
+	bool threaded;                  /* the fd is read on the producer thread */
+	const uint8_t *cur;             /* the chunk being handed out */
+	size_t cur_n, cur_pos;
+	bool ended;                     /* dz_read has returned 0 */
+	/* the producer's, read by the consumer once the ring has ended */
 	int err;                        /* errno of a read error */
 	char reason[200];               /* why the stream ended early ("" clean) */
 
@@ -76,10 +78,10 @@ static enum dz_kind sniff(const uint8_t *b, size_t n)
 static ssize_t read_some(struct dz *z, void *buf, size_t n)
 {
 	for (;;) {
-		if (!z->regular && z->th_on) {
+		if (!z->regular && z->threaded) {
 			struct pollfd pf = { z->fd, POLLIN, 0 };
 			int pr = poll(&pf, 1, 200);
-			if (__atomic_load_n(&z->stop, __ATOMIC_RELAXED)) return 0;
+			if (atomic_load(&z->stop)) return 0;
 			if (pr == 0 || (pr < 0 && errno == EINTR)) continue;
 		}
 		ssize_t r = read(z->fd, buf, n);
@@ -170,14 +172,15 @@ static bool refill(struct dz *z)
 }
 
 /* Fill one chunk; false when the stream is over (ended, bad or stopped). */
-static bool fill(struct dz *z, uint8_t *out, size_t *len)
+static bool fill(void *ctx, uint8_t *out, size_t cap, size_t *len)
 {
+	struct dz *z = ctx;
 	size_t n = 0;
 	bool more = true;
-	while (n < CHUNK) {
+	while (n < cap) {
 		size_t before = z->in_pos, made;
 		/* also without input: the decoder may hold output a full chunk left */
-		enum step s = step(z, out + n, CHUNK - n, &made);
+		enum step s = step(z, out + n, cap - n, &made);
 		if (s == ST_BAD) {
 			n += made;
 			more = false;
@@ -193,7 +196,7 @@ static bool fill(struct dz *z, uint8_t *out, size_t *len)
 			if (!refill(z)) {
 				if (z->err)
 					set_reason(z, "read error", strerror(z->err));
-				else if (__atomic_load_n(&z->stop, __ATOMIC_RELAXED))
+				else if (atomic_load(&z->stop))
 					;
 				else if (!z->at_end)
 					set_reason(z, "data ends early", "the compressed file is truncated");
@@ -206,30 +209,15 @@ static bool fill(struct dz *z, uint8_t *out, size_t *len)
 	return more;
 }
 
-static void *producer(void *arg)
+/* A plain stream's chunk: what one read(2) gives (a pipe's bytes are
+ * handed on as they come, not held until a chunk is full). */
+static bool fill_plain(void *ctx, uint8_t *out, size_t cap, size_t *len)
 {
-	struct dz *z = arg;
-	size_t tail = 0;
-	for (;;) {
-		pthread_mutex_lock(&z->mu);
-		while (z->r_count == NCHUNK && !z->stop) pthread_cond_wait(&z->freed, &z->mu);
-		bool stop = z->stop;
-		pthread_mutex_unlock(&z->mu);
-		if (stop) break;
-		size_t len = 0;
-		bool more = fill(z, z->ring[tail], &len);
-		pthread_mutex_lock(&z->mu);
-		if (len) {
-			z->ring_n[tail] = len;
-			z->r_count++;
-			tail = (tail + 1) % NCHUNK;
-		}
-		if (!more) z->done = true;
-		pthread_cond_signal(&z->filled);
-		pthread_mutex_unlock(&z->mu);
-		if (!more) break;
-	}
-	return NULL;
+	struct dz *z = ctx;
+	ssize_t r = read_some(z, out, cap);
+	if (r < 0) z->err = errno;
+	*len = r > 0 ? (size_t)r : 0;
+	return r > 0;
 }
 
 static bool codec_init(struct dz *z)
@@ -256,7 +244,7 @@ static void codec_free(struct dz *z)
 	if (z->lz) LZ4F_freeDecompressionContext(z->lz);
 }
 
-struct dz *dz_open(int fd)
+struct dz *dz_open(int fd, bool ahead)
 {
 	struct dz *z = calloc(1, sizeof *z);
 	if (!z) return NULL;
@@ -269,28 +257,19 @@ struct dz *dz_open(int fd)
 		z->head_n += (size_t)r;
 	}
 	z->kind = sniff(z->head, z->head_n);
-	if (z->kind == DZ_PLAIN) return z;
-	z->in = malloc(IN_BUF);
-	bool ok = z->in && codec_init(z);
-	for (int i = 0; ok && i < NCHUNK; i++) ok = (z->ring[i] = malloc(CHUNK)) != NULL;
-	if (ok) {
-		memcpy(z->in, z->head, z->head_n);
+	if (z->kind == DZ_PLAIN && !ahead) return z;
+	bool ok = true;
+	if (z->kind != DZ_PLAIN) {
+		z->in = malloc(IN_BUF);
+		ok = z->in && codec_init(z);
+		if (ok) memcpy(z->in, z->head, z->head_n);
 		z->in_n = z->head_n;
-		pthread_mutex_init(&z->mu, NULL);
-		pthread_cond_init(&z->filled, NULL);
-		pthread_cond_init(&z->freed, NULL);
-		z->th_on = true;
-		if (pthread_create(&z->th, NULL, producer, z) != 0) {
-			z->th_on = false;
-			pthread_mutex_destroy(&z->mu);
-			pthread_cond_destroy(&z->filled);
-			pthread_cond_destroy(&z->freed);
-			ok = false;
-		}
 	}
-	if (!ok) {
+	/* decompression always has its thread (as `zcat FILE |` would) */
+	z->threaded = ok;
+	if (ok) z->ra = ra_open(z->kind == DZ_PLAIN ? fill_plain : fill, z, CHUNK, NCHUNK, true);
+	if (!z->ra) {
 		codec_free(z);
-		for (int i = 0; i < NCHUNK; i++) free(z->ring[i]);
 		free(z->in);
 		free(z);
 		errno = ENOMEM;
@@ -301,67 +280,71 @@ struct dz *dz_open(int fd)
 
 enum dz_kind dz_kind(const struct dz *z) { return z->kind; }
 
-ssize_t dz_read(struct dz *z, void *buf, size_t n)
+/* A plain stream read here: the first bytes (read to tell the kind), then
+ * the descriptor's. */
+static ssize_t read_plain(struct dz *z, void *buf, size_t n)
 {
-	if (!n) return 0;
-	if (z->kind == DZ_PLAIN) {
-		if (z->head_pos < z->head_n) {
-			size_t k = z->head_n - z->head_pos < n ? z->head_n - z->head_pos : n;
-			memcpy(buf, z->head + z->head_pos, k);
-			z->head_pos += k;
-			return (ssize_t)k;
-		}
-		return read_some(z, buf, n);
+	if (z->head_pos < z->head_n) {
+		size_t k = z->head_n - z->head_pos < n ? z->head_n - z->head_pos : n;
+		memcpy(buf, z->head + z->head_pos, k);
+		z->head_pos += k;
+		return (ssize_t)k;
 	}
-	pthread_mutex_lock(&z->mu);
-	while (!z->r_count && !z->done) pthread_cond_wait(&z->filled, &z->mu);
-	bool have = z->r_count > 0;
-	pthread_mutex_unlock(&z->mu);
-	if (!have) {
+	return read_some(z, buf, n);
+}
+
+/* Out of the ring's chunks. */
+static ssize_t read_ring(struct dz *z, void *buf, size_t n)
+{
+	if (z->cur_pos == z->cur_n) {
+		z->cur_n = ra_next(z->ra, &z->cur);
+		z->cur_pos = 0;
+	}
+	if (!z->cur_n) {
+		/* the producer's err and reason are final now (ra_next synchronised) */
+		z->ended = true;
 		if (z->err && !z->reason[0]) {
 			errno = z->err;
 			return -1;
 		}
 		return 0;
 	}
-	/* the producer does not touch a ready chunk */
-	size_t c = z->r_head, k = z->ring_n[c] - z->r_pos < n ? z->ring_n[c] - z->r_pos : n;
-	memcpy(buf, z->ring[c] + z->r_pos, k);
-	z->r_pos += k;
-	if (z->r_pos == z->ring_n[c]) {
-		z->r_pos = 0;
-		z->r_head = (c + 1) % NCHUNK;
-		pthread_mutex_lock(&z->mu);
-		z->r_count--;
-		pthread_cond_signal(&z->freed);
-		pthread_mutex_unlock(&z->mu);
-	}
+	size_t k = z->cur_n - z->cur_pos < n ? z->cur_n - z->cur_pos : n;
+	memcpy(buf, z->cur + z->cur_pos, k);
+	z->cur_pos += k;
 	return (ssize_t)k;
+}
+
+ssize_t dz_read(struct dz *z, void *buf, size_t n)
+{
+	if (!n) return 0;
+	/* a plain stream's first bytes were read here, also with a ring */
+	bool here = z->kind == DZ_PLAIN && (!z->ra || z->head_pos < z->head_n);
+	ssize_t r = here ? read_plain(z, buf, n) : read_ring(z, buf, n);
+	if (r > 0) z->given += (size_t)r;
+	return r;
 }
 
 const char *dz_end_reason(const struct dz *z)
 {
-	if (z->kind == DZ_PLAIN || !z->reason[0]) return NULL;
+	/* only once dz_read has met the end: the producer may still be
+	 * writing it before then (and a reason must not depend on timing) */
+	if (z->kind == DZ_PLAIN || !z->ended || !z->reason[0]) return NULL;
 	return z->reason;
 }
 
-uint64_t dz_consumed(const struct dz *z) { return atomic_load(&((struct dz *)z)->consumed); }
+uint64_t dz_consumed(const struct dz *z)
+{
+	/* plain: what was handed out, however far a read-ahead thread is */
+	return z->kind == DZ_PLAIN ? z->given : atomic_load(&((struct dz *)z)->consumed);
+}
 
 void dz_close(struct dz *z)
 {
 	if (!z) return;
-	if (z->th_on) {
-		pthread_mutex_lock(&z->mu);
-		__atomic_store_n(&z->stop, true, __ATOMIC_RELAXED);
-		pthread_cond_signal(&z->freed);
-		pthread_mutex_unlock(&z->mu);
-		pthread_join(z->th, NULL);
-		pthread_mutex_destroy(&z->mu);
-		pthread_cond_destroy(&z->filled);
-		pthread_cond_destroy(&z->freed);
-	}
+	atomic_store(&z->stop, true); /* a pipe's read_some returns */
+	ra_close(z->ra);
 	codec_free(z);
-	for (int i = 0; i < NCHUNK; i++) free(z->ring[i]);
 	free(z->in);
 	close(z->fd);
 	free(z);

@@ -16,8 +16,10 @@ enum dz_kind { DZ_PLAIN, DZ_GZIP, DZ_ZSTD, DZ_LZ4 };
 struct dz;
 
 /* Takes fd (closed by dz_close) and reads its first bytes to tell the
- * kind.  NULL with errno set when out of memory or the thread cannot start. */
-struct dz *dz_open(int fd);
+ * kind.  ahead: a plain stream is read on a thread too (readahead.h), not
+ * on the caller's.  NULL with errno set when out of memory or the thread
+ * cannot start. */
+struct dz *dz_open(int fd, bool ahead);
 enum dz_kind dz_kind(const struct dz *z);
 const char *dz_kind_name(enum dz_kind k); /* "gzip", ...; "" for plain */
 
@@ -25,12 +27,13 @@ const char *dz_kind_name(enum dz_kind k); /* "gzip", ...; "" for plain */
  * on a read error (errno). */
 ssize_t dz_read(struct dz *z, void *buf, size_t n);
 
-/* After dz_read returned 0: NULL when the stream ended cleanly, else why
+/* After dz_read returned 0 (NULL before): NULL when the stream ended cleanly, else why
  * it ended early ("gzip stream truncated", "zstd data corrupt: ..."): what
  * came before was delivered. */
 const char *dz_end_reason(const struct dz *z);
 
-/* Bytes taken from fd so far (compressed bytes, for progress). */
+/* Bytes taken from fd so far (compressed bytes, for progress; plain: the
+ * bytes dz_read handed out). */
 uint64_t dz_consumed(const struct dz *z);
 
 /* Stops the thread (also when the stream was not read to its end). */

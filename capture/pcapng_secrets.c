@@ -65,7 +65,7 @@ int cap_pcapng_tls_secrets(const char *path, bool compressed, char **text, size_
 		close(fd);
 		return fail(errbuf, path, "not a regular file", -1);
 	}
-	struct dz *z = dz_open(fd);
+	struct dz *z = dz_open(fd, false);
 	if (!z) {
 		int e = errno;
 		close(fd);

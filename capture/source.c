@@ -21,10 +21,11 @@
 #include "../common/cursor.h"
 #include "decompress.h"
 #include "pcapng.h"
+#include "readahead.h"
 
 #define READ_BUF (256 * 1024) /* fewer read(2) calls than stdio's default */
-#define FAST_BUF ((size_t)1 << 20)   /* holds the largest record (snapshot <= 256 KiB) twice */
-#define FAST_READ ((size_t)128 << 10) /* per read(2): what was just read is still in the cache */
+#define FAST_BLOCK ((size_t)128 << 10) /* per pread: what was just read is still in the cache */
+#define FAST_BLOCKS 4                   /* with a read-ahead thread: 512 KiB ahead (it reads ~5x faster than the analysis) */
 
 /* Classic pcap files are read here in large blocks and their records
  * handed out in place (libpcap copies each record out of stdio with two
@@ -33,19 +34,28 @@
  * same way, caplen within the snapshot length.  Anything else (pcapng,
  * pipes, a record over the snapshot length, the end of a truncated file,
  * a read error) goes back to libpcap at that record's offset, for its own
- * behaviour and messages. */
+ * behaviour and messages.  The blocks come from readahead.h: pread on a
+ * thread of its own when the run has a core to spare (src_open's ahead),
+ * else on this one.  A record is handed out where it lies in its block; one
+ * that runs over a block's end is copied whole into join. */
 struct fast {
 	bool on;
 	bool swapped, scale_up;   /* byte order; microsecond file (nanoseconds wanted) */
 	bool le;                  /* the file's byte order is little-endian */
-	int fd;
 	uint32_t snapshot;
-	uint8_t *buf;
-	size_t have, pos;         /* bytes in buf, next record at buf + pos */
-	off_t file_off;           /* file offset of buf[0] */
-	bool eof;
+	struct ra *ra;
+	const uint8_t *blk;       /* the block being read (ra_next) */
+	size_t have, pos;         /* bytes in blk, next record at blk + pos */
+	off_t file_off;           /* file offset of blk[0] */
+	uint8_t *join;            /* a record over a block's end (grown to the largest: 16 + snapshot at most) */
+	size_t join_cap;
+	const uint8_t *rec;       /* the record handed out last */
 	volatile bool brk;        /* src_break */
 	struct pcap_pkthdr h;
+	/* the producer's (fast_fill), read here once the ring has ended */
+	int fd;
+	off_t rd_off;             /* the next block's file offset */
+	bool rd_err;              /* a read failed */
 };
 
 /* A file's filter compiled for one link type (pcapng: per interface). */
@@ -99,8 +109,29 @@ static void opened(struct src *s, const char *name)
 	snprintf(s->name, sizeof s->name, "%s", name);
 }
 
+/* The producer: the file's blocks in order, from the first record on. */
+static bool fast_fill(void *ctx, uint8_t *buf, size_t cap, size_t *len)
+{
+	struct fast *f = ctx;
+	size_t n = 0;
+	bool more = true;
+	while (n < cap) {
+		ssize_t r = pread(f->fd, buf + n, cap - n, f->rd_off);
+		if (r < 0 && errno == EINTR) continue;
+		if (r <= 0) {
+			f->rd_err = r < 0;
+			more = false;
+			break;
+		}
+		n += (size_t)r;
+		f->rd_off += (off_t)r;
+	}
+	*len = n;
+	return more;
+}
+
 /* After libpcap has read the file header: can the records be read here? */
-static void fast_setup(struct src *s, FILE *fp)
+static void fast_setup(struct src *s, FILE *fp, bool ahead)
 {
 	struct fast *f = &s->fast;
 	if (!s->size) return; /* regular files only: a fallback seeks */
@@ -125,13 +156,12 @@ static void fast_setup(struct src *s, FILE *fp)
 	/* at most libpcap's MAXIMUM_SNAPLEN: no link type's maximum is lower */
 	int snap = pcap_snapshot(s->p);
 	if (snap <= 0 || snap > CAP_MAX_SNAPLEN) return;
-	f->buf = malloc(FAST_BUF);
-	if (!f->buf) return;
 	f->scale_up = !nsec;
 	f->snapshot = (uint32_t)snap;
 	f->fd = fileno(fp);
-	f->file_off = at;
-	f->on = true;
+	f->file_off = f->rd_off = at;
+	f->ra = ra_open(fast_fill, f, FAST_BLOCK, FAST_BLOCKS, ahead);
+	f->on = f->ra != NULL;
 }
 
 /* Hand the rest of the file to libpcap, from the next record on. */
@@ -139,9 +169,12 @@ static void fast_off(struct src *s)
 {
 	struct fast *f = &s->fast;
 	f->on = false;
+	ra_close(f->ra); /* the read-ahead thread ends before libpcap reads */
+	f->ra = NULL;
+	free(f->join);
+	f->join = NULL;
+	f->join_cap = 0;
 	fseeko(pcap_file(s->p), f->file_off + (off_t)f->pos, SEEK_SET);
-	free(f->buf);
-	f->buf = NULL;
 }
 
 /* A record header's four words, in the file's byte order (the bounds
@@ -162,45 +195,94 @@ static inline void rec_header(const uint8_t *p, bool le, uint32_t h[4])
 	}
 }
 
+/* As libpcap would hand the record out (else it takes over there). */
+static inline bool rec_ok(const struct fast *f, const uint32_t h[4])
+{
+	/* sec, usec, caplen, len; times past 2038 (or negative): libpcap
+	 * versions differ on the sign */
+	return h[2] <= f->snapshot && !((h[0] | h[1]) & 0x80000000u);
+}
+
+static inline void rec_set(struct fast *f, const uint32_t h[4], const uint8_t *data)
+{
+	f->h.ts.tv_sec = (time_t)h[0];
+	f->h.ts.tv_usec = (suseconds_t)h[1];
+	if (f->scale_up) f->h.ts.tv_usec = f->h.ts.tv_usec * 1000;
+	f->h.caplen = h[2];
+	f->h.len = h[3];
+	f->rec = data;
+}
+
+/* The next block (the last one is done with): false at the end of the
+ * file or a read error. */
+static bool next_block(struct fast *f)
+{
+	f->file_off += (off_t)f->have;
+	f->pos = 0;
+	f->have = ra_next(f->ra, &f->blk);
+	return f->have > 0;
+}
+
+/* Bytes from blk + pos on, block after block, until join holds `want`. */
+static bool join_more(struct fast *f, size_t *got, size_t want)
+{
+	if (want > f->join_cap) {
+		size_t cap = (want + 4095) & ~(size_t)4095;
+		uint8_t *j = realloc(f->join, cap);
+		if (!j) return false;
+		f->join = j;
+		f->join_cap = cap;
+	}
+	while (*got < want) {
+		if (f->pos == f->have && !next_block(f)) return false;
+		size_t k = want - *got < f->have - f->pos ? want - *got : f->have - f->pos;
+		memcpy(f->join + *got, f->blk + f->pos, k);
+		*got += k;
+		f->pos += k;
+	}
+	return true;
+}
+
+/* A record that runs over the block's end, copied whole: 1, or -1 with
+ * the position back at its start (for fast_off). */
+static int fast_join(struct fast *f)
+{
+	off_t start = f->file_off + (off_t)f->pos;
+	uint32_t h[4];
+	size_t got = 0;
+	if (join_more(f, &got, 16)) {
+		rec_header(f->join, f->le, h);
+		if (rec_ok(f, h) && join_more(f, &got, 16 + (size_t)h[2])) {
+			rec_set(f, h, f->join + 16);
+			return 1;
+		}
+	}
+	/* the end of the file inside the record, a read error, a record
+	 * libpcap must judge: it reads from the record on */
+	f->file_off = start;
+	f->pos = f->have = 0;
+	return -1;
+}
+
 /* The next record in place: 1, 0 at the end of the file, -1 when libpcap
  * must take over. */
-static int fast_next(struct src *s)
+static int fast_next(struct fast *f)
 {
-	struct fast *f = &s->fast;
 	for (;;) {
 		size_t left = f->have - f->pos;
 		if (left >= 16) {
-			/* the record header: sec, usec, caplen, len */
 			uint32_t h[4];
-			rec_header(f->buf + f->pos, f->le, h);
-			uint32_t sec = h[0], usec = h[1], caplen = h[2], len = h[3];
-			if (caplen > f->snapshot) return -1;
-			/* times past 2038 (or negative): libpcap versions differ on the sign */
-			if ((sec | usec) & 0x80000000u) return -1;
-			if (left - 16 >= (size_t)caplen) {
-				f->h.ts.tv_sec = (time_t)sec;
-				f->h.ts.tv_usec = (suseconds_t)usec;
-				if (f->scale_up) f->h.ts.tv_usec = f->h.ts.tv_usec * 1000;
-				f->h.caplen = caplen;
-				f->h.len = len;
-				f->pos += 16 + (size_t)caplen;
+			rec_header(f->blk + f->pos, f->le, h);
+			if (!rec_ok(f, h)) return -1;
+			if (left - 16 >= (size_t)h[2]) {
+				rec_set(f, h, f->blk + f->pos + 16);
+				f->pos += 16 + (size_t)h[2];
 				return 1;
 			}
 		}
-		if (f->eof) return left ? -1 : 0;
-		/* keep the partial record, read more after it */
-		memmove(f->buf, f->buf + f->pos, left);
-		f->file_off += (off_t)f->pos;
-		f->pos = 0;
-		f->have = left;
-		size_t want = FAST_BUF - left < FAST_READ ? FAST_BUF - left : FAST_READ;
-		ssize_t n = pread(f->fd, f->buf + left, want, f->file_off + (off_t)left);
-		if (n < 0) {
-			if (errno == EINTR) continue;
-			return -1;
-		}
-		if (n == 0) f->eof = true;
-		f->have += (size_t)n;
+		if (left) return fast_join(f);
+		/* libpcap retries (and reports) what failed here */
+		if (!next_block(f)) return f->rd_err ? -1 : 0;
 	}
 }
 
@@ -271,9 +353,9 @@ static bool pcap_on(struct src *s, FILE *fp, const char *path, const char *after
 }
 
 /* Standard input, pcapng or a compressed file: through decompress.c. */
-static struct src *open_stream(struct src *s, int fd, const char *path, char errbuf[CAP_ERRBUF_SIZE])
+static struct src *open_stream(struct src *s, int fd, const char *path, bool ahead, char errbuf[CAP_ERRBUF_SIZE])
 {
-	s->dz = dz_open(fd);
+	s->dz = dz_open(fd, ahead);
 	if (!s->dz) {
 		close(fd);
 		say(errbuf, path, strerror(errno), NULL);
@@ -332,12 +414,13 @@ static void src_free(struct src *s)
 	if (s->p) pcap_close(s->p); /* closes its FILE */
 	png_close(s->png);
 	dz_close(s->dz);
-	free(s->fast.buf);
+	ra_close(s->fast.ra);
+	free(s->fast.join);
 	free(s->buf);
 	free(s);
 }
 
-struct src *src_open(const char *path, char errbuf[CAP_ERRBUF_SIZE])
+struct src *src_open(const char *path, bool ahead, char errbuf[CAP_ERRBUF_SIZE])
 {
 	int fd = strcmp(path, "-") == 0 ? dup(STDIN_FILENO) : open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
@@ -354,7 +437,7 @@ struct src *src_open(const char *path, char errbuf[CAP_ERRBUF_SIZE])
 	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode)) s->size = (uint64_t)sb.st_size;
 	s->buf = malloc(READ_BUF);
 	if (strcmp(path, "-") == 0 || !s->size || !for_libpcap_file(fd)) {
-		if (open_stream(s, fd, path, errbuf)) return s;
+		if (open_stream(s, fd, path, ahead, errbuf)) return s;
 		src_free(s);
 		return NULL;
 	}
@@ -376,7 +459,7 @@ struct src *src_open(const char *path, char errbuf[CAP_ERRBUF_SIZE])
 	ungetc(ch, fp);
 
 	if (!pcap_on(s, fp, path, NULL, errbuf)) goto fail;
-	fast_setup(s, fp);
+	fast_setup(s, fp, ahead);
 	return s;
 fail:
 	fclose(fp);
@@ -464,10 +547,10 @@ enum src_rc src_next(struct src *s, const struct pcap_pkthdr **h, const uint8_t 
 			s->fast.brk = false;
 			return SRC_EOF;
 		}
-		int rc = fast_next(s);
+		int rc = fast_next(&s->fast);
 		if (rc == 1) {
 			*h = &s->fast.h;
-			*data = s->fast.buf + s->fast.pos - s->fast.h.caplen;
+			*data = s->fast.rec;
 			return SRC_PACKET;
 		}
 		if (rc == 0) return SRC_EOF;

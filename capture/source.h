@@ -60,8 +60,10 @@ int src_list_interfaces(void (*fn)(void *ctx, const char *name, const char *desc
 
 /* Open a pcap or pcapng file ("-": standard input), gzip, zstd or lz4
  * compressed or not (told by magic bytes), with nanosecond timestamps.
- * NULL with "PATH: reason" in errbuf on failure. */
-struct src *src_open(const char *path, char errbuf[CAP_ERRBUF_SIZE]);
+ * ahead: read it on a thread of its own (readahead.h; compressed input is
+ * always decompressed on one).  NULL with "PATH: reason" in errbuf on
+ * failure. */
+struct src *src_open(const char *path, bool ahead, char errbuf[CAP_ERRBUF_SIZE]);
 
 enum src_rc src_next(struct src *s, const struct pcap_pkthdr **h, const uint8_t **data,
 		     char errbuf[CAP_ERRBUF_SIZE]);

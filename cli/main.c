@@ -72,11 +72,18 @@ static int run_live(struct analysis *a, const struct options *op)
 	return status;
 }
 
-/* The files, in order: in -j workers when that pays. */
-static int run_files(struct analysis *a, const struct options *op)
+/* -j, or fewer when more threads do not pay. */
+static unsigned file_jobs(const struct options *op)
 {
 	unsigned jobs = op->jobs ? op->jobs : parallel_default_jobs(op->files, op->n_files);
 	if (writers_wanted(&op->ao.out)) jobs = 1; /* those writers see one run's events in order */
+	return jobs;
+}
+
+/* The files, in order: in -j workers when that pays. */
+static int run_files(struct analysis *a, const struct options *op)
+{
+	unsigned jobs = file_jobs(op);
 	if (jobs > 1 && op->n_files > 1)
 		return parallel_run(a, &op->ao, op->files, op->n_files, jobs) != 0 ? EK_EXIT_USAGE : EK_EXIT_OK;
 	int status = EK_EXIT_OK;
@@ -120,6 +127,8 @@ int main(int argc, char **argv)
 {
 	static struct options op; /* the analysis points into it until the end */
 	int status = options_parse(&op, argc, argv);
+	if (status == OPTIONS_RUN && !op.live.iface)
+		op.ao.cap.read_ahead = parallel_read_ahead(op.jobs, file_jobs(&op), op.n_files);
 	if (status == OPTIONS_RUN) status = op.list_ifaces ? list_interfaces() : run(&op);
 	options_free(&op);
 	return status;

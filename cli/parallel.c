@@ -230,6 +230,14 @@ unsigned parallel_default_jobs(const char *const *files, size_t n)
 	return cpus < 256 ? (unsigned)cpus : 256;
 }
 
+bool parallel_read_ahead(unsigned asked, unsigned jobs, size_t n)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned long threads = asked ? asked : cpus > 1 ? (unsigned long)cpus : 1;
+	size_t at_once = jobs > 1 && n > 1 ? (jobs < n ? jobs : n) : 1;
+	return threads >= 2 * (unsigned long)at_once;
+}
+
 size_t parallel_run(struct analysis *a, const struct analysis_opts *o, const char *const *files, size_t n,
 		    unsigned jobs)
 {

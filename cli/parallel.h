@@ -14,6 +14,7 @@
 #ifndef EK_PARALLEL_H
 #define EK_PARALLEL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "run.h"
@@ -28,6 +29,11 @@
  * loads its own trust store) then costs more than it saves. */
 #define PARALLEL_MIN_BYTES ((unsigned long long)32 << 20)
 unsigned parallel_default_jobs(const char *const *files, size_t n);
+
+/* -j N counts threads: may each file analysed at once (jobs of n files)
+ * have a read-ahead thread (capture/readahead.h) too?  asked: -j (0: the
+ * default, the online CPUs).  Never with -j 1. */
+bool parallel_read_ahead(unsigned asked, unsigned jobs, size_t n);
 
 size_t parallel_run(struct analysis *a, const struct analysis_opts *o, const char *const *files, size_t n,
 		    unsigned jobs);
