@@ -16,6 +16,7 @@ struct ipcerts {
 	struct ipcert *e;          /* n used of cap */
 	uint32_t *slots;           /* 2 * cap */
 	size_t n, cap;
+	uint32_t file_index;       /* of the entries held */
 };
 
 struct ipcerts *ipcerts_new(struct x509_cache *cache)
@@ -25,10 +26,12 @@ struct ipcerts *ipcerts_new(struct x509_cache *cache)
 	return t;
 }
 
+static void clear(struct ipcerts *t);
+
 void ipcerts_free(struct ipcerts *t)
 {
 	if (!t) return;
-	for (size_t i = 0; i < t->n; i++) x509_unref(t->cache, t->e[i].leaf);
+	clear(t);
 	free(t->e);
 	free(t->slots);
 	free(t);
@@ -73,10 +76,25 @@ static bool grow(struct ipcerts *t)
 	return true;
 }
 
+/* Forget every entry (their leaves released); the room stays. */
+static void clear(struct ipcerts *t)
+{
+	for (size_t i = 0; i < t->n; i++) x509_unref(t->cache, t->e[i].leaf);
+	t->n = 0;
+	if (t->slots) memset(t->slots, 0, 2 * t->cap * sizeof *t->slots);
+}
+
 bool ipcerts_note(struct ipcerts *t, const struct ek_addr *addr, bool client, const struct ek_pktref *at,
 		  uint64_t conn, struct x509_info *leaf)
 {
 	if (!t || !leaf || (addr->family != 4 && addr->family != 6)) return false;
+	/* Only one file's addresses are ever asked about: a new file starts
+	 * empty, as a -j worker's table does, so the bound counts the same
+	 * addresses with -j 1 as with -j N. */
+	if (at->file_index != t->file_index) {
+		clear(t);
+		t->file_index = at->file_index;
+	}
 	uint32_t *s = t->cap ? find(t, addr) : NULL;
 	struct ipcert *c;
 	x509_ref(leaf); /* first: it may be the one it replaces */

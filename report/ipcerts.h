@@ -1,8 +1,10 @@
 /* The last certificate each IP address presented (as client or server),
  * for messages that name it elsewhere: client_cert_empty says what the
  * client's address showed on another connection (a client that withholds
- * a certificate lacking clientAuth sends an empty Certificate).  Bounded:
- * past IPCERTS_MAX addresses new ones are not kept.  The table grows with
+ * a certificate lacking clientAuth sends an empty Certificate).  It holds
+ * one file's addresses (a note from another file starts it afresh: the
+ * messages only name the same file's connections).  Bounded: past
+ * IPCERTS_MAX addresses of a file new ones are not kept.  The table grows with
  * the addresses it keeps (48 bytes an address and 8 of index): it holds a
  * reference to the leaf's record, which the inventory holds anyway, rather
  * than copies of its texts. */
@@ -25,7 +27,7 @@
 struct ipcert {
 	struct ek_addr addr;
 	bool client;               /* presented as TLS client (else as server) */
-	uint32_t file_index;       /* where (-j reads files apart: only the same file is asked) */
+	uint32_t file_index;       /* where (the table holds one file's) */
 	uint64_t conn, frame;
 	struct x509_info *leaf;    /* referenced (parsed) */
 };

@@ -43,7 +43,7 @@ int main(void)
 	unsigned n = IPCERTS_MAX + 100;
 	for (unsigned i = 0; i < n; i++) {
 		struct ek_addr ad = i % 3 ? v4(i) : v6(i);
-		struct ek_pktref p = { 1000 + i, { 0, 0 }, i % 2 };
+		struct ek_pktref p = { 1000 + i, { 0, 0 }, 7 };
 		CHECK(ipcerts_note(t, &ad, i % 2, &p, i, i % 5 ? a : b) == (i < IPCERTS_MAX));
 	}
 	unsigned ok = 0;
@@ -54,7 +54,7 @@ int main(void)
 			CHECK(c == NULL);
 			continue;
 		}
-		ok += c && c->conn == i && c->frame == 1000 + i && c->file_index == i % 2 && c->client == (i % 2) &&
+		ok += c && c->conn == i && c->frame == 1000 + i && c->file_index == 7 && c->client == (i % 2) &&
 		      c->leaf == (i % 5 ? a : b) && c->addr.family == ad.family;
 	}
 	CHECK_EQ_U(ok, IPCERTS_MAX);
@@ -64,10 +64,10 @@ int main(void)
 
 	/* full: a known address still takes its new certificate */
 	struct ek_addr a3 = v4(4); /* noted above (4 % 3: IPv4) */
-	struct ek_pktref p9 = { 99, { 0, 0 }, 5 };
+	struct ek_pktref p9 = { 99, { 0, 0 }, 7 };
 	CHECK(ipcerts_note(t, &a3, false, &p9, 77, b));
 	const struct ipcert *c3 = ipcerts_get(t, &a3);
-	CHECK(c3 && c3->leaf == b && c3->conn == 77 && c3->frame == 99 && c3->file_index == 5 && !c3->client);
+	CHECK(c3 && c3->leaf == b && c3->conn == 77 && c3->frame == 99 && c3->file_index == 7 && !c3->client);
 	/* the same leaf again (the table held the only other reference) */
 	CHECK(ipcerts_note(t, &a3, true, &p9, 78, b));
 	c3 = ipcerts_get(t, &a3);
@@ -105,6 +105,26 @@ int main(void)
 	CHECK_EQ_U(with_a + with_b, IPCERTS_MAX);
 	CHECK_EQ_U(a->refs, with_a + 1);
 	CHECK_EQ_U(b->refs, with_b + 1);
+
+	/* the next file starts empty (as a -j worker's table does): the
+	 * addresses of file 7 are gone, their references released, and the
+	 * bound counts file 8's addresses alone */
+	struct ek_addr late = v4(IPCERTS_MAX + 50); /* not kept in file 7 */
+	struct ek_pktref p8 = { 5, { 0, 0 }, 8 };
+	CHECK(ipcerts_note(t, &late, true, &p8, 500, a));
+	const struct ipcert *cl = ipcerts_get(t, &late);
+	CHECK(cl && cl->file_index == 8 && cl->conn == 500 && cl->leaf == a);
+	CHECK(ipcerts_get(t, &a3) == NULL);
+	struct ek_addr first = v4(1);
+	CHECK(ipcerts_get(t, &first) == NULL);
+	CHECK_EQ_U(a->refs, 2);
+	CHECK_EQ_U(b->refs, 1);
+	unsigned kept8 = 1;
+	for (unsigned i = 0; i < IPCERTS_MAX + 10; i++) {
+		struct ek_addr ad = v6(i + 7);
+		kept8 += ipcerts_note(t, &ad, false, &p8, i, b);
+	}
+	CHECK_EQ_U(kept8, IPCERTS_MAX);
 	ipcerts_free(t);
 	CHECK_EQ_U(a->refs, 1);
 	CHECK_EQ_U(b->refs, 1);
