@@ -144,7 +144,7 @@ static inline char *put_plain(char *o, const char *s, size_t n)
 }
 
 /* e's row into row (each field after a ',').  The fields that are never
- * escaped go in with one reservation each side of the escaped ones. */
+ * escaped go in without csv_append_field's scan. */
 static void entry_row(struct ek_str *row, const struct inventory *inv, struct inv_entry *e, struct leaf_cols *m,
 		      char *const *names, uint32_t n_files)
 {
@@ -169,30 +169,16 @@ static void entry_row(struct ek_str *row, const struct inventory *inv, struct in
 		memcpy(c, name, l);
 		c += l;
 	}
-	if (n_files > 1) {
-		/* frame references with file names: escaped */
-		o = ek_str_reserve(row, 4 + EK_U64_DIGITS);
-		if (!o) return;
-		o = put_plain(o, pub ? "yes" : "no", pub ? 3 : 2);
-		*o++ = ',';
-		ek_str_commit(row, ek_put_u64(o, (unsigned long long)e->conns));
-		frame_field(row, names, n_files, e->first_file, e->first_frame);
-		frame_field(row, names, n_files, e->last_file, e->last_frame);
-		plain_field(row, codes, (size_t)(c - codes));
-		return;
-	}
-	char first[EK_U64_DIGITS + 1], last[EK_U64_DIGITS + 1];
-	inventory_frame_ref(first, sizeof first, names, n_files, e->first_file, e->first_frame);
-	inventory_frame_ref(last, sizeof last, names, n_files, e->last_file, e->last_frame);
-	o = ek_str_reserve(row, 8 + 3 * (EK_U64_DIGITS + 1) + sizeof codes);
+	/* ",yes," or ",no," and the count, then the frame references (escaped
+	 * when they name files) and the codes */
+	o = ek_str_reserve(row, 5 + EK_U64_DIGITS);
 	if (!o) return;
 	o = put_plain(o, pub ? "yes" : "no", pub ? 3 : 2);
 	*o++ = ',';
-	o = ek_put_u64(o, (unsigned long long)e->conns);
-	o = put_plain(o, first, strlen(first));
-	o = put_plain(o, last, strlen(last));
-	o = put_plain(o, codes, (size_t)(c - codes));
-	ek_str_commit(row, o);
+	ek_str_commit(row, ek_put_u64(o, (unsigned long long)e->conns));
+	frame_field(row, names, n_files, e->first_file, e->first_frame);
+	frame_field(row, names, n_files, e->last_file, e->last_frame);
+	plain_field(row, codes, (size_t)(c - codes));
 }
 
 int certs_csv_write(const struct inventory *inv, const char *path, char *const *file_names, uint32_t n_files,
