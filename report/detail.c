@@ -158,7 +158,7 @@ const char *detail_event_name(const struct tls_event *ev)
 	return "";
 }
 
-size_t detail_write(const struct tls_event *ev, char **buf, size_t *cap)
+size_t detail_text(const struct tls_event *ev, char **buf, size_t *cap)
 {
 	struct ek_str b = { *buf, 0, *buf ? *cap : 0, false };
 	if (b.s) b.s[0] = '\0';

@@ -6,13 +6,9 @@
 
 /* Timeline event name of ev ("ClientHello", "Alert", ...). */
 const char *detail_event_name(const struct tls_event *ev);
-/* Its detail text (raw: writers sanitise) into *buf (a heap buffer of
- * *cap bytes, or NULL: grown with realloc, kept for the next call); its
- * length.  *buf may stay NULL when the text is empty. */
-size_t detail_write(const struct tls_event *ev, char **buf, size_t *cap);
-/* False for the events detail_write has no text for (most of a
- * capture's: TCP flags, ChangeCipherSpec, key exchanges), without the
- * call. */
+/* False for the events that have no detail text (most of a capture's:
+ * TCP flags, ChangeCipherSpec, key exchanges): detail_write answers those
+ * without a call. */
 static inline bool detail_has(const struct tls_event *ev)
 {
 	switch (ev->kind) {
@@ -29,6 +25,15 @@ static inline bool detail_has(const struct tls_event *ev)
 	case TLS_EV_RETRANSMISSION: return true;
 	default: return false;
 	}
+}
+/* detail_write's text, for an event detail_has is true of. */
+size_t detail_text(const struct tls_event *ev, char **buf, size_t *cap);
+/* Its detail text (raw: writers sanitise) into *buf (a heap buffer of
+ * *cap bytes, or NULL: grown with realloc, kept for the next call); its
+ * length.  *buf may stay NULL when the text is empty. */
+static inline size_t detail_write(const struct tls_event *ev, char **buf, size_t *cap)
+{
+	return detail_has(ev) ? detail_text(ev, buf, cap) : 0;
 }
 /* "fatal unsupported_certificate(43)" into buf. */
 void detail_alert(const struct tls_alert *a, char *buf, size_t n);

@@ -303,7 +303,7 @@ void timeline_event(struct timeline *t, struct conn_rec *cr, const struct tls_ev
 			t->rows_cap = n;
 		}
 		const char *detail = "";
-		size_t dlen = detail_has(ev) ? detail_write(ev, &t->dbuf, &t->dcap) : 0;
+		size_t dlen = detail_write(ev, &t->dbuf, &t->dcap);
 		struct dblk *store = NULL;
 		if (dlen) {
 			store = detail_store(t, t->dbuf, dlen, &detail);
