@@ -54,7 +54,7 @@ struct ct_index {
  * tuple, id, base sequence numbers, whether the sink wanted it) and its
  * place in the activity list: no hash (worked out again when it goes), no
  * sink pointer, 32-bit links.  Two kinds: IPv4 tuples (nearly all) in 56
- * bytes, any other in 80; a struct ct_key is 120. */
+ * bytes, any other in 88; a struct ct_key is 120. */
 struct tomb_core {
 	uint64_t id;
 	int64_t last_seen;

@@ -11,7 +11,7 @@
  *
  * A capture keeps many more ended connections (tombstones) than open
  * ones, so a tombstone is a compact record of its own (56 bytes for an
- * IPv4 tuple, 80 for others, plus 8 to 16 of index: the tuple, id, file,
+ * IPv4 tuple, 88 for others, plus 4 to 8 of index: the tuple, id, file,
  * base sequence numbers, flags and its place in the activity list) in an
  * index of its own.  The caller
  * sees a tombstone as a struct ct_key in state CT_TOMB: a copy the table

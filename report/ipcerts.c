@@ -26,7 +26,13 @@ struct ipcerts *ipcerts_new(struct x509_cache *cache)
 	return t;
 }
 
-static void clear(struct ipcerts *t);
+/* Forget every entry (their leaves released); the room stays. */
+static void clear(struct ipcerts *t)
+{
+	for (size_t i = 0; i < t->n; i++) x509_unref(t->cache, t->e[i].leaf);
+	t->n = 0;
+	if (t->slots) memset(t->slots, 0, 2 * t->cap * sizeof *t->slots);
+}
 
 void ipcerts_free(struct ipcerts *t)
 {
@@ -74,14 +80,6 @@ static bool grow(struct ipcerts *t)
 	t->cap = cap;
 	for (size_t i = 0; i < t->n; i++) *find(t, &t->e[i].addr) = (uint32_t)i + 1;
 	return true;
-}
-
-/* Forget every entry (their leaves released); the room stays. */
-static void clear(struct ipcerts *t)
-{
-	for (size_t i = 0; i < t->n; i++) x509_unref(t->cache, t->e[i].leaf);
-	t->n = 0;
-	if (t->slots) memset(t->slots, 0, 2 * t->cap * sizeof *t->slots);
 }
 
 bool ipcerts_note(struct ipcerts *t, const struct ek_addr *addr, bool client, const struct ek_pktref *at,
