@@ -127,8 +127,11 @@ int main(int argc, char **argv)
 {
 	static struct options op; /* the analysis points into it until the end */
 	int status = options_parse(&op, argc, argv);
-	if (status == OPTIONS_RUN && !op.live.iface)
+	if (status == OPTIONS_RUN && !op.live.iface) {
+		/* the threads -j leaves to each file read ahead and dissect */
 		op.ao.cap.read_ahead = parallel_read_ahead(op.jobs, file_jobs(&op), op.n_files);
+		op.ao.two_threads = op.ao.cap.read_ahead;
+	}
 	if (status == OPTIONS_RUN) status = op.list_ifaces ? list_interfaces() : run(&op);
 	options_free(&op);
 	return status;

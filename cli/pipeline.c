@@ -1,9 +1,11 @@
 #include "pipeline.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "handoff.h"
 #include "progress.h"
 #include "../dissect/udp.h"
 
@@ -15,6 +17,7 @@ struct glue {
 	uint64_t *secrets_blocks;
 	uint64_t tls_before;          /* TLS connections of the files before (one tls_ctx for the run) */
 	uint64_t conns_oom;           /* connections not analysed: no memory for their TLS state */
+	_Atomic uint64_t tls_now;     /* two threads: the TLS count for the progress line */
 };
 
 /* A Decryption Secrets Block: its keys apply from here on. */
@@ -90,10 +93,39 @@ static void on_progress(void *ctx, uint64_t done, uint64_t total)
 	progress_update(&g->progress, done, total, ts.conns_tls - g->tls_before);
 }
 
+/* Two threads: the progress line (capture's thread) reads the count the
+ * sink's thread publishes after each batch. */
+static void publish_count(void *ctx)
+{
+	struct glue *g = ctx;
+	struct tls_stats ts;
+	tls_get_stats(g->tls, &ts);
+	atomic_store_explicit(&g->tls_now, ts.conns_tls, memory_order_relaxed);
+}
+
+static void on_progress_two(void *ctx, uint64_t done, uint64_t total)
+{
+	struct glue *g = ctx;
+	uint64_t n = atomic_load_explicit(&g->tls_now, memory_order_relaxed);
+	progress_update(&g->progress, done, total, n > g->tls_before ? n - g->tls_before : 0);
+}
+
 struct pipeline {
 	struct glue g;
+	struct handoff *ho;           /* two threads, NULL: one */
 	bool progress;
 };
+
+/* The capture's sink on a second thread; NULL (one thread) when it cannot be. */
+static struct handoff *two_threads(struct pipeline *pl, const struct cap_sink *sink, bool secrets)
+{
+	struct handoff *h = handoff_new(sink, secrets ? on_secrets : NULL, &pl->g, publish_count, &pl->g);
+	if (h && handoff_start(h) != 0) {
+		handoff_free(h);
+		h = NULL;
+	}
+	return h;
+}
 
 struct pipeline *pipeline_open(const struct pipeline_input *in, uint32_t file_index, const struct cap_opts *co,
 			       struct tls_ctx *tls, char *err, size_t errn)
@@ -106,6 +138,8 @@ struct pipeline *pipeline_open(const struct pipeline_input *in, uint32_t file_in
 	}
 	pl->g.tls = tls;
 	struct cap_sink sink = { &pl->g, on_open, on_data, on_gap, on_flag, on_end, on_datagram };
+	if (in->two_threads && !in->live && !in->evidence && (pl->ho = two_threads(pl, &sink, in->secrets_to)))
+		sink = *handoff_sink(pl->ho);
 	pl->g.reader = in->live ? cap_open_live(in->live, file_index, co, &sink, eb)
 				: cap_open_file(in->path, file_index, co, &sink, eb);
 	if (!pl->g.reader ||
@@ -119,7 +153,8 @@ struct pipeline *pipeline_open(const struct pipeline_input *in, uint32_t file_in
 	if (in->secrets_to) {
 		pl->g.secrets_to = in->secrets_to;
 		pl->g.secrets_blocks = in->secrets_blocks;
-		cap_set_secrets(pl->g.reader, on_secrets, &pl->g);
+		if (pl->ho) cap_set_secrets(pl->g.reader, handoff_secrets, pl->ho);
+		else cap_set_secrets(pl->g.reader, on_secrets, &pl->g);
 	}
 	if (in->live) cap_set_flush(pl->g.reader, in->flush, in->flush_ctx);
 	if (!in->live && in->progress) {
@@ -127,8 +162,9 @@ struct pipeline *pipeline_open(const struct pipeline_input *in, uint32_t file_in
 		struct tls_stats ts;
 		tls_get_stats(tls, &ts);
 		pl->g.tls_before = ts.conns_tls;
+		atomic_init(&pl->g.tls_now, ts.conns_tls);
 		progress_start(&pl->g.progress, in->progress, in->path);
-		cap_set_progress(pl->g.reader, on_progress, &pl->g, 0);
+		cap_set_progress(pl->g.reader, pl->ho ? on_progress_two : on_progress, &pl->g, 0);
 	}
 	return pl;
 }
@@ -137,8 +173,17 @@ int pipeline_run(struct pipeline *pl, struct cap_stats *stats, char *err, size_t
 {
 	char eb[CAP_ERRBUF_SIZE] = "";
 	int rc = cap_run(pl->g.reader, eb);
+	handoff_finish(pl->ho);
 	if (pl->progress) progress_end(&pl->g.progress);
-	if (stats) *stats = *cap_get_stats(pl->g.reader);
+	if (stats) {
+		*stats = *cap_get_stats(pl->g.reader);
+		if (pl->ho) {
+			uint64_t gaps, bytes;
+			handoff_dropped(pl->ho, &gaps, &bytes);
+			stats->gaps -= gaps;
+			stats->gap_bytes -= bytes;
+		}
+	}
 	if (rc != 0) snprintf(err, errn, "%s", eb);
 	return rc;
 }
@@ -150,7 +195,7 @@ void pipeline_stop(struct pipeline *pl)
 
 uint64_t pipeline_conns_oom(const struct pipeline *pl)
 {
-	return pl->g.conns_oom;
+	return pl->g.conns_oom + (pl->ho ? handoff_conns_oom(pl->ho) : 0);
 }
 
 const struct cap_stats *pipeline_live_stats(struct pipeline *pl)
@@ -167,5 +212,6 @@ void pipeline_close(struct pipeline *pl)
 {
 	if (!pl) return;
 	cap_close(pl->g.reader);
+	handoff_free(pl->ho);
 	free(pl);
 }

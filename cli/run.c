@@ -313,7 +313,8 @@ static int file_run(struct analysis *a, const char *path, uint32_t idx, bool str
 {
 	struct pipeline_input in = { .path = path, .filter = a->o.bpf, .max_packets = a->o.max_packets,
 				     .max_seconds = a->o.max_seconds, .progress = a->o.progress,
-				     .secrets_to = stream_secrets ? a->keys : NULL, .secrets_blocks = &a->t.dsb_blocks };
+				     .secrets_to = stream_secrets ? a->keys : NULL, .secrets_blocks = &a->t.dsb_blocks,
+				     .two_threads = a->o.two_threads };
 	struct pipeline *pl = pipeline_open(&in, idx, &a->o.cap, a->tls, err, errn);
 	if (!pl) {
 		a->t.files_failed++;

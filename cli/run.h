@@ -28,6 +28,7 @@ struct analysis_opts {
 	const uint16_t *tls_ports; size_t n_tls_ports;
 	const char *const *keylog_files; size_t n_keylog_files; /* --keylog (NSS key log format) */
 	struct cap_opts cap;
+	bool two_threads;             /* each file: dissect and report on a thread of their own (handoff.h) */
 	size_t cert_cache_bytes;      /* DER kept to recognise certificates (0: default) */
 	const char *bpf;              /* filter expression, NULL none */
 	const char *write_to;         /* -w: save the packets read (live) */
