@@ -5,11 +5,22 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Small enough to stay in the caches the two cores share, large enough
  * that the threads meet rarely (~1 200 times for 300 MB of TLS). */
 #define BLOCKS 4u
 #define BLOCK_SIZE ((size_t)128 << 10)
+/* Whether the second thread pays is judged as the capture goes: when,
+ * over EPOCH_BLOCKS blocks handed over, the sink's thread used less than
+ * half the CPU of the capture's (bulk data: reassembling and copying are
+ * the work, the sink only counts records; measured ~0.3 there against
+ * 1.5-4 on handshakes), the copies cost more than the thread saves, so
+ * the next INLINE_CALLS calls are made at once on the capture's thread,
+ * without copies; then it is tried again.  Both ways make the same calls
+ * in the same order. */
+#define EPOCH_BLOCKS 16u
+#define INLINE_CALLS 100000u
 
 enum kind { K_OPEN, K_DATA, K_GAP, K_FLAG, K_END, K_DGRAM, K_SECRETS };
 
@@ -46,12 +57,24 @@ struct handoff {
 	bool eof, sink_waiting, capture_waiting;
 	pthread_mutex_t mu;
 	pthread_cond_t to_sink, to_capture;
-	pthread_t thread;
-	bool started, finished;
+	bool threaded;                 /* handoff_run: the capture's thread is running */
+	/* capture's thread: calls made at once for now (see EPOCH_BLOCKS) */
+	bool direct;
+	uint32_t direct_calls, epoch_blocks;
+	uint64_t n_queued, n_direct, n_switches; /* handoff_counts */
+	int64_t epoch_cpu0, epoch_sink0;
+	int64_t sink_cpu_ns;           /* under mu: CPU time the sink's thread spent replaying */
 	uint64_t drop_gaps, drop_gap_bytes, oom;
 };
 
 static size_t pad8(size_t n) { return (n + 7) & ~(size_t)7; }
+
+static int64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return 0;
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 /* ---- the sink's thread ------------------------------------------------ */
 
@@ -110,9 +133,9 @@ static void replay(struct handoff *h, const uint8_t *blk, size_t used)
 	}
 }
 
-static void *sink_thread(void *arg)
+/* Replay blocks as they are handed over, until the capture is done. */
+static void consume(struct handoff *h)
 {
-	struct handoff *h = arg;
 	for (;;) {
 		pthread_mutex_lock(&h->mu);
 		while (!h->filled && !h->eof) {
@@ -122,10 +145,13 @@ static void *sink_thread(void *arg)
 		}
 		bool done = !h->filled;
 		pthread_mutex_unlock(&h->mu);
-		if (done) return NULL;
+		if (done) return;
+		int64_t t0 = thread_cpu_ns();
 		replay(h, h->buf + (size_t)h->head * BLOCK_SIZE, h->used[h->head]);
 		if (h->after_batch) h->after_batch(h->after_ctx);
+		int64_t t1 = thread_cpu_ns();
 		pthread_mutex_lock(&h->mu);
+		h->sink_cpu_ns += t1 - t0;
 		h->head = (h->head + 1) % BLOCKS;
 		h->filled--;
 		if (h->capture_waiting) pthread_cond_signal(&h->to_capture);
@@ -134,6 +160,20 @@ static void *sink_thread(void *arg)
 }
 
 /* ---- the capture's thread ------------------------------------------- */
+
+/* Over an epoch of blocks handed over: did the sink's thread work less
+ * than half as much as the capture's?  (Under mu.) */
+static bool sink_cheaper(struct handoff *h)
+{
+	if (!h->epoch_blocks++) {
+		h->epoch_cpu0 = thread_cpu_ns();
+		h->epoch_sink0 = h->sink_cpu_ns;
+		return false;
+	}
+	if (h->epoch_blocks <= EPOCH_BLOCKS) return false;
+	h->epoch_blocks = 0;
+	return 2 * (h->sink_cpu_ns - h->epoch_sink0) < thread_cpu_ns() - h->epoch_cpu0;
+}
 
 /* Hand the block being filled over (if it holds anything) and take the
  * next free one, waiting while all are handed over.  wait_empty: also
@@ -145,6 +185,12 @@ static void hand_over(struct handoff *h, bool wait_empty)
 		h->filled++;
 		h->tail = (h->tail + 1) % BLOCKS;
 		if (h->sink_waiting) pthread_cond_signal(&h->to_sink);
+		if (sink_cheaper(h)) {
+			h->n_switches++;
+			h->direct = true;
+			h->direct_calls = 0;
+			wait_empty = true;
+		}
 	}
 	while (h->filled == BLOCKS || (wait_empty && h->filled)) {
 		h->capture_waiting = true;
@@ -158,21 +204,31 @@ static void hand_over(struct handoff *h, bool wait_empty)
 /* Queue a call, or make it here when it does not fit in a block: once the
  * sink's thread has replayed everything before it, it is idle and the
  * call may run here (the mutex orders the two threads' memory).  Without
- * the thread (not started, or finished) every call is made here. */
+ * the second thread every call is made at once. */
 static enum cap_verdict put(struct handoff *h, struct rec *r, const uint8_t *b, size_t n)
 {
-	if (n > BLOCK_SIZE - sizeof *r || !h->started || h->finished) {
-		if (h->started && !h->finished) hand_over(h, true);
-		return deliver(h, r, b, n);
+	if (h->threaded && !h->direct && n <= BLOCK_SIZE - sizeof *r) {
+		size_t need = sizeof *r + pad8(n);
+		if (h->used[h->tail] + need > BLOCK_SIZE) hand_over(h, false);
+		if (!h->direct) { /* (hand_over may have just switched) */
+			uint8_t *dst = h->buf + (size_t)h->tail * BLOCK_SIZE + h->used[h->tail];
+			r->n = (uint32_t)n;
+			memcpy(dst, r, sizeof *r);
+			if (n) memcpy(dst + sizeof *r, b, n);
+			h->used[h->tail] += need;
+			h->n_queued++;
+			return CAP_KEEP;
+		}
 	}
-	size_t need = sizeof *r + pad8(n);
-	if (h->used[h->tail] + need > BLOCK_SIZE) hand_over(h, false);
-	uint8_t *dst = h->buf + (size_t)h->tail * BLOCK_SIZE + h->used[h->tail];
-	r->n = (uint32_t)n;
-	memcpy(dst, r, sizeof *r);
-	if (n) memcpy(dst + sizeof *r, b, n);
-	h->used[h->tail] += need;
-	return CAP_KEEP;
+	if (h->direct) {
+		h->n_direct++;
+		enum cap_verdict v = deliver(h, r, b, n);
+		if (++h->direct_calls % 4096 == 0 && h->after_batch) h->after_batch(h->after_ctx);
+		if (h->direct_calls >= INLINE_CALLS) h->direct = false;
+		return v;
+	}
+	if (h->threaded) hand_over(h, true); /* too large for a block */
+	return deliver(h, r, b, n);
 }
 
 static struct rec mkrec(enum kind k, struct proxy *px, int dir, unsigned arg, uint64_t a, const struct ek_pktref *p)
@@ -276,24 +332,41 @@ struct handoff *handoff_new(const struct cap_sink *inner, cap_secrets_fn secrets
 
 const struct cap_sink *handoff_sink(struct handoff *h) { return &h->outer; }
 
-int handoff_start(struct handoff *h)
-{
-	int e = pthread_create(&h->thread, NULL, sink_thread, h);
-	if (e) return -1;
-	h->started = true;
-	return 0;
-}
+struct producer {
+	struct handoff *h;
+	int (*fn)(void *ctx);
+	void *ctx;
+	int rc;
+};
 
-void handoff_finish(struct handoff *h)
+static void *capture_thread(void *arg)
 {
-	if (!h || !h->started || h->finished) return;
+	struct producer *p = arg;
+	struct handoff *h = p->h;
+	p->rc = p->fn(p->ctx);
 	hand_over(h, false);
 	pthread_mutex_lock(&h->mu);
 	h->eof = true;
 	if (h->sink_waiting) pthread_cond_signal(&h->to_sink);
 	pthread_mutex_unlock(&h->mu);
-	pthread_join(h->thread, NULL);
-	h->finished = true;
+	return NULL;
+}
+
+int handoff_run(struct handoff *h, int (*produce)(void *ctx), void *ctx)
+{
+	struct producer p = { h, produce, ctx, 0 };
+	pthread_t thread;
+	h->threaded = true;
+	if (pthread_create(&thread, NULL, capture_thread, &p) == 0) {
+		consume(h);
+		pthread_join(thread, NULL);
+		h->threaded = false;
+		h->direct = false;
+	} else {
+		h->threaded = false; /* every call made at once, here */
+		p.rc = produce(ctx);
+	}
+	return p.rc;
 }
 
 void handoff_dropped(const struct handoff *h, uint64_t *gaps, uint64_t *gap_bytes)
@@ -304,10 +377,16 @@ void handoff_dropped(const struct handoff *h, uint64_t *gaps, uint64_t *gap_byte
 
 uint64_t handoff_conns_oom(const struct handoff *h) { return h->oom; }
 
+void handoff_counts(const struct handoff *h, uint64_t *queued, uint64_t *direct, uint64_t *switches)
+{
+	*queued = h->n_queued;
+	*direct = h->n_direct;
+	*switches = h->n_switches;
+}
+
 void handoff_free(struct handoff *h)
 {
 	if (!h) return;
-	handoff_finish(h);
 	pthread_mutex_destroy(&h->mu);
 	pthread_cond_destroy(&h->to_sink);
 	pthread_cond_destroy(&h->to_capture);

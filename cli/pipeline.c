@@ -116,15 +116,15 @@ struct pipeline {
 	bool progress;
 };
 
-/* The capture's sink on a second thread; NULL (one thread) when it cannot be. */
-static struct handoff *two_threads(struct pipeline *pl, const struct cap_sink *sink, bool secrets)
+struct capture_run {
+	struct cap_reader *reader;
+	char eb[CAP_ERRBUF_SIZE];
+};
+
+static int run_capture(void *ctx)
 {
-	struct handoff *h = handoff_new(sink, secrets ? on_secrets : NULL, &pl->g, publish_count, &pl->g);
-	if (h && handoff_start(h) != 0) {
-		handoff_free(h);
-		h = NULL;
-	}
-	return h;
+	struct capture_run *cr = ctx;
+	return cap_run(cr->reader, cr->eb);
 }
 
 struct pipeline *pipeline_open(const struct pipeline_input *in, uint32_t file_index, const struct cap_opts *co,
@@ -138,7 +138,8 @@ struct pipeline *pipeline_open(const struct pipeline_input *in, uint32_t file_in
 	}
 	pl->g.tls = tls;
 	struct cap_sink sink = { &pl->g, on_open, on_data, on_gap, on_flag, on_end, on_datagram };
-	if (in->two_threads && !in->live && !in->evidence && (pl->ho = two_threads(pl, &sink, in->secrets_to)))
+	if (in->two_threads && !in->live && !in->evidence &&
+	    (pl->ho = handoff_new(&sink, in->secrets_to ? on_secrets : NULL, &pl->g, publish_count, &pl->g)))
 		sink = *handoff_sink(pl->ho);
 	pl->g.reader = in->live ? cap_open_live(in->live, file_index, co, &sink, eb)
 				: cap_open_file(in->path, file_index, co, &sink, eb);
@@ -171,9 +172,8 @@ struct pipeline *pipeline_open(const struct pipeline_input *in, uint32_t file_in
 
 int pipeline_run(struct pipeline *pl, struct cap_stats *stats, char *err, size_t errn)
 {
-	char eb[CAP_ERRBUF_SIZE] = "";
-	int rc = cap_run(pl->g.reader, eb);
-	handoff_finish(pl->ho);
+	struct capture_run cr = { pl->g.reader, "" };
+	int rc = pl->ho ? handoff_run(pl->ho, run_capture, &cr) : cap_run(pl->g.reader, cr.eb);
 	if (pl->progress) progress_end(&pl->g.progress);
 	if (stats) {
 		*stats = *cap_get_stats(pl->g.reader);
@@ -184,7 +184,7 @@ int pipeline_run(struct pipeline *pl, struct cap_stats *stats, char *err, size_t
 			stats->gap_bytes -= bytes;
 		}
 	}
-	if (rc != 0) snprintf(err, errn, "%s", eb);
+	if (rc != 0) snprintf(err, errn, "%s", cr.eb);
 	return rc;
 }
 

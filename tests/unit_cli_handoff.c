@@ -140,8 +140,20 @@ static struct cap_sink rec_sink_of(struct rec_sink *s)
 	return (struct cap_sink){ s, r_open, r_data, r_gap, r_flag, r_end, r_dgram };
 }
 
+struct capture_job {
+	struct cap_reader *r;
+	char eb[CAP_ERRBUF_SIZE];
+};
+
+static int run_capture(void *ctx)
+{
+	struct capture_job *j = ctx;
+	return cap_run(j->r, j->eb);
+}
+
 /* Read path into the recording sink, straight (ho_mode 0), through a
- * handoff on a thread (1) or through one without a thread (2). */
+ * handoff with the capture on a thread of its own (1) or through one
+ * outside handoff_run: every call made at once (2). */
 static int read_into(const char *path, struct rec_sink *s, int ho_mode, struct cap_stats *st)
 {
 	char eb[CAP_ERRBUF_SIZE];
@@ -153,7 +165,6 @@ static int read_into(const char *path, struct rec_sink *s, int ho_mode, struct c
 		h = handoff_new(&inner, r_secrets, s, NULL, NULL);
 		CHECK(h != NULL);
 		if (!h) return -1;
-		if (ho_mode == 1) CHECK(handoff_start(h) == 0);
 		sink = handoff_sink(h);
 	}
 	struct cap_reader *r = cap_open_file(path, 0, &o, sink, eb);
@@ -163,8 +174,8 @@ static int read_into(const char *path, struct rec_sink *s, int ho_mode, struct c
 	}
 	if (h) cap_set_secrets(r, handoff_secrets, h);
 	else cap_set_secrets(r, r_secrets, s);
-	int rc = cap_run(r, eb);
-	handoff_finish(h);
+	struct capture_job j = { r, "" };
+	int rc = ho_mode == 1 ? handoff_run(h, run_capture, &j) : cap_run(r, j.eb);
 	*st = *cap_get_stats(r);
 	if (h) {
 		uint64_t g, gb;
@@ -246,62 +257,167 @@ static int visit(const char *path, const struct stat *sb, int type, struct FTW *
 
 /* ---- synthetic calls --------------------------------------------------- */
 
+struct synth {
+	const struct cap_sink *k;
+	struct handoff *h;         /* NULL: the direct run */
+	struct rec_sink *rec;
+	const uint8_t *bytes;
+	size_t big;
+};
+
+/* Many blocks' worth of calls, one too large for a block, a large secrets
+ * block, then the end. */
+static int synth_calls(void *ctx)
+{
+	struct synth *y = ctx;
+	const struct cap_sink *k = y->k;
+	struct cap_conn c = { .id = 4, .ep = { { .port = 5061 }, { .port = 40000 } } };
+	struct ek_pktref p = { .frame = 1 };
+	CHECK(k->conn_open(k->ctx, &c, &p) == CAP_KEEP);
+	for (int i = 0; i < 5000; i++) {
+		p.frame++;
+		CHECK(k->data(k->ctx, &c, i & 1, y->bytes + i, 100 + (size_t)i % 900, &p) == CAP_KEEP);
+		if (i % 1000 == 999) k->gap(k->ctx, &c, 0, (uint64_t)i, &p);
+	}
+	p.frame++;
+	CHECK(k->data(k->ctx, &c, 0, y->bytes, y->big, &p) == CAP_KEEP);
+	if (y->h) handoff_secrets(y->h, y->bytes, y->big);
+	else r_secrets(y->rec, y->bytes, y->big);
+	p.frame++;
+	k->flag(k->ctx, &c, 1, CAP_FLAG_FIN, &p);
+	k->conn_end(k->ctx, &c, CAP_END_EOF, &p);
+	return 7;
+}
+
+/* A capture that works hard for a sink that does little (bulk data): the
+ * calls switch to being made at once, and back, in the same order. */
+struct light {
+	struct log log;
+	uint64_t sum;
+};
+
+static enum cap_verdict l_open(void *ctx, struct cap_conn *c, const struct ek_pktref *p)
+{
+	struct light *s = ctx;
+	logf_(&s->log, "open %llu @%llu\n", (unsigned long long)c->id, (unsigned long long)p->frame);
+	return CAP_KEEP;
+}
+
+static enum cap_verdict l_data(void *ctx, struct cap_conn *c, int dir, const uint8_t *b, size_t n,
+			       const struct ek_pktref *p)
+{
+	struct light *s = ctx;
+	(void)c;
+	/* the log only every 64th call: a sink that counts and moves on */
+	s->sum = s->sum * 31 + b[0] + b[n - 1] + n + (unsigned)dir + p->frame;
+	if (p->frame % 64 == 0) logf_(&s->log, "%llu %llu\n", (unsigned long long)p->frame, (unsigned long long)s->sum);
+	return CAP_KEEP;
+}
+
+static void l_end(void *ctx, struct cap_conn *c, enum cap_end why, const struct ek_pktref *p)
+{
+	struct light *s = ctx;
+	logf_(&s->log, "end %llu %d @%llu %llu\n", (unsigned long long)c->id, (int)why, (unsigned long long)p->frame,
+	      (unsigned long long)s->sum);
+}
+
+struct heavy {
+	const struct cap_sink *k;
+	const uint8_t *bytes;
+	uint64_t work;
+};
+
+static int heavy_calls(void *ctx)
+{
+	struct heavy *y = ctx;
+	const struct cap_sink *k = y->k;
+	struct cap_conn c = { .id = 9 };
+	struct ek_pktref p = { .frame = 1 };
+	k->conn_open(k->ctx, &c, &p);
+	for (uint64_t i = 0; i < 400000; i++) {
+		p.frame++;
+		size_t n = 200 + i % 1000;
+		for (int rep = 0; rep < 4; rep++) y->work += fnv(y->bytes + i % 1000, n); /* the capture's own work */
+		CHECK(k->data(k->ctx, &c, (int)(i & 1), y->bytes + i % 1000, n, &p) == CAP_KEEP);
+	}
+	k->conn_end(k->ctx, &c, CAP_END_EOF, &p);
+	return 0;
+}
+
+static void switches(const uint8_t *bytes)
+{
+	struct light a = { 0 }, b = { 0 };
+	struct cap_sink inner = { &a, l_open, l_data, NULL, NULL, l_end, NULL }, direct = inner;
+	direct.ctx = &b;
+	struct handoff *h = handoff_new(&inner, NULL, NULL, NULL, NULL);
+	CHECK(h != NULL);
+	struct heavy x = { handoff_sink(h), bytes, 0 }, y = { &direct, bytes, 0 };
+	CHECK(handoff_run(h, heavy_calls, &x) == 0);
+	heavy_calls(&y);
+	CHECK(a.log.n == b.log.n && !memcmp(a.log.s, b.log.s, b.log.n));
+	CHECK_EQ_U(a.sum, b.sum);
+	uint64_t queued, made_direct, sw;
+	handoff_counts(h, &queued, &made_direct, &sw);
+	CHECK_EQ_U(queued + made_direct, 400002);
+	CHECK(sw >= 1 && made_direct > 0 && queued > 0);
+	fprintf(stderr, "handoff: heavy capture, light sink: %llu calls queued, %llu made at once, %llu switches\n",
+		(unsigned long long)queued, (unsigned long long)made_direct, (unsigned long long)sw);
+	handoff_free(h);
+	free(a.log.s);
+	free(b.log.s);
+}
+
+/* A verdict the capture learns late: after CAP_IGNORE the sink gets
+ * conn_end at once and nothing more; holes the capture reports meanwhile
+ * are handed back; the capture is told at its next data call. */
+struct late {
+	const struct cap_sink *k;
+	struct cap_conn c;
+	const uint8_t *bytes;
+};
+
+static int late_open(void *ctx)
+{
+	struct late *l = ctx;
+	struct ek_pktref p = { .frame = 10 };
+	CHECK(l->k->conn_open(l->k->ctx, &l->c, &p) == CAP_KEEP);
+	CHECK(l->k->data(l->k->ctx, &l->c, 0, l->bytes, 10, &p) == CAP_KEEP); /* queued: no verdict yet */
+	return 0;
+}
+
 static void synthetic(void)
 {
-	struct rec_sink s = { .ignore_mod = 0 }, ref = { .ignore_mod = 0 };
-	struct cap_sink inner = rec_sink_of(&s), direct = rec_sink_of(&ref);
-	struct handoff *h = handoff_new(&inner, r_secrets, &s, NULL, NULL);
-	CHECK(h && handoff_start(h) == 0);
-	const struct cap_sink *o = handoff_sink(h);
 	size_t big = 300000; /* larger than a block: made in place, after what is queued */
 	uint8_t *bytes = malloc(big);
 	if (!bytes) abort();
 	for (size_t i = 0; i < big; i++) bytes[i] = (uint8_t)(i * 7 + i / 251);
-	struct cap_conn c1 = { .id = 4, .ep = { { .port = 5061 }, { .port = 40000 } } }, d1 = c1;
-	struct ek_pktref p = { .frame = 1 };
-	for (int pass = 0; pass < 2; pass++) {
-		const struct cap_sink *k = pass ? &direct : o;
-		struct cap_conn *c = pass ? &d1 : &c1;
-		p.frame = 1;
-		CHECK(k->conn_open(k->ctx, c, &p) == CAP_KEEP);
-		for (int i = 0; i < 5000; i++) { /* several blocks' worth */
-			p.frame++;
-			CHECK(k->data(k->ctx, c, i & 1, bytes + i, 100 + (size_t)i % 900, &p) == CAP_KEEP);
-			if (i % 1000 == 999) k->gap(k->ctx, c, 0, (uint64_t)i, &p);
-		}
-		p.frame++;
-		CHECK(k->data(k->ctx, c, 0, bytes, big, &p) == CAP_KEEP);
-		if (pass) r_secrets(&ref, bytes, big);
-		else handoff_secrets(h, bytes, big);
-		p.frame++;
-		k->flag(k->ctx, c, 1, CAP_FLAG_FIN, &p);
-		k->conn_end(k->ctx, c, CAP_END_EOF, &p);
-	}
-	handoff_finish(h);
+
+	struct rec_sink s = { .ignore_mod = 0 }, ref = { .ignore_mod = 0 };
+	struct cap_sink inner = rec_sink_of(&s), direct = rec_sink_of(&ref);
+	struct handoff *h = handoff_new(&inner, r_secrets, &s, NULL, NULL);
+	CHECK(h != NULL);
+	struct synth a = { handoff_sink(h), h, &s, bytes, big }, b = { &direct, NULL, &ref, bytes, big };
+	CHECK(handoff_run(h, synth_calls, &a) == 7);
+	CHECK(synth_calls(&b) == 7);
 	CHECK(s.log.n == ref.log.n && !memcmp(s.log.s, ref.log.s, ref.log.n));
 	CHECK(s.log.calls > 5000);
 	handoff_free(h);
 	free(s.log.s);
 	free(ref.log.s);
 
-	/* A verdict the capture learns late: after CAP_IGNORE the sink gets
-	 * conn_end at once and nothing more; holes the capture reports
-	 * meanwhile are handed back; the capture is told at its next data. */
 	struct rec_sink t = { .ignore_mod = 2 }; /* id 1 is ignored */
 	inner = rec_sink_of(&t);
 	h = handoff_new(&inner, NULL, NULL, NULL, NULL);
-	CHECK(h && handoff_start(h) == 0);
-	o = handoff_sink(h);
-	struct cap_conn c = { .id = 1 };
-	p.frame = 10;
-	CHECK(o->conn_open(o->ctx, &c, &p) == CAP_KEEP);
-	CHECK(o->data(o->ctx, &c, 0, bytes, 10, &p) == CAP_KEEP); /* queued: the verdict is not known yet */
-	handoff_finish(h); /* the sink's thread got there; later calls are made in place */
-	o->gap(o->ctx, &c, 1, 77, &p);
-	o->flag(o->ctx, &c, 1, CAP_FLAG_RST, &p);
-	CHECK(o->data(o->ctx, &c, 1, bytes, 10, &p) == CAP_IGNORE); /* now the capture knows */
-	o->conn_end(o->ctx, &c, CAP_END_CLOSED, &p);
-	CHECK(c.user == NULL);
+	CHECK(h != NULL);
+	struct late l = { handoff_sink(h), { .id = 1 }, bytes };
+	struct ek_pktref p = { .frame = 11 };
+	CHECK(handoff_run(h, late_open, &l) == 0); /* replayed: the sink said CAP_IGNORE */
+	const struct cap_sink *o = l.k;            /* from here on calls are made at once */
+	o->gap(o->ctx, &l.c, 1, 77, &p);
+	o->flag(o->ctx, &l.c, 1, CAP_FLAG_RST, &p);
+	CHECK(o->data(o->ctx, &l.c, 1, bytes, 10, &p) == CAP_IGNORE); /* now the capture knows */
+	o->conn_end(o->ctx, &l.c, CAP_END_CLOSED, &p);
+	CHECK(l.c.user == NULL);
 	uint64_t g, gb;
 	handoff_dropped(h, &g, &gb);
 	CHECK_EQ_U(g, 1);
@@ -311,6 +427,7 @@ static void synthetic(void)
 	CHECK_EQ_U(t.log.calls, 3); /* open, data, end: nothing after the verdict */
 	handoff_free(h);
 	free(t.log.s);
+	switches(bytes);
 	free(bytes);
 }
 
