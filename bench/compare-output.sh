@@ -2,11 +2,13 @@
 # compare-output.sh - check that two ekuscope builds write byte-identical
 # output: the timeline CSV (-o), findings CSV, certificate inventory CSV,
 # connections CSV, JSON Lines, HTML report, exported PEM files, the text report with stderr and exit status, the quiet report
-# and its timeline CSV (with -j 2: a file read ahead on its own thread), and the
+# and its timeline CSV (with -j 2: the file on two threads, capture apart from
+# dissect and report, its input read ahead on a third), and the
 # readable stdout timeline; with the file's key log (FILE.keylog) when
 # there is one.  On every samples/*.pcap, the public corpus captures (if
 # present), the bench captures (bench/out/*.pcap, if generated) and any
-# extra files given; then all samples in one run, with -j 1 and -j 2.
+# extra files given; then all samples in one run, with -j 1, 2 and 4 (one
+# thread; each file on two; two files at once on -j workers).
 #
 #     bench/compare-output.sh [--samples-only] OLD/ekuscope NEW/ekuscope [EXTRA.pcap ...]
 #     bench/compare-output.sh [--samples-only] --ref REV NEW/ekuscope [EXTRA.pcap ...]
@@ -74,7 +76,7 @@ run() { # BIN OUTDIR [OPTIONS...] -- FILE...
 	(cd "$d" && "$bin" -o t.csv --findings f.csv --certs c.csv --conns n.csv --json j.jsonl --html r.html \
 		--export-certs pem "${FIXED[@]}" "${opts[@]}" "$@" >report.txt 2>stderr.txt
 		echo "exit $?" >>stderr.txt)
-	# the quiet run with a thread to spare: one file is read ahead on a thread of its own
+	# the quiet run with a thread to spare: the file on two threads (cli/handoff.h)
 	(cd "$d" && "$bin" -q -o q.csv "${opts[@]}" -j 2 "$@" >quiet.txt 2>>stderr.txt; echo "exit $?" >>stderr.txt)
 	(cd "$d" && "$bin" "${FIXED[@]}" "${opts[@]}" "$@" >text.txt 2>>stderr.txt; echo "exit $?" >>stderr.txt)
 }
@@ -94,11 +96,12 @@ for f in "${files[@]}"; do
 	run "$NEW" "$W/b" "${keys[@]}" -j 1 -- "$f"
 	check "$f"
 done
-# All samples in one run (file indexes, cross-file state), serial and -j 2.
-for j in 1 2; do
+# All samples in one run (file indexes, cross-file state): one thread, each
+# file on two threads, two files at once.
+for j in 1 2 4; do
 	run "$OLD" "$W/a" -j $j -- "$ROOT"/samples/*.pcap
 	run "$NEW" "$W/b" -j $j -- "$ROOT"/samples/*.pcap
 	check "all samples in one run, -j $j"
 done
 if ((bad)); then echo "compare-output: outputs differ" >&2; exit 1; fi
-echo "compare-output: identical on $n files (+ all samples in one run, -j 1 and -j 2)"
+echo "compare-output: identical on $n files (+ all samples in one run, -j 1, 2 and 4)"

@@ -83,7 +83,7 @@ static unsigned file_jobs(const struct options *op)
 /* The files, in order: in -j workers when that pays. */
 static int run_files(struct analysis *a, const struct options *op)
 {
-	unsigned jobs = file_jobs(op);
+	unsigned jobs = op->files_at_once;
 	if (jobs > 1 && op->n_files > 1)
 		return parallel_run(a, &op->ao, op->files, op->n_files, jobs) != 0 ? EK_EXIT_USAGE : EK_EXIT_OK;
 	int status = EK_EXIT_OK;
@@ -128,9 +128,9 @@ int main(int argc, char **argv)
 	static struct options op; /* the analysis points into it until the end */
 	int status = options_parse(&op, argc, argv);
 	if (status == OPTIONS_RUN && !op.live.iface) {
-		/* the threads -j leaves to each file read ahead and dissect */
-		op.ao.cap.read_ahead = parallel_read_ahead(op.jobs, file_jobs(&op), op.n_files);
-		op.ao.two_threads = op.ao.cap.read_ahead;
+		struct parallel_plan plan = parallel_plan(op.jobs, file_jobs(&op), op.n_files);
+		op.files_at_once = plan.files_at_once;
+		op.ao.cap.read_ahead = op.ao.two_threads = plan.two_threads;
 	}
 	if (status == OPTIONS_RUN) status = op.list_ifaces ? list_interfaces() : run(&op);
 	options_free(&op);

@@ -24,6 +24,7 @@ struct options {
 	const char *user;             /* -Z */
 	int fail_on;                  /* --fail-on: enum severity, -1 none */
 	unsigned jobs;                /* -j; 0: parallel_default_jobs */
+	unsigned files_at_once;       /* from -j (main.c, parallel_plan) */
 	bool list_ifaces;             /* -D: nothing else is checked */
 	bool csv_on_stdout;           /* an output is "-": the report goes to stderr */
 	const char **files;

@@ -230,12 +230,15 @@ unsigned parallel_default_jobs(const char *const *files, size_t n)
 	return cpus < 256 ? (unsigned)cpus : 256;
 }
 
-bool parallel_read_ahead(unsigned asked, unsigned jobs, size_t n)
+struct parallel_plan parallel_plan(unsigned asked, unsigned jobs, size_t n)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned long threads = asked ? asked : cpus > 1 ? (unsigned long)cpus : 1;
 	size_t at_once = jobs > 1 && n > 1 ? (jobs < n ? jobs : n) : 1;
-	return threads >= 2 * (unsigned long)at_once;
+	struct parallel_plan p = { 1, threads >= 2 };
+	if (p.two_threads && at_once > threads / 2) at_once = threads / 2;
+	p.files_at_once = at_once ? (unsigned)at_once : 1;
+	return p;
 }
 
 size_t parallel_run(struct analysis *a, const struct analysis_opts *o, const char *const *files, size_t n,

@@ -30,10 +30,20 @@
 #define PARALLEL_MIN_BYTES ((unsigned long long)32 << 20)
 unsigned parallel_default_jobs(const char *const *files, size_t n);
 
-/* -j N counts threads: may each file analysed at once (jobs of n files)
- * have a read-ahead thread (capture/readahead.h) too?  asked: -j (0: the
- * default, the online CPUs).  Never with -j 1. */
-bool parallel_read_ahead(unsigned asked, unsigned jobs, size_t n);
+/* -j N counts threads, and every file analysed gets two of them: its
+ * capture on one (with a read-ahead thread for the input,
+ * capture/readahead.h), dissect and report on the other (handoff.h).  One
+ * file on two threads ran 1.45x faster than on one, in the same memory;
+ * two files on a thread each 1.15-1.6x, in twice the memory (recurring-
+ * and unique-certs x2, docs/performance.md).  So up to N/2 files at once,
+ * of the jobs (the default -j, or 1 for small inputs and for writers that
+ * need one run's order) of n files.  asked: -j (0: the default, the online
+ * CPUs).  -j 1: one file at a time on one thread. */
+struct parallel_plan {
+	unsigned files_at_once;
+	bool two_threads;             /* read ahead, capture and dissect apart */
+};
+struct parallel_plan parallel_plan(unsigned asked, unsigned jobs, size_t n);
 
 size_t parallel_run(struct analysis *a, const struct analysis_opts *o, const char *const *files, size_t n,
 		    unsigned jobs);
