@@ -9,38 +9,20 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <ftw.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../cli/handoff.h"
+#include "../common/strbuf.h"
 #include "check.h"
 
 struct log {
-	char *s;
-	size_t n, cap;
+	struct ek_str t;
 	uint64_t calls;
 };
 
-static void logf_(struct log *l, const char *fmt, ...)
-{
-	char line[256];
-	va_list ap;
-	va_start(ap, fmt);
-	int k = vsnprintf(line, sizeof line, fmt, ap);
-	va_end(ap);
-	if (k < 0) return;
-	size_t len = (size_t)k < sizeof line ? (size_t)k : sizeof line - 1;
-	if (l->n + len + 1 > l->cap) {
-		l->cap = (l->n + len + 1) * 2;
-		l->s = realloc(l->s, l->cap);
-		if (!l->s) abort();
-	}
-	memcpy(l->s + l->n, line, len + 1);
-	l->n += len;
-	l->calls++;
-}
+#define logf_(l, ...) ((l)->calls++, ek_str_printf(&(l)->t, __VA_ARGS__))
 
 static uint64_t fnv(const uint8_t *b, size_t n)
 {
@@ -193,15 +175,15 @@ static int read_into(const char *path, struct rec_sink *s, int ho_mode, struct c
 static int files_checked;
 static uint64_t calls_checked;
 
-static void first_difference(const char *path, const char *what, const struct log *a, const struct log *b)
+static void first_difference(const char *path, const char *what, const struct ek_str *a, const struct ek_str *b)
 {
 	size_t i = 0, line = 1;
-	while (i < a->n && i < b->n && a->s[i] == b->s[i]) line += a->s[i++] == '\n';
+	while (i < a->len && i < b->len && a->s[i] == b->s[i]) line += a->s[i++] == '\n';
 	size_t sa = i, sb = i;
 	while (sa > 0 && a->s[sa - 1] != '\n') sa--;
 	while (sb > 0 && b->s[sb - 1] != '\n') sb--;
 	fprintf(stderr, "%s (%s): logs differ at line %zu:\n  straight: %.120s\n  handoff:  %.120s\n", path, what, line,
-		sa < a->n ? a->s + sa : "(end)", sb < b->n ? b->s + sb : "(end)");
+		sa < a->len ? a->s + sa : "(end)", sb < b->len ? b->s + sb : "(end)");
 }
 
 static void check_file(const char *path)
@@ -211,28 +193,28 @@ static void check_file(const char *path)
 				inline_ = { .ignore_mod = mod };
 		struct cap_stats s0, s1, s2;
 		int rc0 = read_into(path, &straight, 0, &s0);
-		if (rc0 != 0 && !straight.log.n) { /* not a capture libpcap reads */
-			free(straight.log.s);
+		if (rc0 != 0 && !straight.log.t.len) { /* not a capture libpcap reads */
+			ek_str_free(&straight.log.t);
 			return;
 		}
 		int rc1 = read_into(path, &thread, 1, &s1);
 		int rc2 = read_into(path, &inline_, 2, &s2);
 		CHECK(rc0 == rc1 && rc0 == rc2);
-		bool same1 = thread.log.n == straight.log.n && !memcmp(thread.log.s, straight.log.s, straight.log.n);
-		bool same2 = inline_.log.n == straight.log.n && !memcmp(inline_.log.s, straight.log.s, straight.log.n);
+		bool same1 = thread.log.t.len == straight.log.t.len && !memcmp(thread.log.t.s, straight.log.t.s, straight.log.t.len);
+		bool same2 = inline_.log.t.len == straight.log.t.len && !memcmp(inline_.log.t.s, straight.log.t.s, straight.log.t.len);
 		CHECK(same1);
 		CHECK(same2);
-		if (!same1) first_difference(path, mod ? "thread, ignoring" : "thread", &straight.log, &thread.log);
-		if (!same2) first_difference(path, mod ? "inline, ignoring" : "inline", &straight.log, &inline_.log);
+		if (!same1) first_difference(path, mod ? "thread, ignoring" : "thread", &straight.log.t, &thread.log.t);
+		if (!same2) first_difference(path, mod ? "inline, ignoring" : "inline", &straight.log.t, &inline_.log.t);
 		CHECK_EQ_U(s1.gaps, s0.gaps);
 		CHECK_EQ_U(s1.gap_bytes, s0.gap_bytes);
 		CHECK_EQ_U(s2.gaps, s0.gaps);
 		CHECK_EQ_U(s1.conns, s0.conns);
 		CHECK_EQ_U(s1.packets, s0.packets);
 		calls_checked += straight.log.calls;
-		free(straight.log.s);
-		free(thread.log.s);
-		free(inline_.log.s);
+		ek_str_free(&straight.log.t);
+		ek_str_free(&thread.log.t);
+		ek_str_free(&inline_.log.t);
 	}
 	files_checked++;
 }
@@ -354,7 +336,7 @@ static void switches(const uint8_t *bytes)
 	struct heavy x = { handoff_sink(h), bytes, 0 }, y = { &direct, bytes, 0 };
 	CHECK(handoff_run(h, heavy_calls, &x) == 0);
 	heavy_calls(&y);
-	CHECK(a.log.n == b.log.n && !memcmp(a.log.s, b.log.s, b.log.n));
+	CHECK(a.log.t.len == b.log.t.len && !memcmp(a.log.t.s, b.log.t.s, b.log.t.len));
 	CHECK_EQ_U(a.sum, b.sum);
 	uint64_t queued, made_direct, sw;
 	handoff_counts(h, &queued, &made_direct, &sw);
@@ -363,8 +345,8 @@ static void switches(const uint8_t *bytes)
 	fprintf(stderr, "handoff: heavy capture, light sink: %llu calls queued, %llu made at once, %llu switches\n",
 		(unsigned long long)queued, (unsigned long long)made_direct, (unsigned long long)sw);
 	handoff_free(h);
-	free(a.log.s);
-	free(b.log.s);
+	ek_str_free(&a.log.t);
+	ek_str_free(&b.log.t);
 }
 
 /* A verdict the capture learns late: after CAP_IGNORE the sink gets
@@ -399,11 +381,11 @@ static void synthetic(void)
 	struct synth a = { handoff_sink(h), h, &s, bytes, big }, b = { &direct, NULL, &ref, bytes, big };
 	CHECK(handoff_run(h, synth_calls, &a) == 7);
 	CHECK(synth_calls(&b) == 7);
-	CHECK(s.log.n == ref.log.n && !memcmp(s.log.s, ref.log.s, ref.log.n));
+	CHECK(s.log.t.len == ref.log.t.len && !memcmp(s.log.t.s, ref.log.t.s, ref.log.t.len));
 	CHECK(s.log.calls > 5000);
 	handoff_free(h);
-	free(s.log.s);
-	free(ref.log.s);
+	ek_str_free(&s.log.t);
+	ek_str_free(&ref.log.t);
 
 	struct rec_sink t = { .ignore_mod = 2 }; /* id 1 is ignored */
 	inner = rec_sink_of(&t);
@@ -422,11 +404,11 @@ static void synthetic(void)
 	handoff_dropped(h, &g, &gb);
 	CHECK_EQ_U(g, 1);
 	CHECK_EQ_U(gb, 77);
-	CHECK(t.log.n && !strncmp(t.log.s, "open t1 ", 8) && strstr(t.log.s, "\ndata t1 0 10 ") &&
-	      strstr(t.log.s, "\nend t1 ignored\n"));
+	CHECK(t.log.t.len && !strncmp(t.log.t.s, "open t1 ", 8) && strstr(t.log.t.s, "\ndata t1 0 10 ") &&
+	      strstr(t.log.t.s, "\nend t1 ignored\n"));
 	CHECK_EQ_U(t.log.calls, 3); /* open, data, end: nothing after the verdict */
 	handoff_free(h);
-	free(t.log.s);
+	ek_str_free(&t.log.t);
 	switches(bytes);
 	free(bytes);
 }
