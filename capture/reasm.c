@@ -21,9 +21,6 @@ struct reasm_seg {
 	uint8_t data[];
 };
 
-/* Signed distance a - b in sequence space (wraparound-safe). */
-static inline int32_t sdiff(uint32_t a, uint32_t b) { return (int32_t)(a - b); }
-
 /* How far past the highest byte we saw an ACK may reach and still be
  * believed (bytes lost by the capture); beyond, it is taken as bogus (a
  * challenge ACK, an ACK for an older incarnation of the tuple). */

@@ -22,6 +22,9 @@
 #include "capture.h"
 #include "decode.h"
 
+/* Signed distance a - b in sequence space (wraparound-safe). */
+static inline int32_t sdiff(uint32_t a, uint32_t b) { return (int32_t)(a - b); }
+
 /* Shared budget and counters for every direction of a reader. */
 struct reasm_pool {
 	size_t max_dir;        /* out-of-order bytes per direction */
@@ -103,7 +106,7 @@ static inline bool reasm_complete(const struct reasm_dir *d)
 static inline bool reasm_bare_ack(struct reasm_dir *d, uint32_t seq, uint32_t len, uint8_t flags)
 {
 	if (len || (flags & (TCPF_SYN | TCPF_FIN | TCPF_RST)) || !d->started || d->head || d->fin) return false;
-	if ((int32_t)(seq - d->hi) > 0 || (int32_t)(d->hi - d->next) < 0) d->hi = seq;
+	if (sdiff(seq, d->hi) > 0 || sdiff(d->hi, d->next) < 0) d->hi = seq;
 	return true;
 }
 
@@ -120,13 +123,13 @@ bool reasm_ack(struct reasm_dir *d, struct reasm_pool *pool, uint32_t ack, bool 
  * packets repeat the last ACK). */
 static inline bool reasm_ack_seen(const struct reasm_dir *d, uint32_t ack)
 {
-	return d->started && d->have_ack && (int32_t)(ack - d->acked) <= 0;
+	return d->started && d->have_ack && sdiff(ack, d->acked) <= 0;
 }
 
 /* Something is missing before data, a FIN or an ACK already seen. */
 static inline bool reasm_hole(const struct reasm_dir *d)
 {
-	return d->head || (d->have_ack && (int32_t)(d->acked - d->next) > 0) ||
+	return d->head || (d->have_ack && sdiff(d->acked, d->next) > 0) ||
 	       (d->fin && !d->fin_done && d->fin_seq != d->next);
 }
 static inline bool reasm_holey(const struct reasm_dir *d) { return d->grace || reasm_hole(d); }
