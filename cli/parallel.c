@@ -237,7 +237,7 @@ struct parallel_plan parallel_plan(unsigned asked, unsigned jobs, size_t n)
 	size_t at_once = jobs > 1 && n > 1 ? (jobs < n ? jobs : n) : 1;
 	struct parallel_plan p = { 1, threads >= 2 };
 	if (p.two_threads && at_once > threads / 2) at_once = threads / 2;
-	p.files_at_once = at_once ? (unsigned)at_once : 1;
+	p.files_at_once = (unsigned)at_once; /* >= 1: threads / 2 >= 1 with two threads */
 	return p;
 }
 
