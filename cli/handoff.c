@@ -369,6 +369,23 @@ int handoff_run(struct handoff *h, int (*produce)(void *ctx), void *ctx)
 	return p.rc;
 }
 
+struct cap_job {
+	struct cap_reader *r;
+	char *errbuf;
+};
+
+static int run_cap(void *ctx)
+{
+	struct cap_job *j = ctx;
+	return cap_run(j->r, j->errbuf);
+}
+
+int handoff_cap_run(struct handoff *h, struct cap_reader *r, char errbuf[CAP_ERRBUF_SIZE])
+{
+	struct cap_job j = { r, errbuf };
+	return handoff_run(h, run_cap, &j);
+}
+
 void handoff_dropped(const struct handoff *h, uint64_t *gaps, uint64_t *gap_bytes)
 {
 	*gaps = h->drop_gaps;

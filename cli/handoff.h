@@ -36,6 +36,8 @@ void handoff_secrets(void *h, const uint8_t *text, size_t len);
  * replayed.  When no thread can be started, and outside handoff_run, the
  * calls are made at once on the thread that makes them. */
 int handoff_run(struct handoff *h, int (*produce)(void *ctx), void *ctx);
+/* handoff_run of cap_run(r, errbuf): the capture of a file on its thread. */
+int handoff_cap_run(struct handoff *h, struct cap_reader *r, char errbuf[CAP_ERRBUF_SIZE]);
 /* Holes the capture counted in connections the sink had already ignored
  * (a serial run never reports those). */
 void handoff_dropped(const struct handoff *h, uint64_t *gaps, uint64_t *gap_bytes);

@@ -116,17 +116,6 @@ struct pipeline {
 	bool progress;
 };
 
-struct capture_run {
-	struct cap_reader *reader;
-	char eb[CAP_ERRBUF_SIZE];
-};
-
-static int run_capture(void *ctx)
-{
-	struct capture_run *cr = ctx;
-	return cap_run(cr->reader, cr->eb);
-}
-
 struct pipeline *pipeline_open(const struct pipeline_input *in, uint32_t file_index, const struct cap_opts *co,
 			       struct tls_ctx *tls, char *err, size_t errn)
 {
@@ -138,8 +127,10 @@ struct pipeline *pipeline_open(const struct pipeline_input *in, uint32_t file_in
 	}
 	pl->g.tls = tls;
 	struct cap_sink sink = { &pl->g, on_open, on_data, on_gap, on_flag, on_end, on_datagram };
+	bool progress = !in->live && in->progress;
 	if (in->two_threads && !in->live && !in->evidence &&
-	    (pl->ho = handoff_new(&sink, in->secrets_to ? on_secrets : NULL, &pl->g, publish_count, &pl->g)))
+	    (pl->ho = handoff_new(&sink, in->secrets_to ? on_secrets : NULL, &pl->g, progress ? publish_count : NULL,
+				  &pl->g)))
 		sink = *handoff_sink(pl->ho);
 	pl->g.reader = in->live ? cap_open_live(in->live, file_index, co, &sink, eb)
 				: cap_open_file(in->path, file_index, co, &sink, eb);
@@ -158,7 +149,7 @@ struct pipeline *pipeline_open(const struct pipeline_input *in, uint32_t file_in
 		else cap_set_secrets(pl->g.reader, on_secrets, &pl->g);
 	}
 	if (in->live) cap_set_flush(pl->g.reader, in->flush, in->flush_ctx);
-	if (!in->live && in->progress) {
+	if (progress) {
 		pl->progress = true;
 		struct tls_stats ts;
 		tls_get_stats(tls, &ts);
@@ -172,8 +163,8 @@ struct pipeline *pipeline_open(const struct pipeline_input *in, uint32_t file_in
 
 int pipeline_run(struct pipeline *pl, struct cap_stats *stats, char *err, size_t errn)
 {
-	struct capture_run cr = { pl->g.reader, "" };
-	int rc = pl->ho ? handoff_run(pl->ho, run_capture, &cr) : cap_run(pl->g.reader, cr.eb);
+	char eb[CAP_ERRBUF_SIZE] = "";
+	int rc = pl->ho ? handoff_cap_run(pl->ho, pl->g.reader, eb) : cap_run(pl->g.reader, eb);
 	if (pl->progress) progress_end(&pl->g.progress);
 	if (stats) {
 		*stats = *cap_get_stats(pl->g.reader);
@@ -184,7 +175,7 @@ int pipeline_run(struct pipeline *pl, struct cap_stats *stats, char *err, size_t
 			stats->gap_bytes -= bytes;
 		}
 	}
-	if (rc != 0) snprintf(err, errn, "%s", cr.eb);
+	if (rc != 0) snprintf(err, errn, "%s", eb);
 	return rc;
 }
 

@@ -122,17 +122,6 @@ static struct cap_sink rec_sink_of(struct rec_sink *s)
 	return (struct cap_sink){ s, r_open, r_data, r_gap, r_flag, r_end, r_dgram };
 }
 
-struct capture_job {
-	struct cap_reader *r;
-	char eb[CAP_ERRBUF_SIZE];
-};
-
-static int run_capture(void *ctx)
-{
-	struct capture_job *j = ctx;
-	return cap_run(j->r, j->eb);
-}
-
 /* Read path into the recording sink, straight (ho_mode 0), through a
  * handoff with the capture on a thread of its own (1) or through one
  * outside handoff_run: every call made at once (2). */
@@ -156,8 +145,7 @@ static int read_into(const char *path, struct rec_sink *s, int ho_mode, struct c
 	}
 	if (h) cap_set_secrets(r, handoff_secrets, h);
 	else cap_set_secrets(r, r_secrets, s);
-	struct capture_job j = { r, "" };
-	int rc = ho_mode == 1 ? handoff_run(h, run_capture, &j) : cap_run(r, j.eb);
+	int rc = ho_mode == 1 ? handoff_cap_run(h, r, eb) : cap_run(r, eb);
 	*st = *cap_get_stats(r);
 	if (h) {
 		uint64_t g, gb;
