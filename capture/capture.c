@@ -430,6 +430,11 @@ static void progress_report(struct cap_reader *r)
 	r->progress(r->progress_ctx, done, total);
 }
 
+void cap_read_ahead(struct cap_reader *r, bool on)
+{
+	if (r->src) src_read_ahead(r->src, on);
+}
+
 void cap_set_progress(struct cap_reader *r, cap_progress_fn fn, void *ctx, uint64_t every)
 {
 	r->progress = fn;

@@ -197,6 +197,10 @@ void cap_set_progress(struct cap_reader *r, cap_progress_fn fn, void *ctx, uint6
  * Secrets Block as cap_run meets it, before the packets that follow it. */
 typedef void (*cap_secrets_fn)(void *ctx, const uint8_t *text, size_t len);
 void cap_set_secrets(struct cap_reader *r, cap_secrets_fn fn, void *ctx);
+/* With read_ahead: read on that thread (on) or on cap_run's (off), for
+ * when cap_run's core has time to spare and the other has not.  Called
+ * from cap_run's thread (its sink), any time. */
+void cap_read_ahead(struct cap_reader *r, bool on);
 /* Link type name (pcap_datalink_val_to_name) */
 const char *cap_linktype(const struct cap_reader *r);
 void cap_close(struct cap_reader *r);

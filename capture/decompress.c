@@ -280,6 +280,11 @@ struct dz *dz_open(int fd, bool ahead)
 
 enum dz_kind dz_kind(const struct dz *z) { return z->kind; }
 
+void dz_pause(struct dz *z, bool pause)
+{
+	if (z->kind == DZ_PLAIN && z->regular) ra_pause(z->ra, pause);
+}
+
 /* A plain stream read here: the first bytes (read to tell the kind), then
  * the descriptor's. */
 static ssize_t read_plain(struct dz *z, void *buf, size_t n)

@@ -36,6 +36,10 @@ const char *dz_end_reason(const struct dz *z);
  * bytes dz_read handed out). */
 uint64_t dz_consumed(const struct dz *z);
 
+/* A plain regular file's reads on the caller's thread (pause) or back on
+ * the thread (ra_pause); decompression keeps its thread. */
+void dz_pause(struct dz *z, bool pause);
+
 /* Stops the thread (also when the stream was not read to its end). */
 void dz_close(struct dz *z);
 

@@ -4,7 +4,8 @@
  * When the ring is empty and the producer is not filling (another process
  * has its core and it was not scheduled yet), the consumer fills the next
  * block itself rather than wait: `filling` keeps the fill function to one
- * thread at a time. */
+ * thread at a time.  Paused (ra_pause), the producer waits and the
+ * consumer always fills for itself. */
 #include "readahead.h"
 
 #include <errno.h>
@@ -23,7 +24,7 @@ struct ra {
 	pthread_mutex_t mu;
 	pthread_cond_t filled, freed;
 	unsigned head, tail, count; /* the consumer's next (or held) block; the next to fill; blocks ready or held */
-	bool held, filling, done, stop;
+	bool held, filling, done, stop, paused;
 };
 
 /* With mu held, no fill running and a block free: fill the next block
@@ -44,7 +45,7 @@ static void fill_one(struct ra *r)
 	}
 	if (!more) r->done = true;
 	pthread_cond_signal(&r->filled);
-	pthread_cond_signal(&r->freed); /* the producer, if it waited for this fill */
+	if (!r->paused) pthread_cond_signal(&r->freed); /* the producer, if it waited for this fill */
 }
 
 static void *producer(void *arg)
@@ -52,7 +53,8 @@ static void *producer(void *arg)
 	struct ra *r = arg;
 	pthread_mutex_lock(&r->mu);
 	for (;;) {
-		while (!r->stop && !r->done && (r->count == r->n || r->filling)) pthread_cond_wait(&r->freed, &r->mu);
+		while (!r->stop && !r->done && (r->count == r->n || r->filling || r->paused))
+			pthread_cond_wait(&r->freed, &r->mu);
 		if (r->stop || r->done) break;
 		fill_one(r);
 	}
@@ -119,6 +121,8 @@ size_t ra_next(struct ra *r, const uint8_t **p)
 		 * free, to fill that half in one go: a wake-up (two context
 		 * switches) per block cost the consumer more than the read */
 		if (--r->count == r->n / 2) pthread_cond_signal(&r->freed);
+		/* paused: refill the block just read, still in this core's cache */
+		if (r->paused && !r->count && !r->filling) r->head = r->tail = (r->head + r->n - 1) % r->n;
 	}
 	while (!r->count && !r->done) {
 		if (r->filling) pthread_cond_wait(&r->filled, &r->mu);
@@ -132,6 +136,15 @@ size_t ra_next(struct ra *r, const uint8_t **p)
 	}
 	pthread_mutex_unlock(&r->mu);
 	return len;
+}
+
+void ra_pause(struct ra *r, bool pause)
+{
+	if (!r || !r->thread || r->paused == pause) return;
+	pthread_mutex_lock(&r->mu);
+	r->paused = pause;
+	if (!pause) pthread_cond_signal(&r->freed);
+	pthread_mutex_unlock(&r->mu);
 }
 
 void ra_close(struct ra *r)

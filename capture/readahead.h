@@ -27,6 +27,13 @@ struct ra *ra_open(ra_fill_fn fill, void *ctx, size_t size, unsigned n, bool thr
  * ra_close.  0 when the stream is over (and on every later call). */
 size_t ra_next(struct ra *r, const uint8_t **p);
 
+/* Paused, the producer fills nothing more and ra_next fills each block on
+ * the caller's thread, as without a thread, until resumed: for when the
+ * caller's core has time to spare and the other core has not (blocks
+ * already filled are handed out first; no effect without a thread).
+ * The consumer's thread only. */
+void ra_pause(struct ra *r, bool pause);
+
 /* Stops the producer (a fill in progress ends first) and frees the ring. */
 void ra_close(struct ra *r);
 

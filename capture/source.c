@@ -588,6 +588,12 @@ void src_position(struct src *s, uint64_t *done, uint64_t *total)
 	*total = pos >= 0 ? s->size : 0;
 }
 
+void src_read_ahead(struct src *s, bool on)
+{
+	if (s->fast.on) ra_pause(s->fast.ra, !on);
+	if (s->dz) dz_pause(s->dz, !on);
+}
+
 int src_dlt(const struct src *s) { return s->dlt; }
 int src_pkt_dlt(const struct src *s) { return s->png ? s->pkt_dlt : s->dlt; }
 

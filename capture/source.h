@@ -81,6 +81,9 @@ const char *src_dlt_name(const struct src *s);
  * that is not known (standard input, a pipe). */
 void src_position(struct src *s, uint64_t *done, uint64_t *total);
 
+/* Files: reading on the read-ahead thread (on, as opened) or on the
+ * caller's (off); decompression stays on its thread. */
+void src_read_ahead(struct src *s, bool on);
 void src_close(struct src *s);
 
 #endif

@@ -6,6 +6,7 @@
  * what libpcap's own pcap_next_ex hands out; a file cut inside a record;
  * the same file gzip and zstd compressed; a pcapng sample. */
 #include <fcntl.h>
+#include <pthread.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +51,60 @@ static void test_ring(bool thread, size_t size, unsigned n, size_t step)
 	CHECK_EQ_U(at, 100000);
 	CHECK_EQ_U(bad, 0);
 	CHECK_EQ_U(ra_next(r, &p), 0); /* over stays over */
+	ra_close(r);
+}
+
+/* Paused and resumed along the way (ra_pause): the same stream; once the
+ * blocks filled before a pause are handed out, every fill is made on the
+ * consumer's thread, into the block it just read (still in its cache). */
+struct who {
+	struct counter c;
+	pthread_t consumer;
+	bool by_consumer[4096]; /* per fill, in stream order */
+	size_t fills;
+};
+
+static bool who_fill(void *ctx, uint8_t *buf, size_t cap, size_t *len)
+{
+	struct who *w = ctx;
+	if (w->fills < 4096) w->by_consumer[w->fills] = pthread_equal(pthread_self(), w->consumer);
+	w->fills++;
+	return count_fill(&w->c, buf, cap, len);
+}
+
+static void test_ring_pause(void)
+{
+	enum { SIZE = 64, N = 3, BLOCKS = 1000 };
+	static struct who w;
+	w = (struct who){ .c = { 0, SIZE * BLOCKS, SIZE }, .consumer = pthread_self() };
+	struct ra *r = ra_open(who_fill, &w, SIZE, N, true);
+	CHECK(r != NULL);
+	if (!r) return;
+	size_t at = 0, bad = 0, len, k = 0, misplaced = 0, moved = 0;
+	const uint8_t *p, *last = NULL;
+	bool paused = false;
+	size_t since = 0; /* block the current pause began at */
+	while ((len = ra_next(r, &p)) > 0) {
+		for (size_t i = 0; i < len; i++, at++) bad += p[i] != (uint8_t)(at * 7 + at / 251);
+		/* paused from block 100 to 400 and from 600 on */
+		if (paused && k > since + N + 1) {
+			misplaced += !w.by_consumer[k];
+			moved += p != last;
+		}
+		last = p;
+		k++;
+		bool want = (k >= 100 && k < 400) || k >= 600;
+		if (want != paused) {
+			ra_pause(r, want);
+			paused = want;
+			since = k;
+		}
+	}
+	CHECK_EQ_U(at, (size_t)SIZE * BLOCKS);
+	CHECK_EQ_U(bad, 0);
+	CHECK_EQ_U(k, BLOCKS);
+	CHECK_EQ_U(misplaced, 0);
+	CHECK_EQ_U(moved, 0);
 	ra_close(r);
 }
 
@@ -202,7 +257,9 @@ static void read_libpcap(const char *path, struct reading *rd)
 	pcap_close(p);
 }
 
-static void read_src(const char *path, bool ahead, struct reading *rd)
+/* toggle: with the read-ahead thread, reading moves between it and this
+ * thread every `toggle` records (src_read_ahead). */
+static void read_src_toggled(const char *path, bool ahead, size_t toggle, struct reading *rd)
 {
 	char e[CAP_ERRBUF_SIZE];
 	struct src *s = src_open(path, ahead, e);
@@ -210,10 +267,15 @@ static void read_src(const char *path, bool ahead, struct reading *rd)
 	if (!s) return;
 	const struct pcap_pkthdr *h;
 	const uint8_t *d;
-	while ((rd->end = src_next(s, &h, &d, rd->msg)) == SRC_PACKET) keep(rd, h, d);
+	while ((rd->end = src_next(s, &h, &d, rd->msg)) == SRC_PACKET) {
+		keep(rd, h, d);
+		if (toggle && rd->n % toggle == 0) src_read_ahead(s, rd->n / toggle % 2 == 0);
+	}
 	src_position(s, &rd->done, &rd->total);
 	src_close(s);
 }
+
+static void read_src(const char *path, bool ahead, struct reading *rd) { read_src_toggled(path, ahead, 0, rd); }
 
 static size_t same_records(const struct reading *a, const struct reading *b)
 {
@@ -226,22 +288,30 @@ static size_t same_records(const struct reading *a, const struct reading *b)
 	return diff;
 }
 
-/* Both ways through src_open: the same records as ref, the same end. */
+/* Both ways through src_open (and with reading moved between the threads
+ * every few records): the same records as ref, the same end. */
 static void check_both_ways(const char *path, const struct reading *ref, int end, size_t min_records)
 {
-	struct reading on = { 0 }, off = { 0 };
+	struct reading on = { 0 }, off = { 0 }, moved = { 0 };
 	read_src(path, false, &off);
 	read_src(path, true, &on);
+	read_src_toggled(path, true, 7, &moved);
 	CHECK(off.n >= min_records);
 	CHECK_EQ_U(same_records(&off, ref), 0);
 	CHECK_EQ_U(same_records(&on, ref), 0);
+	CHECK_EQ_U(same_records(&moved, ref), 0);
 	CHECK_EQ_U(off.end, end);
 	CHECK_EQ_U(on.end, end);
+	CHECK_EQ_U(moved.end, end);
 	CHECK_STR(on.msg, off.msg);
+	CHECK_STR(moved.msg, off.msg);
 	CHECK_EQ_U(on.done, off.done);
 	CHECK_EQ_U(on.total, off.total);
+	CHECK_EQ_U(moved.done, off.done);
+	CHECK_EQ_U(moved.total, off.total);
 	reading_free(&on);
 	reading_free(&off);
+	reading_free(&moved);
 }
 
 static void test_file(int precision)
@@ -300,6 +370,7 @@ int main(void)
 	test_ring(true, 4096, 2, 100000);
 	test_ring(true, 65536, 8, 65536);
 	test_ring_close_early();
+	test_ring_pause();
 	if (!mkdtemp(dir)) {
 		perror("mkdtemp");
 		return 1;

@@ -124,11 +124,12 @@ static struct cap_sink rec_sink_of(struct rec_sink *s)
 
 /* Read path into the recording sink, straight (ho_mode 0), through a
  * handoff with the capture on a thread of its own (1) or through one
- * outside handoff_run: every call made at once (2). */
+ * outside handoff_run: every call made at once (2).  With the handoff the
+ * file has its read-ahead thread, paused while calls are queued. */
 static int read_into(const char *path, struct rec_sink *s, int ho_mode, struct cap_stats *st)
 {
 	char eb[CAP_ERRBUF_SIZE];
-	struct cap_opts o = { 0 };
+	struct cap_opts o = { .read_ahead = ho_mode == 1 }; /* as two threads a file run: handoff.c moves the reads */
 	struct cap_sink inner = rec_sink_of(s);
 	struct handoff *h = NULL;
 	const struct cap_sink *sink = &inner;
