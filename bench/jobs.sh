@@ -5,7 +5,8 @@
 # the threads meet the same certificates at the same time, the worst case
 # for sharing them), interleaved, N runs each, through bench/runstat;
 # prints each run with the load average before it, the medians, and the
-# -j 2 / -j 1 ratios (wall speed-up, CPU, peak RSS).  Several FILEs are
+# -j 2 / -j 1 ratios (wall speed-up, CPU, peak RSS) and issue 14's target
+# for them (at least 1.6x faster, at most 1.5x the peak RSS).  Several FILEs are
 # measured one after the other.
 #
 #     bench/jobs.sh [-n N] [-j "1 2"] [-o DEST] [FILE...]
@@ -68,6 +69,9 @@ for FILE in "${FILES[@]}"; do
 	done
 	if [[ -s $W/m1 && -s $W/m2 ]]; then
 		awk 'FNR == 1 { f++ } { for (i = 1; i <= NF; i++) { if ($i == "wall") w[f] = $(i + 1); if ($i == "cpu") c[f] = $(i + 1); if ($i == "rss") r[f] = $(i + 1) } }
-			END { printf "-j 2 vs -j 1: wall speed-up %.2fx, cpu %.2fx, peak rss %.2fx\n", w[1] / w[2], c[2] / c[1], r[2] / r[1] }' "$W/m1" "$W/m2"
+			END { x = w[1] / w[2]; y = r[2] / r[1]
+				printf "-j 2 vs -j 1: wall speed-up %.2fx, cpu %.2fx, peak rss %.2fx\n", x, c[2] / c[1], y
+				printf "  target: -j 2 >= 1.6x faster than -j 1: %.2fx %s; peak RSS <= 1.5x: %.2fx %s\n", x,
+					(x >= 1.6 ? "MET" : "NOT MET"), y, (y <= 1.5 ? "MET" : "NOT MET") }' "$W/m1" "$W/m2"
 	fi
 done

@@ -4,7 +4,7 @@
 #     bench/run.sh                 # build, generate captures if missing, measure
 #     bench/run.sh gen             # only (re)generate bench/out/*.pcap + manifests
 #     bench/run.sh [-n REPS] [--tshark-reps N] [--no-tshark] [--no-tcpdump]
-#                  [--build DIR] [--gen] [FILE.pcap ...]
+#                  [--no-jobs] [--build DIR] [--gen] [FILE.pcap ...]
 #
 # For every capture (default: bench/out/handshake-heavy.pcap, bulk.pcap,
 # recurring-certs.pcap and unique-certs.pcap) it runs, REPS times each
@@ -22,6 +22,8 @@
 # handshakes/s, peak RSS and each tool's median time as a multiple of the
 # floor's median in the same run, checks the targets, and checks that
 # ekuscope reports as many certificate rows as the capture's manifest says.
+# Then (unless --no-jobs) bench/jobs.sh on recurring-certs.pcap, REPS runs:
+# -j 2 against -j 1 on the capture and a copy, and issue 14's target.
 # Columns: wall_s median wall time (min..max over the runs), cpu_s median
 # user+sys, MB/s and hs/s (handshakes per second) from the median wall
 # time, rss_MiB peak resident set (max over the runs), x_floor median wall
@@ -34,7 +36,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 REPS=${EK_BENCH_REPS:-5}
 TSHARK_REPS=${EK_TSHARK_REPS:-1}
-USE_TSHARK=1 USE_TCPDUMP=1 FORCE_GEN=0 GEN_ONLY=0
+USE_TSHARK=1 USE_TCPDUMP=1 USE_JOBS=1 FORCE_GEN=0 GEN_ONLY=0
 FILES=()
 while (($#)); do
 	case $1 in
@@ -44,6 +46,7 @@ while (($#)); do
 	--tshark-reps) TSHARK_REPS=$2; shift ;;
 	--no-tshark) USE_TSHARK=0 ;;
 	--no-tcpdump) USE_TCPDUMP=0 ;;
+	--no-jobs) USE_JOBS=0 ;;
 	--build) BUILD=$2; shift ;;
 	-h | --help) sed -n '2,34p' "$0"; exit 0 ;;
 	-*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
@@ -207,6 +210,13 @@ for f in "${FILES[@]}"; do
 				l, x, x <= l ? "MET" : "NOT MET", y, y <= l ? "MET" : "NOT MET", mib, r / 1024, r <= mib * 1024 ? "MET" : "NOT MET" }' | tee -a "$W/table"
 	fi
 done
+rec=
+for f in "${FILES[@]}"; do [[ $(basename "$f") == recurring-certs.pcap ]] && rec=$f; done
+if ((USE_JOBS)) && [[ -n $rec ]]; then
+	echo | tee -a "$W/table"
+	EK_BUILD=$BUILD "$(dirname "${BASH_SOURCE[0]}")/jobs.sh" -n "$REPS" -o none "$rec" |
+		grep -E '^(ekuscope -q|-j [12]: median|-j 2 vs|  target)' | tee -a "$W/table"
+fi
 mkdir -p "$OUT"
 cat "$W/header" "$W/table" >"$OUT/results.txt"
 log "results in $OUT/results.txt"
