@@ -130,7 +130,7 @@ int main(int argc, char **argv)
 	if (status == OPTIONS_RUN && !op.live.iface) {
 		struct parallel_plan plan = parallel_plan(op.jobs, file_jobs(&op), op.n_files);
 		op.files_at_once = plan.files_at_once;
-		op.ao.cap.read_ahead = op.ao.two_threads = plan.two_threads;
+		op.ao.two_threads = plan.two_threads;
 	}
 	if (status == OPTIONS_RUN) status = op.list_ifaces ? list_interfaces() : run(&op);
 	options_free(&op);

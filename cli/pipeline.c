@@ -132,8 +132,11 @@ struct pipeline *pipeline_open(const struct pipeline_input *in, uint32_t file_in
 	    (pl->ho = handoff_new(&sink, in->secrets_to ? on_secrets : NULL, &pl->g, progress ? publish_count : NULL,
 				  &pl->g)))
 		sink = *handoff_sink(pl->ho);
+	/* a file on two threads is read ahead too (the handoff moves the reads) */
+	struct cap_opts fo = *co;
+	fo.read_ahead = in->two_threads;
 	pl->g.reader = in->live ? cap_open_live(in->live, file_index, co, &sink, eb)
-				: cap_open_file(in->path, file_index, co, &sink, eb);
+				: cap_open_file(in->path, file_index, &fo, &sink, eb);
 	if (!pl->g.reader ||
 	    (in->filter && *in->filter && cap_set_filter(pl->g.reader, in->filter, eb) != 0) ||
 	    (in->evidence && cap_write_to(pl->g.reader, in->evidence, eb) != 0)) {

@@ -20,7 +20,8 @@ struct pipeline_input {
 	/* pcapng secrets met while reading go here (NULL: not wanted), and *secrets_blocks counts their blocks */
 	struct tls_keylog *secrets_to;
 	uint64_t *secrets_blocks;
-	/* A file: dissect and report on a thread of their own (handoff.h) */
+	/* A file: dissect and report on a thread of their own (handoff.h), the
+	 * input read ahead (capture.h's read_ahead, moved by the handoff) */
 	bool two_threads;
 };
 
