@@ -115,14 +115,19 @@ static void leaf_columns(struct ek_str *row, struct leaf_cols *m, const struct x
 
 /* ',' and s[0..n) as it is: for fields that never need escaping (digits,
  * fixed words, addresses, the codes' names), what csv_append_field would
- * write without the scan. */
+ * write without the scan.  put_plain at o, in room the caller reserved;
+ * past them. */
+static inline char *put_plain(char *o, const char *s, size_t n)
+{
+	*o++ = ',';
+	memcpy(o, s, n);
+	return o + n;
+}
+
 static void plain_field(struct ek_str *row, const char *s, size_t n)
 {
 	char *o = ek_str_reserve(row, n + 1);
-	if (!o) return;
-	*o = ',';
-	memcpy(o + 1, s, n);
-	ek_str_commit(row, o + 1 + n);
+	if (o) ek_str_commit(row, put_plain(o, s, n));
 }
 
 /* A frame reference: digits alone for one file, else with the file's
@@ -133,14 +138,6 @@ static void frame_field(struct ek_str *row, char *const *names, uint32_t n_files
 	inventory_frame_ref(t, sizeof t, names, n_files, file, frame);
 	if (n_files > 1) csv_append_field(row, t);
 	else plain_field(row, t, strlen(t));
-}
-
-/* ',' and s[0..n) at o (a plain_field without its own reservation). */
-static inline char *put_plain(char *o, const char *s, size_t n)
-{
-	*o++ = ',';
-	memcpy(o, s, n);
-	return o + n;
 }
 
 /* e's row into row (each field after a ',').  The fields that are never
