@@ -335,6 +335,12 @@ static bool tomb_reserve(struct tombs *b, int k)
 	return true;
 }
 
+/* A key's flags a tombstone keeps, TF_UDP aside (the caller never changes it). */
+static uint8_t key_flags(const struct ct_key *k)
+{
+	return (uint8_t)((k->base_set[0] ? TF_BASE0 : 0) | (k->base_set[1] ? TF_BASE1 : 0) | (k->dropped ? TF_DROPPED : 0));
+}
+
 /* What the caller changed in its copy of a tombstone, into the tombstone. */
 static void view_flush(struct tombs *b)
 {
@@ -344,8 +350,7 @@ static void view_flush(struct tombs *b)
 	m->base_seq[0] = v->base_seq[0];
 	m->base_seq[1] = v->base_seq[1];
 	m->initiator = (int8_t)v->pub.initiator;
-	m->flags = (uint8_t)((m->flags & TF_UDP) | (v->base_set[0] ? TF_BASE0 : 0) | (v->base_set[1] ? TF_BASE1 : 0) |
-			     (v->dropped ? TF_DROPPED : 0));
+	m->flags = (uint8_t)((m->flags & TF_UDP) | key_flags(v));
 }
 
 /* Tombstone num as the caller sees it. */
@@ -623,8 +628,7 @@ struct ct_key *ct_bury(struct conntab *t, struct ct_conn *c, int64_t now)
 	m->last_seen = now;
 	m->base_seq[0] = k->base_seq[0];
 	m->base_seq[1] = k->base_seq[1];
-	m->flags = (uint8_t)((k->pub.udp ? TF_UDP : 0) | (k->base_set[0] ? TF_BASE0 : 0) |
-			     (k->base_set[1] ? TF_BASE1 : 0) | (k->dropped ? TF_DROPPED : 0));
+	m->flags = (uint8_t)((k->pub.udp ? TF_UDP : 0) | key_flags(k));
 	m->hash16 = hash16(k->hash);
 	tomb_index_put(b, num, k->hash);
 	st->n++;
