@@ -36,7 +36,10 @@ void handoff_secrets(void *h, const uint8_t *text, size_t len);
  * replayed.  When no thread can be started, and outside handoff_run, the
  * calls are made at once on the thread that makes them. */
 int handoff_run(struct handoff *h, int (*produce)(void *ctx), void *ctx);
-/* handoff_run of cap_run(r, errbuf): the capture of a file on its thread. */
+/* handoff_run of cap_run(r, errbuf): the capture of a file on its thread.
+ * A reader opened with read_ahead reads on the capture's thread while its
+ * calls are queued, and on its read-ahead thread while they are made at
+ * once (cap_read_ahead). */
 int handoff_cap_run(struct handoff *h, struct cap_reader *r, char errbuf[CAP_ERRBUF_SIZE]);
 /* Holes the capture counted in connections the sink had already ignored
  * (a serial run never reports those). */
