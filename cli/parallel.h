@@ -31,8 +31,9 @@
 unsigned parallel_default_jobs(const char *const *files, size_t n);
 
 /* -j N counts threads, and every file analysed gets two of them: its
- * capture on one (with a read-ahead thread for the input,
- * capture/readahead.h), dissect and report on the other (handoff.h).  One
+ * capture on one (with a read-ahead thread for the input while the
+ * capture's is the busy one, capture/readahead.h), dissect and report on
+ * the other (handoff.h).  One
  * file on two threads ran 1.45x faster than on one, in the same memory;
  * two files on a thread each 1.15-1.6x, in twice the memory (recurring-
  * and unique-certs x2, docs/performance.md).  So up to N/2 files at once,
